@@ -1,0 +1,62 @@
+# The only commands anyone needs. `make run` serves; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+STAMP_BENCH := $(VENV)/.installed-bench
+
+.PHONY: run migrate test lint typecheck bench bench-quick cluster clean help
+
+help:
+	@echo "make run          serve on http://127.0.0.1:8000 (embedded SQLite under ./data)"
+	@echo "make test         install test dependencies and run the whole suite"
+	@echo "make lint         ruff + mypy"
+	@echo "make bench        benchmarks beside the peers; writes docs/benchmarks.md"
+	@echo "make bench-quick  the same, small (under 3 minutes)"
+	@echo "make cluster      two instances + PostgreSQL + a Kafka-protocol broker (docs/operations.md)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+$(STAMP_BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,bench]'
+	@touch $@
+
+run: $(STAMP_RUN)
+	$(BIN)/roomchat serve
+
+migrate: $(STAMP_RUN)
+	$(BIN)/roomchat migrate
+
+test: $(STAMP_TEST)
+	bash scripts/ensure-chromium.sh
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+bench: $(STAMP_BENCH)
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP_BENCH)
+	$(BIN)/python bench/run.py --quick
+
+cluster: $(STAMP_TEST)
+	$(BIN)/python scripts/cluster.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

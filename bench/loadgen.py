@@ -1,0 +1,852 @@
+"""roomchat benchmark load generator.
+
+One process, started by bench/run.py under ``taskset -c 1`` (the server runs on
+core 0). It speaks three client dialects over its own minimal WebSocket client
+(asyncio.Protocol + uvloop, zero mask key, no per-message JSON decode on the
+broadcast path), so that it costs less per delivery than the servers it drives:
+
+* ``json``  - roomchat's and the ceiling server's ``{"action", "payload", "request_id"}``
+* ``sio``   - Socket.IO v5 over Engine.IO v4, websocket transport only
+
+Usage: ``loadgen.py SPEC.json OUT.json``. The spec says which scenario to run
+(fanout / cross / persist / join / conns), which connections to open and the
+rate steps. Every loop is bounded in count and time. The result JSON has, per
+step: offered and achieved rates, latency percentiles, errors, the loadgen's
+own CPU use (and a ``loadgen_saturated`` flag), the server's CPU use, and at the
+end the lost / duplicated delivery counts over the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import sys
+import time
+from array import array
+from typing import Any
+
+import orjson
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+    uvloop = None
+
+NOW = time.monotonic_ns  # CLOCK_MONOTONIC: comparable across processes on one machine
+MARK = b"~L"
+BCAST_JSON = b'"new_room_chat_message"'
+BCAST_SIO = b'42["new_room_chat_message"'
+FILLER = "the quick brown fox jumps over the lazy dog, benchmark chatter"
+
+
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            parts = f.read().rsplit(")", 1)[1].split()
+        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def proc_rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def percentiles(values: array, ps: tuple[float, ...] = (50, 90, 99, 99.9)) -> dict[str, float]:
+    """Percentiles in milliseconds of a list of nanosecond latencies."""
+    n = len(values)
+    if not n:
+        return {f"p{p:g}": float("nan") for p in ps} | {"max": float("nan"), "n": 0}
+    s = sorted(values)
+    out: dict[str, float] = {}
+    for p in ps:
+        idx = min(n - 1, max(0, int(round(p / 100.0 * n + 0.5)) - 1))
+        out[f"p{p:g}"] = s[idx] / 1e6
+    out["max"] = s[-1] / 1e6
+    out["mean"] = sum(s) / n / 1e6
+    out["n"] = n
+    return out
+
+
+def ws_frame(payload: bytes) -> bytes:
+    """A masked client text frame with an all-zero mask key (XOR is the identity)."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, 0x80 | n, 0, 0, 0, 0)) + payload
+    if n < 65536:
+        return bytes((0x81, 0x80 | 126)) + n.to_bytes(2, "big") + b"\0\0\0\0" + payload
+    return bytes((0x81, 0x80 | 127)) + n.to_bytes(8, "big") + b"\0\0\0\0" + payload
+
+
+PONG_FRAME_HDR = bytes((0x8A,))
+
+
+class Conn(asyncio.Protocol):
+    """One client WebSocket connection."""
+
+    __slots__ = (
+        "closed", "frag", "idx", "instance", "last", "lg", "opened", "ready", "rest",
+        "room", "sio", "sio_auth", "transport", "request",
+    )
+
+    def __init__(self, lg: LoadGen, idx: int, request: bytes, instance: int, room: int) -> None:
+        self.lg = lg
+        self.idx = idx
+        self.request = request
+        self.instance = instance
+        self.room = room
+        self.transport: asyncio.Transport | None = None
+        self.rest = b""
+        self.opened = False
+        self.closed = False
+        self.frag: bytes | None = None
+        self.last: dict[int, int] = {}
+        self.sio = lg.sio
+        self.sio_auth = b"40"
+        self.ready: asyncio.Future[bool] = lg.loop.create_future()
+
+    # -- asyncio.Protocol -------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError(f"closed during handshake: {exc}"))
+        self.lg.on_lost(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.rest:
+            data = self.rest + data
+            self.rest = b""
+        if not self.opened:
+            i = data.find(b"\r\n\r\n")
+            if i < 0:
+                self.rest = data
+                return
+            if not data.startswith(b"HTTP/1.1 101"):
+                head = data[: min(i, 200)].decode("latin-1")
+                if not self.ready.done():
+                    self.ready.set_exception(ConnectionError(f"upgrade refused: {head!r}"))
+                self.transport.close()  # type: ignore[union-attr]
+                return
+            self.opened = True
+            data = data[i + 4 :]
+            if not self.sio and not self.ready.done():
+                self.ready.set_result(True)
+        n = len(data)
+        pos = 0
+        on_frame = self.lg.on_frame
+        while n - pos >= 2:
+            b0 = data[pos]
+            ln = data[pos + 1] & 0x7F
+            if ln < 126:
+                hl = 2
+            elif ln == 126:
+                if n - pos < 4:
+                    break
+                ln = int.from_bytes(data[pos + 2 : pos + 4], "big")
+                hl = 4
+            else:
+                if n - pos < 10:
+                    break
+                ln = int.from_bytes(data[pos + 2 : pos + 10], "big")
+                hl = 10
+            end = pos + hl + ln
+            if end > n:
+                break
+            payload = data[pos + hl : end]
+            pos = end
+            op = b0 & 0x0F
+            if b0 & 0x80:  # FIN
+                if op == 1 or op == 2:
+                    on_frame(self, payload)
+                elif op == 0 and self.frag is not None:
+                    full = self.frag + payload
+                    self.frag = None
+                    on_frame(self, full)
+                elif op == 9:
+                    self.send_raw(PONG_FRAME_HDR + bytes((0x80 | len(payload), 0, 0, 0, 0)) + payload)
+                elif op == 8:
+                    self.lg.server_closes += 1
+                    self.transport.close()  # type: ignore[union-attr]
+                    return
+            elif op in (0, 1, 2):
+                self.frag = (self.frag or b"") + payload
+        if pos < n:
+            self.rest = data[pos:]
+
+    # -- sending ----------------------------------------------------------
+    def send_raw(self, frame: bytes) -> None:
+        if not self.closed:
+            self.transport.write(frame)  # type: ignore[union-attr]
+
+    def send(self, payload: bytes) -> None:
+        if not self.closed:
+            self.transport.write(ws_frame(payload))  # type: ignore[union-attr]
+
+
+class LoadGen:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.loop = asyncio.get_running_loop()
+        self.sio = spec["dialect"] == "sio"
+        self.conns: list[Conn] = []
+        self.server_pids: list[int] = spec.get("server_pids", [])
+        # request bookkeeping: id -> (kind, t_send_ns, k_or_room, conn)
+        self.next_req = 1
+        self.pending: dict[int, tuple[str, int, int, Conn]] = {}
+        # per-message bookkeeping (index k = global message number)
+        self.expected = array("i")
+        self.received = array("i")
+        self.sender_of = array("i")
+        self.outstanding = 0  # expected deliveries not yet seen
+        # per-step counters
+        self.reset_step()
+        self.lost_conns = 0
+        self.server_closes = 0
+        self.errors: dict[str, int] = {}
+        self.out_of_order = 0
+        self.free: list[Conn] = []
+        self.hist_expect = 0
+        self.pongs = 0
+
+    def reset_step(self) -> None:
+        self.lat_local = array("q")
+        self.lat_remote = array("q")
+        self.lat_ack = array("q")
+        self.lat_join = array("q")
+        self.delivered = 0
+        self.delivered_remote = 0
+        self.acks = 0
+        self.joins = 0
+        self.step_errors = 0
+        self.unsent = 0
+
+    def err(self, code: str) -> None:
+        self.errors[code] = self.errors.get(code, 0) + 1
+        self.step_errors += 1
+
+    # -- connections ----------------------------------------------------------
+    def upgrade_request(self, host: str, port: int, path: str) -> bytes:
+        return (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\nUser-Agent: roomchat-bench\r\n\r\n"
+        ).encode()
+
+    async def open_conn(self, idx: int, instance: int, room: int, token: str, user: int) -> Conn:
+        tgt = self.spec["targets"][instance]
+        path = tgt["path"].replace("{token}", token)
+        req = self.upgrade_request(tgt["host"], tgt["port"], path)
+        srcs = self.spec["source_addrs"]
+        src = srcs[idx % len(srcs)]
+        conn = Conn(self, idx, req, instance, room)
+        conn.sio_auth = b"40" + orjson.dumps({"user_id": user})
+        await self.loop.create_connection(
+            lambda: conn, tgt["host"], tgt["port"], local_addr=(src, 0)
+        )
+        await asyncio.wait_for(conn.ready, 30)
+        return conn
+
+    def on_lost(self, conn: Conn) -> None:
+        if not getattr(self, "closing", False):
+            self.lost_conns += 1
+
+    # -- frames -------------------------------------------------------------
+    def on_frame(self, conn: Conn, p: bytes) -> None:
+        if (BCAST_SIO in p) if self.sio else (BCAST_JSON in p):
+            i = p.find(MARK)
+            if i < 0:
+                self.err("broadcast_without_marker")
+                return
+            j = p.find(b"~", i + 2)
+            s, k, t = p[i + 2 : j].split(b":")
+            now = NOW()
+            k = int(k)
+            s = int(s)
+            if k <= conn.last.get(s, -1):
+                self.out_of_order += 1
+            else:
+                conn.last[s] = k
+            self.received[k] += 1
+            self.outstanding -= 1
+            self.delivered += 1
+            if self.conns[s].instance != conn.instance:
+                self.delivered_remote += 1
+                self.lat_remote.append(now - int(t))
+            else:
+                self.lat_local.append(now - int(t))
+            return
+        if self.sio:
+            self.on_sio_frame(conn, p)
+            return
+        try:
+            msg = orjson.loads(p)
+        except orjson.JSONDecodeError:
+            self.err("bad_json")
+            return
+        rid = msg.get("request_id")
+        if rid is None:
+            if msg.get("action") == "pong":
+                self.pongs += 1
+            elif msg.get("action") != "typing_indicator":
+                self.err(f"unsolicited:{msg.get('action')}")
+            return
+        self.on_reply(int(rid), msg)
+
+    def on_sio_frame(self, conn: Conn, p: bytes) -> None:
+        if p[:2] == b"43":  # ack: 43<id>[data]
+            i = p.find(b"[")
+            rid = int(p[2:i])
+            data = orjson.loads(p[i:])
+            self.on_reply(rid, data[0] if data else {})
+        elif p == b"2":  # engine.io ping -> pong
+            conn.send(b"3")
+        elif p[:1] == b"0":  # engine.io open -> socket.io connect
+            conn.send(conn.sio_auth)
+        elif p[:2] == b"40":
+            if not conn.ready.done():
+                conn.ready.set_result(True)
+        elif p[:2] == b"44":
+            if not conn.ready.done():
+                conn.ready.set_exception(ConnectionError(p.decode()))
+            self.err("sio_connect_error")
+        elif p[:2] != b"42":
+            self.err("sio_unexpected")
+
+    def on_reply(self, rid: int, msg: dict[str, Any]) -> None:
+        ent = self.pending.pop(rid, None)
+        if ent is None:
+            self.err("reply_unknown_request")
+            return
+        kind, t0, k, conn = ent
+        now = NOW()
+        ok = msg.get("status") == "success"
+        if kind == "msg":
+            if ok:
+                self.acks += 1
+                self.lat_ack.append(now - t0)
+            else:
+                self.err("send:" + str((msg.get("error") or {}).get("code")))
+                # not stored -> no deliveries expected, unless some already came
+                exp = self.expected[k]
+                self.expected[k] = 0
+                self.outstanding -= exp - self.received[k]
+        elif kind == "join":
+            if ok:
+                data = msg.get("data") or {}
+                if len(data.get("messages") or ()) < self.hist_expect:
+                    self.err("join_short_history")
+                self.joins += 1
+                self.lat_join.append(now - t0)
+            else:
+                self.err("join:" + str((msg.get("error") or {}).get("code")))
+            if kind == "join" and self.spec["scenario"] == "join":
+                self.request(conn, "leave_room_chat", {"room_id": k}, "leave", k)
+        elif kind == "leave":
+            if not ok:
+                self.err("leave:" + str((msg.get("error") or {}).get("code")))
+            self.free.append(conn)
+        elif kind == "joined":  # initial join of a connection
+            if ok:
+                self.joins += 1
+                self.lat_join.append(now - t0)
+            else:
+                self.err("join:" + str((msg.get("error") or {}).get("code")))
+            fut = self.join_waiters.pop(conn.idx, None)
+            if fut is not None and not fut.done():
+                fut.set_result(ok)
+        elif kind == "ping":
+            if ok or msg.get("action") == "pong":
+                self.pongs += 1
+            else:
+                self.err("ping")
+
+    def request(self, conn: Conn, action: str, payload: dict[str, Any], kind: str, k: int) -> int:
+        rid = self.next_req
+        self.next_req += 1
+        self.pending[rid] = (kind, NOW(), k, conn)
+        if self.sio:
+            conn.send(b"42" + str(rid).encode() + orjson.dumps([action, payload]))
+        else:
+            conn.send(orjson.dumps({"action": action, "payload": payload, "request_id": str(rid)}))
+        return rid
+
+    def send_message(self, conn: Conn, room_size: int) -> None:
+        k = len(self.expected)
+        self.expected.append(room_size)
+        self.received.append(0)
+        self.sender_of.append(conn.idx)
+        self.outstanding += room_size
+        t = NOW()
+        text = f"~L{conn.idx}:{k}:{t}~ {FILLER}"
+        rid = self.next_req
+        self.next_req += 1
+        self.pending[rid] = ("msg", t, k, conn)
+        payload = {"room_id": conn.room, "message_text": text, "client_msg_id": f"b{k}"}
+        if self.sio:
+            conn.send(b"42" + str(rid).encode() + orjson.dumps(["send_room_chat_message", payload]))
+        else:
+            conn.send(
+                orjson.dumps(
+                    {"action": "send_room_chat_message", "payload": payload, "request_id": str(rid)}
+                )
+            )
+
+    # -- setup --------------------------------------------------------------
+    async def connect_all(self, layout: list[tuple[int, int, str, int]], join: bool) -> dict[str, Any]:
+        """layout: (instance, room, token, user) per connection. Opens and joins."""
+        self.join_waiters: dict[int, asyncio.Future[bool]] = {}
+        sem = asyncio.Semaphore(self.spec.get("connect_concurrency", 200))
+        t0 = NOW()
+        failures: list[str] = []
+        self.conns = [None] * len(layout)  # type: ignore[list-item]
+
+        async def one(i: int, inst: int, room: int, token: str, user: int) -> None:
+            async with sem:
+                try:
+                    conn = await self.open_conn(i, inst, room, token, user)
+                except Exception as e:  # noqa: BLE001 - reported, not raised
+                    failures.append(repr(e)[:200])
+                    return
+                self.conns[i] = conn
+                if join:
+                    fut = self.loop.create_future()
+                    self.join_waiters[i] = fut
+                    self.request(conn, "join_room_chat", {"room_id": room}, "joined", room)
+                    try:
+                        await asyncio.wait_for(fut, 30)
+                    except TimeoutError:
+                        failures.append("join timeout")
+
+        await asyncio.gather(*(one(i, *x) for i, x in enumerate(layout)))
+        dt = (NOW() - t0) / 1e9
+        ok = sum(1 for c in self.conns if c is not None and not c.closed)
+        return {
+            "connections": len(layout),
+            "open": ok,
+            "seconds": round(dt, 3),
+            "per_second": round(len(layout) / dt, 1) if dt else None,
+            "failures": len(failures),
+            "failure_examples": sorted(set(failures))[:5],
+        }
+
+    def layout(self) -> list[tuple[int, int, str, int]]:
+        """Connection i -> (instance, room, token, user)."""
+        sp = self.spec
+        rooms = sp["rooms"]
+        size = sp["room_size"]
+        tokens = sp.get("tokens") or [""]
+        users = sp.get("user_ids") or list(range(len(tokens)))
+        n_inst = len(sp["targets"])
+        out = []
+        for r, room in enumerate(rooms):
+            for m in range(size):
+                i = r * size + m
+                u = i % len(tokens)
+                out.append((m % n_inst, room, tokens[u], users[u]))
+        return out
+
+    # -- measurement helpers -----------------------------------------------------
+    def snap(self) -> tuple[int, float, list[float]]:
+        return NOW(), cpu_seconds(), [proc_cpu_seconds(p) for p in self.server_pids]
+
+    def usage(self, a: tuple[int, float, list[float]], b: tuple[int, float, list[float]]) -> dict[str, Any]:
+        wall = (b[0] - a[0]) / 1e9
+        lg = (b[1] - a[1]) / wall if wall else 0.0
+        srv = [(y - x) / wall for x, y in zip(a[2], b[2], strict=True)] if wall else []
+        return {
+            "loadgen_cpu": round(lg, 3),
+            "loadgen_saturated": lg >= 0.9,
+            "server_cpu": [round(x, 3) for x in srv],
+        }
+
+    async def drain(self, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.outstanding <= 0 and not any(v[0] == "msg" for v in self.pending.values()):
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    async def paced(self, rate: float, seconds: float, fire: Any) -> dict[str, Any]:
+        """Open loop: call fire() `rate` times per second for `seconds`."""
+        t0 = NOW()
+        end = t0 + int(seconds * 1e9)
+        n = 0
+        lags = array("q")
+        tick = 1_000_000  # 1 ms
+        nxt = t0
+        while True:
+            now = NOW()
+            if now >= end:
+                break
+            lags.append(now - nxt)
+            due = int((now - t0) * rate / 1e9) + 1
+            while n < due:
+                fire(n)
+                n += 1
+            nxt = now + tick
+            await asyncio.sleep(0.001)
+        lag = percentiles(lags, (50, 99))
+        return {"sent": n, "sched_lag_p99_ms": round(lag["p99"], 3), "sched_lag_max_ms": round(lag["max"], 3)}
+
+    # -- scenarios ------------------------------------------------------------------
+    async def step_messages(
+        self, rate: float, seconds: float, senders: list[Conn], room_size: int, drain_s: float
+    ) -> dict[str, Any]:
+        self.reset_step()
+        ns = len(senders)
+
+        def fire(n: int) -> None:
+            c = senders[n % ns]
+            if c.closed:
+                self.unsent += 1
+                return
+            self.send_message(c, room_size)
+
+        a = self.snap()
+        sched = await self.paced(rate, seconds, fire)
+        b = self.snap()
+        d_window = self.delivered
+        r_window = self.delivered_remote
+        a_window = self.acks
+        drained = await self.drain(drain_s)
+        res = {
+            "offered_msgs_per_s": round(rate, 1),
+            "offered_deliveries_per_s": round(rate * room_size, 1),
+            "deliveries_per_s": round(d_window / seconds, 1),
+            "remote_deliveries_per_s": round(r_window / seconds, 1),
+            "acks_per_s": round(a_window / seconds, 1),
+            "drained": drained,
+            "latency_ms": percentiles(self.lat_local + self.lat_remote),
+            "local_latency_ms": percentiles(self.lat_local),
+            "remote_latency_ms": percentiles(self.lat_remote),
+            "ack_latency_ms": percentiles(self.lat_ack),
+            "errors": self.step_errors,
+            "unsent": self.unsent,
+            **sched,
+            **self.usage(a, b),
+        }
+        return res
+
+    def accounting(self) -> dict[str, Any]:
+        lost = dup = 0
+        for e, g in zip(self.expected, self.received, strict=True):
+            if g < e:
+                lost += e - g
+            elif g > e:
+                dup += g - e
+        return {
+            "messages": len(self.expected),
+            "deliveries_expected": int(sum(self.expected)),
+            "deliveries_received": int(sum(self.received)),
+            "lost": lost,
+            "duplicated": dup,
+            "out_of_order": self.out_of_order,
+            "lost_connections": self.lost_conns,
+            "server_closes": self.server_closes,
+            "errors": dict(self.errors),
+        }
+
+    async def sweep(self, run_step: Any, metric: str, offered_key: str, start: float) -> dict[str, Any]:
+        """Step the offered rate up until saturation, then measure at 70% of it."""
+        sp = self.spec
+        steps = []
+        rate = start
+        best = 0.0
+        sat_reason = "max steps reached"
+        for _ in range(sp["max_steps"]):
+            st = await run_step(rate, sp["step_seconds"])
+            steps.append(st)
+            best = max(best, st[metric])
+            p99 = st["latency_ms"]["p99"] if "latency_ms" in st else float("nan")
+            if st[metric] < 0.9 * st[offered_key]:
+                sat_reason = "achieved < 90% of offered"
+                break
+            if not st.get("drained", True):
+                sat_reason = "backlog did not drain"
+                break
+            if p99 == p99 and p99 > sp.get("sat_p99_ms", 250):
+                sat_reason = f"p99 > {sp.get('sat_p99_ms', 250)} ms"
+                break
+            if st["errors"]:
+                sat_reason = "errors"
+                break
+            rate *= sp["step_factor"]
+        sat_step = max(steps, key=lambda s: s[metric])
+        await asyncio.sleep(sp.get("settle_seconds", 1.0))
+        # 70% of the saturation throughput, expressed in the unit that `rate` drives
+        ratio = sat_step[offered_key] / sat_step["_rate"] if sat_step["_rate"] else 1.0
+        target = 0.7 * best / ratio
+        at70 = await run_step(target, sp["at70_seconds"])
+        return {
+            "steps": steps,
+            "saturation": {
+                metric: best,
+                "reason": sat_reason,
+                "loadgen_saturated": sat_step["loadgen_saturated"],
+                "loadgen_cpu": sat_step["loadgen_cpu"],
+                "server_cpu": sat_step["server_cpu"],
+            },
+            "at70": at70,
+        }
+
+    async def scenario_messages(self) -> dict[str, Any]:
+        """fanout / cross / persist: rooms of room_size members, some of them senders."""
+        sp = self.spec
+        res: dict[str, Any] = {}
+        res["connect"] = await self.connect_all(self.layout(), join=True)
+        if res["connect"]["open"] < len(self.conns) or res["connect"]["failures"]:
+            res["aborted"] = "connections failed"
+            res["accounting"] = self.accounting()
+            return res
+        size = sp["room_size"]
+        spr = sp["senders_per_room"]
+        senders = []
+        for r in range(len(sp["rooms"])):
+            for m in range(spr):
+                senders.append(self.conns[r * size + (m * size) // spr])
+        # warm-up (not reported): a little traffic so caches, JITs and pools are hot
+        await self.step_messages(sp["start_rate"] / 2, sp.get("warmup_seconds", 1.0), senders, size, 10)
+        metric = "remote_deliveries_per_s" if sp["scenario"] == "cross" else "deliveries_per_s"
+        if sp["scenario"] == "persist":
+            metric = "acks_per_s"
+
+        async def run_step(rate: float, seconds: float) -> dict[str, Any]:
+            st = await self.step_messages(rate, seconds, senders, size, sp["drain_seconds"])
+            st["_rate"] = rate
+            if sp["scenario"] == "cross":
+                # offered deliveries that must cross to the other instance
+                n_inst = len(sp["targets"])
+                st["offered_remote_per_s"] = round(rate * size * (n_inst - 1) / n_inst, 1)
+                st["latency_ms"] = st["remote_latency_ms"]
+            if sp["scenario"] == "persist":
+                st["latency_ms"] = st["ack_latency_ms"]
+            return st
+
+        offered_key = {
+            "cross": "offered_remote_per_s",
+            "persist": "offered_msgs_per_s",
+        }.get(sp["scenario"], "offered_deliveries_per_s")
+        res.update(await self.sweep(run_step, metric, offered_key, sp["start_rate"]))
+        await self.drain(sp["drain_seconds"])
+        res["accounting"] = self.accounting()
+        return res
+
+    async def scenario_join(self) -> dict[str, Any]:
+        """join_room_chat with 50 messages of history, open loop over a pool of connections."""
+        sp = self.spec
+        res: dict[str, Any] = {}
+        room = sp["rooms"][0]
+        # one seeding connection fills the history rooms (each pool conn gets its own room
+        # index round-robin) - done with connections joined to the rooms
+        res["connect"] = await self.connect_all(self.layout(), join=True)
+        if res["connect"]["failures"]:
+            res["aborted"] = "connections failed"
+            res["accounting"] = self.accounting()
+            return res
+        size = sp["room_size"]
+        seeders = [self.conns[r * size] for r in range(len(sp["rooms"]))]
+        for _ in range(sp["history"] + 5):
+            for c in seeders:
+                self.send_message(c, size)
+            await asyncio.sleep(0)
+        if not await self.drain(30):
+            res["aborted"] = "seeding did not drain"
+        self.hist_expect = sp["history"]
+        # the pool: leave the room first so every op is a fresh join
+        self.free = []
+        for c in self.conns:
+            self.request(c, "leave_room_chat", {"room_id": c.room}, "leave", c.room)
+        t_end = time.monotonic() + 30
+        while len(self.free) < len(self.conns) and time.monotonic() < t_end:
+            await asyncio.sleep(0.01)
+        del room
+
+        async def run_step(rate: float, seconds: float) -> dict[str, Any]:
+            self.reset_step()
+
+            def fire(n: int) -> None:
+                if not self.free:
+                    self.unsent += 1
+                    return
+                c = self.free.pop()
+                self.request(c, "join_room_chat", {"room_id": c.room}, "join", c.room)
+
+            a = self.snap()
+            sched = await self.paced(rate, seconds, fire)
+            b = self.snap()
+            joins = self.joins
+            t_end = time.monotonic() + sp["drain_seconds"]
+            while len(self.free) < len(self.conns) and time.monotonic() < t_end:
+                await asyncio.sleep(0.005)
+            st = {
+                "_rate": rate,
+                "offered_joins_per_s": round(rate, 1),
+                "joins_per_s": round(joins / seconds, 1),
+                "latency_ms": percentiles(self.lat_join),
+                "errors": self.step_errors,
+                "unsent": self.unsent,
+                "drained": len(self.free) == len(self.conns),
+                **sched,
+                **self.usage(a, b),
+            }
+            return st
+
+        await run_step(sp["start_rate"] / 2, sp.get("warmup_seconds", 1.0))
+        res.update(await self.sweep(run_step, "joins_per_s", "offered_joins_per_s", sp["start_rate"]))
+        res["accounting"] = self.accounting()
+        return res
+
+    async def scenario_conns(self) -> dict[str, Any]:
+        """Many idle, joined connections with heartbeats; server RSS per connection."""
+        sp = self.spec
+        pid = self.server_pids[0]
+        res: dict[str, Any] = {}
+        rss0 = proc_rss_bytes(pid)
+        layout = self.layout()[: sp["connections"]]
+        half = len(layout) // 2
+        c1 = await self.connect_all(layout[:half], join=True)
+        conns_first = self.conns
+        await asyncio.sleep(1.0)
+        rss_half = proc_rss_bytes(pid)
+        # second half: keep indices distinct from the first half
+        self.join_waiters = {}
+        sem = asyncio.Semaphore(sp.get("connect_concurrency", 200))
+        fails: list[str] = []
+        second: list[Conn] = []
+        t0 = NOW()
+
+        async def one(i: int, inst: int, room: int, token: str, user: int) -> None:
+            async with sem:
+                try:
+                    conn = await self.open_conn(i, inst, room, token, user)
+                except Exception as e:  # noqa: BLE001
+                    fails.append(repr(e)[:200])
+                    return
+                second.append(conn)
+                fut = self.loop.create_future()
+                self.join_waiters[i] = fut
+                self.request(conn, "join_room_chat", {"room_id": room}, "joined", room)
+                try:
+                    await asyncio.wait_for(fut, 30)
+                except TimeoutError:
+                    fails.append("join timeout")
+
+        await asyncio.gather(*(one(half + j, *x) for j, x in enumerate(layout[half:])))
+        dt = (NOW() - t0) / 1e9
+        self.conns = [c for c in conns_first if c is not None] + second
+        res["connect"] = {
+            "connections": len(layout),
+            "open": sum(1 for c in self.conns if not c.closed),
+            "first_half": c1,
+            "second_half_seconds": round(dt, 3),
+            "failures": c1["failures"] + len(fails),
+            "failure_examples": sorted(set(c1["failure_examples"] + fails))[:5],
+        }
+        joins = self.joins
+        # hold: every connection sends a heartbeat `ping` once per interval
+        self.reset_step()
+        interval = sp["heartbeat_seconds"]
+        live = [c for c in self.conns if not c.closed]
+        a = self.snap()
+
+        def fire(n: int) -> None:
+            c = live[n % len(live)]
+            if sp["dialect"] == "sio":
+                self.request(c, "ping", {}, "ping", 0)
+            else:
+                c.send(b'{"action":"ping","payload":{}}')
+
+        pongs0 = self.pongs
+        sched = await self.paced(len(live) / interval, sp["hold_seconds"], fire)
+        await asyncio.sleep(1.0)
+        b = self.snap()
+        rss_full = proc_rss_bytes(pid)
+        n_open = sum(1 for c in self.conns if not c.closed)
+        res["hold"] = {
+            "seconds": sp["hold_seconds"],
+            "heartbeat_interval_s": interval,
+            "pings_sent": sched["sent"],
+            "pongs": self.pongs - pongs0,
+            "open_at_end": n_open,
+            **self.usage(a, b),
+        }
+        res["joins_ok"] = joins
+        res["rss"] = {
+            "before_bytes": rss0,
+            "half_bytes": rss_half,
+            "full_bytes": rss_full,
+            "per_conn_bytes": round((rss_full - rss0) / max(1, n_open), 1),
+            "marginal_per_conn_bytes": round((rss_full - rss_half) / max(1, len(layout) - half), 1),
+        }
+        res["accounting"] = self.accounting()
+        return res
+
+
+async def amain(spec_path: str, out_path: str) -> None:
+    with open(spec_path, "rb") as f:
+        spec = orjson.loads(f.read())
+    nofile = raise_nofile()
+    lg = LoadGen(spec)
+    t0 = time.monotonic()
+    sc = spec["scenario"]
+    if sc in ("fanout", "cross", "persist"):
+        res = await lg.scenario_messages()
+    elif sc == "join":
+        res = await lg.scenario_join()
+    elif sc == "conns":
+        res = await lg.scenario_conns()
+    else:
+        raise SystemExit(f"unknown scenario {sc}")
+    res["loadgen"] = {
+        "pid": os.getpid(),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "nofile": nofile,
+        "seconds": round(time.monotonic() - t0, 2),
+        "cpu_seconds": round(cpu_seconds(), 2),
+        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+    lg.closing = True
+    for c in lg.conns:
+        if c is not None and c.transport is not None:
+            c.transport.close()
+    await asyncio.sleep(0.2)
+    with open(out_path, "wb") as f:
+        f.write(orjson.dumps(res, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+
+
+def main() -> None:
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: loadgen.py SPEC.json OUT.json")
+    runner = uvloop.run if uvloop is not None else asyncio.run
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(amain(sys.argv[1], sys.argv[2]))
+
+
+if __name__ == "__main__":
+    main()

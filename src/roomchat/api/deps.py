@@ -1,0 +1,32 @@
+"""Request dependencies: the instance's services and the calling user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from roomchat.domain.models import User
+from roomchat.errors import unauthorized
+from roomchat.services import Services
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None:
+        raise unauthorized("send Authorization: Bearer <token>")
+    return await services(request).users.authenticate(credentials.credentials)
+
+
+Svc = Annotated[Services, Depends(services)]
+CurrentUser = Annotated[User, Depends(current_user)]

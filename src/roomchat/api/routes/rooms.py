@@ -1,0 +1,57 @@
+"""Chat rooms: create, list, look up, join by link, and page through history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from roomchat.api.deps import CurrentUser, Svc
+from roomchat.api.responses import JSON, ok
+
+router = APIRouter(prefix="/api/v1/room-chats", tags=["room-chats"])
+
+
+class CreateRoom(BaseModel):
+    workspace_id: int = Field(examples=[1])
+    name: str = Field(examples=["General Discussion"])
+    passcode: str | None = Field(default=None, examples=["123456"])
+
+
+@router.post("/", status_code=201)
+async def create_room(body: CreateRoom, user: CurrentUser, svc: Svc) -> JSON:
+    room = await svc.rooms.create(user, body.workspace_id, body.name, body.passcode)
+    return ok(room.to_dict(svc.public_base_url), 201)
+
+
+@router.get("/workspace/{workspace_id}")
+async def rooms_in_workspace(workspace_id: int, user: CurrentUser, svc: Svc) -> JSON:
+    rooms = await svc.rooms.in_workspace(user, workspace_id)
+    return ok([r.to_dict(svc.public_base_url) for r in rooms])
+
+
+@router.post("/join/{join_token}")
+async def join_by_link(join_token: str, user: CurrentUser, svc: Svc) -> JSON:
+    room = await svc.rooms.join_by_token(user, join_token)
+    svc.messages.remember_member(user, room.id)
+    return ok(room.to_dict(svc.public_base_url))
+
+
+@router.get("/{room_id}")
+async def get_room(room_id: int, user: CurrentUser, svc: Svc) -> JSON:
+    room = await svc.rooms.visible(user, room_id)
+    return ok(room.to_dict(svc.public_base_url))
+
+
+@router.get("/{room_id}/messages")
+async def room_messages(
+    room_id: int,
+    user: CurrentUser,
+    svc: Svc,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query()] = 50,
+) -> JSON:
+    page = await svc.messages.page(user, room_id, before_seq, after_seq, limit)
+    return ok({"messages": [m.to_dict() for m in page.messages], "has_more": page.has_more})

@@ -1,0 +1,148 @@
+"""Sending messages and reading a room's history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.domain.models import MessagePage, User
+from roomchat.domain.rooms import RoomService
+from roomchat.domain.writer import GroupCommitWriter
+from roomchat.errors import ChatError, Code
+from roomchat.store import Store
+from roomchat.store.messages import Appended, Encoder, NewMessage
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLimits:
+    max_text_chars: int = 4000
+    max_content_bytes: int = 16 * 1024
+    history: int = 50
+    catch_up: int = 500
+    page: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    data: bytes  # the stored message, encoded
+    event: RoomEvent | None  # None for a replay of an earlier client_msg_id
+
+
+class MessageService:
+    def __init__(
+        self,
+        store: Store,
+        rooms: RoomService,
+        encode: Encoder,
+        origin: str,
+        use_outbox: bool,
+        limits: MessageLimits,
+    ) -> None:
+        self._store = store
+        self._rooms = rooms
+        self._encode = encode
+        self._origin = origin
+        self._outbox_origin = origin if use_outbox else None
+        self.limits = limits
+        self._writer = GroupCommitWriter(self._append)
+        # Room memberships are never revoked, so a checked one can be remembered.
+        self._known_members: set[tuple[int, int]] = set()
+
+    def start(self) -> None:
+        self._writer.start()
+
+    async def close(self) -> None:
+        await self._writer.close()
+
+    async def _append(self, batch: Sequence[NewMessage]) -> list[Appended]:
+        return await self._store.messages.append(batch, self._encode, self._outbox_origin)
+
+    async def require_member(self, user: User, room_id: int) -> None:
+        key = (room_id, user.id)
+        if key in self._known_members:
+            return
+        await self._rooms.require_room_member(user, room_id)
+        self.remember_member(user, room_id)
+
+    def remember_member(self, user: User, room_id: int) -> None:
+        if len(self._known_members) > 200_000:
+            self._known_members.clear()
+        self._known_members.add((room_id, user.id))
+
+    async def send(
+        self,
+        user: User,
+        room_id: int,
+        message_text: str,
+        message_content: str | None,
+        client_msg_id: str | None,
+    ) -> SendResult:
+        if not message_text.strip():
+            raise ChatError(Code.VALIDATION_ERROR, "message_text must not be empty")
+        if len(message_text) > self.limits.max_text_chars:
+            raise ChatError(
+                Code.VALIDATION_ERROR,
+                f"message_text is over {self.limits.max_text_chars} characters",
+            )
+        if message_content is not None and (
+            len(message_content.encode()) > self.limits.max_content_bytes
+        ):
+            raise ChatError(
+                Code.VALIDATION_ERROR,
+                f"message_content is over {self.limits.max_content_bytes} bytes",
+            )
+        if client_msg_id is not None and not 1 <= len(client_msg_id) <= 64:
+            raise ChatError(Code.VALIDATION_ERROR, "client_msg_id must be 1-64 characters")
+        await self.require_member(user, room_id)
+        appended = await self._writer.write(
+            NewMessage(room_id, user, message_text, message_content or None, client_msg_id)
+        )
+        message = appended.message
+        if not appended.created:
+            if (message.message_text, message.message_content) != (
+                message_text,
+                message_content or None,
+            ):
+                raise ChatError(
+                    Code.CONFLICT, "client_msg_id was already used for a different message"
+                )
+            return SendResult(self._encode(message), None)
+        event = RoomEvent(
+            kind=EventKind.MESSAGE,
+            room_id=room_id,
+            seq=message.seq,
+            origin=self._origin,
+            sender_id=user.id,
+            data=appended.data,
+            outbox_id=appended.outbox_id,
+        )
+        return SendResult(appended.data, event)
+
+    async def latest(self, room_id: int) -> MessagePage:
+        return await self._store.messages.latest(room_id, self.limits.history)
+
+    async def after(self, room_id: int, after_seq: int) -> MessagePage:
+        return await self._store.messages.after(room_id, after_seq, self.limits.catch_up)
+
+    async def page(
+        self, user: User, room_id: int, before_seq: int | None, after_seq: int | None, limit: int
+    ) -> MessagePage:
+        if not 1 <= limit <= self.limits.page:
+            raise ChatError(Code.VALIDATION_ERROR, f"limit must be 1-{self.limits.page}")
+        if before_seq is not None and after_seq is not None:
+            raise ChatError(Code.VALIDATION_ERROR, "give before_seq or after_seq, not both")
+        await self.require_member(user, room_id)
+        if after_seq is not None:
+            return await self._store.messages.after(room_id, after_seq, limit)
+        if before_seq is not None:
+            return await self._store.messages.before(room_id, before_seq, limit)
+        return await self._store.messages.latest(room_id, limit)
+
+    async def events_between(self, room_id: int, first: int, last: int) -> list[RoomEvent]:
+        """Rebuild the broadcasts of stored messages (to fill a gap in live delivery)."""
+        found = await self._store.messages.seq_range(room_id, first, last)
+        return [
+            RoomEvent(EventKind.MESSAGE, m.room_id, m.seq, self._origin, m.user.id, self._encode(m))
+            for m in found
+        ]

@@ -1,0 +1,124 @@
+"""Plain records the domain hands around; transports serialise them with ``to_dict()``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    avatar_url: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "avatar_url": self.avatar_url,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: int
+    name: str
+    owner_id: int
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "owner_id": self.owner_id,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceMember:
+    workspace_id: int
+    user: User
+    role: str
+    joined_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workspace_id": self.workspace_id,
+            "user_id": self.user.id,
+            "role": self.role,
+            "joined_at": self.joined_at,
+            "user": self.user.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: int
+    workspace_id: int
+    name: str
+    created_by: int
+    join_token: str
+    has_passcode: bool
+    created_at: datetime
+
+    def to_dict(self, public_base_url: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "workspace_id": self.workspace_id,
+            "name": self.name,
+            "created_by": self.created_by,
+            "link_join": f"{public_base_url}/join/{self.join_token}",
+            "created_at": self.created_at,
+            "has_passcode": self.has_passcode,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RoomUser:
+    room_id: int
+    user: User
+    joined_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "room_id": self.room_id,
+            "user_id": self.user.id,
+            "joined_at": self.joined_at,
+            "user": self.user.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    room_id: int
+    seq: int
+    user: User
+    message_text: str
+    message_content: str | None
+    client_msg_id: str | None
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "room_id": self.room_id,
+            "seq": self.seq,
+            "user_id": self.user.id,
+            "user": self.user.to_dict(),
+            "message_text": self.message_text,
+            "message_content": self.message_content,
+            "client_msg_id": self.client_msg_id,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    messages: list[Message]
+    has_more: bool

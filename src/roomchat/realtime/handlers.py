@@ -1,0 +1,100 @@
+"""One handler per WebSocket action: parse the payload, call the domain, reply."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from roomchat import jsoncodec
+from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.domain.messages import MessageService
+from roomchat.domain.rooms import RoomService
+from roomchat.errors import ChatError, Code
+from roomchat.realtime import protocol
+from roomchat.realtime.connection import Connection
+from roomchat.realtime.fanout import Fanout
+from roomchat.realtime.hub import Hub
+from roomchat.realtime.protocol import Envelope
+
+# A handler returns its reply, or None when it sent it itself (or sends none).
+Handler = Callable[[Connection, Envelope], Awaitable[str | None]]
+
+
+@dataclass
+class Handlers:
+    rooms: RoomService
+    messages: MessageService
+    hub: Hub
+    fanout: Fanout
+    instance_id: str
+    public_base_url: str
+
+    def table(self) -> dict[str, Handler]:
+        return {
+            "join_room_chat": self.join_room_chat,
+            "leave_room_chat": self.leave_room_chat,
+            "send_room_chat_message": self.send_room_chat_message,
+            "typing_indicator": self.typing_indicator,
+            "ping": self.ping,
+        }
+
+    async def join_room_chat(self, conn: Connection, envelope: Envelope) -> str | None:
+        p = protocol.parse_payload(protocol.JoinRoom, envelope.payload)
+        room = await self.rooms.join(conn.user, p.room_id, p.passcode)
+        self.messages.remember_member(conn.user, room.id)
+        await self.hub.begin_join(conn, room.id)
+        try:
+            if p.after_seq is None:
+                page = await self.messages.latest(room.id)
+            else:
+                page = await self.messages.after(room.id, p.after_seq)
+        except BaseException:
+            self.hub.leave(conn, room.id)
+            raise
+        history_seq = page.messages[-1].seq if page.messages else (p.after_seq or 0)
+        data = jsoncodec.dumps(
+            {
+                "room": room.to_dict(self.public_base_url),
+                "messages": [m.to_dict() for m in page.messages],
+                "has_more": page.has_more,
+            }
+        )
+        reply = protocol.success(envelope.action, data, envelope.request_id)
+        self.hub.complete_join(conn, room.id, reply, history_seq)
+        return None
+
+    async def leave_room_chat(self, conn: Connection, envelope: Envelope) -> str | None:
+        p = protocol.parse_payload(protocol.LeaveRoom, envelope.payload)
+        if p.room_id not in conn.rooms:
+            raise ChatError(Code.BAD_REQUEST, "this connection has not joined that room")
+        self.hub.leave(conn, p.room_id)
+        data = jsoncodec.dumps({"room_id": p.room_id})
+        return protocol.success(envelope.action, data, envelope.request_id)
+
+    async def send_room_chat_message(self, conn: Connection, envelope: Envelope) -> str | None:
+        p = protocol.parse_payload(protocol.SendMessage, envelope.payload)
+        if not conn.send_bucket.take():
+            raise ChatError(Code.RATE_LIMITED, "sending too fast; slow down")
+        result = await self.messages.send(
+            conn.user, p.room_id, p.message_text, p.message_content, p.client_msg_id
+        )
+        # The sender's reply goes first, then the broadcast (which the sender gets too).
+        conn.send(protocol.success(envelope.action, result.data, envelope.request_id))
+        if result.event is not None:
+            self.fanout.publish(result.event)
+        return None
+
+    async def typing_indicator(self, conn: Connection, envelope: Envelope) -> str | None:
+        p = protocol.parse_payload(protocol.Typing, envelope.payload)
+        if not conn.typing_bucket.take():
+            raise ChatError(Code.RATE_LIMITED, "typing indicators too fast; slow down")
+        await self.messages.require_member(conn.user, p.room_id)
+        data = jsoncodec.dumps(
+            {"room_id": p.room_id, "user_id": conn.user.id, "is_typing": p.is_typing}
+        )
+        event = RoomEvent(EventKind.TYPING, p.room_id, 0, self.instance_id, conn.user.id, data)
+        self.fanout.publish(event)
+        return None
+
+    async def ping(self, conn: Connection, envelope: Envelope) -> str | None:
+        return protocol.success("pong", b"{}", envelope.request_id)

@@ -1,0 +1,188 @@
+"""Which local connections are joined to which room, and delivery to them in seq order.
+
+Every room a local client has joined has a channel. A channel delivers a room's
+messages strictly in ``seq`` order, exactly once: an event already delivered is
+dropped (the bus may repeat itself), an event that arrives early is held until the
+ones before it arrive, and a gap that stays open is filled from the database. So
+every client of every instance sees a room's messages in the same order.
+
+Joining is two-step so that no message is missed or doubled while a join reads
+history: the connection is registered first and buffers what arrives, the history
+is read, then the reply goes out followed by the buffered events newer than it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.realtime.connection import Connection
+
+log = logging.getLogger(__name__)
+
+LastSeq = Callable[[int], Awaitable[int]]
+FillGap = Callable[[int, int, int], Awaitable[list[RoomEvent]]]
+
+
+class RoomChannel:
+    __slots__ = (
+        "delivered",
+        "gap_task",
+        "held",
+        "members",
+        "opening",
+        "pending",
+        "ready",
+        "room_id",
+    )
+
+    def __init__(self, room_id: int) -> None:
+        self.room_id = room_id
+        self.members: dict[Connection, None] = {}  # an ordered set
+        self.pending: dict[Connection, list[RoomEvent]] = {}
+        self.delivered: int | None = None  # highest seq delivered; None until known
+        self.held: dict[int, RoomEvent] = {}
+        self.gap_task: asyncio.Task[None] | None = None
+        self.opening: asyncio.Task[None] | None = None
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @property
+    def empty(self) -> bool:
+        return not self.members and not self.pending
+
+    def fan_out(self, event: RoomEvent) -> None:
+        frame = event.frame
+        if event.kind is EventKind.TYPING:
+            for conn in self.members:
+                if conn.user.id != event.sender_id:
+                    conn.send(frame)
+            return
+        for conn in self.members:
+            conn.send(frame)
+        for buffered in self.pending.values():
+            buffered.append(event)
+
+
+class Hub:
+    def __init__(self, last_seq: LastSeq, fill_gap: FillGap, gap_delay: float) -> None:
+        self._last_seq = last_seq
+        self._fill_gap = fill_gap
+        self._gap_delay = gap_delay
+        self._channels: dict[int, RoomChannel] = {}
+
+    @property
+    def room_count(self) -> int:
+        return len(self._channels)
+
+    async def begin_join(self, conn: Connection, room_id: int) -> None:
+        """Start buffering the room's events for ``conn``; then read its history."""
+        channel = self._channels.get(room_id)
+        if channel is None:
+            channel = self._channels[room_id] = RoomChannel(room_id)
+            channel.opening = asyncio.create_task(self._open(channel))
+        channel.members.pop(conn, None)
+        channel.pending[conn] = []
+        conn.rooms.add(room_id)
+        try:
+            # The history read must come after the channel learnt where the room stands.
+            await asyncio.shield(channel.ready)
+        except Exception:
+            self.leave(conn, room_id)
+            raise
+
+    def complete_join(self, conn: Connection, room_id: int, reply: str, history_seq: int) -> None:
+        """Send the join reply, then what arrived meanwhile that the history did not hold."""
+        channel = self._channels.get(room_id)
+        buffered = channel.pending.pop(conn, None) if channel else None
+        if channel is None or buffered is None or conn.closed:
+            return
+        conn.send(reply)
+        for event in buffered:
+            if event.seq > history_seq:
+                conn.send(event.frame)
+        channel.members[conn] = None
+
+    def leave(self, conn: Connection, room_id: int) -> None:
+        conn.rooms.discard(room_id)
+        channel = self._channels.get(room_id)
+        if channel is None:
+            return
+        channel.members.pop(conn, None)
+        channel.pending.pop(conn, None)
+        if channel.empty:
+            del self._channels[room_id]
+            if channel.gap_task is not None:
+                channel.gap_task.cancel()
+
+    def drop(self, conn: Connection) -> None:
+        for room_id in list(conn.rooms):
+            self.leave(conn, room_id)
+
+    def deliver(self, event: RoomEvent) -> None:
+        channel = self._channels.get(event.room_id)
+        if channel is None:
+            return  # nobody here joined the room
+        if event.kind is EventKind.TYPING:
+            channel.fan_out(event)
+        elif channel.delivered is None:
+            channel.held[event.seq] = event  # sorted out once the channel is open
+        else:
+            self._sequence(channel, event)
+
+    async def _open(self, channel: RoomChannel) -> None:
+        try:
+            channel.delivered = await self._last_seq(channel.room_id)
+        except Exception as exc:
+            channel.ready.set_exception(exc)
+            channel.ready.exception()  # retrieved: joiners see it through their own await
+            if self._channels.get(channel.room_id) is channel:
+                del self._channels[channel.room_id]
+            return
+        held, channel.held = channel.held, {}
+        for seq in sorted(held):
+            self._sequence(channel, held[seq])
+        channel.ready.set_result(None)
+
+    def _sequence(self, channel: RoomChannel, event: RoomEvent) -> None:
+        assert channel.delivered is not None
+        if event.seq <= channel.delivered:
+            return  # already delivered: a repeat from the bus, or older than the channel
+        if event.seq > channel.delivered + 1:
+            channel.held[event.seq] = event
+            if channel.gap_task is None:
+                channel.gap_task = asyncio.create_task(self._close_gap(channel))
+            return
+        channel.fan_out(event)
+        channel.delivered = event.seq
+        held = channel.held
+        while held:
+            following = held.pop(channel.delivered + 1, None)
+            if following is None:
+                break
+            channel.fan_out(following)
+            channel.delivered = following.seq
+
+    async def _close_gap(self, channel: RoomChannel) -> None:
+        """Wait briefly for the missing events, then read them from the database."""
+        try:
+            while channel.held:
+                await asyncio.sleep(self._gap_delay)
+                if not channel.held or channel.delivered is None:
+                    continue
+                first, last = channel.delivered + 1, min(channel.held) - 1
+                if last < first:
+                    continue
+                try:
+                    missing = await self._fill_gap(channel.room_id, first, last)
+                except Exception:
+                    log.exception("room %s: filling seq %d-%d failed", channel.room_id, first, last)
+                    continue
+                log.info(
+                    "room %s: filled seq %d-%d from the database", channel.room_id, first, last
+                )
+                for event in missing:
+                    self._sequence(channel, event)
+        finally:
+            channel.gap_task = None

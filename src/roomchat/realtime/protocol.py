@@ -1,0 +1,104 @@
+"""The WebSocket envelope: parsing client frames, the action payloads, and replies."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from roomchat import jsoncodec
+from roomchat.errors import ChatError, Code
+
+RequestId = StrictStr | StrictInt | None
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    action: StrictStr
+    payload: dict[str, Any] = Field(default_factory=dict)
+    request_id: StrictStr | StrictInt | None = None
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class JoinRoom(Payload):
+    room_id: StrictInt
+    passcode: StrictStr | None = None
+    after_seq: StrictInt | None = Field(default=None, ge=0)
+
+
+class LeaveRoom(Payload):
+    room_id: StrictInt
+
+
+class SendMessage(Payload):
+    room_id: StrictInt
+    message_text: StrictStr
+    message_content: StrictStr | None = None
+    client_msg_id: StrictStr | None = None
+
+
+class Typing(Payload):
+    room_id: StrictInt
+    is_typing: StrictBool
+
+
+class Ping(Payload):
+    pass
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def parse_envelope(text: str | bytes) -> Envelope:
+    try:
+        raw = jsoncodec.loads(text)
+    except jsoncodec.JSONDecodeError:
+        raise ChatError(Code.BAD_REQUEST, "the frame is not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise ChatError(Code.BAD_REQUEST, "the frame must be a JSON object")
+    try:
+        return Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise ChatError(
+            Code.BAD_REQUEST,
+            "a frame is {action: string, payload?: object, request_id?: string|int}",
+            details=_field_errors(exc),
+        ) from None
+
+
+def parse_payload(model: type[P], payload: dict[str, Any]) -> P:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise ChatError(
+            Code.VALIDATION_ERROR,
+            "the payload is missing fields or has wrong types",
+            details=_field_errors(exc),
+        ) from None
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def _head(action: str, status: str, request_id: RequestId) -> bytes:
+    head = b'{"action":' + jsoncodec.dumps(action) + b',"status":"' + status.encode() + b'"'
+    if request_id is not None:
+        head += b',"request_id":' + jsoncodec.dumps(request_id)
+    return head
+
+
+def success(action: str, data: bytes, request_id: RequestId = None) -> str:
+    """A success reply around already-encoded ``data``."""
+    return (_head(action, "success", request_id) + b',"data":' + data + b"}").decode()
+
+
+def error(action: str, err: ChatError, request_id: RequestId = None) -> str:
+    body = jsoncodec.dumps(err.error_dict())
+    return (_head(action, "error", request_id) + b',"error":' + body + b"}").decode()

@@ -1,0 +1,31 @@
+"""The running instance's parts, wired once by the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roomchat.bus.base import Bus
+from roomchat.domain.messages import MessageService
+from roomchat.domain.rooms import RoomService
+from roomchat.domain.users import UserService
+from roomchat.domain.workspaces import WorkspaceService
+from roomchat.realtime.fanout import Fanout
+from roomchat.realtime.gateway import Gateway
+from roomchat.realtime.hub import Hub
+from roomchat.settings import Settings
+from roomchat.store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    bus: Bus
+    users: UserService
+    workspaces: WorkspaceService
+    rooms: RoomService
+    messages: MessageService
+    hub: Hub
+    fanout: Fanout
+    gateway: Gateway
+    public_base_url: str

@@ -1,0 +1,76 @@
+"""Every setting roomchat reads, from ROOMCHAT_* environment variables.
+
+Settings are built in ``create_app()`` (or by the CLI), never at import time, so
+tests pass a ``Settings(...)`` instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROOMCHAT_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./data")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite+aiosqlite:///{data_dir}/roomchat.db",
+    )
+    database_pool_size: int = 10
+    public_base_url: str | None = Field(
+        default=None, description="Base of link_join; default http://{host}:{port}"
+    )
+    jwt_secret: str | None = Field(
+        default=None, description="HS256 key; default: generated once, kept in data_dir"
+    )
+    jwt_ttl_seconds: int = 7 * 24 * 3600
+    history_limit: int = 50
+    catch_up_limit: int = 500
+    send_rate_per_second: float = 20.0
+    send_burst: int = 40
+    passcode_max_failures: int = 5
+    passcode_window_seconds: int = 15 * 60
+    max_frame_bytes: int = 64 * 1024
+    max_message_text_chars: int = 4000
+    max_message_content_bytes: int = 16 * 1024
+    outbound_queue_frames: int = 1024
+    gap_fill_delay_ms: int = 300
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic: str = "roomchat.room-events"
+    kafka_fetch_max_wait_ms: int = 5
+    kafka_heartbeat_interval_s: float = 2.0
+    kafka_deaf_after_s: float = 10.0
+    instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    log_level: str = "info"
+    serve_web_client: bool = True
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'roomchat.db'}"
+
+    def resolved_public_base_url(self) -> str:
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, or one generated on first use and kept in data_dir."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret

@@ -1,0 +1,38 @@
+"""Storage: the one place that talks SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from roomchat.store.database import create_engine, ping
+from roomchat.store.messages import MessageRepo
+from roomchat.store.rooms import RoomRepo
+from roomchat.store.users import UserRepo
+from roomchat.store.workspaces import WorkspaceRepo
+
+
+@dataclass
+class Store:
+    engine: AsyncEngine
+    users: UserRepo = field(init=False)
+    workspaces: WorkspaceRepo = field(init=False)
+    rooms: RoomRepo = field(init=False)
+    messages: MessageRepo = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.users = UserRepo(self.engine)
+        self.workspaces = WorkspaceRepo(self.engine)
+        self.rooms = RoomRepo(self.engine)
+        self.messages = MessageRepo(self.engine)
+
+    @classmethod
+    def connect(cls, url: str, pool_size: int = 10) -> Store:
+        return cls(create_engine(url, pool_size))
+
+    async def ping(self) -> None:
+        await ping(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,156 @@
+"""Room, room-membership and passcode-failure rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from roomchat.domain.models import Room, RoomUser
+from roomchat.store.rows import USER_COLUMNS, room_from, user_from
+from roomchat.store.tables import passcode_failures, room_users, rooms, users
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRecord:
+    room: Room
+    passcode_hash: str | None
+
+
+class RoomRepo:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(
+        self,
+        workspace_id: int,
+        name: str,
+        created_by: int,
+        passcode_hash: str | None,
+        join_token: str,
+    ) -> Room:
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                insert(rooms)
+                .values(
+                    workspace_id=workspace_id,
+                    name=name,
+                    created_by=created_by,
+                    passcode_hash=passcode_hash,
+                    join_token=join_token,
+                    last_seq=0,
+                    created_at=now,
+                )
+                .returning(rooms.c.id)
+            )
+            room_id = result.scalar_one()
+            await conn.execute(
+                insert(room_users).values(room_id=room_id, user_id=created_by, joined_at=now)
+            )
+        return Room(
+            id=room_id,
+            workspace_id=workspace_id,
+            name=name,
+            created_by=created_by,
+            join_token=join_token,
+            has_passcode=passcode_hash is not None,
+            created_at=now,
+        )
+
+    async def in_workspace(self, workspace_id: int) -> list[Room]:
+        query = select(rooms).where(rooms.c.workspace_id == workspace_id).order_by(rooms.c.id)
+        async with self._engine.connect() as conn:
+            return [room_from(row) for row in (await conn.execute(query)).all()]
+
+    async def get(self, room_id: int) -> RoomRecord | None:
+        return await self._one(rooms.c.id == room_id)
+
+    async def by_token(self, join_token: str) -> RoomRecord | None:
+        return await self._one(rooms.c.join_token == join_token)
+
+    async def _one(self, condition: object) -> RoomRecord | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(rooms).where(condition))).first()  # type: ignore[arg-type]
+        return RoomRecord(room_from(row), row.passcode_hash) if row else None
+
+    async def is_member(self, room_id: int, user_id: int) -> bool:
+        query = select(
+            exists().where(room_users.c.room_id == room_id, room_users.c.user_id == user_id)
+        )
+        async with self._engine.connect() as conn:
+            return bool((await conn.execute(query)).scalar())
+
+    async def add_member(self, room_id: int, user_id: int) -> None:
+        """Make the user a member; a no-op when they already are."""
+        try:
+            async with self._engine.begin() as conn:
+                if await _is_member(conn, room_id, user_id):
+                    return
+                await conn.execute(
+                    insert(room_users).values(
+                        room_id=room_id, user_id=user_id, joined_at=datetime.now(UTC)
+                    )
+                )
+        except IntegrityError:
+            pass  # a concurrent join got there first: the user is a member either way
+
+    async def members(self, room_id: int) -> list[RoomUser]:
+        query = (
+            select(*USER_COLUMNS, room_users.c.joined_at)
+            .join(users, users.c.id == room_users.c.user_id)
+            .where(room_users.c.room_id == room_id)
+            .order_by(room_users.c.joined_at, users.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [RoomUser(room_id, user_from(row), row.joined_at) for row in rows]
+
+    async def last_seq(self, room_id: int) -> int:
+        async with self._engine.connect() as conn:
+            value = (
+                await conn.execute(select(rooms.c.last_seq).where(rooms.c.id == room_id))
+            ).scalar_one_or_none()
+        return int(value or 0)
+
+    async def passcode_failures_since(self, room_id: int, user_id: int, since: datetime) -> int:
+        query = select(func.count()).where(
+            passcode_failures.c.room_id == room_id,
+            passcode_failures.c.user_id == user_id,
+            passcode_failures.c.failed_at >= since,
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def record_passcode_failure(
+        self, room_id: int, user_id: int, prune_before: datetime
+    ) -> int:
+        async with self._engine.begin() as conn:
+            # Old failures no longer count; drop them so the table stays small.
+            await conn.execute(
+                delete(passcode_failures).where(
+                    passcode_failures.c.room_id == room_id,
+                    passcode_failures.c.user_id == user_id,
+                    passcode_failures.c.failed_at < prune_before,
+                )
+            )
+            result = await conn.execute(
+                insert(passcode_failures)
+                .values(room_id=room_id, user_id=user_id, failed_at=datetime.now(UTC))
+                .returning(passcode_failures.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def forget_passcode_failure(self, failure_id: int) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(passcode_failures).where(passcode_failures.c.id == failure_id)
+            )
+
+
+async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:
+    query = select(exists().where(room_users.c.room_id == room_id, room_users.c.user_id == user_id))
+    return bool((await conn.execute(query)).scalar())

@@ -1,0 +1,143 @@
+"""The one SQLAlchemy metadata: every table roomchat stores. Alembic autogenerates from it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite has no 64-bit autoincrement type of its own; INTEGER PRIMARY KEY is its rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("avatar_url", String(512), nullable=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("owner_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+workspace_members = Table(
+    "workspace_members",
+    metadata,
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True, index=True),
+    Column("role", String(16), nullable=False),
+    Column("joined_at", UtcDateTime, nullable=False),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("created_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("passcode_hash", String(256), nullable=True),
+    Column("join_token", String(64), nullable=False, unique=True),
+    # The room's seq counter: bumped in the transaction that stores each message.
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+room_users = Table(
+    "room_users",
+    metadata,
+    Column("room_id", BigId, ForeignKey("rooms.id"), primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True, index=True),
+    Column("joined_at", UtcDateTime, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("message_text", Text, nullable=False),
+    Column("message_content", Text, nullable=True),
+    Column("client_msg_id", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
+    UniqueConstraint("room_id", "user_id", "client_msg_id", name="uq_messages_client_msg_id"),
+)
+
+passcode_failures = Table(
+    "passcode_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("failed_at", UtcDateTime, nullable=False),
+    Index("ix_passcode_failures_room_user_at", "room_id", "user_id", "failed_at"),
+)
+
+# Transactional outbox: room events written with the message, published to the bus after.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("room_id", BigId, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("origin", String(64), nullable=False, index=True),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

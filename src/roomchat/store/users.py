@@ -1,0 +1,76 @@
+"""User rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from roomchat.domain.models import User
+from roomchat.store.rows import USER_COLUMNS, user_from
+from roomchat.store.tables import users
+
+
+class UsernameTaken(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    user: User
+    password_hash: str
+
+
+class UserRepo:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(self, username: str, display_name: str, password_hash: str) -> User:
+        try:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    insert(users)
+                    .values(
+                        username=username,
+                        display_name=display_name,
+                        password_hash=password_hash,
+                        created_at=datetime.now(UTC),
+                    )
+                    .returning(users.c.id)
+                )
+                user_id = result.scalar_one()
+        except IntegrityError as exc:
+            raise UsernameTaken(username) from exc
+        return User(id=user_id, username=username, display_name=display_name, avatar_url=None)
+
+    async def credentials(self, username: str) -> Credentials | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*USER_COLUMNS, users.c.password_hash).where(users.c.username == username)
+                )
+            ).first()
+        if row is None:
+            return None
+        return Credentials(user_from(row), row.password_hash)
+
+    async def get(self, user_id: int) -> User | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(*USER_COLUMNS).where(users.c.id == user_id))).first()
+        return user_from(row) if row else None
+
+    async def by_username(self, username: str) -> User | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(*USER_COLUMNS).where(users.c.username == username))
+            ).first()
+        return user_from(row) if row else None
+
+    async def update_password_hash(self, user_id: int, password_hash: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                users.update().where(users.c.id == user_id).values(password_hash=password_hash)
+            )

@@ -1,0 +1,370 @@
+"""The web client in a real browser against a real roomchat server.
+
+Each test starts its own server (tests/browser/conftest.py) and drives headless
+Chromium, one browser context per user. Set ROOMCHAT_SCREENSHOT_DIR=docs/screenshots
+to (re)write the screenshots used in the docs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+from websockets.sync.client import connect as ws_connect
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct-horse-battery"
+PHONE = {"width": 390, "height": 780}
+
+expect.set_options(timeout=15_000)
+
+# The `server` fixture's ServerProcess (tests/browser/conftest.py).
+ServerProcess = Any
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def exact(text: str) -> re.Pattern[str]:
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+def bubbles(page: Any, text: str) -> Any:
+    """Confirmed messages (not the pending ones) whose text is exactly `text`."""
+    return page.locator("#message-list .bubble").filter(has_text=exact(text))
+
+
+def sign_up(page: Any, username: str, display_name: str, path: str = "/") -> None:
+    page.goto(path)
+    page.get_by_role("tab", name="Sign up").click()
+    page.locator("#auth-username").fill(username)
+    page.locator("#auth-display-name").fill(display_name)
+    page.locator("#auth-password").fill(PASSWORD)
+    page.locator("#auth-submit").click()
+    expect(page.locator("#me-name")).to_have_text(display_name)
+    expect(page.locator("#conn-state")).to_have_text("Connected")
+
+
+def create_workspace(page: Any, name: str) -> None:
+    details = page.locator("#workspace-create")
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    page.locator("#workspace-name").fill(name)
+    page.locator("#workspace-form button[type=submit]").click()
+    expect(page.locator("#workspace-select")).to_have_value(re.compile(r"^\d+$"))
+    expect(page.locator("#workspace-select option:checked")).to_have_text(name)
+
+
+def add_member(page: Any, username: str) -> None:
+    details = page.locator("#member-add")
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    page.locator("#member-username").fill(username)
+    page.locator("#member-form button[type=submit]").click()
+    expect(page.locator("#toast")).to_contain_text("Added")
+
+
+def create_room(page: Any, name: str, passcode: str = "") -> None:
+    details = page.locator("#room-create")
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    page.locator("#room-name").fill(name)
+    page.locator("#room-passcode").fill(passcode)
+    page.locator("#room-form button[type=submit]").click()
+    expect(page.locator("#room-title")).to_have_text(name)
+    expect(page.locator("#older-status")).not_to_have_text("Loading…")
+
+
+def open_room(page: Any, name: str) -> None:
+    page.locator("#room-list button").filter(has_text=name).click()
+
+
+def send(page: Any, text: str) -> None:
+    box = page.locator("#composer-input")
+    box.fill(text)
+    box.press("Enter")
+    expect(box).to_have_value("")
+
+
+def shot(page: Any, directory: Path | None, name: str) -> None:
+    if directory is not None:
+        page.screenshot(path=str(directory / f"{name}.png"))
+
+
+def api_login(server: ServerProcess, username: str) -> str:
+    r = httpx.post(
+        f"{server.base_url}/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+    )
+    r.raise_for_status()
+    return str(r.json()["data"]["access_token"])
+
+
+class WsClient:
+    """A plain WebSocket client, as a third party or a seeding tool."""
+
+    def __init__(self, server: ServerProcess, token: str) -> None:
+        self.ws = ws_connect(f"ws://127.0.0.1:{server.port}/ws?token={token}", open_timeout=10)
+        self.n = 0
+
+    def call(self, action: str, payload: dict[str, Any]) -> Any:
+        self.n += 1
+        rid = f"t{self.n}"
+        self.ws.send(json.dumps({"action": action, "payload": payload, "request_id": rid}))
+        while True:
+            frame = json.loads(self.ws.recv(timeout=10))
+            if frame.get("request_id") == rid:
+                assert frame["status"] == "success", frame
+                return frame["data"]
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_two_users_chat(new_page: Any, screenshot_dir: Path | None) -> None:
+    alice = new_page()
+    bob = new_page()
+
+    alice.goto("/")
+    expect(alice.locator("#auth-form")).to_be_visible()
+    shot(alice, screenshot_dir, "desktop-sign-in")
+
+    sign_up(alice, "alice", "Alice")
+    sign_up(bob, "bob", "Bob")
+
+    # Alice: workspace, member, passcode room.
+    create_workspace(alice, "Team")
+    add_member(alice, "bob")
+    create_room(alice, "General", passcode="s3cret")
+    expect(alice.locator("#room-list button[aria-current=true]")).to_contain_text("General")
+    expect(alice.locator("#room-list button").filter(has_text="General")).to_contain_text("passcode")
+
+    # Bob sees the workspace after a refresh; the room asks for its passcode.
+    bob.locator("#refresh-btn").click()
+    expect(bob.locator("#workspace-select option:checked")).to_have_text("Team")
+    open_room(bob, "General")
+    dialog = bob.locator("#passcode-dialog")
+    expect(dialog).to_be_visible()
+    bob.locator("#passcode-input").fill("wrong")
+    bob.locator("#passcode-submit").click()
+    expect(bob.locator("#passcode-error")).to_have_text(re.compile("Wrong passcode"))
+    shot(bob, screenshot_dir, "desktop-passcode")
+    bob.locator("#passcode-input").fill("s3cret")
+    bob.locator("#passcode-submit").click()
+    expect(dialog).to_be_hidden()
+    expect(bob.locator("#room-title")).to_have_text("General")
+    expect(bob.locator("#older-status")).to_have_text(re.compile("No messages yet"))
+
+    # Messages both ways.
+    send(alice, "Hello Bob")
+    expect(bubbles(bob, "Hello Bob")).to_have_count(1)
+    send(bob, "Hi Alice")
+    expect(bubbles(alice, "Hi Alice")).to_have_count(1)
+    expect(bubbles(alice, "Hello Bob")).to_have_count(1)
+
+    # Typing indicator: shown while Bob types, gone when he sends.
+    bob.locator("#composer-input").press_sequentially("I am writ")
+    expect(alice.locator("#typing")).to_have_text("Bob is typing…")
+    shot(alice, screenshot_dir, "desktop-chat-typing")
+    bob.locator("#composer-input").press_sequentially("ing this")
+    bob.locator("#composer-input").press("Enter")
+    expect(bubbles(alice, "I am writing this")).to_have_count(1)
+    expect(alice.locator("#typing")).to_have_text("")
+
+    # Markup is shown as text, never run or rendered.
+    evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold</b>'
+    send(alice, evil)
+    expect(bubbles(bob, evil)).to_have_count(1)
+    assert bob.evaluate("window.__pwned") is None
+    assert alice.evaluate("window.__pwned") is None
+    assert bob.locator("#messages b, #messages img, #messages script").count() == 0
+
+    # The members list.
+    alice.locator("#members-btn").click()
+    members = alice.locator("#member-list li")
+    expect(members).to_have_count(2)
+    expect(alice.locator("#member-list")).to_contain_text("Alice (you)")
+    expect(alice.locator("#member-list")).to_contain_text("Bob")
+    expect(alice.locator("#members-count")).to_have_text("(2)")
+    shot(alice, screenshot_dir, "desktop-chat-members")
+
+    # Reload: signed in still, back in the room, with the history.
+    bob.reload()
+    expect(bob.locator("#room-title")).to_have_text("General")
+    for text in ("Hello Bob", "Hi Alice", "I am writing this", evil):
+        expect(bubbles(bob, text)).to_have_count(1)
+    expect(bob.locator("#message-list .msg")).to_have_count(4)
+    assert bob.evaluate("window.__pwned") is None
+
+    # Still live after the reload.
+    send(alice, "Still there?")
+    expect(bubbles(bob, "Still there?")).to_have_count(1)
+
+
+def test_phone_layout_and_join_link(
+    new_page: Any, browser: Any, server: ServerProcess, screenshot_dir: Path | None
+) -> None:
+    alice = new_page()
+    sign_up(alice, "alice", "Alice")
+    create_workspace(alice, "Team")
+    create_room(alice, "Lobby")
+    create_room(alice, "Secret", passcode="1234")
+    send(alice, "Welcome to the secret room")
+
+    # The join link, copied through the UI.
+    alice.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    alice.locator("#copy-link-btn").click()
+    expect(alice.locator("#toast")).to_have_text("Join link copied")
+    link = alice.evaluate("navigator.clipboard.readText()")
+    assert re.fullmatch(rf"{re.escape(server.base_url)}/join/[^/]+", link), link
+
+    # Carol, on a phone, opens the link before having an account.
+    carol = new_page(PHONE)
+    carol.goto(link)
+    expect(carol.locator("#auth-invite-note")).to_be_visible()
+    shot(carol, screenshot_dir, "phone-sign-in-invite")
+    sign_up(carol, "carol", "Carol", path=link)
+    # No passcode asked: the link is the invitation.
+    expect(carol.locator("#room-title")).to_have_text("Secret")
+    expect(bubbles(carol, "Welcome to the secret room")).to_have_count(1)
+    expect(carol.locator("#passcode-dialog")).to_be_hidden()
+    expect(carol).to_have_url(f"{server.base_url}/")
+    send(carol, "Thanks, I'm in")
+    expect(bubbles(alice, "Thanks, I'm in")).to_have_count(1)
+    expect(carol.locator("#message-list .msg.mine")).to_have_count(1)
+    shot(carol, screenshot_dir, "phone-chat")
+
+    # Phone layout: chat and room list are separate panes.
+    expect(carol.locator("#sidebar")).to_be_hidden()
+    carol.locator("#back-btn").click()
+    expect(carol.locator("#sidebar")).to_be_visible()
+    expect(carol.locator("#chat")).to_be_hidden()
+
+    # Alice on a phone: room list, then a room.
+    alice_phone = new_page(PHONE)
+    alice_phone.goto("/")
+    alice_phone.evaluate(
+        "t => localStorage.setItem('roomchat.token', t)", api_login(server, "alice")
+    )
+    alice_phone.goto("/")
+    expect(alice_phone.locator("#me-name")).to_have_text("Alice")
+    expect(alice_phone.locator("#room-list button")).to_have_count(2)
+    shot(alice_phone, screenshot_dir, "phone-rooms")
+    open_room(alice_phone, "Secret")
+    expect(bubbles(alice_phone, "Thanks, I'm in")).to_have_count(1)
+    alice_phone.locator("#members-btn").click()
+    expect(alice_phone.locator("#member-list li")).to_have_count(2)
+    shot(alice_phone, screenshot_dir, "phone-members")
+
+
+def test_older_messages_load_on_scroll(new_page: Any, server: ServerProcess) -> None:
+    alice = new_page()
+    sign_up(alice, "alice", "Alice")
+    create_workspace(alice, "Team")
+    create_room(alice, "Busy")
+    room_id = int(alice.evaluate("localStorage.getItem('roomchat.room')"))
+    alice.locator("#signout-btn").click()
+    expect(alice.locator("#auth-form")).to_be_visible()
+
+    seeder = WsClient(server, api_login(server, "alice"))
+    try:
+        seeder.call("join_room_chat", {"room_id": room_id})
+        for i in range(1, 131):
+            seeder.call("send_room_chat_message", {"room_id": room_id, "message_text": f"m{i}"})
+    finally:
+        seeder.close()
+
+    alice.locator("#auth-username").fill("alice")
+    alice.locator("#auth-password").fill(PASSWORD)
+    alice.locator("#auth-submit").click()
+    open_room(alice, "Busy")
+    expect(bubbles(alice, "m130")).to_be_visible()
+    expect(alice.locator("#message-list .msg")).to_have_count(50)
+    expect(bubbles(alice, "m80")).to_have_count(0)
+
+    # Scrolling to the top pages back until the beginning.
+    for expected in (100, 130):
+        alice.locator("#messages").evaluate("el => { el.scrollTop = 0; }")
+        expect(alice.locator("#message-list .msg")).to_have_count(expected)
+    expect(alice.locator("#older-status")).to_have_text("This is the beginning of the room.")
+    expect(bubbles(alice, "m1")).to_have_count(1)
+    seqs = alice.locator("#message-list .msg").evaluate_all("els => els.map(e => +e.dataset.seq)")
+    assert seqs == list(range(1, 131))
+
+
+def test_reconnect_catches_up_after_server_restart(
+    new_page: Any, server: ServerProcess, screenshot_dir: Path | None
+) -> None:
+    alice = new_page()
+    # Alice's socket goes through a switch so she can be kept offline while others talk.
+    blocked = {"on": False}
+
+    def route(ws: Any) -> None:
+        if blocked["on"]:
+            ws.close(code=1013, reason="test: offline")
+        else:
+            ws.connect_to_server()
+
+    alice.route_web_socket(re.compile(r".*/ws\?.*"), route)
+    bob = new_page()
+    sign_up(alice, "alice", "Alice")
+    sign_up(bob, "bob", "Bob")
+    create_workspace(alice, "Team")
+    add_member(alice, "bob")
+    create_room(alice, "Ops", passcode="pass")
+    bob.locator("#refresh-btn").click()
+    open_room(bob, "Ops")
+    bob.locator("#passcode-input").fill("pass")
+    bob.locator("#passcode-submit").click()
+    send(alice, "before the restart")
+    expect(bubbles(bob, "before the restart")).to_have_count(1)
+
+    # The server goes away: both pages say so.
+    blocked["on"] = True
+    server.stop()
+    expect(alice.locator("#conn-state")).to_have_attribute("data-state", re.compile("closed|connecting"))
+    expect(alice.locator("#conn-banner")).to_be_visible()
+    expect(bob.locator("#conn-banner")).to_be_visible()
+    shot(alice, screenshot_dir, "desktop-reconnecting")
+
+    # Alice writes while offline: queued, shown as pending.
+    send(alice, "written while offline")
+    expect(alice.locator("#pending-list .msg")).to_have_count(1)
+    expect(alice.locator("#pending-list .state")).to_have_text("Waiting for connection…")
+
+    # Same port, same database. Bob reconnects by himself and talks; Alice is still offline.
+    server.start()
+    expect(bob.locator("#conn-state")).to_have_text("Connected", timeout=30_000)
+    send(bob, "missed one")
+    send(bob, "missed two")
+    expect(bubbles(bob, "missed two")).to_have_count(1)
+    expect(bubbles(alice, "missed one")).to_have_count(0)
+
+    # Alice comes back: catches up via join_room_chat after_seq, and her queued message
+    # goes out exactly once.
+    blocked["on"] = False
+    alice.locator("#retry-now-btn").click()
+    expect(alice.locator("#conn-state")).to_have_text("Connected", timeout=30_000)
+    expect(bubbles(alice, "missed one")).to_have_count(1)
+    expect(bubbles(alice, "missed two")).to_have_count(1)
+    expect(bubbles(alice, "written while offline")).to_have_count(1)
+    expect(alice.locator("#pending-list .msg")).to_have_count(0)
+    expect(bubbles(bob, "written while offline")).to_have_count(1)
+    expect(alice.locator("#conn-banner")).to_be_hidden()
+
+    # Order by seq, no duplicates, on both sides.
+    for page in (alice, bob):
+        seqs = page.locator("#message-list .msg").evaluate_all("els => els.map(e => +e.dataset.seq)")
+        assert seqs == sorted(set(seqs)) and len(seqs) == 4, seqs
+
+    # Live again.
+    send(bob, "all good")
+    expect(bubbles(alice, "all good")).to_have_count(1)
