@@ -19,7 +19,6 @@ end the lost / duplicated delivery counts over the whole run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import resource
 import sys
@@ -62,6 +61,16 @@ def proc_cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def machine_busy_seconds() -> float:
+    """CPU time spent by all processes on the machine (user + nice + system + steal)."""
+    try:
+        with open("/proc/stat") as f:
+            v = f.readline().split()
+        return (int(v[1]) + int(v[2]) + int(v[3]) + int(v[8])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def proc_rss_bytes(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -81,7 +90,7 @@ def percentiles(values: array, ps: tuple[float, ...] = (50, 90, 99, 99.9)) -> di
     s = sorted(values)
     out: dict[str, float] = {}
     for p in ps:
-        idx = min(n - 1, max(0, int(round(p / 100.0 * n + 0.5)) - 1))
+        idx = min(n - 1, max(0, round(p / 100.0 * n + 0.5) - 1))
         out[f"p{p:g}"] = s[idx] / 1e6
     out["max"] = s[-1] / 1e6
     out["mean"] = sum(s) / n / 1e6
@@ -102,12 +111,34 @@ def ws_frame(payload: bytes) -> bytes:
 PONG_FRAME_HDR = bytes((0x8A,))
 
 
+async def wait_until(pred: Any, timeout: float, poll: float = 0.005) -> bool:
+    end = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= end:
+            return False
+        await asyncio.sleep(poll)
+
+
 class Conn(asyncio.Protocol):
     """One client WebSocket connection."""
 
     __slots__ = (
-        "closed", "frag", "idx", "instance", "last", "lg", "opened", "ready", "rest",
-        "room", "sio", "sio_auth", "transport", "request",
+        "closed",
+        "frag",
+        "idx",
+        "instance",
+        "last",
+        "lg",
+        "opened",
+        "ready",
+        "request",
+        "rest",
+        "room",
+        "sio",
+        "sio_auth",
+        "transport",
     )
 
     def __init__(self, lg: LoadGen, idx: int, request: bytes, instance: int, room: int) -> None:
@@ -188,7 +219,9 @@ class Conn(asyncio.Protocol):
                     self.frag = None
                     on_frame(self, full)
                 elif op == 9:
-                    self.send_raw(PONG_FRAME_HDR + bytes((0x80 | len(payload), 0, 0, 0, 0)) + payload)
+                    self.send_raw(
+                        PONG_FRAME_HDR + bytes((0x80 | len(payload), 0, 0, 0, 0)) + payload
+                    )
                 elif op == 8:
                     self.lg.server_closes += 1
                     self.transport.close()  # type: ignore[union-attr]
@@ -417,7 +450,9 @@ class LoadGen:
             )
 
     # -- setup --------------------------------------------------------------
-    async def connect_all(self, layout: list[tuple[int, int, str, int]], join: bool) -> dict[str, Any]:
+    async def connect_all(
+        self, layout: list[tuple[int, int, str, int]], join: bool
+    ) -> dict[str, Any]:
         """layout: (instance, room, token, user) per connection. Opens and joins."""
         self.join_waiters: dict[int, asyncio.Future[bool]] = {}
         sem = asyncio.Semaphore(self.spec.get("connect_concurrency", 200))
@@ -429,7 +464,7 @@ class LoadGen:
             async with sem:
                 try:
                     conn = await self.open_conn(i, inst, room, token, user)
-                except Exception as e:  # noqa: BLE001 - reported, not raised
+                except Exception as e:
                     failures.append(repr(e)[:200])
                     return
                 self.conns[i] = conn
@@ -471,26 +506,32 @@ class LoadGen:
         return out
 
     # -- measurement helpers -----------------------------------------------------
-    def snap(self) -> tuple[int, float, list[float]]:
-        return NOW(), cpu_seconds(), [proc_cpu_seconds(p) for p in self.server_pids]
+    def snap(self) -> tuple[int, float, list[float], float]:
+        return (NOW(), cpu_seconds(), [proc_cpu_seconds(p) for p in self.server_pids],
+                machine_busy_seconds())
 
-    def usage(self, a: tuple[int, float, list[float]], b: tuple[int, float, list[float]]) -> dict[str, Any]:
+    def usage(self, a: tuple[int, float, list[float], float],
+              b: tuple[int, float, list[float], float]) -> dict[str, Any]:
         wall = (b[0] - a[0]) / 1e9
-        lg = (b[1] - a[1]) / wall if wall else 0.0
-        srv = [(y - x) / wall for x, y in zip(a[2], b[2], strict=True)] if wall else []
+        if not wall:
+            return {"loadgen_cpu": 0.0, "loadgen_saturated": False, "server_cpu": [],
+                    "other_cpu": 0.0}
+        lg = (b[1] - a[1]) / wall
+        srv = [(y - x) / wall for x, y in zip(a[2], b[2], strict=True)]
+        other = (b[3] - a[3]) / wall - lg - sum(srv)
         return {
             "loadgen_cpu": round(lg, 3),
             "loadgen_saturated": lg >= 0.9,
             "server_cpu": [round(x, 3) for x in srv],
+            "other_cpu": round(max(0.0, other), 3),
         }
 
     async def drain(self, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.outstanding <= 0 and not any(v[0] == "msg" for v in self.pending.values()):
-                return True
-            await asyncio.sleep(0.01)
-        return False
+        return await wait_until(
+            lambda: self.outstanding <= 0 and not any(v[0] == "msg" for v in self.pending.values()),
+            timeout,
+            0.01,
+        )
 
     async def paced(self, rate: float, seconds: float, fire: Any) -> dict[str, Any]:
         """Open loop: call fire() `rate` times per second for `seconds`."""
@@ -512,7 +553,11 @@ class LoadGen:
             nxt = now + tick
             await asyncio.sleep(0.001)
         lag = percentiles(lags, (50, 99))
-        return {"sent": n, "sched_lag_p99_ms": round(lag["p99"], 3), "sched_lag_max_ms": round(lag["max"], 3)}
+        return {
+            "sent": n,
+            "sched_lag_p99_ms": round(lag["p99"], 3),
+            "sched_lag_max_ms": round(lag["max"], 3),
+        }
 
     # -- scenarios ------------------------------------------------------------------
     async def step_messages(
@@ -572,31 +617,45 @@ class LoadGen:
             "errors": dict(self.errors),
         }
 
-    async def sweep(self, run_step: Any, metric: str, offered_key: str, start: float) -> dict[str, Any]:
+    async def sweep(
+        self, run_step: Any, metric: str, offered_key: str, start: float
+    ) -> dict[str, Any]:
         """Step the offered rate up until saturation, then measure at 70% of it."""
         sp = self.spec
         steps = []
         rate = start
         best = 0.0
         sat_reason = "max steps reached"
-        for _ in range(sp["max_steps"]):
+        good = 0  # steps below saturation so far
+        backoffs = 0
+        for _ in range(sp["max_steps"] + 2):
             st = await run_step(rate, sp["step_seconds"])
             steps.append(st)
             best = max(best, st[metric])
             p99 = st["latency_ms"]["p99"] if "latency_ms" in st else float("nan")
+            reason = None
             if st[metric] < 0.9 * st[offered_key]:
-                sat_reason = "achieved < 90% of offered"
-                break
-            if not st.get("drained", True):
-                sat_reason = "backlog did not drain"
-                break
-            if p99 == p99 and p99 > sp.get("sat_p99_ms", 250):
-                sat_reason = f"p99 > {sp.get('sat_p99_ms', 250)} ms"
-                break
-            if st["errors"]:
-                sat_reason = "errors"
-                break
-            rate *= sp["step_factor"]
+                reason = "achieved < 90% of offered"
+            elif not st.get("drained", True):
+                reason = "backlog did not drain"
+            elif p99 == p99 and p99 > sp.get("sat_p99_ms", 250):
+                reason = f"p99 > {sp.get('sat_p99_ms', 250)} ms"
+            elif st["errors"]:
+                reason = "errors"
+            if reason is None:
+                good += 1
+                if good >= sp["max_steps"]:
+                    break
+                rate *= sp["step_factor"]
+                continue
+            if good == 0 and backoffs < 2 and st["errors"] == 0:
+                # saturated on the first step: start again lower
+                backoffs += 1
+                await asyncio.sleep(sp.get("settle_seconds", 1.0))
+                rate /= 4
+                continue
+            sat_reason = reason
+            break
         sat_step = max(steps, key=lambda s: s[metric])
         await asyncio.sleep(sp.get("settle_seconds", 1.0))
         # 70% of the saturation throughput, expressed in the unit that `rate` drives
@@ -630,8 +689,18 @@ class LoadGen:
         for r in range(len(sp["rooms"])):
             for m in range(spr):
                 senders.append(self.conns[r * size + (m * size) // spr])
+        if sp["scenario"] == "cross":
+            # does a message reach the other instance at all?
+            self.send_message(senders[0], size)
+            if not await wait_until(lambda: self.delivered_remote > 0, 15):
+                res["aborted"] = "no message reached the other instance within 15 s"
+                await self.drain(5)
+                res["accounting"] = self.accounting()
+                return res
+            await self.drain(10)
         # warm-up (not reported): a little traffic so caches, JITs and pools are hot
-        await self.step_messages(sp["start_rate"] / 2, sp.get("warmup_seconds", 1.0), senders, size, 10)
+        warm = sp.get("warmup_seconds", 1.0)
+        await self.step_messages(sp["start_rate"] / 2, warm, senders, size, 10)
         metric = "remote_deliveries_per_s" if sp["scenario"] == "cross" else "deliveries_per_s"
         if sp["scenario"] == "persist":
             metric = "acks_per_s"
@@ -682,9 +751,7 @@ class LoadGen:
         self.free = []
         for c in self.conns:
             self.request(c, "leave_room_chat", {"room_id": c.room}, "leave", c.room)
-        t_end = time.monotonic() + 30
-        while len(self.free) < len(self.conns) and time.monotonic() < t_end:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: len(self.free) >= len(self.conns), 30)
         del room
 
         async def run_step(rate: float, seconds: float) -> dict[str, Any]:
@@ -701,9 +768,7 @@ class LoadGen:
             sched = await self.paced(rate, seconds, fire)
             b = self.snap()
             joins = self.joins
-            t_end = time.monotonic() + sp["drain_seconds"]
-            while len(self.free) < len(self.conns) and time.monotonic() < t_end:
-                await asyncio.sleep(0.005)
+            await wait_until(lambda: len(self.free) >= len(self.conns), sp["drain_seconds"])
             st = {
                 "_rate": rate,
                 "offered_joins_per_s": round(rate, 1),
@@ -718,7 +783,9 @@ class LoadGen:
             return st
 
         await run_step(sp["start_rate"] / 2, sp.get("warmup_seconds", 1.0))
-        res.update(await self.sweep(run_step, "joins_per_s", "offered_joins_per_s", sp["start_rate"]))
+        res.update(
+            await self.sweep(run_step, "joins_per_s", "offered_joins_per_s", sp["start_rate"])
+        )
         res["accounting"] = self.accounting()
         return res
 
@@ -745,7 +812,7 @@ class LoadGen:
             async with sem:
                 try:
                     conn = await self.open_conn(i, inst, room, token, user)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     fails.append(repr(e)[:200])
                     return
                 second.append(conn)
@@ -808,9 +875,7 @@ class LoadGen:
         return res
 
 
-async def amain(spec_path: str, out_path: str) -> None:
-    with open(spec_path, "rb") as f:
-        spec = orjson.loads(f.read())
+async def amain(spec: dict[str, Any]) -> dict[str, Any]:
     nofile = raise_nofile()
     lg = LoadGen(spec)
     t0 = time.monotonic()
@@ -836,16 +901,18 @@ async def amain(spec_path: str, out_path: str) -> None:
         if c is not None and c.transport is not None:
             c.transport.close()
     await asyncio.sleep(0.2)
-    with open(out_path, "wb") as f:
-        f.write(orjson.dumps(res, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    return res
 
 
 def main() -> None:
     if len(sys.argv) != 3:
         raise SystemExit("usage: loadgen.py SPEC.json OUT.json")
     runner = uvloop.run if uvloop is not None else asyncio.run
-    with contextlib.suppress(KeyboardInterrupt):
-        runner(amain(sys.argv[1], sys.argv[2]))
+    with open(sys.argv[1], "rb") as f:
+        spec = orjson.loads(f.read())
+    res = runner(amain(spec))
+    with open(sys.argv[2], "wb") as f:
+        f.write(orjson.dumps(res, option=orjson.OPT_INDENT_2))
 
 
 if __name__ == "__main__":

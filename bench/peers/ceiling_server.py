@@ -110,7 +110,7 @@ async def handler(ws: ServerConnection) -> None:
 
 
 async def main(host: str, port: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     async with serve(handler, host, port, compression=None, backlog=4096, max_size=2**20) as server:
         print(f"ceiling listening on {host}:{port}", flush=True)

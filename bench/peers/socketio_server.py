@@ -227,7 +227,7 @@ def main() -> None:
     args = ap.parse_args()
     if not (args.pg or args.sqlite):
         ap.error("--pg or --sqlite is required")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     _, app = build(args)
     uvicorn.run(

