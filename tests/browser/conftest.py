@@ -98,7 +98,9 @@ class ServerProcess:
                     last_error = repr(exc)
                 time.sleep(0.1)  # polling interval while waiting for the port, not a sync point
         self.stop()
-        raise RuntimeError(f"server not healthy after {START_TIMEOUT_S}s ({last_error}):\n{self.log_tail()}")
+        raise RuntimeError(
+            f"server not healthy after {START_TIMEOUT_S}s ({last_error}):\n{self.log_tail()}"
+        )
 
     def stop(self) -> None:
         if self.proc is None:
@@ -148,13 +150,17 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync API keeps an event loop running while it is
+# alive, which would break the asyncio tests of other modules.
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
     try:
-        b = pw.chromium.launch(executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(
+            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield b
         finally:

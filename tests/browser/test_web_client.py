@@ -7,8 +7,11 @@ to (re)write the screenshots used in the docs.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,29 +54,31 @@ def sign_up(page: Any, username: str, display_name: str, path: str = "/") -> Non
     expect(page.locator("#conn-state")).to_have_text("Connected")
 
 
+def sign_in(page: Any, username: str) -> None:
+    page.locator("#auth-username").fill(username)
+    page.locator("#auth-password").fill(PASSWORD)
+    page.locator("#auth-submit").click()
+    expect(page.locator("#conn-state")).to_have_text("Connected")
+
+
 def create_workspace(page: Any, name: str) -> None:
-    details = page.locator("#workspace-create")
-    if details.get_attribute("open") is None:
-        details.locator("summary").click()
+    page.locator("#workspace-create").evaluate("d => { d.open = true; }")
     page.locator("#workspace-name").fill(name)
     page.locator("#workspace-form button[type=submit]").click()
     expect(page.locator("#workspace-select")).to_have_value(re.compile(r"^\d+$"))
     expect(page.locator("#workspace-select option:checked")).to_have_text(name)
+    expect(page.locator("#no-rooms")).to_be_visible()  # its (empty) room list has loaded
 
 
 def add_member(page: Any, username: str) -> None:
-    details = page.locator("#member-add")
-    if details.get_attribute("open") is None:
-        details.locator("summary").click()
+    page.locator("#member-add").evaluate("d => { d.open = true; }")
     page.locator("#member-username").fill(username)
     page.locator("#member-form button[type=submit]").click()
     expect(page.locator("#toast")).to_contain_text("Added")
 
 
 def create_room(page: Any, name: str, passcode: str = "") -> None:
-    details = page.locator("#room-create")
-    if details.get_attribute("open") is None:
-        details.locator("summary").click()
+    page.locator("#room-create").evaluate("d => { d.open = true; }")
     page.locator("#room-name").fill(name)
     page.locator("#room-passcode").fill(passcode)
     page.locator("#room-form button[type=submit]").click()
@@ -94,6 +99,7 @@ def send(page: Any, text: str) -> None:
 
 def shot(page: Any, directory: Path | None, name: str) -> None:
     if directory is not None:
+        page.locator("#toast").evaluate("t => { t.hidden = true; }")  # transient; keep it out
         page.screenshot(path=str(directory / f"{name}.png"))
 
 
@@ -105,25 +111,22 @@ def api_login(server: ServerProcess, username: str) -> str:
     return str(r.json()["data"]["access_token"])
 
 
-class WsClient:
-    """A plain WebSocket client, as a third party or a seeding tool."""
+@contextlib.contextmanager
+def ws_client(server: ServerProcess, token: str) -> Iterator[Callable[[str, dict[str, Any]], Any]]:
+    """A plain WebSocket client (a third party, or a seeding tool): yields call(action, payload)."""
+    counter = itertools.count(1)
+    with ws_connect(f"ws://127.0.0.1:{server.port}/ws?token={token}", open_timeout=10) as ws:
 
-    def __init__(self, server: ServerProcess, token: str) -> None:
-        self.ws = ws_connect(f"ws://127.0.0.1:{server.port}/ws?token={token}", open_timeout=10)
-        self.n = 0
+        def call(action: str, payload: dict[str, Any]) -> Any:
+            rid = f"t{next(counter)}"
+            ws.send(json.dumps({"action": action, "payload": payload, "request_id": rid}))
+            while True:
+                frame = json.loads(ws.recv(timeout=10))
+                if frame.get("request_id") == rid:
+                    assert frame["status"] == "success", frame
+                    return frame["data"]
 
-    def call(self, action: str, payload: dict[str, Any]) -> Any:
-        self.n += 1
-        rid = f"t{self.n}"
-        self.ws.send(json.dumps({"action": action, "payload": payload, "request_id": rid}))
-        while True:
-            frame = json.loads(self.ws.recv(timeout=10))
-            if frame.get("request_id") == rid:
-                assert frame["status"] == "success", frame
-                return frame["data"]
-
-    def close(self) -> None:
-        self.ws.close()
+        yield call
 
 
 # ---------------------------------------------------------------- tests
@@ -145,7 +148,9 @@ def test_two_users_chat(new_page: Any, screenshot_dir: Path | None) -> None:
     add_member(alice, "bob")
     create_room(alice, "General", passcode="s3cret")
     expect(alice.locator("#room-list button[aria-current=true]")).to_contain_text("General")
-    expect(alice.locator("#room-list button").filter(has_text="General")).to_contain_text("passcode")
+    expect(alice.locator("#room-list button").filter(has_text="General")).to_contain_text(
+        "passcode"
+    )
 
     # Bob sees the workspace after a refresh; the room asks for its passcode.
     bob.locator("#refresh-btn").click()
@@ -208,13 +213,22 @@ def test_two_users_chat(new_page: Any, screenshot_dir: Path | None) -> None:
     send(alice, "Still there?")
     expect(bubbles(bob, "Still there?")).to_have_count(1)
 
+    # A token the server no longer accepts leads back to the sign-in form.
+    bob.evaluate("localStorage.setItem('roomchat.token', 'not-a-valid-token')")
+    bob.reload()
+    expect(bob.locator("#auth-error")).to_have_text(re.compile("session has expired"))
+    expect(bob.locator("#auth-form")).to_be_visible()
+
 
 def test_phone_layout_and_join_link(
-    new_page: Any, browser: Any, server: ServerProcess, screenshot_dir: Path | None
+    new_page: Any, server: ServerProcess, screenshot_dir: Path | None
 ) -> None:
     alice = new_page()
+    carol = new_page(PHONE)
     sign_up(alice, "alice", "Alice")
+    sign_up(carol, "carol", "Carol")
     create_workspace(alice, "Team")
+    add_member(alice, "carol")
     create_room(alice, "Lobby")
     create_room(alice, "Secret", passcode="1234")
     send(alice, "Welcome to the secret room")
@@ -226,21 +240,38 @@ def test_phone_layout_and_join_link(
     link = alice.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(rf"{re.escape(server.base_url)}/join/[^/]+", link), link
 
-    # Carol, on a phone, opens the link before having an account.
-    carol = new_page(PHONE)
+    # Carol, on a phone and signed out, opens the link: sign in, then straight into the room.
+    carol.locator("#signout-btn").click()
     carol.goto(link)
     expect(carol.locator("#auth-invite-note")).to_be_visible()
+    expect(carol).to_have_url(f"{server.base_url}/")
     shot(carol, screenshot_dir, "phone-sign-in-invite")
-    sign_up(carol, "carol", "Carol", path=link)
+    sign_in(carol, "carol")
     # No passcode asked: the link is the invitation.
     expect(carol.locator("#room-title")).to_have_text("Secret")
     expect(bubbles(carol, "Welcome to the secret room")).to_have_count(1)
     expect(carol.locator("#passcode-dialog")).to_be_hidden()
-    expect(carol).to_have_url(f"{server.base_url}/")
     send(carol, "Thanks, I'm in")
     expect(bubbles(alice, "Thanks, I'm in")).to_have_count(1)
     expect(carol.locator("#message-list .msg.mine")).to_have_count(1)
     shot(carol, screenshot_dir, "phone-chat")
+
+    # Dave guesses: after 5 wrong passcodes the server refuses further tries.
+    dave = new_page()
+    sign_up(dave, "dave", "Dave")
+    add_member(alice, "dave")
+    dave.locator("#refresh-btn").click()
+    open_room(dave, "Secret")
+    for guess in range(5):
+        dave.locator("#passcode-input").fill(f"guess{guess}")
+        dave.locator("#passcode-submit").click()  # closes the dialog until the server answers
+        expect(dave.locator("#passcode-error")).to_contain_text("Wrong passcode")
+    dave.locator("#passcode-input").fill("1234")
+    dave.locator("#passcode-submit").click()
+    expect(dave.locator("#passcode-error")).to_have_text(re.compile("Too many wrong attempts"))
+    dave.locator("#passcode-cancel").click()
+    expect(dave.locator("#passcode-dialog")).to_be_hidden()
+    expect(dave.locator("#empty-chat")).to_be_visible()
 
     # Phone layout: chat and room list are separate panes.
     expect(carol.locator("#sidebar")).to_be_hidden()
@@ -274,17 +305,12 @@ def test_older_messages_load_on_scroll(new_page: Any, server: ServerProcess) -> 
     alice.locator("#signout-btn").click()
     expect(alice.locator("#auth-form")).to_be_visible()
 
-    seeder = WsClient(server, api_login(server, "alice"))
-    try:
-        seeder.call("join_room_chat", {"room_id": room_id})
+    with ws_client(server, api_login(server, "alice")) as call:
+        call("join_room_chat", {"room_id": room_id})
         for i in range(1, 131):
-            seeder.call("send_room_chat_message", {"room_id": room_id, "message_text": f"m{i}"})
-    finally:
-        seeder.close()
+            call("send_room_chat_message", {"room_id": room_id, "message_text": f"m{i}"})
 
-    alice.locator("#auth-username").fill("alice")
-    alice.locator("#auth-password").fill(PASSWORD)
-    alice.locator("#auth-submit").click()
+    sign_in(alice, "alice")
     open_room(alice, "Busy")
     expect(bubbles(alice, "m130")).to_be_visible()
     expect(alice.locator("#message-list .msg")).to_have_count(50)
@@ -330,7 +356,9 @@ def test_reconnect_catches_up_after_server_restart(
     # The server goes away: both pages say so.
     blocked["on"] = True
     server.stop()
-    expect(alice.locator("#conn-state")).to_have_attribute("data-state", re.compile("closed|connecting"))
+    expect(alice.locator("#conn-state")).to_have_attribute(
+        "data-state", re.compile("closed|connecting")
+    )
     expect(alice.locator("#conn-banner")).to_be_visible()
     expect(bob.locator("#conn-banner")).to_be_visible()
     shot(alice, screenshot_dir, "desktop-reconnecting")
@@ -362,7 +390,9 @@ def test_reconnect_catches_up_after_server_restart(
 
     # Order by seq, no duplicates, on both sides.
     for page in (alice, bob):
-        seqs = page.locator("#message-list .msg").evaluate_all("els => els.map(e => +e.dataset.seq)")
+        seqs = page.locator("#message-list .msg").evaluate_all(
+            "els => els.map(e => +e.dataset.seq)"
+        )
         assert seqs == sorted(set(seqs)) and len(seqs) == 4, seqs
 
     # Live again.

@@ -109,6 +109,9 @@ function signOut(message) {
   closeRoom({ leave: false });
   state.token = null;
   state.me = null;
+  state.workspaces = [];
+  state.workspace = null;
+  state.rooms = [];
   state.passcodes.clear();
   state.outbox.clear();
   localStorage.removeItem(KEY_TOKEN);
@@ -129,7 +132,8 @@ async function enterApp() {
   setPane("list");
   $("me-name").textContent = displayName(state.me);
   $("me-name").title = `@${state.me.username}`;
-  timeline = new Timeline({ meId: state.me.id });
+  if (timeline) timeline.meId = state.me.id;
+  else timeline = new Timeline({ meId: state.me.id });
   startSocket();
   await loadWorkspaces(Number(localStorage.getItem(KEY_WORKSPACE)) || null);
 
@@ -157,7 +161,10 @@ async function joinByLink(token) {
     }
     await openRoom(room);
   } catch (err) {
-    toast(err.code === "not_found" ? "This join link is not valid." : `Could not join: ${err.message}`, { error: true });
+    const text = err.code === "not_found" ? "This join link is not valid."
+      : err.code === "forbidden" ? `Could not join: ${err.message}. Ask the workspace owner to add you, then open the link again.`
+        : `Could not join: ${err.message}`;
+    toast(text, { error: true, ms: 8000 });
   }
 }
 
@@ -224,6 +231,7 @@ function onBroadcast(frame) {
     if (!state.room || data.room_id !== state.room.id) return;
     if (data.client_msg_id) state.outbox.delete(data.client_msg_id);
     timeline.add([data]);
+    renderOlder();
     dropTyper(data.user_id);
     if (data.user && !state.members.has(data.user_id)) refreshMembersSoon();
   } else if (frame.action === "typing_indicator") {
@@ -245,7 +253,7 @@ async function loadWorkspaces(preferId) {
   const none = state.workspaces.length === 0;
   select.hidden = none;
   $("no-workspace").hidden = !none;
-  if (none) $("workspace-create").open = true;
+  $("workspace-create").open = none;
   const keep = state.workspaces.find((w) => w.id === preferId)
     || state.workspaces.find((w) => w.id === state.workspace?.id)
     || state.workspaces[0];
@@ -443,7 +451,7 @@ function joinCurrentRoom() {
         if (gen !== state.gen) return;
         if (err.code === "wrong_passcode" || err.code === "rate_limited") {
           state.passcodes.delete(room.id);
-          const code = await askPasscode(room, err.code, Boolean(passcode));
+          const code = await askPasscode(room, err.code, Boolean(passcode), err.message);
           if (gen !== state.gen) return;
           if (code === null) {
             closeRoom({ leave: false });
@@ -476,12 +484,14 @@ function joinCurrentRoom() {
         timeline.add(messages, { scroll: "bottom" });
         renderOlder();
         fillViewport();
-        if (state.passcodes.has(room.id) || !state.members.has(state.me.id)) loadMembers();
         break;
       }
       timeline.add(messages);
+      renderOlder();
       if (!data.has_more || messages.length === 0) break;
     }
+    // Joins are not broadcast, so the members list is refreshed on every (re)join.
+    loadMembers();
     await flushOutbox();
   };
   state.joining = run().finally(() => { state.joining = null; });
@@ -490,7 +500,7 @@ function joinCurrentRoom() {
 
 // ---------------------------------------------------------------- passcode dialog
 
-function askPasscode(room, errorCode, hadPasscode = false) {
+function askPasscode(room, errorCode, hadPasscode = false, serverMessage = "") {
   const dialog = $("passcode-dialog");
   const input = $("passcode-input");
   const error = $("passcode-error");
@@ -499,7 +509,9 @@ function askPasscode(room, errorCode, hadPasscode = false) {
   if (errorCode === "rate_limited") {
     error.textContent = "Too many wrong attempts. Wait a while, then try again.";
   } else if (errorCode === "wrong_passcode" && hadPasscode) {
-    error.textContent = "Wrong passcode. Try again.";
+    // The server's message says how many tries are left, e.g. "wrong passcode (4 tries left)".
+    const detail = /wrong passcode/i.test(serverMessage) ? serverMessage : "wrong passcode";
+    error.textContent = `${detail[0].toUpperCase()}${detail.slice(1)}. Try again.`;
   } else {
     error.textContent = "";
   }
