@@ -162,3 +162,120 @@ def is_message(text: str) -> Callable[[Frame], bool]:
     return lambda f: (
         f.get("action") == "new_room_chat_message" and f["data"]["message_text"] == text
     )
+
+
+# Added helpers (the ones above keep their behaviour).
+
+
+def error_code(frame: Frame) -> str | None:
+    """The error code of an error reply, None for a success."""
+    if frame.get("status") != "error":
+        return None
+    return str(frame["error"]["code"])
+
+
+def is_reply(request_id: str) -> Callable[[Frame], bool]:
+    return lambda f: f.get("request_id") == request_id
+
+
+async def login(api: Api, username: str, password: str, expect: int = 200) -> Any:
+    return await api.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        expect,
+        json={"username": username, "password": password},
+    )
+
+
+async def history(api: Api, account: Account, room_id: int, **params: Any) -> Any:
+    """GET the room's messages page ({messages, has_more}) over REST."""
+    return await api.call("GET", f"/api/v1/room-chats/{room_id}/messages", account, params=params)
+
+
+async def stored_texts(api: Api, account: Account, room_id: int) -> list[str]:
+    """Every stored message_text of a room (up to 100), oldest first."""
+    page = await history(api, account, room_id, after_seq=0, limit=100)
+    return [m["message_text"] for m in page["messages"]]
+
+
+async def until(ws: Ws, match: Callable[[Frame], bool], timeout: float = 10.0) -> list[Frame]:
+    """The unconsumed frames in arrival order, up to and including the first that matches."""
+    frames: list[Frame] = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            raise TimeoutError("no matching frame")
+        frame = await ws.next(left)
+        frames.append(frame)
+        if match(frame):
+            return frames
+
+
+async def send_many(
+    ws: Ws, room_id: int, texts: list[str], timeout: float = 30.0, **payload: Any
+) -> list[Frame]:
+    """Send every message at once (pipelined), then wait for each reply; replies in order."""
+    request_ids = [uuid.uuid4().hex for _ in texts]
+    for request_id, text in zip(request_ids, texts, strict=True):
+        await ws.send(
+            "send_room_chat_message",
+            {"room_id": room_id, "message_text": text, **payload},
+            request_id=request_id,
+        )
+    return [await ws.wait_for(is_reply(r), timeout) for r in request_ids]
+
+
+def is_pong(request_id: str) -> Callable[[Frame], bool]:
+    return lambda f: f.get("action") == "pong" and f.get("request_id") == request_id
+
+
+async def marker(ws: Ws, timeout: float = 10.0) -> list[Frame]:
+    """Frames that arrived before a ping's pong (in order): what the server had sent so far.
+
+    The server handles one connection's frames in order and queues every frame it
+    sends to a connection in order, so anything it queued before handling the ping
+    arrives before the pong.
+    """
+    request_id = uuid.uuid4().hex
+    await ws.send("ping", {}, request_id=request_id)
+    return (await until(ws, is_pong(request_id), timeout))[:-1]
+
+
+class _Recording:
+    """Wraps a client connection to keep every frame in arrival order."""
+
+    def __init__(self, conn: ClientConnection) -> None:
+        self._conn = conn
+        self.log: list[Frame] = []
+
+    async def recv(self) -> str | bytes:
+        raw = await self._conn.recv()
+        self.log.append(json.loads(raw))
+        return raw
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+@dataclass
+class TracedWs(Ws):
+    """A Ws that also keeps every frame in arrival order (``wait_for`` reorders ``received``)."""
+
+    @classmethod
+    async def connect(cls, ws_url: str, account: Account) -> TracedWs:
+        base = await Ws.connect(ws_url, account)
+        return cls(_Recording(base.conn))  # type: ignore[arg-type]
+
+    @property
+    def arrivals(self) -> list[Frame]:
+        return self.conn.log  # type: ignore[attr-defined, no-any-return]
+
+    def seqs(self, room_id: int) -> list[int]:
+        """The seqs of the room's message broadcasts, in arrival order."""
+        return [
+            f["data"]["seq"]
+            for f in self.arrivals
+            if f.get("action") == "new_room_chat_message" and f["data"]["room_id"] == room_id
+        ]
