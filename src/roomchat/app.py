@@ -20,6 +20,7 @@ from roomchat.api.responses import on_chat_error, on_http_error, on_validation_e
 from roomchat.api.routes import auth, health, room_users, rooms, workspaces
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
+from roomchat.bus.outbox_relay import NeedsOutbox
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.models import Message
 from roomchat.domain.rooms import RoomService
@@ -33,6 +34,7 @@ from roomchat.realtime.hub import Hub
 from roomchat.services import Services
 from roomchat.settings import Settings
 from roomchat.store import Store
+from roomchat.store.outbox import OutboxStore
 
 log = logging.getLogger("roomchat")
 WEB_DIR = Path(__file__).parent / "web"
@@ -132,6 +134,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         ),
     )
     messages.start()
+    if isinstance(bus, NeedsOutbox):
+        bus.attach_outbox(OutboxStore(store.engine))
     await bus.start(fanout.from_bus)
     return Services(
         settings,

@@ -48,6 +48,22 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait_ms: int = 5
     kafka_heartbeat_interval_s: float = 2.0
     kafka_deaf_after_s: float = 10.0
+    kafka_partitions: int = Field(default=6, description="when roomchat creates the topic")
+    kafka_replication_factor: int = 1
+    kafka_linger_ms: int = 1
+    kafka_produce_timeout_s: float = Field(
+        default=5.0, description="a send not acknowledged by then counts as Kafka down"
+    )
+    kafka_connect_timeout_s: float = 5.0
+    kafka_retry_interval_s: float = 0.5
+    kafka_typing_ttl_s: float = Field(
+        default=5.0, description="typing indicators older than this are not shown"
+    )
+    outbox_batch: int = 500
+    outbox_orphan_after_s: float = Field(
+        default=30.0,
+        description="outbox rows of another instance older than this are published for it",
+    )
     instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     log_level: str = "info"
     serve_web_client: bool = True

@@ -1,0 +1,440 @@
+"""The Kafka bus: every instance hears every room event, and knows when it stops hearing.
+
+* One topic, keyed by room_id, so a room's events stay in order (one partition each).
+  The value is the event's encoded data, the rest travels in headers.
+* Every instance reads every partition, without a consumer group, from the end of the
+  log at start-up: a room event is for every instance's clients, not for one of them.
+* Messages go through the outbox relay (bus/outbox_relay.py): published after they are
+  stored, deleted from the outbox once the broker acknowledged them, published later if
+  the broker is away. Typing indicators are ephemeral: dropped while the broker is away.
+* Heartbeats: each instance sends one to every partition every
+  ``kafka_heartbeat_interval_s``; hearing its own come back proves that the whole path
+  works. None back within ``kafka_deaf_after_s``: the instance is deaf, /readyz says so.
+* The broker unreachable at start-up does not stop the instance: it serves its own
+  clients and keeps trying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from roomchat.bus.base import BusError, Deliver
+from roomchat.bus.outbox_relay import OutboxRelay
+from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.settings import Settings
+from roomchat.store.outbox import OutboxStore
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = b"heartbeat"
+TOPIC_EXISTS = 36  # TOPIC_ALREADY_EXISTS
+_KINDS = {kind.value.encode(): kind for kind in EventKind}
+
+
+def encode_headers(event: RoomEvent) -> list[tuple[str, bytes]]:
+    return [
+        ("kind", event.kind.value.encode()),
+        ("room", str(event.room_id).encode()),
+        ("seq", str(event.seq).encode()),
+        ("origin", event.origin.encode()),
+        ("sender", str(event.sender_id).encode()),
+    ]
+
+
+def decode_event(headers: Sequence[tuple[str, bytes]], value: bytes) -> RoomEvent | None:
+    """The room event a record carries; None for heartbeats and records not ours."""
+    h = dict(headers)
+    kind = _KINDS.get(h.get("kind", b""))
+    if kind is None:
+        return None
+    return RoomEvent(
+        kind=kind,
+        room_id=int(h["room"]),
+        seq=int(h["seq"]),
+        origin=h["origin"].decode(),
+        sender_id=int(h["sender"]),
+        data=value,
+    )
+
+
+class KafkaBus:
+    uses_outbox = True
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._servers = settings.kafka_bootstrap_servers or ""
+        self._topic = settings.kafka_topic
+        self._origin = settings.instance_id
+        self._client_id = f"roomchat-{self._origin}"
+        self._deliver: Deliver | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+        self._up = asyncio.Event()  # the broker takes what we send
+        self._closing = asyncio.Event()
+        self._relay: OutboxRelay | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._typing_sends: set[asyncio.Task[None]] = set()
+        self._connected_at: float | None = None
+        self._started_wall: float | None = None
+        self._heard: dict[int, float] = {}  # partition -> when our heartbeat came back
+        self._next_heartbeat = 0.0
+        self._rtt_ms: float | None = None
+        self._lag: int | None = None
+        self._error: str | None = None
+        self._typing_dropped = 0
+
+    def attach_outbox(self, outbox: OutboxStore) -> None:
+        s = self._settings
+        self._relay = OutboxRelay(
+            outbox,
+            self._origin,
+            self._send_messages,
+            self._up,
+            self._mark_down,
+            batch=s.outbox_batch,
+            orphan_after_s=s.outbox_orphan_after_s,
+            retry_s=s.kafka_retry_interval_s,
+        )
+
+    async def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        self._started_wall = time.time()
+        try:
+            await asyncio.wait_for(self._connect(), self._settings.kafka_connect_timeout_s)
+        except Exception as exc:
+            self._mark_down(exc)
+            log.warning(
+                "Kafka at %s is unreachable (%s): serving this instance's clients only, "
+                "keeping messages in the outbox, retrying every %.1fs",
+                self._servers,
+                _describe(exc),
+                self._settings.kafka_retry_interval_s,
+            )
+        self._tasks.append(asyncio.create_task(self._supervise(), name="roomchat-kafka-supervise"))
+        if self._relay is not None:
+            self._relay.start()
+
+    def publish(self, event: RoomEvent) -> None:
+        if event.outbox_id is not None and self._relay is not None:
+            self._relay.enqueue(event)
+            return
+        # Ephemeral: sent only while the broker is known to be there, never queued.
+        if not self._up.is_set() or len(self._typing_sends) >= 1000:
+            self._typing_dropped += 1
+            return
+        task = asyncio.create_task(self._send_ephemeral(event))
+        self._typing_sends.add(task)
+        task.add_done_callback(self._typing_sends.discard)
+
+    async def close(self) -> None:
+        self._closing.set()
+        if self._relay is not None:
+            await self._relay.close()
+        for task in [*self._tasks, *self._typing_sends]:
+            task.cancel()
+        for task in [*self._tasks, *self._typing_sends]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._disconnect()
+
+    def health(self) -> dict[str, Any]:
+        now = time.monotonic()
+        connected = self._producer is not None
+        heard_age: float | None = None
+        if connected and self._connected_at is not None:
+            heard = [self._heard.get(tp.partition, self._connected_at) for tp in self._partitions]
+            heard_age = now - min(heard, default=self._connected_at)
+        deaf = heard_age is None or heard_age > self._settings.kafka_deaf_after_s
+        report: dict[str, Any] = {
+            "ok": connected and self._up.is_set() and not deaf,
+            "kind": "kafka",
+            "connected": connected,
+            "up": self._up.is_set(),
+            "deaf": deaf,
+            "heard_own_heartbeat_s_ago": None if heard_age is None else round(heard_age, 3),
+            "heartbeat_rtt_ms": self._rtt_ms,
+            "lag": self._lag,
+            "partitions": len(self._partitions),
+            "typing_dropped": self._typing_dropped,
+        }
+        if self._error and not report["ok"]:
+            report["error"] = self._error
+        if self._relay is not None:
+            report.update(self._relay.health())
+        return report
+
+    # -- connecting -----------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        s = self._settings
+        await self._ensure_topic()
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._servers,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=False,  # brokers without InitProducerId refuse it
+            linger_ms=s.kafka_linger_ms,
+            request_timeout_ms=int(s.kafka_produce_timeout_s * 1000),
+        )
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._servers,
+            client_id=self._client_id,
+            group_id=None,  # every instance reads everything
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+        )
+        self._producer, self._consumer = producer, consumer
+        try:
+            await self._start_clients(producer, consumer)
+        except BaseException:
+            await self._disconnect()
+            raise
+        self._connected_at = time.monotonic()
+        self._heard.clear()
+        self._tasks.append(asyncio.create_task(self._consume(consumer), name="roomchat-kafka-in"))
+        self._set_up()
+        log.info(
+            "Kafka at %s: reading %d partitions of %s",
+            self._servers,
+            len(self._partitions),
+            self._topic,
+        )
+
+    async def _seek_start(self, consumer: AIOKafkaConsumer) -> None:
+        """From the end of the log; or, connecting late, from when this instance started.
+
+        An instance that started without Kafka has clients that joined rooms since:
+        the events other instances published meanwhile are theirs too.
+        """
+        await consumer.seek_to_end(*self._partitions)
+        if self._started_wall is None or time.time() - self._started_wall < 2:
+            return
+        found = await consumer.offsets_for_times(
+            {tp: int(self._started_wall * 1000) for tp in self._partitions}
+        )
+        for tp, offset in found.items():
+            if offset is not None:
+                consumer.seek(tp, offset.offset)
+
+    async def _start_clients(self, producer: AIOKafkaProducer, consumer: AIOKafkaConsumer) -> None:
+        await producer.start()
+        await consumer.start()
+        partitions = consumer.partitions_for_topic(self._topic)
+        if not partitions:
+            await consumer.topics()  # a metadata refresh
+            partitions = consumer.partitions_for_topic(self._topic)
+        if not partitions:
+            raise BusError(f"topic {self._topic} has no partitions", retriable=True)
+        self._partitions = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        consumer.assign(self._partitions)
+        await self._seek_start(consumer)
+        for tp in self._partitions:
+            await consumer.position(tp)  # resolve "the end" now, not at the first fetch
+
+    async def _ensure_topic(self) -> None:
+        """Create the topic if missing (a broker that lost its log lost the topic too)."""
+        s = self._settings
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self._servers,
+            client_id=self._client_id,
+            request_timeout_ms=int(s.kafka_produce_timeout_s * 1000),
+        )
+        await admin.start()
+        try:
+            response = await admin.create_topics(
+                [NewTopic(self._topic, s.kafka_partitions, s.kafka_replication_factor)]
+            )
+        finally:
+            await admin.close()
+        for _topic, code, *message in response.topic_errors:
+            if code not in (0, TOPIC_EXISTS):
+                raise BusError(f"creating topic {self._topic}: error {code} {message}", True)
+
+    async def _disconnect(self) -> None:
+        self._up.clear()
+        producer, consumer = self._producer, self._consumer
+        self._producer = self._consumer = None
+        for client in (consumer, producer):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.stop(), 5)
+
+    def _set_up(self) -> None:
+        if not self._up.is_set():
+            self._up.set()
+            self._error = None
+
+    def _mark_down(self, exc: BaseException) -> None:
+        if self._up.is_set():
+            log.warning(
+                "Kafka at %s stopped taking events (%s); messages wait in the outbox",
+                self._servers,
+                _describe(exc),
+            )
+        self._up.clear()
+        self._error = _describe(exc)
+
+    # -- the watch loop ---------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        s = self._settings
+        while not self._closing.is_set():
+            try:
+                if self._producer is None:
+                    await asyncio.wait_for(self._connect(), s.kafka_connect_timeout_s)
+                    log.warning("Kafka at %s reachable again", self._servers)
+                elif not self._up.is_set():
+                    await asyncio.wait_for(self._ensure_topic(), s.kafka_produce_timeout_s)
+                    await self._check_positions()
+                    self._set_up()
+                    log.warning("Kafka at %s takes events again", self._servers)
+                else:
+                    await self._check_positions()
+                    if time.monotonic() >= self._next_heartbeat:
+                        await self._heartbeat()
+            except Exception as exc:
+                self._mark_down(exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), s.kafka_retry_interval_s)
+
+    async def _check_positions(self) -> None:
+        """Measure lag; re-read partitions whose log now ends before our position.
+
+        A broker that lost its log (restarted without storage, topic recreated) starts
+        its offsets again at 0: a consumer waiting at its old position would hear
+        nothing until the new log grew past it.
+        """
+        consumer = self._consumer
+        if consumer is None:
+            return
+        # Positions first: read after them, a log that was not lost ends at or past them.
+        positions = {tp: await consumer.position(tp) for tp in self._partitions}
+        ends = await asyncio.wait_for(
+            consumer.end_offsets(self._partitions), self._settings.kafka_produce_timeout_s
+        )
+        lag = 0
+        for tp, position in positions.items():
+            end = ends.get(tp, 0)
+            if position > end:
+                log.warning(
+                    "partition %d of %s ends at %d, before our position %d: the broker lost "
+                    "its log; reading the partition from its start",
+                    tp.partition,
+                    self._topic,
+                    end,
+                    position,
+                )
+                await consumer.seek_to_beginning(tp)
+                position = await consumer.position(tp)
+            lag += max(0, end - position)
+        self._lag = lag
+
+    async def _heartbeat(self) -> None:
+        producer = self._producer
+        if producer is None:
+            return
+        self._next_heartbeat = time.monotonic() + self._settings.kafka_heartbeat_interval_s
+        headers = [("kind", HEARTBEAT), ("origin", self._origin.encode())]
+        value = repr(time.monotonic()).encode()
+
+        async def send_all() -> None:
+            futures = [
+                await producer.send(self._topic, value, partition=tp.partition, headers=headers)
+                for tp in self._partitions
+            ]
+            await asyncio.gather(*futures)
+
+        await asyncio.wait_for(send_all(), self._settings.kafka_produce_timeout_s)
+
+    # -- sending ------------------------------------------------------------------------
+
+    async def _send_messages(self, events: Sequence[RoomEvent]) -> None:
+        """Publish in order; return once the broker acknowledged every one."""
+        producer = self._producer
+        if producer is None or not self._up.is_set():
+            raise BusError("Kafka is not connected", retriable=True)
+
+        async def send_all() -> None:
+            futures = [
+                await producer.send(
+                    self._topic,
+                    event.data,
+                    key=str(event.room_id).encode(),
+                    headers=encode_headers(event),
+                )
+                for event in events
+            ]
+            await asyncio.gather(*futures)
+
+        await asyncio.wait_for(send_all(), self._settings.kafka_produce_timeout_s)
+
+    async def _send_ephemeral(self, event: RoomEvent) -> None:
+        producer = self._producer
+        if producer is None:
+            return
+        try:
+            await asyncio.wait_for(
+                producer.send(
+                    self._topic,
+                    event.data,
+                    key=str(event.room_id).encode(),
+                    headers=encode_headers(event),
+                ),
+                self._settings.kafka_produce_timeout_s,
+            )
+        except Exception as exc:
+            self._typing_dropped += 1
+            log.debug("typing indicator not sent: %s", _describe(exc))
+
+    # -- receiving ----------------------------------------------------------------------
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        typing_ttl_ms = self._settings.kafka_typing_ttl_s * 1000
+        while not self._closing.is_set():
+            try:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("reading from Kafka failed: %s", _describe(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._closing.wait(), self._settings.kafka_retry_interval_s
+                    )
+                continue
+            now_ms = time.time() * 1000
+            for tp, records in batches.items():
+                for record in records:
+                    try:
+                        self._on_record(tp.partition, record, now_ms, typing_ttl_ms)
+                    except Exception:
+                        log.exception("dropping a record at offset %d", record.offset)
+
+    def _on_record(self, partition: int, record: Any, now_ms: float, typing_ttl_ms: float) -> None:
+        headers = record.headers
+        event = decode_event(headers, record.value or b"")
+        if event is None:
+            h = dict(headers)
+            if h.get("kind") == HEARTBEAT and h.get("origin") == self._origin.encode():
+                now = time.monotonic()
+                self._heard[partition] = now
+                self._rtt_ms = round((now - float(record.value)) * 1000, 2)
+            return
+        if event.kind is EventKind.TYPING and now_ms - record.timestamp > typing_ttl_ms:
+            return  # a stale indicator (the broker held it while away): never replayed
+        assert self._deliver is not None
+        self._deliver(event)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

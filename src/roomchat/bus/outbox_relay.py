@@ -1,0 +1,271 @@
+"""The outbox relay: every stored message reaches the bus, in order, however long it is down.
+
+A message's outbox row is committed with the message, before its event exists. The
+relay publishes the event and deletes the row once the broker acknowledged it. Two
+modes:
+
+* live: events handed over by ``enqueue`` go out from memory, oldest outbox id first,
+  one batch at a time (a batch is acknowledged before the next is sent, so a newer
+  event never overtakes an older one).
+* backlog: after a failed send (or at start-up) the database is the source: the
+  instance's own rows are claimed oldest first, published and deleted, batch after
+  batch, until none is left; then live again. Events enqueued meanwhile are dropped
+  from memory before each read, since the read sees them (they were committed before
+  they were enqueued); only those enqueued after the last, empty read stay.
+
+Rows another instance left behind for longer than ``orphan_after_s`` (it died) are
+claimed and published too, with their original origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.store.outbox import OutboxRow, OutboxStore
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Sequence[RoomEvent]], Awaitable[None]]  # returns once the broker has them all
+OnSendFailure = Callable[[BaseException], None]
+
+
+@runtime_checkable
+class NeedsOutbox(Protocol):
+    """A bus that publishes the outbox (``uses_outbox``) is given the store to read it."""
+
+    def attach_outbox(self, outbox: OutboxStore) -> None: ...
+
+
+class SendFailed(Exception):
+    """The bus did not take a batch; its rows stay in the outbox."""
+
+
+def event_of(row: OutboxRow) -> RoomEvent:
+    return RoomEvent(
+        EventKind.MESSAGE, row.room_id, row.seq, row.origin, row.sender_id, row.payload, row.id
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        origin: str,
+        send: Send,
+        up: asyncio.Event,
+        on_send_failure: OnSendFailure,
+        *,
+        batch: int = 500,
+        max_pending: int = 10_000,
+        orphan_after_s: float = 30.0,
+        retry_s: float = 1.0,
+    ) -> None:
+        self._outbox = outbox
+        self._origin = origin
+        self._send = send
+        self._up = up
+        self._on_send_failure = on_send_failure
+        self._batch = batch
+        self._max_pending = max_pending
+        self._orphan_after_s = orphan_after_s
+        self._orphan_every_s = max(0.5, orphan_after_s / 2)
+        self._retry_s = retry_s
+        self._count_every_s = 1.0
+        self._pending: list[RoomEvent] = []
+        self._acked: list[int] = []  # published, row not deleted yet
+        self._backlog = True  # start from the database: rows a previous run left
+        self._backlog_rows: int | None = None
+        self._next_orphan_check = 0.0
+        self._orphans_published = 0
+        self._published = 0
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._delete_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._deleter: asyncio.Task[None] | None = None
+        self._deletes_wanted = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="roomchat-outbox-relay")
+        self._deleter = asyncio.create_task(self._delete_loop(), name="roomchat-outbox-delete")
+
+    async def close(self, grace_s: float = 5.0) -> None:
+        """Publish what is still in memory if the bus is up, delete acked rows, stop."""
+        self._closing = True
+        self._wake.set()
+        self._deletes_wanted.set()
+        for task in (self._task, self._deleter):
+            if task is None:
+                continue
+            try:
+                await asyncio.wait_for(task, grace_s)
+            except TimeoutError:
+                pass  # the rows stay; the next run, or another instance, publishes them
+            except Exception:
+                log.exception("outbox relay stopped with an error")
+
+    def enqueue(self, event: RoomEvent) -> None:
+        if self._backlog and not self._up.is_set():
+            self._backlog_rows = (self._backlog_rows or 0) + 1
+            return  # the database holds it; the backlog drain reads it there
+        if len(self._pending) >= self._max_pending:
+            # Too far behind for memory: the rows are all in the database.
+            self._pending.clear()
+            self._backlog = True
+        else:
+            self._pending.append(event)
+        self._wake.set()
+
+    def health(self) -> dict[str, Any]:
+        unpublished = len(self._pending)
+        if self._backlog and self._backlog_rows is not None:
+            unpublished = max(unpublished, self._backlog_rows)
+        return {
+            "outbox_backlog": self._backlog,
+            "outbox_unpublished": unpublished,
+            "outbox_published": self._published,
+            "outbox_orphans_published": self._orphans_published,
+        }
+
+    async def _run(self) -> None:
+        while not self._closing:
+            if not self._up.is_set():
+                self._backlog = True
+                with contextlib.suppress(Exception):  # a figure for /readyz only
+                    self._backlog_rows = await self._outbox.count(self._origin)
+                await self._wait_up()
+                continue
+            try:
+                if self._backlog:
+                    await self._drain_own()
+                elif time.monotonic() >= self._next_orphan_check:
+                    await self._take_orphans()
+                elif self._pending:
+                    await self._send_pending()
+                else:
+                    await self._idle()
+            except SendFailed as exc:
+                self._backlog = True
+                self._pending.clear()
+                self._on_send_failure(exc.__cause__ or exc)
+            except Exception:
+                # The database, most likely; the rows are safe there. Try again shortly.
+                log.exception("outbox relay: reading or deleting outbox rows failed")
+                await self._pause(self._retry_s)
+        await self._final_flush()
+
+    async def _wait_up(self) -> None:
+        up = asyncio.ensure_future(self._up.wait())
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {up, woken}, timeout=self._count_every_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            up.cancel()
+            woken.cancel()
+        self._wake.clear()
+
+    async def _idle(self) -> None:
+        wait = max(0.0, self._next_orphan_check - time.monotonic())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), wait)
+        self._wake.clear()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def _publish(self, events: Sequence[RoomEvent]) -> None:
+        try:
+            await self._send(events)
+        except Exception as exc:
+            raise SendFailed(str(exc)) from exc
+        self._published += len(events)
+
+    async def _send_pending(self) -> None:
+        self._pending.sort(key=_outbox_id)  # nearly sorted already: commit order
+        batch = self._pending[: self._batch]
+        del self._pending[: self._batch]
+        await self._publish(batch)
+        self._acked.extend(_outbox_id(e) for e in batch)
+        self._deletes_wanted.set()
+
+    async def _drain_own(self) -> None:
+        # Rows published but not deleted yet would otherwise go out twice.
+        await self._delete_acked()
+        self._pending.clear()  # every one of them is in the read below (committed before)
+        async with self._outbox.claim_own(self._origin, self._batch) as claim:
+            if claim.rows:
+                await self._publish([event_of(row) for row in claim.rows])
+                claim.published = [row.id for row in claim.rows]
+        if claim.rows:
+            self._backlog_rows = await self._outbox.count(self._origin)
+            log.info(
+                "outbox: published %d stored events (%d left)",
+                len(claim.rows),
+                self._backlog_rows,
+            )
+            return
+        if self._backlog_rows:
+            log.info("outbox: backlog published; live again")
+        self._backlog = False
+        self._backlog_rows = 0
+
+    async def _take_orphans(self) -> None:
+        self._next_orphan_check = time.monotonic() + self._orphan_every_s
+        while not self._closing:
+            async with self._outbox.claim_orphans(
+                self._origin, self._orphan_after_s, self._batch
+            ) as claim:
+                if not claim.rows:
+                    return
+                await self._publish([event_of(row) for row in claim.rows])
+                claim.published = [row.id for row in claim.rows]
+            self._orphans_published += len(claim.rows)
+            log.warning(
+                "outbox: published %d events left by stopped instance(s) %s",
+                len(claim.rows),
+                ", ".join(sorted({row.origin for row in claim.rows})),
+            )
+
+    async def _delete_loop(self) -> None:
+        while not self._closing:
+            await self._deletes_wanted.wait()
+            self._deletes_wanted.clear()
+            try:
+                await self._delete_acked()
+            except Exception:
+                log.exception("outbox: deleting published rows failed; retrying")
+                await asyncio.sleep(self._retry_s)  # back off while the database is away
+                self._deletes_wanted.set()
+
+    async def _delete_acked(self) -> None:
+        async with self._delete_lock:
+            while self._acked:
+                ids = self._acked[:1000]
+                await self._outbox.delete(ids)
+                del self._acked[: len(ids)]
+
+    async def _final_flush(self) -> None:
+        try:
+            if self._up.is_set() and not self._backlog:
+                while self._pending:
+                    await self._send_pending()
+            await self._delete_acked()
+        except Exception as exc:
+            log.warning(
+                "outbox: left unpublished rows for the next run or another instance: %s", exc
+            )
+
+
+def _outbox_id(event: RoomEvent) -> int:
+    assert event.outbox_id is not None
+    return event.outbox_id

@@ -1,0 +1,111 @@
+"""Outbox rows: read in id order, claimed (locked) while published, deleted once acked.
+
+A row is written with its message (store/messages.py) and deleted when the bus has
+it. On PostgreSQL a claim takes ``FOR UPDATE SKIP LOCKED`` row locks for as long as
+the rows are being published, so two instances never take the same rows at once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from roomchat.store.tables import messages, outbox
+
+# One instance at a time takes over rows of dead instances, so it publishes them in order.
+_ORPHAN_LOCK = zlib.crc32(b"roomchat.outbox.orphans")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    room_id: int
+    seq: int
+    origin: str
+    sender_id: int
+    payload: bytes
+
+
+@dataclass
+class Claim:
+    """Rows locked for publishing; those in ``published`` are deleted when the claim ends."""
+
+    rows: list[OutboxRow]
+    published: list[int] = field(default_factory=list)
+
+
+class OutboxStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def claim_own(self, origin: str, limit: int) -> AsyncIterator[Claim]:
+        """This instance's oldest unpublished rows, oldest first."""
+        async with self._claim(outbox.c.origin == origin, limit, orphans=False) as claim:
+            yield claim
+
+    @asynccontextmanager
+    async def claim_orphans(
+        self, origin: str, older_than_s: float, limit: int
+    ) -> AsyncIterator[Claim]:
+        """Rows other instances left behind for longer than ``older_than_s`` (they died)."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        where = (outbox.c.origin != origin) & (outbox.c.created_at < cutoff)
+        async with self._claim(where, limit, orphans=True) as claim:
+            yield claim
+
+    @asynccontextmanager
+    async def _claim(
+        self, where: ColumnElement[bool], limit: int, orphans: bool
+    ) -> AsyncIterator[Claim]:
+        async with self._engine.begin() as conn:
+            if orphans and self._postgres:
+                locked = await conn.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _ORPHAN_LOCK}
+                )
+                if not locked:
+                    yield Claim([])
+                    return
+            query = (
+                select(
+                    outbox.c.id,
+                    outbox.c.room_id,
+                    outbox.c.seq,
+                    outbox.c.origin,
+                    messages.c.user_id,
+                    outbox.c.payload,
+                )
+                .join(
+                    messages,
+                    (messages.c.room_id == outbox.c.room_id) & (messages.c.seq == outbox.c.seq),
+                )
+                .where(where)
+                .order_by(outbox.c.id)
+                .limit(limit)
+            )
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True, of=outbox)
+            rows = [OutboxRow(*row) for row in (await conn.execute(query)).all()]
+            claim = Claim(rows)
+            yield claim
+            if claim.published:
+                await conn.execute(delete(outbox).where(outbox.c.id.in_(claim.published)))
+
+    async def delete(self, ids: Sequence[int]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(outbox).where(outbox.c.id.in_(list(ids))))
+
+    async def count(self, origin: str | None = None) -> int:
+        """Unpublished rows: this instance's with ``origin``, everybody's without."""
+        query = select(func.count()).select_from(outbox)
+        if origin is not None:
+            query = query.where(outbox.c.origin == origin)
+        async with self._engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
