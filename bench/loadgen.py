@@ -19,8 +19,10 @@ end the lost / duplicated delivery counts over the whole run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
+import struct
 import sys
 import time
 from array import array
@@ -109,6 +111,106 @@ def ws_frame(payload: bytes) -> bytes:
 
 
 PONG_FRAME_HDR = bytes((0x8A,))
+
+
+class FastRecv:
+    """ctypes wrapper of bench/fastrecv.c, built with the system C compiler on first use."""
+
+    LAT_CAP = 4_000_000
+
+    def __init__(self, n_conns: int, n_senders: int, sio: bool, max_msgs: int = 4_000_000) -> None:
+        import ctypes
+        import hashlib
+        import shutil
+        import subprocess
+
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastrecv.c")
+        with open(src, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:12]
+        build = os.path.join(os.path.dirname(src), "results", ".build")
+        os.makedirs(build, exist_ok=True)
+        so = os.path.join(build, f"fastrecv-{digest}.so")
+        if not os.path.exists(so):
+            cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+            if not cc:
+                raise RuntimeError("no C compiler")
+            tmp = f"{so}.{os.getpid()}"
+            subprocess.run([cc, "-O2", "-shared", "-fPIC", "-pthread", "-o", tmp, src],
+                           check=True, capture_output=True, timeout=120)
+            os.replace(tmp, so)
+        lib = ctypes.CDLL(so)
+        i64, i32, vp = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
+        lib.fr_init.argtypes = [i32, i32, i64, i64, i32, i32]
+        lib.fr_set_conn.argtypes = [i32, i32, i32]
+        lib.fr_add.argtypes = [i32, i32]
+        lib.fr_pop.argtypes = [vp, i64]
+        lib.fr_pop.restype = i64
+        lib.fr_take.argtypes = [vp, vp, vp]
+        lib.fr_counts.argtypes = [vp]
+        lib.fr_received.restype = ctypes.POINTER(ctypes.c_int32)
+        self.lib = lib
+        self.ctypes = ctypes
+        self.max_msgs = max_msgs
+        self.notify_r, self.notify_w = os.pipe()
+        os.set_blocking(self.notify_r, False)
+        if lib.fr_init(n_conns, max(1, n_senders), max_msgs, self.LAT_CAP, int(sio),
+                       self.notify_w) != 0:
+            raise RuntimeError("fr_init failed")
+        self.buf = ctypes.create_string_buffer(8 << 20)
+        self.lat_l = (ctypes.c_int64 * self.LAT_CAP)()
+        self.lat_r = (ctypes.c_int64 * self.LAT_CAP)()
+        self.cnt = (ctypes.c_int64 * 10)()
+
+    def add(self, fd: int, idx: int, instance: int, slot: int) -> None:
+        self.lib.fr_set_conn(idx, instance, slot)
+        if self.lib.fr_add(fd, idx) != 0:
+            raise OSError("epoll_ctl failed")
+
+    def start(self, spin: bool) -> None:
+        self.lib.fr_start(int(spin))
+
+    def stop(self) -> None:
+        self.lib.fr_stop()
+
+    def pop(self) -> list[tuple[int, int, bytes]]:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.notify_r, 65536):
+                pass
+        out = []
+        while True:
+            n = self.lib.fr_pop(self.buf, len(self.buf))
+            if n <= 0:
+                break
+            raw = self.buf.raw[:n]
+            pos = 0
+            while pos < n:
+                idx, typ, ln = struct.unpack_from("<iii", raw, pos)
+                out.append((idx, typ, raw[pos + 12 : pos + 12 + ln]))
+                pos += 12 + ln
+        return out
+
+    def take(self) -> tuple[array, array]:
+        self.lib.fr_take(self.lat_l, self.lat_r, self.cnt)
+        nl, nr = self.cnt[0], self.cnt[1]
+        loc = array("q")
+        rem = array("q")
+        loc.frombytes(self.ctypes.string_at(self.lat_l, nl * 8))
+        rem.frombytes(self.ctypes.string_at(self.lat_r, nr * 8))
+        return loc, rem
+
+    def counts(self) -> list[int]:
+        self.lib.fr_counts(self.cnt)
+        return list(self.cnt)
+
+    def received(self, n: int) -> array:
+        out = array("i")
+        out.frombytes(self.ctypes.string_at(self.lib.fr_received(), n * 4))
+        return out
+
+
+def phase(name: str) -> None:
+    """Tell bench/run.py (reading our stdout) where we are, e.g. to start the profiler."""
+    print(f"PHASE {name}", flush=True)
 
 
 async def wait_until(pred: Any, timeout: float, poll: float = 0.005) -> bool:
@@ -253,9 +355,12 @@ class LoadGen:
         self.pending: dict[int, tuple[str, int, int, Conn]] = {}
         # per-message bookkeeping (index k = global message number)
         self.expected = array("i")
-        self.received = array("i")
+        self.received = array("i")  # Python receive path only (FastRecv keeps its own)
+        self.fast: FastRecv | None = None
+        self.delivered_total = 0
+        self.delivered_remote_total = 0
+        self.expected_total = 0
         self.sender_of = array("i")
-        self.outstanding = 0  # expected deliveries not yet seen
         # per-step counters
         self.reset_step()
         self.lost_conns = 0
@@ -271,12 +376,12 @@ class LoadGen:
         self.lat_remote = array("q")
         self.lat_ack = array("q")
         self.lat_join = array("q")
-        self.delivered = 0
-        self.delivered_remote = 0
         self.acks = 0
         self.joins = 0
         self.step_errors = 0
         self.unsent = 0
+        if getattr(self, "fast", None) is not None:
+            self.fast.take()  # drop what came before this step
 
     def err(self, code: str) -> None:
         self.errors[code] = self.errors.get(code, 0) + 1
@@ -308,6 +413,42 @@ class LoadGen:
         if not getattr(self, "closing", False):
             self.lost_conns += 1
 
+    def hand_over(self, senders: list[Conn]) -> str:
+        """Give the sockets' receive side to the C thread (bench/fastrecv.c), if it builds."""
+        try:
+            fast = FastRecv(len(self.conns), len(senders), self.sio)
+        except Exception as e:
+            return f"Python (fastrecv unavailable: {e!r:.200})"
+        slot = {c.idx: i for i, c in enumerate(senders)}
+        for c in self.conns:
+            if c.rest or c.frag:
+                return "Python (unread bytes at hand-over)"
+        for c in self.conns:
+            c.transport.pause_reading()  # type: ignore[union-attr]
+            fast.add(c.transport.get_extra_info("socket").fileno(), c.idx, c.instance,  # type: ignore[union-attr]
+                     slot.get(c.idx, -1))
+        self.loop.add_reader(fast.notify_r, self.pump_fast)
+        fast.start(bool(self.spec.get("spin", False)))
+        self.fast = fast
+        return "C (bench/fastrecv.c)"
+
+    def pump_fast(self) -> None:
+        fast = self.fast
+        assert fast is not None
+        for idx, typ, payload in fast.pop():
+            conn = self.conns[idx]
+            if typ == 1:
+                self.on_frame(conn, payload)
+            elif typ == 9:
+                conn.send_raw(PONG_FRAME_HDR + bytes((0x80 | len(payload), 0, 0, 0, 0)) + payload)
+            elif typ == 8:
+                self.server_closes += 1
+                conn.transport.close()  # type: ignore[union-attr]
+            elif typ == 0:
+                conn.closed = True
+                if not getattr(self, "closing", False):
+                    self.lost_conns += 1
+
     # -- frames -------------------------------------------------------------
     def on_frame(self, conn: Conn, p: bytes) -> None:
         if (BCAST_SIO in p) if self.sio else (BCAST_JSON in p):
@@ -325,10 +466,9 @@ class LoadGen:
             else:
                 conn.last[s] = k
             self.received[k] += 1
-            self.outstanding -= 1
-            self.delivered += 1
+            self.delivered_total += 1
             if self.conns[s].instance != conn.instance:
-                self.delivered_remote += 1
+                self.delivered_remote_total += 1
                 self.lat_remote.append(now - int(t))
             else:
                 self.lat_local.append(now - int(t))
@@ -385,9 +525,8 @@ class LoadGen:
             else:
                 self.err("send:" + str((msg.get("error") or {}).get("code")))
                 # not stored -> no deliveries expected, unless some already came
-                exp = self.expected[k]
+                self.expected_total -= self.expected[k]
                 self.expected[k] = 0
-                self.outstanding -= exp - self.received[k]
         elif kind == "join":
             if ok:
                 data = msg.get("data") or {}
@@ -431,9 +570,14 @@ class LoadGen:
     def send_message(self, conn: Conn, room_size: int) -> None:
         k = len(self.expected)
         self.expected.append(room_size)
-        self.received.append(0)
+        if self.fast is None:
+            self.received.append(0)
+        elif k >= self.fast.max_msgs:
+            self.expected.pop()
+            self.unsent += 1
+            return
         self.sender_of.append(conn.idx)
-        self.outstanding += room_size
+        self.expected_total += room_size
         t = NOW()
         text = f"~L{conn.idx}:{k}:{t}~ {FILLER}"
         rid = self.next_req
@@ -506,12 +650,13 @@ class LoadGen:
         return out
 
     # -- measurement helpers -----------------------------------------------------
-    def snap(self) -> tuple[int, float, list[float], float]:
+    def snap(self) -> tuple[int, float, list[float], float, int]:
+        work = self.fast.counts()[8] if self.fast is not None else 0
         return (NOW(), cpu_seconds(), [proc_cpu_seconds(p) for p in self.server_pids],
-                machine_busy_seconds())
+                machine_busy_seconds(), work)
 
-    def usage(self, a: tuple[int, float, list[float], float],
-              b: tuple[int, float, list[float], float]) -> dict[str, Any]:
+    def usage(self, a: tuple[int, float, list[float], float, int],
+              b: tuple[int, float, list[float], float, int]) -> dict[str, Any]:
         wall = (b[0] - a[0]) / 1e9
         if not wall:
             return {"loadgen_cpu": 0.0, "loadgen_saturated": False, "server_cpu": [],
@@ -519,12 +664,30 @@ class LoadGen:
         lg = (b[1] - a[1]) / wall
         srv = [(y - x) / wall for x, y in zip(a[2], b[2], strict=True)]
         other = (b[3] - a[3]) / wall - lg - sum(srv)
+        extra = {}
+        if self.fast is not None:
+            # share of the wall time the C receive thread spent receiving (not waiting)
+            extra["recv_thread_busy"] = round((b[4] - a[4]) / 1e9 / wall, 3)
+            if self.spec.get("spin"):
+                lg = max(lg - 1.0 + extra["recv_thread_busy"], 0.0)  # spinning is not work
         return {
+            **extra,
             "loadgen_cpu": round(lg, 3),
             "loadgen_saturated": lg >= 0.9,
             "server_cpu": [round(x, 3) for x in srv],
             "other_cpu": round(max(0.0, other), 3),
         }
+
+    def counts(self) -> tuple[int, int]:
+        """(deliveries, deliveries to the other instance) so far."""
+        if self.fast is not None:
+            c = self.fast.counts()
+            return c[0], c[1]
+        return self.delivered_total, self.delivered_remote_total
+
+    @property
+    def outstanding(self) -> int:
+        return self.expected_total - self.counts()[0]
 
     async def drain(self, timeout: float) -> bool:
         return await wait_until(
@@ -573,13 +736,17 @@ class LoadGen:
                 return
             self.send_message(c, room_size)
 
+        c0 = self.counts()
         a = self.snap()
         sched = await self.paced(rate, seconds, fire)
         b = self.snap()
-        d_window = self.delivered
-        r_window = self.delivered_remote
+        c1 = self.counts()
+        d_window = c1[0] - c0[0]
+        r_window = c1[1] - c0[1]
         a_window = self.acks
         drained = await self.drain(drain_s)
+        if self.fast is not None:
+            self.lat_local, self.lat_remote = self.fast.take()
         res = {
             "offered_msgs_per_s": round(rate, 1),
             "offered_deliveries_per_s": round(rate * room_size, 1),
@@ -600,7 +767,8 @@ class LoadGen:
 
     def accounting(self) -> dict[str, Any]:
         lost = dup = 0
-        for e, g in zip(self.expected, self.received, strict=True):
+        received = self.fast.received(len(self.expected)) if self.fast else self.received
+        for e, g in zip(self.expected, received, strict=True):
             if g < e:
                 lost += e - g
             elif g > e:
@@ -608,10 +776,11 @@ class LoadGen:
         return {
             "messages": len(self.expected),
             "deliveries_expected": int(sum(self.expected)),
-            "deliveries_received": int(sum(self.received)),
+            "deliveries_received": int(sum(received)),
             "lost": lost,
             "duplicated": dup,
-            "out_of_order": self.out_of_order,
+            "out_of_order": self.out_of_order + (self.fast.counts()[2] if self.fast else 0),
+            "receive_path": "C (bench/fastrecv.c)" if self.fast else "Python",
             "lost_connections": self.lost_conns,
             "server_closes": self.server_closes,
             "errors": dict(self.errors),
@@ -689,10 +858,12 @@ class LoadGen:
         for r in range(len(sp["rooms"])):
             for m in range(spr):
                 senders.append(self.conns[r * size + (m * size) // spr])
+        if sp.get("fast_recv", True):
+            res["receive_path"] = self.hand_over(senders)
         if sp["scenario"] == "cross":
             # does a message reach the other instance at all?
             self.send_message(senders[0], size)
-            if not await wait_until(lambda: self.delivered_remote > 0, 15):
+            if not await wait_until(lambda: self.counts()[1] > 0, 15):
                 res["aborted"] = "no message reached the other instance within 15 s"
                 await self.drain(5)
                 res["accounting"] = self.accounting()
@@ -717,6 +888,7 @@ class LoadGen:
                 st["latency_ms"] = st["ack_latency_ms"]
             return st
 
+        phase("load")
         offered_key = {
             "cross": "offered_remote_per_s",
             "persist": "offered_msgs_per_s",
@@ -783,6 +955,7 @@ class LoadGen:
             return st
 
         await run_step(sp["start_rate"] / 2, sp.get("warmup_seconds", 1.0))
+        phase("load")
         res.update(
             await self.sweep(run_step, "joins_per_s", "offered_joins_per_s", sp["start_rate"])
         )
@@ -836,6 +1009,7 @@ class LoadGen:
             "failure_examples": sorted(set(c1["failure_examples"] + fails))[:5],
         }
         joins = self.joins
+        phase("load")
         # hold: every connection sends a heartbeat `ping` once per interval
         self.reset_step()
         interval = sp["heartbeat_seconds"]
@@ -897,6 +1071,11 @@ async def amain(spec: dict[str, Any]) -> dict[str, Any]:
         "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     lg.closing = True
+    if lg.fast is not None:
+        c = lg.fast.counts()
+        res.setdefault("accounting", {})["fastrecv"] = {
+            "bad_frames": c[3], "closed": c[4], "latencies_dropped": c[5]}
+        lg.fast.stop()
     for c in lg.conns:
         if c is not None and c.transport is not None:
             c.transport.close()

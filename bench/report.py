@@ -43,11 +43,22 @@ def metric_of(sc: str) -> str:
             "join": "joins_per_s"}.get(sc, "deliveries_per_s")
 
 
+BUSY = 0.3  # cores used by other work on the machine above which a figure is flagged
+
+
+def busy(res: dict[str, Any]) -> bool:
+    steps = [*res.get("steps", []), res.get("at70") or {}]
+    return any(s.get("other_cpu", 0) > BUSY for s in steps) or (
+        (res.get("hold") or {}).get("other_cpu", 0) > BUSY)
+
+
 def flags(res: dict[str, Any]) -> str:
     out = ""
     sat = res.get("saturation") or {}
     if sat.get("loadgen_saturated"):
         out += " ‡"
+    if busy(res):
+        out += " §"
     acc = res.get("accounting") or {}
     if acc.get("lost") or acc.get("duplicated"):
         out += " ✗"
@@ -68,13 +79,13 @@ def cell(report: dict[str, Any], system: str, sc: str, what: str) -> str:
     if sc == "conns":
         rss = res["rss"]
         if what == "main":
-            return f"{res['connect']['open']:,}"
+            return f"{res['connect']['open']:,}" + flags(res)
         return f"{rss['per_conn_bytes'] / 1024:.1f} KiB"
     if what == "main":
         v = res["saturation"][metric_of(sc)]
         return fmt_n(v) + flags(res)
     lat = res["at70"]["latency_ms"]
-    return f"{fmt_ms(lat['p50'])} / {fmt_ms(lat['p99'])}"
+    return f"{fmt_ms(lat['p50'])} / {fmt_ms(lat['p99'])}" + (" §" if busy(res) else "")
 
 
 def summary_rows(report: dict[str, Any], systems: list[str]) -> list[tuple[str, list[str], str]]:
@@ -298,7 +309,9 @@ def write(report: dict[str, Any], out: Path) -> Path:
         L.append(f"| {name} | " + " | ".join(cells) + f" | {goal} |")
     L.append("")
     L.append("‡ the load generator used ≥ 90% of its core at saturation: the figure is a lower "
-             "bound for the server. ✗ lost or duplicated deliveries. n/a: the system cannot run "
+             "bound for the server. § other work on the machine used more than "
+             f"{BUSY} of a core during the scenario (*other CPU* in the details): the figure "
+             "is skewed by it. ✗ lost or duplicated deliveries. n/a: the system cannot run "
              "the scenario (the ceiling has no database and no second instance).")
     L.append("")
     g = goals(report)

@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,14 +67,14 @@ def log(*a: Any) -> None:
 def config(quick: bool) -> dict[str, Any]:
     common = {
         "quick": quick,
-        "users": 20 if quick else 200,
+        "users": 10 if quick else 200,
         "step_factor": 2.0 if quick else 1.5,
-        "step_seconds": 0.7 if quick else 3.0,
-        "at70_seconds": 1.5 if quick else 10.0,
-        "warmup_seconds": 0.4 if quick else 2.0,
-        "drain_seconds": 5.0 if quick else 15.0,
-        "settle_seconds": 0.3 if quick else 1.0,
-        "max_steps": 8 if quick else 14,
+        "step_seconds": 0.5 if quick else 3.0,
+        "at70_seconds": 1.0 if quick else 10.0,
+        "warmup_seconds": 0.3 if quick else 2.0,
+        "drain_seconds": 3.0 if quick else 15.0,
+        "settle_seconds": 0.2 if quick else 1.0,
+        "max_steps": 7 if quick else 14,
         "sat_p99_ms": 250,
     }
     sc = {
@@ -84,13 +85,13 @@ def config(quick: bool) -> dict[str, Any]:
                        "senders_per_room": 5, "start_rate": 5},
         "cross": {"scenario": "cross", "n_rooms": 2 if quick else 4, "room_size": 100,
                   "senders_per_room": 10, "start_rate": 50},
-        "persist": {"scenario": "persist", "n_rooms": 50 if quick else 100, "room_size": 4,
+        "persist": {"scenario": "persist", "n_rooms": 25 if quick else 100, "room_size": 4,
                     "senders_per_room": 4, "start_rate": 250 if quick else 500},
-        "join": {"scenario": "join", "n_rooms": 20 if quick else 40, "room_size": 10,
+        "join": {"scenario": "join", "n_rooms": 10 if quick else 40, "room_size": 10,
                  "start_rate": 100, "history": 50},
-        "conns": {"scenario": "conns", "connections": 2000 if quick else 19000, "room_size": 100,
-                  "heartbeat_seconds": 5.0 if quick else 20.0,
-                  "hold_seconds": 4.0 if quick else 25.0},
+        "conns": {"scenario": "conns", "connections": 1000 if quick else 19000, "room_size": 100,
+                  "heartbeat_seconds": 2.0 if quick else 20.0,
+                  "hold_seconds": 2.0 if quick else 25.0},
     }
     return {"common": common, "scenarios": sc}
 
@@ -498,22 +499,48 @@ SYSTEM_CLASSES = {"roomchat": Roomchat, "ceiling": Ceiling, "socketio": SocketIO
 
 
 # --------------------------------------------------------------------------- scenario runs
-def run_loadgen(spec: dict[str, Any], workdir: Path, tag: str, timeout: float) -> dict[str, Any]:
+LOADGENS: list[subprocess.Popen[bytes]] = []
+
+
+def on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_loadgen(spec: dict[str, Any], workdir: Path, tag: str, timeout: float,
+                on_phase: Any = None) -> dict[str, Any]:
     spec_path = workdir / f"spec-{tag}.json"
     out_path = workdir / f"out-{tag}.json"
+    log_path = workdir / f"loadgen-{tag}.log"
     spec_path.write_text(json.dumps(spec))
     argv = pinned(LOADGEN_CPU, [PY, str(BENCH / "loadgen.py"), str(spec_path), str(out_path)])
-    with open(workdir / f"loadgen-{tag}.log", "wb") as f:
-        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, preexec_fn=raise_nofile,
-                             cwd=ROOT)
-        try:
-            p.wait(timeout)
-        except subprocess.TimeoutExpired:
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         preexec_fn=raise_nofile, cwd=ROOT)
+    LOADGENS.append(p)
+
+    def pump() -> None:
+        assert p.stdout is not None
+        with open(log_path, "wb") as f:
+            for line in p.stdout:
+                f.write(line)
+                f.flush()
+                if line.startswith(b"PHASE ") and on_phase is not None:
+                    on_phase(line.split()[1].decode())
+
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(5)
+        return {"error": f"loadgen timed out after {timeout:.0f}s"}
+    finally:
+        if p.poll() is None:
             p.kill()
-            p.wait(5)
-            return {"error": f"loadgen timed out after {timeout:.0f}s"}
+        LOADGENS.remove(p)
+        t.join(5)
     if p.returncode != 0 or not out_path.exists():
-        tail = (workdir / f"loadgen-{tag}.log").read_text(errors="replace")[-2000:]
+        tail = log_path.read_text(errors="replace")[-2000:]
         return {"error": f"loadgen exited {p.returncode}: {tail}"}
     return json.loads(out_path.read_text())  # type: ignore[no-any-return]
 
@@ -575,17 +602,28 @@ def run_scenario(system: System, name: str, cfg: dict[str, Any], workdir: Path,
     rooms = system.rooms(n_rooms)
     spec = scenario_spec(system, name, cfg, rooms)
     stored0 = system.stored_messages() if name == "persist" else None
-    prof = None
-    if profile_dir is not None and system.name == "roomchat":
-        profile_dir.mkdir(parents=True, exist_ok=True)
-        prof_out = profile_dir / f"roomchat-{name}.speedscope.json"
-        prof = Profiler(system.instances[0][0].pid, prof_out)
+    profs: list[Profiler] = []
+
+    def on_phase(ph: str) -> None:
+        # py-spy from the start of the measured load (after connecting and joining)
+        if ph == "load" and profile_dir is not None and system.name == "roomchat" and not profs:
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            prof_out = profile_dir / f"roomchat-{name}.speedscope.json"
+            profs.append(Profiler(system.instances[0][0].pid, prof_out))
+
     timeout = 900 if not cfg["common"]["quick"] else 120
     t0 = time.monotonic()
-    res = run_loadgen(spec, workdir, f"{system.name}-{name}", timeout)
+    res = run_loadgen(spec, workdir, f"{system.name}-{name}", timeout, on_phase)
     res["wall_seconds"] = round(time.monotonic() - t0, 1)
-    if prof is not None:
-        res["profile"] = {"file": str(prof.out), "py_spy": prof.stop()}
+    for prof in profs:
+        err = prof.stop()
+        res["profile"] = {"file": str(prof.out.relative_to(ROOT)), "py_spy": err}
+        with contextlib.suppress(Exception):
+            import profile_summary
+
+            text = profile_summary.summarize(prof.out)
+            prof.out.with_suffix(".txt").write_text(text + "\n")
+            res["profile"]["summary"] = text
     res["server_rss_bytes"] = [rss_bytes(p.pid) for p, _ in system.instances]
     dead = [p.name for p, _ in system.instances if p.popen.poll() is not None]
     if dead:
@@ -618,6 +656,32 @@ def summarize(name: str, res: dict[str, Any]) -> str:
     return (f"sat {metric}={sat[metric]:.0f} ({sat['reason']}, loadgen cpu "
             f"{sat['loadgen_cpu']:.2f}) p50={at70['p50']:.2f}ms p99={at70['p99']:.2f}ms @70%; "
             f"{tail}")
+
+
+def busy_cores(seconds: float = 1.0) -> float:
+    """CPU used on the whole machine over `seconds`, in cores (user + nice + system + steal)."""
+
+    def read() -> float:
+        v = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return (int(v[1]) + int(v[2]) + int(v[3]) + int(v[8])) / os.sysconf("SC_CLK_TCK")
+
+    try:
+        a = read()
+        time.sleep(seconds)
+        return (read() - a) / seconds
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def wait_quiet(limit_s: float, threshold: float = 0.25) -> float:
+    """Wait (up to limit_s) until the machine is nearly idle; returns the last reading."""
+    end = time.monotonic() + limit_s
+    busy = busy_cores(1.0)
+    while busy > threshold and time.monotonic() < end:
+        log(f"machine busy ({busy:.2f} cores in use by others), waiting ...")
+        time.sleep(4.0)
+        busy = busy_cores(1.0)
+    return busy
 
 
 def machine_info() -> dict[str, Any]:
@@ -688,8 +752,13 @@ def main() -> int:
     ap.add_argument("--out", default=None,
                     help="report folder (default docs/, or bench/results/quick with --quick)")
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                    help="before each scenario wait up to SECONDS for other work on the machine"
+                         " to stop (it skews every figure)")
     args = ap.parse_args()
     raise_nofile()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     cfg = config(args.quick)
     systems = [s for s in args.systems.split(",") if s]
     scenarios = [s for s in args.scenarios.split(",") if s]
@@ -729,12 +798,15 @@ def main() -> int:
                         report["not_run"][f"{sname}/{sc}"] = why
                         log(f"{sname} {sc}: not run: {why}")
                         continue
-                    log(f"{sname} {sc} ...")
+                    busy = (wait_quiet(args.wait_quiet) if args.wait_quiet
+                            else busy_cores(0.3 if args.quick else 1.0))
+                    log(f"{sname} {sc} ... (machine busy before: {busy:.2f} cores)")
                     try:
                         res = run_scenario(system, sc, cfg, workdir, profile_dir)
                     except Exception as e:
                         system.stop()
                         res = {"error": f"{type(e).__name__}: {e}"[:3000]}
+                    res["busy_before_cores"] = round(busy, 2)
                     report["results"][f"{sname}/{sc}"] = res
                     log(f"{sname} {sc}: {summarize(sc, res)} [{res.get('wall_seconds', '?')}s]")
             finally:
