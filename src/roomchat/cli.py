@@ -53,6 +53,7 @@ def _serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        ws=settings.ws_impl,
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=False,  # compression costs memory and CPU per connection
         access_log=False,

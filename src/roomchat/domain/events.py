@@ -38,8 +38,7 @@ class RoomEvent:
     sender_id: int
     data: bytes
     outbox_id: int | None = None
-    frame: str = field(init=False)
+    frame: bytes = field(init=False)
 
     def __post_init__(self) -> None:
-        # Decoded once here: every recipient's socket is handed this same str.
-        object.__setattr__(self, "frame", broadcast_frame(self.kind, self.data).decode())
+        object.__setattr__(self, "frame", broadcast_frame(self.kind, self.data))

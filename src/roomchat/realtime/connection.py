@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
 
 from roomchat.domain.models import User
+from roomchat.realtime.sinks import FrameSink
 
 log = logging.getLogger(__name__)
-
-SendText = Callable[[str], Awaitable[None]]
-Close = Callable[[int, str], Coroutine[Any, Any, None]]
 
 SLOW_CONSUMER = 1013  # "try again later": the client fell too far behind; reconnect and catch up
 
@@ -42,17 +37,31 @@ class TokenBucket:
 
 
 class Connection:
-    """Frames are queued without awaiting, so one slow socket never holds up a broadcast.
+    """Frames go out without the sender awaiting, so one slow socket never holds up a broadcast.
 
-    The queue is bounded: a client that cannot keep up is disconnected (1013) rather
-    than buffered without limit; it reconnects and catches up with ``after_seq``.
+    A frame is written at once when the socket can take it; otherwise it waits in a
+    bounded queue that a writer task (started only then) drains. A client whose
+    queue overflows is disconnected (1013) rather than buffered without limit; it
+    reconnects and catches up with ``after_seq``.
     """
+
+    __slots__ = (
+        "_closed",
+        "_closer",
+        "_max_queue",
+        "_queue",
+        "_sink",
+        "_writer",
+        "rooms",
+        "send_bucket",
+        "typing_bucket",
+        "user",
+    )
 
     def __init__(
         self,
         user: User,
-        send_text: SendText,
-        close: Close,
+        sink: FrameSink,
         max_queue: int,
         send_bucket: TokenBucket,
         typing_bucket: TokenBucket,
@@ -61,46 +70,50 @@ class Connection:
         self.rooms: set[int] = set()
         self.send_bucket = send_bucket
         self.typing_bucket = typing_bucket
-        self._send_text = send_text
-        self._close = close
+        self._sink = sink
         self._max_queue = max_queue
-        self._queue: deque[str] = deque()
-        self._ready = asyncio.Event()
-        self._closed = False
+        self._queue: deque[bytes] = deque()
+        self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
-        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{user.id}")
+        self._closed = False
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def send(self, frame: str) -> None:
+    def send(self, frame: bytes) -> None:
         if self._closed:
             return
-        if len(self._queue) >= self._max_queue:
-            log.warning("user %s: outbound queue full, disconnecting slow client", self.user.id)
-            self._closed = True
-            self._queue.clear()
-            self._closer = asyncio.create_task(
-                self._close(SLOW_CONSUMER, "too slow: reconnect and catch up")
-            )
+        queue = self._queue
+        if not queue and self._sink.try_write(frame):
             return
-        self._queue.append(frame)
-        self._ready.set()
+        if len(queue) >= self._max_queue:
+            self._disconnect_slow()
+            return
+        queue.append(frame)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
 
-    async def _write_loop(self) -> None:
+    async def _drain(self) -> None:
         queue = self._queue
         try:
-            while not self._closed:
-                await self._ready.wait()
-                self._ready.clear()
-                while queue:
-                    await self._send_text(queue.popleft())
+            while queue and not self._closed:
+                await self._sink.write(queue[0])
+                queue.popleft()
         except Exception:  # the socket went away; the receive loop notices and cleans up
             self._closed = True
+        finally:
+            self._writer = None
+
+    def _disconnect_slow(self) -> None:
+        log.warning("user %s: outbound queue full, disconnecting slow client", self.user.id)
+        self._closed = True
+        self._queue.clear()
+        self._closer = asyncio.create_task(
+            self._sink.close(SLOW_CONSUMER, "too slow: reconnect and catch up")
+        )
 
     async def aclose(self) -> None:
         self._closed = True
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
+        if self._writer is not None:
+            self._writer.cancel()

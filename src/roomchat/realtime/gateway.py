@@ -13,6 +13,7 @@ from roomchat.realtime import protocol
 from roomchat.realtime.connection import Connection, TokenBucket
 from roomchat.realtime.handlers import Handler
 from roomchat.realtime.hub import Hub
+from roomchat.realtime.sinks import sink_for
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ class Gateway:
         limits = self._limits
         conn = Connection(
             user,
-            websocket.send_text,
-            lambda code, reason: websocket.close(code, reason),
+            sink_for(websocket),
             limits.outbound_queue_frames,
             TokenBucket(limits.send_rate_per_second, limits.send_burst),
             TokenBucket(limits.typing_rate_per_second, limits.typing_burst),
@@ -79,7 +79,7 @@ class Gateway:
             if reply is not None:
                 conn.send(reply)
 
-    async def _dispatch(self, conn: Connection, text: str | bytes) -> str | None:
+    async def _dispatch(self, conn: Connection, text: str | bytes) -> bytes | None:
         action, request_id = "error", None
         try:
             envelope = protocol.parse_envelope(text)

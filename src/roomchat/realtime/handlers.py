@@ -17,7 +17,7 @@ from roomchat.realtime.hub import Hub
 from roomchat.realtime.protocol import Envelope
 
 # A handler returns its reply, or None when it sent it itself (or sends none).
-Handler = Callable[[Connection, Envelope], Awaitable[str | None]]
+Handler = Callable[[Connection, Envelope], Awaitable[bytes | None]]
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Handlers:
             "ping": self.ping,
         }
 
-    async def join_room_chat(self, conn: Connection, envelope: Envelope) -> str | None:
+    async def join_room_chat(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.JoinRoom, envelope.payload)
         room = await self.rooms.join(conn.user, p.room_id, p.passcode)
         self.messages.remember_member(conn.user, room.id)
@@ -63,7 +63,7 @@ class Handlers:
         self.hub.complete_join(conn, room.id, reply, history_seq)
         return None
 
-    async def leave_room_chat(self, conn: Connection, envelope: Envelope) -> str | None:
+    async def leave_room_chat(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.LeaveRoom, envelope.payload)
         if p.room_id not in conn.rooms:
             raise ChatError(Code.BAD_REQUEST, "this connection has not joined that room")
@@ -71,7 +71,7 @@ class Handlers:
         data = jsoncodec.dumps({"room_id": p.room_id})
         return protocol.success(envelope.action, data, envelope.request_id)
 
-    async def send_room_chat_message(self, conn: Connection, envelope: Envelope) -> str | None:
+    async def send_room_chat_message(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.SendMessage, envelope.payload)
         if not conn.send_bucket.take():
             raise ChatError(Code.RATE_LIMITED, "sending too fast; slow down")
@@ -84,7 +84,7 @@ class Handlers:
             self.fanout.publish(result.event)
         return None
 
-    async def typing_indicator(self, conn: Connection, envelope: Envelope) -> str | None:
+    async def typing_indicator(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.Typing, envelope.payload)
         if not conn.typing_bucket.take():
             raise ChatError(Code.RATE_LIMITED, "typing indicators too fast; slow down")
@@ -96,5 +96,5 @@ class Handlers:
         self.fanout.publish(event)
         return None
 
-    async def ping(self, conn: Connection, envelope: Envelope) -> str | None:
+    async def ping(self, conn: Connection, envelope: Envelope) -> bytes | None:
         return protocol.success("pong", b"{}", envelope.request_id)

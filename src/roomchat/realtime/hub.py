@@ -92,7 +92,7 @@ class Hub:
             self.leave(conn, room_id)
             raise
 
-    def complete_join(self, conn: Connection, room_id: int, reply: str, history_seq: int) -> None:
+    def complete_join(self, conn: Connection, room_id: int, reply: bytes, history_seq: int) -> None:
         """Send the join reply, then what arrived meanwhile that the history did not hold."""
         channel = self._channels.get(room_id)
         buffered = channel.pending.pop(conn, None) if channel else None

@@ -94,11 +94,11 @@ def _head(action: str, status: str, request_id: RequestId) -> bytes:
     return head
 
 
-def success(action: str, data: bytes, request_id: RequestId = None) -> str:
+def success(action: str, data: bytes, request_id: RequestId = None) -> bytes:
     """A success reply around already-encoded ``data``."""
-    return (_head(action, "success", request_id) + b',"data":' + data + b"}").decode()
+    return _head(action, "success", request_id) + b',"data":' + data + b"}"
 
 
-def error(action: str, err: ChatError, request_id: RequestId = None) -> str:
+def error(action: str, err: ChatError, request_id: RequestId = None) -> bytes:
     body = jsoncodec.dumps(err.error_dict())
-    return (_head(action, "error", request_id) + b',"error":' + body + b"}").decode()
+    return _head(action, "error", request_id) + b',"error":' + body + b"}"
