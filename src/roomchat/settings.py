@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     )
     instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     log_level: str = "info"
+    ws_impl: str = Field(
+        default="websockets-sansio",
+        description="uvicorn's WebSocket implementation: websockets-sansio, websockets, wsproto",
+    )
     serve_web_client: bool = True
 
     def resolved_database_url(self) -> str:
