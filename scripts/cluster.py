@@ -80,8 +80,10 @@ def main() -> None:
     if not bootstrap:
         listen = f"tcp://127.0.0.1:{args.kafka_port}"
         broker = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", listen]
-            + ["--advertised-listener-url", listen, "--storage-engine", "memory://tansu/"]
+            [
+                *(tansu_binary(), "broker", "--listener-url", listen),
+                *("--advertised-listener-url", listen, "--storage-engine", "memory://tansu/"),
+            ]
         )
         children.append(broker)
         wait_port(args.kafka_port, "tansu", broker, 20)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support.client import Account, Api
-from tests.support.cluster import Client, Cluster, cluster, stored
+from tests.support.client import Api
+from tests.support.cluster import Client, Cluster, cluster, everyone_saw_everything, room_with
 from tests.support.kafka import Broker, broker  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka]
@@ -31,30 +30,6 @@ async def api(three: Cluster) -> AsyncIterator[Api]:
     client = Api(three.instances[0].base_url)
     yield client
     await client.aclose()
-
-
-async def room_with(api: Api, count: int) -> tuple[dict[str, Any], list[Account]]:
-    accounts = [await api.register(f"u{n}") for n in range(count)]
-    ws = await api.workspace(accounts[0], *accounts[1:])
-    return await api.room(accounts[0], ws["id"]), accounts
-
-
-async def everyone_saw_everything(
-    api: Api, account: Account, room_id: int, clients: list[Client], timeout: float = 30.0
-) -> list[dict[str, Any]]:
-    """Wait until each client was shown every stored message; check order and count."""
-    truth = await stored(api, account, room_id)
-    assert [m["seq"] for m in truth] == list(range(1, len(truth) + 1))
-    for client in clients:
-        await client.wait(
-            lambda c=client: len(c.seen(room_id)) >= len(truth),  # type: ignore[misc]
-            timeout,
-            f"{len(truth)} messages",
-        )
-    for client in clients:
-        # Exactly once, in the same order everywhere, and exactly what was stored.
-        assert client.seen(room_id) == truth, client.name
-    return truth
 
 
 async def test_every_client_of_every_instance_sees_every_message_once_in_order(

@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.client import Account, Api
+from tests.support.client import Api
 from tests.support.cluster import (
     Client,
     Cluster,
     cluster,
+    everyone_saw_everything,
     outbox_rows,
     ready,
-    stored,
+    room_with,
     stream,
     until,
     until_ready,
@@ -25,28 +26,6 @@ from tests.support.cluster import (
 from tests.support.kafka import EXTERNAL_BOOTSTRAP, Broker, broker  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka]
-
-
-async def room_with(api: Api, count: int) -> tuple[dict[str, Any], list[Account]]:
-    accounts = [await api.register(f"u{n}") for n in range(count)]
-    ws = await api.workspace(accounts[0], *accounts[1:])
-    return await api.room(accounts[0], ws["id"]), accounts
-
-
-async def everyone_saw_everything(
-    api: Api, account: Account, room_id: int, clients: list[Client], timeout: float = 30.0
-) -> list[dict[str, Any]]:
-    truth = await stored(api, account, room_id)
-    assert [m["seq"] for m in truth] == list(range(1, len(truth) + 1))
-    for client in clients:
-        await client.wait(
-            lambda c=client: len(c.seen(room_id)) >= len(truth),  # type: ignore[misc]
-            timeout,
-            f"{len(truth)} messages",
-        )
-    for client in clients:
-        assert client.seen(room_id) == truth, client.name
-    return truth
 
 
 async def bus_down(instance: Any) -> bool:

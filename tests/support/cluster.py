@@ -285,3 +285,28 @@ async def stream(
             return texts[index:]
         assert reply["status"] == "success", reply
     return []
+
+
+async def room_with(api: Api, count: int) -> tuple[dict[str, Any], list[Account]]:
+    """A room in a new workspace, and ``count`` members (the first created both)."""
+    accounts = [await api.register(f"u{n}") for n in range(count)]
+    ws = await api.workspace(accounts[0], *accounts[1:])
+    return await api.room(accounts[0], ws["id"]), accounts
+
+
+async def everyone_saw_everything(
+    api: Api, account: Account, room_id: int, clients: list[Client], timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Wait until each client was shown as many messages as are stored, then check that
+    each was shown exactly the stored ones: every one once, in seq order."""
+    truth = await stored(api, account, room_id)
+    assert [m["seq"] for m in truth] == list(range(1, len(truth) + 1))
+    for client in clients:
+        await client.wait(
+            lambda c=client: len(c.seen(room_id)) >= len(truth),  # type: ignore[misc]
+            timeout,
+            f"{len(truth)} messages",
+        )
+    for client in clients:
+        assert client.seen(room_id) == truth, client.name
+    return truth
