@@ -14,7 +14,7 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from tests.support.client import Account, Api, Ws, login, unique
+from tests.support.client import Account, Api, Ws, login, register_sync, unique
 from tests.support.server import ServerProcess
 
 
@@ -77,11 +77,15 @@ async def assert_ws_refused(server: ServerProcess, url: str, **kw: Any) -> None:
         await conn.close()
 
 
+@pytest.fixture(scope="module")
+def alice(server: ServerProcess) -> Account:
+    return register_sync(server.base_url, "alice")[0]
+
+
 @pytest.mark.parametrize("kind", BAD)
 async def test_a_bad_token_is_refused_by_rest_and_the_websocket(
-    server: ServerProcess, api: Api, kind: str
+    server: ServerProcess, api: Api, alice: Account, kind: str
 ) -> None:
-    alice = await api.register("alice")
     token = forged_tokens(server, alice.id)[kind]
     response = await api.http.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401

@@ -18,6 +18,7 @@ from tests.support.client import (
     is_message,
     is_reply,
     marker,
+    register_sync,
     stored_texts,
     until,
 )
@@ -33,10 +34,16 @@ class Scene:
     b: Ws
 
 
+@pytest.fixture(scope="module")
+def people(server: ServerProcess) -> list[Account]:
+    """Alice and Bob, registered once per server; each test gives them a fresh room."""
+    return register_sync(server.base_url, "alice", "bob")
+
+
 @pytest.fixture
-async def scene(server: ServerProcess, api: Api) -> AsyncIterator[Scene]:
-    """Alice and Bob joined to one room on their own connections."""
-    alice, bob = await api.register("alice"), await api.register("bob")
+async def scene(server: ServerProcess, api: Api, people: list[Account]) -> AsyncIterator[Scene]:
+    """Alice and Bob joined to a room of their own on their own connections."""
+    alice, bob = people
     ws = await api.workspace(alice, bob)
     room = await api.room(alice, ws["id"])
     a, b = await Ws.connect(server.ws_url, alice), await Ws.connect(server.ws_url, bob)
@@ -178,6 +185,8 @@ async def test_messages_at_the_limits_are_accepted(scene: Scene, api: Api) -> No
     frame = await scene.b.wait_for(is_message(longest))
     assert frame["data"]["message_content"] == content
     assert await stored_texts(api, scene.alice, rid) == [longest]
+    # An empty message_content is stored as null.
+    assert (await scene.a.say(rid, "plain", message_content=""))["message_content"] is None
 
 
 async def test_a_frame_over_64_kib_closes_the_connection_with_1009(

@@ -6,13 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.client import Account, Api, Ws, history, send_many
+from tests.support.client import Account, Api, Ws, history, register_sync, send_many
 from tests.support.server import ServerProcess
-
-
-@pytest.fixture(scope="module")
-def seqs() -> list[int]:
-    return list(range(1, 61))
 
 
 async def room_with_60_messages(server: ServerProcess, api: Api) -> tuple[Account, Any]:
@@ -124,6 +119,11 @@ async def test_rest_history_after_seq_pages_forwards(server: ServerProcess, api:
     assert page == {"messages": [], "has_more": False}
 
 
+@pytest.fixture(scope="module")
+def reader(server: ServerProcess) -> Account:
+    return register_sync(server.base_url, "reader")[0]
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -139,9 +139,9 @@ async def test_rest_history_after_seq_pages_forwards(server: ServerProcess, api:
     ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
 )
 async def test_rest_history_rejects_bad_paging(
-    server: ServerProcess, api: Api, params: dict[str, Any]
+    server: ServerProcess, api: Api, reader: Account, params: dict[str, Any]
 ) -> None:
-    alice = await api.register("alice")
+    alice = reader
     ws = await api.workspace(alice)
     room = await api.room(alice, ws["id"])
     error = await api.call(

@@ -279,3 +279,18 @@ class TracedWs(Ws):
             for f in self.arrivals
             if f.get("action") == "new_room_chat_message" and f["data"]["room_id"] == room_id
         ]
+
+
+def register_sync(base_url: str, *names: str, password: str = "password-123") -> list[Account]:
+    """Register accounts without an event loop: for module-scoped fixtures that share users."""
+    accounts = []
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        for name in names:
+            response = http.post(
+                "/api/v1/auth/register",
+                json={"username": unique(name), "password": password, "display_name": name},
+            )
+            assert response.status_code == 201, response.text
+            data = response.json()["data"]
+            accounts.append(Account(data["user"], data["access_token"]))
+    return accounts
