@@ -9,9 +9,12 @@ other server, or a socket that is not writable now, takes the ASGI path.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from starlette.websockets import WebSocket
+
+CLOSE_TIMEOUT_S = 2.0
 
 
 class FrameSink(Protocol):
@@ -52,6 +55,14 @@ class UvicornSansIOSink(AsgiSink):
             return False
         p.transport.write(b"".join(p.conn.data_to_send()))
         return True
+
+    async def close(self, code: int, reason: str) -> None:
+        # A slow client's socket may never become writable again: give the closing
+        # handshake a moment, then drop the connection.
+        try:
+            await asyncio.wait_for(super().close(code, reason), CLOSE_TIMEOUT_S)
+        except Exception:  # timed out, or the socket is already gone
+            self._protocol.transport.abort()
 
 
 def sink_for(websocket: WebSocket) -> FrameSink:
