@@ -153,6 +153,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
 
 
 async def stop_services(services: Services) -> None:
-    await services.bus.close()
+    # The writer first: what it stores last still reaches the bus before it closes.
     await services.messages.close()
+    await services.bus.close()
     await services.store.close()
