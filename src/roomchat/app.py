@@ -120,7 +120,13 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             catch_up=settings.catch_up_limit,
         ),
     )
-    hub = Hub(store.rooms.last_seq, messages.events_between, settings.gap_fill_delay_ms / 1000)
+    hub = Hub(
+        store.rooms.last_seq,
+        messages.events_between,
+        settings.gap_fill_delay_ms / 1000,
+        last_seqs=store.rooms.last_seqs,
+        sweep_interval=settings.sweep_interval_s,
+    )
     fanout = Fanout(hub, bus, settings.instance_id)
     handlers = Handlers(rooms_, messages, hub, fanout, settings.instance_id, public_base_url)
     gateway = Gateway(
@@ -134,6 +140,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         ),
     )
     messages.start()
+    hub.start()
     if isinstance(bus, NeedsOutbox):
         bus.attach_outbox(OutboxStore(store.engine))
     await bus.start(fanout.from_bus)
@@ -156,4 +163,5 @@ async def stop_services(services: Services) -> None:
     # The writer first: what it stores last still reaches the bus before it closes.
     await services.messages.close()
     await services.bus.close()
+    await services.hub.close()
     await services.store.close()

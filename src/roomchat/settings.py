@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_message_content_bytes: int = 16 * 1024
     outbound_queue_frames: int = 1024
     gap_fill_delay_ms: int = 300
+    sweep_interval_s: float = 5.0
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str = "roomchat.room-events"
     kafka_fetch_max_wait_ms: int = 5

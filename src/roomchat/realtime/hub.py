@@ -6,6 +6,10 @@ dropped (the bus may repeat itself), an event that arrives early is held until t
 ones before it arrive, and a gap that stays open is filled from the database. So
 every client of every instance sees a room's messages in the same order.
 
+A gap at a room's end (the bus lost its last event, and nothing followed it) shows
+no later seq to reveal it; a slow sweep compares each joined room's seq counter in
+the database with what was delivered and fills what stayed missing for a whole sweep.
+
 Joining is two-step so that no message is missed or doubled while a join reads
 history: the connection is registered first and buffers what arrives, the history
 is read, then the reply goes out followed by the buffered events newer than it.
@@ -14,6 +18,7 @@ is read, then the reply goes out followed by the buffered events newer than it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -23,6 +28,7 @@ from roomchat.realtime.connection import Connection
 log = logging.getLogger(__name__)
 
 LastSeq = Callable[[int], Awaitable[int]]
+LastSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
 FillGap = Callable[[int, int, int], Awaitable[list[RoomEvent]]]
 
 
@@ -36,6 +42,7 @@ class RoomChannel:
         "pending",
         "ready",
         "room_id",
+        "stored_at_last_sweep",
     )
 
     def __init__(self, room_id: int) -> None:
@@ -46,6 +53,7 @@ class RoomChannel:
         self.held: dict[int, RoomEvent] = {}
         self.gap_task: asyncio.Task[None] | None = None
         self.opening: asyncio.Task[None] | None = None
+        self.stored_at_last_sweep = 0
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @property
@@ -66,11 +74,62 @@ class RoomChannel:
 
 
 class Hub:
-    def __init__(self, last_seq: LastSeq, fill_gap: FillGap, gap_delay: float) -> None:
+    def __init__(
+        self,
+        last_seq: LastSeq,
+        fill_gap: FillGap,
+        gap_delay: float,
+        last_seqs: LastSeqs | None = None,
+        sweep_interval: float = 5.0,
+    ) -> None:
         self._last_seq = last_seq
+        self._last_seqs = last_seqs
         self._fill_gap = fill_gap
         self._gap_delay = gap_delay
+        self._sweep_interval = sweep_interval
         self._channels: dict[int, RoomChannel] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._last_seqs is not None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="roomchat-hub-sweep")
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sweeping joined rooms for missed messages failed")
+
+    async def sweep(self) -> None:
+        """Fill what is still missing of what the database held one sweep ago."""
+        assert self._last_seqs is not None
+        open_channels = [c for c in self._channels.values() if c.delivered is not None]
+        if not open_channels:
+            return
+        stored = await self._last_seqs([c.room_id for c in open_channels])
+        for channel in open_channels:
+            target = channel.stored_at_last_sweep
+            channel.stored_at_last_sweep = stored.get(channel.room_id, 0)
+            delivered = channel.delivered
+            if delivered is None or delivered >= target or channel.gap_task is not None:
+                continue
+            log.warning(
+                "room %s: seq %d-%d never arrived on the bus; reading them from the database",
+                channel.room_id,
+                delivered + 1,
+                target,
+            )
+            for event in await self._fill_gap(channel.room_id, delivered + 1, target):
+                if self._channels.get(channel.room_id) is channel:
+                    self._sequence(channel, event)
 
     @property
     def room_count(self) -> int:

@@ -116,6 +116,16 @@ class RoomRepo:
             ).scalar_one_or_none()
         return int(value or 0)
 
+    async def last_seqs(self, room_ids: list[int]) -> dict[int, int]:
+        """Each room's seq counter, for many rooms in one query."""
+        found: dict[int, int] = {}
+        async with self._engine.connect() as conn:
+            for start in range(0, len(room_ids), 1000):
+                chunk = room_ids[start : start + 1000]
+                query = select(rooms.c.id, rooms.c.last_seq).where(rooms.c.id.in_(chunk))
+                found.update({row.id: int(row.last_seq) for row in await conn.execute(query)})
+        return found
+
     async def passcode_failures_since(self, room_id: int, user_id: int, since: datetime) -> int:
         query = select(func.count()).where(
             passcode_failures.c.room_id == room_id,
