@@ -224,3 +224,11 @@ async def test_a_body_that_is_not_json_is_a_bad_request(api: Api) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
+
+
+async def test_a_nul_character_in_a_display_name_is_a_validation_error(api: Api) -> None:
+    body = {"username": unique("nul"), "password": "password-123", "display_name": "a\x00b"}
+    error = await api.call("POST", "/api/v1/auth/register", None, 422, json=body)
+    assert error["code"] == "validation_error"
+    # Nothing was created: the same username is still free.
+    await api.call("POST", "/api/v1/auth/register", None, 201, json={**body, "display_name": "ab"})

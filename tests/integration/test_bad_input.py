@@ -307,3 +307,51 @@ async def test_leaving_a_room_not_joined_is_a_bad_request_and_leaving_stops_broa
     assert left["status"] == "success" and left["data"] == {"room_id": rid}
     await scene.a.say(rid, "after bob left")
     assert not [f for f in await marker(scene.b) if f.get("action") == "new_room_chat_message"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"message_text": "nul \x00 inside"},
+        {"message_text": "fine", "message_content": "nul \x00 inside"},
+        {"message_text": "fine", "client_msg_id": "nul-\x00"},
+    ],
+    ids=["text", "content", "client_msg_id"],
+)
+async def test_a_nul_character_is_refused_the_same_on_every_backend(
+    scene: Scene, api: Api, payload: dict[str, Any]
+) -> None:
+    """PostgreSQL cannot store U+0000 in text; the answer is a validation error, not a crash."""
+    rid = scene.room["id"]
+    reply = await scene.a.request("send_room_chat_message", {"room_id": rid, **payload})
+    assert error_code(reply) == "validation_error", reply
+    await still_works(scene, "after a NUL")
+    assert await stored_texts(api, scene.alice, rid) == ["after a NUL"]
+
+
+async def test_one_unstorable_message_does_not_fail_other_peoples_concurrent_sends(
+    server: ServerProcess, scene: Scene, api: Api
+) -> None:
+    """Sends from many connections share a commit; a bad one must not take the others down."""
+    rid = scene.room["id"]
+    others = [await Ws.connect(server.ws_url, scene.bob) for _ in range(4)]
+    try:
+        for n, conn in enumerate(others):
+            await conn.send(
+                "send_room_chat_message",
+                {"room_id": rid, "message_text": f"good {n}"},
+                request_id=f"good-{n}",
+            )
+        await scene.a.send(
+            "send_room_chat_message",
+            {"room_id": rid, "message_text": "bad \x00"},
+            request_id="bad",
+        )
+        bad = await scene.a.wait_for(is_reply("bad"))
+        goods = [await conn.wait_for(is_reply(f"good-{n}")) for n, conn in enumerate(others)]
+    finally:
+        for conn in others:
+            await conn.close()
+    assert [g["status"] for g in goods] == ["success"] * 4, goods
+    assert error_code(bad) == "validation_error"
+    assert sorted(await stored_texts(api, scene.alice, rid)) == [f"good {n}" for n in range(4)]

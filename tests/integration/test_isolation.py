@@ -225,3 +225,19 @@ async def test_only_the_owner_adds_workspace_members(api: Api) -> None:
     assert error["code"] == "validation_error"
     mine = await api.call("GET", "/api/v1/workspaces/", newcomer)
     assert [w["id"] for w in mine] == [ws["id"]]
+
+
+async def test_a_nul_character_in_a_name_is_a_validation_error(api: Api) -> None:
+    owner = await api.register("owner")
+    error = await api.call("POST", "/api/v1/workspaces/", owner, 422, json={"name": "w\x00s"})
+    assert error["code"] == "validation_error"
+    ws = await api.workspace(owner)
+    error = await api.call(
+        "POST",
+        "/api/v1/room-chats/",
+        owner,
+        422,
+        json={"workspace_id": ws["id"], "name": "r\x00"},
+    )
+    assert error["code"] == "validation_error"
+    assert await api.call("GET", "/api/v1/workspaces/", owner) == [ws]

@@ -161,3 +161,19 @@ async def test_the_passcode_is_never_returned(server: ServerProcess, api: Api) -
         assert "passcode_hash" not in body and "$argon2" not in body
         assert '"passcode"' not in body
     assert joined["data"]["room"]["has_passcode"] is True
+
+
+async def test_a_passcode_must_be_4_to_64_characters(api: Api) -> None:
+    owner = await api.register("owner")
+    ws = await api.workspace(owner)
+    for passcode in ("123", "x" * 65):
+        error = await api.call(
+            "POST",
+            "/api/v1/room-chats/",
+            owner,
+            422,
+            json={"workspace_id": ws["id"], "name": "r", "passcode": passcode},
+        )
+        assert error["code"] == "validation_error"
+    rooms = await api.call("GET", f"/api/v1/room-chats/workspace/{ws['id']}", owner)
+    assert rooms == []

@@ -94,6 +94,10 @@ class MessageService:
             )
         if client_msg_id is not None and not 1 <= len(client_msg_id) <= 64:
             raise ChatError(Code.VALIDATION_ERROR, "client_msg_id must be 1-64 characters")
+        # PostgreSQL text cannot hold U+0000; refuse it on every backend alike, before it
+        # reaches a shared group commit and fails the other sends in it.
+        if any("\x00" in s for s in (message_text, message_content, client_msg_id) if s):
+            raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
         await self.require_member(user, room_id)
         appended = await self._writer.write(
             NewMessage(room_id, user, message_text, message_content or None, client_msg_id)

@@ -40,6 +40,8 @@ class UserService:
         name = (display_name or "").strip() or username
         if len(name) > 64:
             raise ChatError(Code.VALIDATION_ERROR, "display_name must be at most 64 characters")
+        if "\x00" in name:  # PostgreSQL text cannot hold it
+            raise ChatError(Code.VALIDATION_ERROR, "display_name must not contain NUL")
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         try:
             return await self._store.users.create(username.lower(), name, password_hash)

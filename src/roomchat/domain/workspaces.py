@@ -15,6 +15,8 @@ def clean_name(name: str, what: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 128:
         raise ChatError(Code.VALIDATION_ERROR, f"{what} must be 1-128 characters")
+    if "\x00" in name:  # PostgreSQL text cannot hold it
+        raise ChatError(Code.VALIDATION_ERROR, f"{what} must not contain the NUL character")
     return name
 
 
