@@ -355,3 +355,25 @@ async def test_one_unstorable_message_does_not_fail_other_peoples_concurrent_sen
     assert [g["status"] for g in goods] == ["success"] * 4, goods
     assert error_code(bad) == "validation_error"
     assert sorted(await stored_texts(api, scene.alice, rid)) == [f"good {n}" for n in range(4)]
+
+
+TOO_BIG = 2**63  # one past the largest id a database row can have
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        ("join_room_chat", {"room_id": TOO_BIG}),
+        ("join_room_chat", {"room_id": "ROOM", "after_seq": TOO_BIG}),
+        ("send_room_chat_message", {"room_id": TOO_BIG, "message_text": "x"}),
+        ("typing_indicator", {"room_id": TOO_BIG, "is_typing": True}),
+    ],
+    ids=["join", "join-after_seq", "send", "typing"],
+)
+async def test_an_id_beyond_64_bits_is_a_validation_error_not_a_crash(
+    scene: Scene, action: str, payload: dict[str, Any]
+) -> None:
+    payload = {k: scene.room["id"] if v == "ROOM" else v for k, v in payload.items()}
+    reply = await scene.a.request(action, payload)
+    assert error_code(reply) == "validation_error", reply
+    await still_works(scene, "after a huge id")

@@ -241,3 +241,36 @@ async def test_a_nul_character_in_a_name_is_a_validation_error(api: Api) -> None
     )
     assert error["code"] == "validation_error"
     assert await api.call("GET", "/api/v1/workspaces/", owner) == [ws]
+
+
+TOO_BIG = 2**63  # one past the largest id a database row can have
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/api/v1/room-chats/{TOO_BIG}", None),
+        ("GET", f"/api/v1/room-chats/{TOO_BIG}/messages", None),
+        ("GET", "/api/v1/room-chats/1/messages?before_seq=99999999999999999999", None),
+        ("GET", "/api/v1/room-chats/1/messages?after_seq=99999999999999999999", None),
+        ("GET", f"/api/v1/room-chats/workspace/{TOO_BIG}", None),
+        ("GET", f"/api/v1/room-users/room/{TOO_BIG}", None),
+        ("GET", f"/api/v1/workspaces/{TOO_BIG}/members", None),
+        ("POST", f"/api/v1/workspaces/{TOO_BIG}/members", {"user_id": 1}),
+        ("POST", "/api/v1/workspaces/1/members", {"user_id": TOO_BIG}),
+        ("POST", "/api/v1/room-chats/", {"workspace_id": TOO_BIG, "name": "x"}),
+    ],
+)
+async def test_an_id_beyond_64_bits_is_a_validation_error_not_a_crash(
+    api: Api, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    user = await api.register("user")
+    response = await api.http.request(method, path, headers=user.headers, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_join_link_token_with_a_nul_is_not_found(api: Api) -> None:
+    user = await api.register("user")
+    error = await api.call("POST", "/api/v1/room-chats/join/ab%00cd", user, 404)
+    assert error["code"] == "not_found"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from roomchat.domain.models import User
+from roomchat.domain.models import MAX_ID, User
 from roomchat.errors import unauthorized
 from roomchat.services import Services
 
@@ -29,4 +29,5 @@ async def current_user(
 
 
 Svc = Annotated[Services, Depends(services)]
+IdPath = Annotated[int, Path(le=MAX_ID)]  # a larger id names no row (and overflows the driver)
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+MAX_ID = 2**63 - 1  # ids and seqs are 64-bit integers in every backend; larger ones name nothing
+
 
 @dataclass(frozen=True, slots=True)
 class User:

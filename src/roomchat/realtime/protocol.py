@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from roomchat import jsoncodec
+from roomchat.domain.models import MAX_ID
 from roomchat.errors import ChatError, Code
 
 RequestId = StrictStr | StrictInt | None
+Id = Annotated[StrictInt, Field(le=MAX_ID)]
 
 
 class Envelope(BaseModel):
@@ -24,24 +26,24 @@ class Payload(BaseModel):
 
 
 class JoinRoom(Payload):
-    room_id: StrictInt
+    room_id: Id
     passcode: StrictStr | None = None
-    after_seq: StrictInt | None = Field(default=None, ge=0)
+    after_seq: StrictInt | None = Field(default=None, ge=0, le=MAX_ID)
 
 
 class LeaveRoom(Payload):
-    room_id: StrictInt
+    room_id: Id
 
 
 class SendMessage(Payload):
-    room_id: StrictInt
+    room_id: Id
     message_text: StrictStr
     message_content: StrictStr | None = None
     client_msg_id: StrictStr | None = None
 
 
 class Typing(Payload):
-    room_id: StrictInt
+    room_id: Id
     is_typing: StrictBool
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from roomchat.api.deps import CurrentUser, Svc
+from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
 
 router = APIRouter(prefix="/api/v1/room-users", tags=["room-users"])
 
 
 @router.get("/room/{room_id}")
-async def room_members(room_id: int, user: CurrentUser, svc: Svc) -> JSON:
+async def room_members(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     return ok([m.to_dict() for m in await svc.rooms.members(user, room_id)])

@@ -7,14 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from roomchat.api.deps import CurrentUser, Svc
+from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
+from roomchat.domain.models import MAX_ID
 
 router = APIRouter(prefix="/api/v1/room-chats", tags=["room-chats"])
 
 
 class CreateRoom(BaseModel):
-    workspace_id: int = Field(examples=[1])
+    workspace_id: int = Field(examples=[1], le=MAX_ID)
     name: str = Field(examples=["General Discussion"])
     passcode: str | None = Field(default=None, examples=["123456"])
 
@@ -26,7 +27,7 @@ async def create_room(body: CreateRoom, user: CurrentUser, svc: Svc) -> JSON:
 
 
 @router.get("/workspace/{workspace_id}")
-async def rooms_in_workspace(workspace_id: int, user: CurrentUser, svc: Svc) -> JSON:
+async def rooms_in_workspace(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     rooms = await svc.rooms.in_workspace(user, workspace_id)
     return ok([r.to_dict(svc.public_base_url) for r in rooms])
 
@@ -39,18 +40,18 @@ async def join_by_link(join_token: str, user: CurrentUser, svc: Svc) -> JSON:
 
 
 @router.get("/{room_id}")
-async def get_room(room_id: int, user: CurrentUser, svc: Svc) -> JSON:
+async def get_room(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     room = await svc.rooms.visible(user, room_id)
     return ok(room.to_dict(svc.public_base_url))
 
 
 @router.get("/{room_id}/messages")
 async def room_messages(
-    room_id: int,
+    room_id: IdPath,
     user: CurrentUser,
     svc: Svc,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query()] = 50,
 ) -> JSON:
     page = await svc.messages.page(user, room_id, before_seq, after_seq, limit)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from roomchat.api.deps import CurrentUser, Svc
+from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
+from roomchat.domain.models import MAX_ID
 
 router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
 
@@ -16,7 +17,7 @@ class CreateWorkspace(BaseModel):
 
 
 class AddMember(BaseModel):
-    user_id: int | None = None
+    user_id: int | None = Field(default=None, le=MAX_ID)
     username: str | None = Field(default=None, description="instead of user_id")
 
 
@@ -32,11 +33,11 @@ async def my_workspaces(user: CurrentUser, svc: Svc) -> JSON:
 
 
 @router.post("/{workspace_id}/members", status_code=201)
-async def add_member(workspace_id: int, body: AddMember, user: CurrentUser, svc: Svc) -> JSON:
+async def add_member(workspace_id: IdPath, body: AddMember, user: CurrentUser, svc: Svc) -> JSON:
     member = await svc.workspaces.add_member(user, workspace_id, body.user_id, body.username)
     return ok(member.to_dict(), 201)
 
 
 @router.get("/{workspace_id}/members")
-async def members(workspace_id: int, user: CurrentUser, svc: Svc) -> JSON:
+async def members(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     return ok([m.to_dict() for m in await svc.workspaces.members(user, workspace_id)])
