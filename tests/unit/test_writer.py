@@ -110,3 +110,20 @@ async def test_close_finishes_queued_writes_then_refuses_new_ones(storage: Stora
     with pytest.raises(ChatError) as refused:
         await writer.write("after close")  # type: ignore[arg-type]
     assert refused.value.code is Code.INTERNAL_ERROR
+
+
+async def test_one_bad_message_fails_alone_not_the_batch_it_shared() -> None:
+    async def append(batch: Sequence[Any]) -> list[Any]:
+        if "bad" in batch:
+            raise ValueError("the database refused one row")
+        return [f"stored:{item}" for item in batch]
+
+    w = GroupCommitWriter(append, max_batch=10)
+    w.start()
+    outcomes = await asyncio.gather(
+        *(w.write(item) for item in ["a", "bad", "c"]),  # type: ignore[arg-type]
+        return_exceptions=True,
+    )
+    await w.close()
+    assert outcomes[0] == "stored:a" and outcomes[2] == "stored:c"
+    assert isinstance(outcomes[1], ValueError)

@@ -62,11 +62,17 @@ class GroupCommitWriter:
     async def _commit(self, batch: list[tuple[NewMessage, asyncio.Future[Appended]]]) -> None:
         try:
             results = await self._append([item for item, _ in batch])
-        except Exception as exc:  # every waiting send learns of it; the writer goes on
-            log.exception("storing %d messages failed", len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+        except Exception as exc:
+            if len(batch) > 1:
+                # One bad message must not fail the others that shared its commit.
+                log.warning("a batch of %d failed (%r); storing them one by one", len(batch), exc)
+                for one in batch:
+                    await self._commit([one])
+                return
+            log.exception("storing a message failed")
+            _, future = batch[0]
+            if not future.done():
+                future.set_exception(exc)
             return
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
