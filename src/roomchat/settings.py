@@ -24,7 +24,7 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; default sqlite+aiosqlite:///{data_dir}/roomchat.db",
     )
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     public_base_url: str | None = Field(
         default=None, description="Base of link_join; default http://{host}:{port}"
     )

@@ -14,6 +14,7 @@ from roomchat.domain.models import Room, RoomUser, User
 from roomchat.domain.workspaces import WorkspaceService, clean_name
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
+from roomchat.store.rooms import RoomAccess
 
 
 class RoomService:
@@ -48,30 +49,32 @@ class RoomService:
 
     async def visible(self, user: User, room_id: int) -> Room:
         """The room, if the user belongs to its workspace."""
-        record = await self._store.rooms.get(room_id)
-        if record is None:
-            raise not_found("room")
-        await self._workspaces.require_member(user, record.room.workspace_id)
-        return record.room
+        return (await self._access(user, room_id)).room
 
     async def require_room_member(self, user: User, room_id: int) -> Room:
-        room = await self.visible(user, room_id)
-        if not await self._store.rooms.is_member(room_id, user.id):
+        access = await self._access(user, room_id)
+        if not access.is_member:
             raise forbidden("join the room first")
-        return room
+        return access.room
 
     async def join(self, user: User, room_id: int, passcode: str | None) -> Room:
         """Make the user a room member; a passcode room asks for its code unless already one."""
-        record = await self._store.rooms.get(room_id)
-        if record is None:
-            raise not_found("room")
-        await self._workspaces.require_member(user, record.room.workspace_id)
-        if await self._store.rooms.is_member(room_id, user.id):
-            return record.room
-        if record.passcode_hash is not None:
-            await self._check_passcode(user, room_id, record.passcode_hash, passcode)
+        access = await self._access(user, room_id)
+        if access.is_member:
+            return access.room
+        if access.passcode_hash is not None:
+            await self._check_passcode(user, room_id, access.passcode_hash, passcode)
         await self._store.rooms.add_member(room_id, user.id)
-        return record.room
+        return access.room
+
+    async def _access(self, user: User, room_id: int) -> RoomAccess:
+        """The room and the user's standing, in one read; not_found or forbidden otherwise."""
+        access = await self._store.rooms.access(room_id, user.id)
+        if access is None:
+            raise not_found("room")
+        if access.workspace_role is None:
+            raise forbidden("you are not a member of this workspace")
+        return access
 
     async def join_by_token(self, user: User, join_token: str) -> Room:
         if "\x00" in join_token:  # never in a token we issue; PostgreSQL text cannot hold it

@@ -23,8 +23,11 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # A fixed pool: overflow connections would be opened (and TLS-negotiated) and
+    # closed again under load. No pre-ping: it costs a round trip per checkout; a
+    # connection broken by a database restart fails once and is replaced.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=30
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=3600
     )
 
 

@@ -11,13 +11,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Room, RoomUser
 from roomchat.store.rows import USER_COLUMNS, room_from, user_from
-from roomchat.store.tables import passcode_failures, room_users, rooms, users
+from roomchat.store.tables import (
+    passcode_failures,
+    room_users,
+    rooms,
+    users,
+    workspace_members,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class RoomRecord:
     room: Room
     passcode_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomAccess:
+    """A room and where one user stands with it, read in one query."""
+
+    room: Room
+    passcode_hash: str | None
+    workspace_role: str | None  # None: not in the room's workspace
+    is_member: bool
 
 
 class RoomRepo:
@@ -66,23 +82,39 @@ class RoomRepo:
         async with self._engine.connect() as conn:
             return [room_from(row) for row in (await conn.execute(query)).all()]
 
-    async def get(self, room_id: int) -> RoomRecord | None:
-        return await self._one(rooms.c.id == room_id)
-
     async def by_token(self, join_token: str) -> RoomRecord | None:
-        return await self._one(rooms.c.join_token == join_token)
-
-    async def _one(self, condition: object) -> RoomRecord | None:
+        query = select(rooms).where(rooms.c.join_token == join_token)
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(rooms).where(condition))).first()  # type: ignore[arg-type]
+            row = (await conn.execute(query)).first()
         return RoomRecord(room_from(row), row.passcode_hash) if row else None
 
-    async def is_member(self, room_id: int, user_id: int) -> bool:
-        query = select(
-            exists().where(room_users.c.room_id == room_id, room_users.c.user_id == user_id)
+    async def access(self, room_id: int, user_id: int) -> RoomAccess | None:
+        query = (
+            select(
+                rooms,
+                workspace_members.c.role,
+                room_users.c.user_id.label("member_id"),
+            )
+            .outerjoin(
+                workspace_members,
+                (workspace_members.c.workspace_id == rooms.c.workspace_id)
+                & (workspace_members.c.user_id == user_id),
+            )
+            .outerjoin(
+                room_users,
+                (room_users.c.room_id == rooms.c.id) & (room_users.c.user_id == user_id),
+            )
+            .where(rooms.c.id == room_id)
         )
         async with self._engine.connect() as conn:
-            return bool((await conn.execute(query)).scalar())
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return RoomAccess(room_from(row), row.passcode_hash, row.role, row.member_id is not None)
+
+    async def is_member(self, room_id: int, user_id: int) -> bool:
+        async with self._engine.connect() as conn:
+            return await _is_member(conn, room_id, user_id)
 
     async def add_member(self, room_id: int, user_id: int) -> None:
         """Make the user a member; a no-op when they already are."""
