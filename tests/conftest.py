@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.client import Api
-from tests.support.databases import database_url
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -21,13 +20,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A real `roomchat serve` process with its own database, shared by a module's tests."""
     directory: Path = tmp_path_factory.mktemp(f"server-{backend}")
-    with database_url(backend, directory) as url:
-        process = ServerProcess(url, directory, send_rate_per_second="1000", send_burst="1000")
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server(
+        backend, directory, send_rate_per_second="1000", send_burst="1000"
+    ) as process:
+        yield process
 
 
 @pytest.fixture

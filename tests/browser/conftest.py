@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.support.server import free_port
 
 CHROMIUM = Path(os.environ.get("ROOMCHAT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -35,12 +36,6 @@ START_TIMEOUT_S = 30.0
 SRC_DIR = Path(__file__).resolve().parents[2] / "src"
 
 DESKTOP = {"width": 1280, "height": 800}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ServerProcess:

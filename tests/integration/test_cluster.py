@@ -7,22 +7,20 @@ stored message, once, in seq order, on every client of every instance.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.support.client import Api
-from tests.support.cluster import Client, Cluster, cluster, everyone_saw_everything, room_with
-from tests.support.kafka import Broker, broker  # noqa: F401 - the fixture
+from tests.support.cluster import (
+    Client,
+    Cluster,
+    everyone_saw_everything,
+    joined_clients,
+    room_with,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka]
-
-
-@pytest.fixture
-def three(broker: Broker, tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
-    with cluster(broker, tmp_path, 3) as running:
-        yield running
 
 
 @pytest.fixture
@@ -36,12 +34,7 @@ async def test_every_client_of_every_instance_sees_every_message_once_in_order(
     three: Cluster, api: Api
 ) -> None:
     room, accounts = await room_with(api, 6)
-    clients = [
-        await Client(account, f"c{n}").connect(three.instances[n % 3])
-        for n, account in enumerate(accounts)
-    ]
-    for client in clients:
-        await client.join(room["id"])
+    clients = await joined_clients(three.instances, room["id"], accounts)
 
     # Every client sends at once, pipelined: 6 x 40 messages from three instances.
     per_client = 40
@@ -75,12 +68,7 @@ async def test_every_client_of_every_instance_sees_every_message_once_in_order(
 
 async def test_typing_reaches_other_instances_and_is_not_stored(three: Cluster, api: Api) -> None:
     room, accounts = await room_with(api, 3)
-    clients = [
-        await Client(account, f"c{n}").connect(three.instances[n])
-        for n, account in enumerate(accounts)
-    ]
-    for client in clients:
-        await client.join(room["id"])
+    clients = await joined_clients(three.instances, room["id"], accounts)  # one per instance
     typist = clients[0]
     await typist.send("typing_indicator", {"room_id": room["id"], "is_typing": True})
     expected = {"room_id": room["id"], "user_id": typist.account.id, "is_typing": True}

@@ -16,6 +16,7 @@ from tests.support.cluster import (
     Cluster,
     cluster,
     everyone_saw_everything,
+    joined_clients,
     outbox_rows,
     ready,
     room_with,
@@ -23,7 +24,7 @@ from tests.support.cluster import (
     until,
     until_ready,
 )
-from tests.support.kafka import EXTERNAL_BOOTSTRAP, Broker, broker  # noqa: F401 - the fixture
+from tests.support.kafka import EXTERNAL_BOOTSTRAP, Broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -34,13 +35,7 @@ async def bus_down(instance: Any) -> bool:
 
 
 @pytest.fixture
-def three(broker: Broker, tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
-    with cluster(broker, tmp_path, 3) as running:
-        yield running
-
-
-@pytest.fixture
-def two(broker: Broker, tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
+def two(broker: Broker, tmp_path: Path) -> Iterator[Cluster]:
     broker.require_restartable()
     with cluster(broker, tmp_path, 2) as running:
         yield running
@@ -70,12 +65,7 @@ async def test_instance_killed_mid_stream_its_clients_catch_up_elsewhere(
     a, b, c = three.instances
     api = Api(b.base_url)
     room, accounts = await room_with(api, 6)
-    clients = [
-        await Client(account, f"c{n}").connect(three.instances[n % 3])
-        for n, account in enumerate(accounts)
-    ]
-    for client in clients:
-        await client.join(room["id"])
+    clients = await joined_clients(three.instances, room["id"], accounts)
     texts = {client: [f"{client.name}-{n}" for n in range(40)] for client in clients}
     streams = [asyncio.create_task(stream(cl, room["id"], texts[cl])) for cl in clients]
 
@@ -117,12 +107,7 @@ async def test_broker_restarted_mid_stream_every_message_reaches_every_client(
     a, b = two.instances
     api = Api(a.base_url)
     room, accounts = await room_with(api, 4)
-    clients = [
-        await Client(account, f"c{n}").connect(two.instances[n % 2])
-        for n, account in enumerate(accounts)
-    ]
-    for client in clients:
-        await client.join(room["id"])
+    clients = await joined_clients(two.instances, room["id"], accounts)
 
     async def round_(tag: str, count: int = 15) -> None:
         texts = [[f"{cl.name}-{tag}-{n}" for n in range(count)] for cl in clients]

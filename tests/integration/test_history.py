@@ -33,13 +33,7 @@ async def test_join_after_60_messages_returns_the_last_50_in_order(
 ) -> None:
     alice, room = await room_with_60_messages(server, api)
     bob = await api.register("bob")
-    await api.call(
-        "POST",
-        f"/api/v1/workspaces/{room['workspace_id']}/members",
-        alice,
-        201,
-        json={"user_id": bob.id},
-    )
+    await api.add_member(alice, room["workspace_id"], bob)
     conn = await Ws.connect(server.ws_url, bob)
     try:
         data = (await conn.join(room["id"]))["data"]
@@ -153,13 +147,7 @@ async def test_rest_history_rejects_bad_paging(
 async def test_rest_history_is_for_room_members_only(server: ServerProcess, api: Api) -> None:
     alice, room = await room_with_60_messages(server, api)
     bob = await api.register("bob")
-    await api.call(
-        "POST",
-        f"/api/v1/workspaces/{room['workspace_id']}/members",
-        alice,
-        201,
-        json={"user_id": bob.id},
-    )
+    await api.add_member(alice, room["workspace_id"], bob)
     error = await api.call("GET", f"/api/v1/room-chats/{room['id']}/messages", bob, 403)
     assert error["code"] == "forbidden"
     # After joining, the same request works.

@@ -121,13 +121,7 @@ async def test_no_broadcast_of_another_workspaces_room_reaches_an_outsider(
     there after talking in the private room; the outsider must get the marker with
     nothing from the private room before it.
     """
-    await api.call(
-        "POST",
-        f"/api/v1/workspaces/{two.outsider_workspace['id']}/members",
-        two.outsider,
-        201,
-        json={"user_id": two.insider.id},
-    )
+    await api.add_member(two.outsider, two.outsider_workspace["id"], two.insider)
     rid, shared = two.room["id"], two.outsider_room["id"]
     insider = await Ws.connect(server.ws_url, two.insider)
     outsider = await Ws.connect(server.ws_url, two.outsider)

@@ -2,47 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from tests.support.client import Api, Ws, error_code, send_many, stored_texts
-from tests.support.databases import database_url
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 
 
 @pytest.fixture(scope="module")
-def limited_server(
-    backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    """A server allowing 2 sends a second per connection, with a burst of 2."""
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """This module's server (conftest's ``api`` talks to it): 2 sends a second per
+    connection, with a burst of 2."""
     directory = tmp_path_factory.mktemp(f"limited-{backend}")
-    with database_url(backend, directory) as url:
-        process = ServerProcess(url, directory, send_rate_per_second="2", send_burst="2")
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
-
-
-@pytest.fixture
-async def limited_api(limited_server: ServerProcess) -> AsyncIterator[Api]:
-    client = Api(limited_server.base_url)
-    yield client
-    await client.aclose()
+    with running_server(backend, directory, send_rate_per_second="2", send_burst="2") as process:
+        yield process
 
 
 async def test_sending_faster_than_the_limit_is_rate_limited_and_not_stored(
-    limited_server: ServerProcess, limited_api: Api
+    server: ServerProcess, api: Api
 ) -> None:
-    api = limited_api
     alice, bob = await api.register("alice"), await api.register("bob")
     ws = await api.workspace(alice, bob)
     room = await api.room(alice, ws["id"])
     a, b = (
-        await Ws.connect(limited_server.ws_url, alice),
-        await Ws.connect(limited_server.ws_url, bob),
+        await Ws.connect(server.ws_url, alice),
+        await Ws.connect(server.ws_url, bob),
     )
     try:
         await a.join(room["id"])
@@ -58,7 +43,7 @@ async def test_sending_faster_than_the_limit_is_rate_limited_and_not_stored(
 
         # The limit is per connection: Bob, and Alice on a second connection, still send.
         await b.say(room["id"], "bob is not limited")
-        a2 = await Ws.connect(limited_server.ws_url, alice)
+        a2 = await Ws.connect(server.ws_url, alice)
         try:
             await a2.say(room["id"], "alice's other connection")
         finally:

@@ -12,26 +12,20 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.client import Api, Ws
-from tests.support.databases import database_url
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 
 
 @pytest.fixture(scope="module")
 def small_queue_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     directory: Path = tmp_path_factory.mktemp("slow")
-    with database_url("sqlite", directory) as url:
-        process = ServerProcess(
-            url,
-            directory,
-            send_rate_per_second="100000",
-            send_burst="100000",
-            outbound_queue_frames="8",
-        )
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server(
+        "sqlite",
+        directory,
+        send_rate_per_second="100000",
+        send_burst="100000",
+        outbound_queue_frames="8",
+    ) as process:
+        yield process
 
 
 async def test_a_client_that_stops_reading_is_closed_with_1013_and_others_keep_going(

@@ -63,14 +63,17 @@ class Api:
     async def workspace(self, owner: Account, *members: Account) -> dict[str, Any]:
         ws = await self.call("POST", "/api/v1/workspaces/", owner, 201, json={"name": unique("ws")})
         for member in members:
-            await self.call(
-                "POST",
-                f"/api/v1/workspaces/{ws['id']}/members",
-                owner,
-                201,
-                json={"user_id": member.id},
-            )
+            await self.add_member(owner, ws["id"], member)
         return dict(ws)
+
+    async def add_member(self, owner: Account, workspace_id: int, member: Account) -> None:
+        await self.call(
+            "POST",
+            f"/api/v1/workspaces/{workspace_id}/members",
+            owner,
+            201,
+            json={"user_id": member.id},
+        )
 
     async def room(
         self, creator: Account, workspace_id: int, passcode: str | None = None
@@ -81,8 +84,27 @@ class Api:
         return dict(await self.call("POST", "/api/v1/room-chats/", creator, 201, json=body))
 
 
+class RoomActions:
+    """join and say, for any client that can send a request and wait for its reply."""
+
+    async def request(self, action: str, payload: dict[str, Any], timeout: float = 10.0) -> Frame:
+        raise NotImplementedError
+
+    async def join(self, room_id: int, **payload: Any) -> Frame:
+        reply = await self.request("join_room_chat", {"room_id": room_id, **payload})
+        assert reply["status"] == "success", reply
+        return reply
+
+    async def say(self, room_id: int, text: str, **payload: Any) -> Frame:
+        reply = await self.request(
+            "send_room_chat_message", {"room_id": room_id, "message_text": text, **payload}
+        )
+        assert reply["status"] == "success", reply
+        return reply["data"]  # type: ignore[no-any-return]
+
+
 @dataclass
-class Ws:
+class Ws(RoomActions):
     """A WebSocket client that keeps every frame it received, in order."""
 
     conn: ClientConnection
@@ -135,18 +157,6 @@ class Ws:
         request_id = uuid.uuid4().hex
         await self.send(action, payload, request_id=request_id)
         return await self.wait_for(lambda f: f.get("request_id") == request_id, timeout)
-
-    async def join(self, room_id: int, **payload: Any) -> Frame:
-        reply = await self.request("join_room_chat", {"room_id": room_id, **payload})
-        assert reply["status"] == "success", reply
-        return reply
-
-    async def say(self, room_id: int, text: str, **payload: Any) -> Frame:
-        reply = await self.request(
-            "send_room_chat_message", {"room_id": room_id, "message_text": text, **payload}
-        )
-        assert reply["status"] == "success", reply
-        return reply["data"]  # type: ignore[no-any-return]
 
     def messages(self, room_id: int | None = None) -> list[Frame]:
         """Every new_room_chat_message broadcast received so far (data only)."""

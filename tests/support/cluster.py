@@ -13,18 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import websockets
-from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection
 
-from tests.support.client import Account, Api
-from tests.support.databases import fresh_postgres_database
+from tests.support.client import Account, Api, Frame, RoomActions, history
+from tests.support.databases import connect, fresh_postgres_database
 from tests.support.kafka import Broker
 from tests.support.server import ServerProcess
-
-Frame = dict[str, Any]
 
 # Fast failure detection, so fault tests take seconds, not minutes.
 TEST_SETTINGS = {
@@ -117,19 +113,14 @@ async def stored(api: Api, account: Account, room_id: int) -> list[dict[str, Any
     found: list[dict[str, Any]] = []
     after = 0
     while True:
-        page = await api.call(
-            "GET",
-            f"/api/v1/room-chats/{room_id}/messages",
-            account,
-            params={"after_seq": after, "limit": 100},
-        )
+        page = await history(api, account, room_id, after_seq=after, limit=100)
         found.extend(page["messages"])
         if not page["has_more"]:
             return found
         after = found[-1]["seq"]
 
 
-class Client:
+class Client(RoomActions):
     """One user's view of rooms: every frame of every connection it had, in arrival order.
 
     ``seen(room)`` is what the user was shown: the messages of each join reply and every
@@ -200,18 +191,6 @@ class Client:
         assert reply is not None
         return reply
 
-    async def join(self, room_id: int, **payload: Any) -> Frame:
-        reply = await self.request("join_room_chat", {"room_id": room_id, **payload})
-        assert reply["status"] == "success", reply
-        return reply
-
-    async def say(self, room_id: int, text: str, **payload: Any) -> Frame:
-        reply = await self.request(
-            "send_room_chat_message", {"room_id": room_id, "message_text": text, **payload}
-        )
-        assert reply["status"] == "success", reply
-        return reply["data"]  # type: ignore[no-any-return]
-
     def seen(self, room_id: int) -> list[dict[str, Any]]:
         shown: list[dict[str, Any]] = []
         for frame in self.frames:
@@ -242,15 +221,7 @@ class Client:
 
 async def outbox_rows(database_url: str) -> int:
     """Outbox rows not published yet, every instance's."""
-    url = make_url(database_url)
-    conn = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-        timeout=5,
-    )
+    conn = await connect(database_url)
     try:
         return int(await conn.fetchval("SELECT count(*) FROM outbox"))
     finally:
@@ -292,6 +263,20 @@ async def room_with(api: Api, count: int) -> tuple[dict[str, Any], list[Account]
     accounts = [await api.register(f"u{n}") for n in range(count)]
     ws = await api.workspace(accounts[0], *accounts[1:])
     return await api.room(accounts[0], ws["id"]), accounts
+
+
+async def joined_clients(
+    instances: list[ServerProcess], room_id: int, accounts: list[Account]
+) -> list[Client]:
+    """A client per account, named c0, c1, ..., connected to the instances in turn (c0 to
+    the first, c1 to the second, ...), then each joined to the room."""
+    clients = [
+        await Client(account, f"c{n}").connect(instances[n % len(instances)])
+        for n, account in enumerate(accounts)
+    ]
+    for client in clients:
+        await client.join(room_id)
+    return clients
 
 
 async def everyone_saw_everything(

@@ -1,4 +1,8 @@
-"""Test databases: a SQLite file, or a throwaway database on the real PostgreSQL."""
+"""Test databases: a SQLite file, or a throwaway database on the real PostgreSQL.
+
+The one place that talks to PostgreSQL directly (asyncpg, outside the app): the tests
+and scripts/cluster.py create, drop and inspect their databases through it.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ POSTGRES_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-async def _admin(url: URL, sql: str | None = None) -> None:
-    conn = await asyncpg.connect(
+async def connect(url: URL | str) -> asyncpg.Connection:
+    """A plain asyncpg connection to the database a SQLAlchemy URL names."""
+    url = make_url(url)
+    return await asyncpg.connect(
         host=url.host,
         port=url.port or 5432,
         user=url.username,
@@ -28,11 +34,25 @@ async def _admin(url: URL, sql: str | None = None) -> None:
         database=url.database,
         timeout=5,
     )
+
+
+async def _admin(url: URL, sql: str | None = None) -> None:
+    conn = await connect(url)
     try:
         if sql:
             await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def create_database(server: URL, name: str) -> str:
+    """CREATE DATABASE ``name`` on the server; the URL of the new database."""
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server: URL, name: str) -> None:
+    asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def require_postgres() -> None:
@@ -51,13 +71,13 @@ def require_postgres() -> None:
 def fresh_postgres_database() -> Iterator[str]:
     """CREATE a database of its own on the test server; DROP it afterwards."""
     require_postgres()
-    url = make_url(POSTGRES_URL)
+    server = make_url(POSTGRES_URL)
     name = f"roomchat_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
+    url = create_database(server, name)
     try:
-        yield url.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(server, name)
 
 
 @contextmanager

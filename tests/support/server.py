@@ -8,10 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import httpx
+
+from tests.support.databases import database_url
 
 
 def free_port() -> int:
@@ -88,3 +92,16 @@ class ServerProcess:
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+
+@contextmanager
+def running_server(backend: str, directory: Path, **settings: str) -> Iterator[ServerProcess]:
+    """A started instance with a database of its own ("sqlite" or "postgres"), stopped
+    (and its database dropped) at the end."""
+    with database_url(backend, directory) as url:
+        process = ServerProcess(url, directory, **settings)
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
