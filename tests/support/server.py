@@ -100,8 +100,8 @@ def running_server(backend: str, directory: Path, **settings: str) -> Iterator[S
     (and its database dropped) at the end."""
     with database_url(backend, directory) as url:
         process = ServerProcess(url, directory, **settings)
-        process.start()
         try:
+            process.start()  # inside: a server that never got healthy is stopped too
             yield process
         finally:
             process.stop()
