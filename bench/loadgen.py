@@ -73,6 +73,28 @@ def machine_busy_seconds() -> float:
         return 0.0
 
 
+SERVICES = (b"postgres", b"redis-server", b"tansu")
+
+
+def services_cpu_seconds() -> float:
+    """CPU time of the machine's PostgreSQL, Redis and the broker (they are part of the system
+    under test, not noise)."""
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        i, j = raw.find(b"("), raw.rfind(b")")
+        if raw[i + 1 : j] in SERVICES:
+            parts = raw[j + 2 :].split()
+            total += int(parts[11]) + int(parts[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def proc_rss_bytes(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -650,20 +672,21 @@ class LoadGen:
         return out
 
     # -- measurement helpers -----------------------------------------------------
-    def snap(self) -> tuple[int, float, list[float], float, int]:
+    def snap(self) -> tuple[int, float, list[float], float, int, float]:
         work = self.fast.counts()[8] if self.fast is not None else 0
         return (NOW(), cpu_seconds(), [proc_cpu_seconds(p) for p in self.server_pids],
-                machine_busy_seconds(), work)
+                machine_busy_seconds(), work, services_cpu_seconds())
 
-    def usage(self, a: tuple[int, float, list[float], float, int],
-              b: tuple[int, float, list[float], float, int]) -> dict[str, Any]:
+    def usage(self, a: tuple[int, float, list[float], float, int, float],
+              b: tuple[int, float, list[float], float, int, float]) -> dict[str, Any]:
         wall = (b[0] - a[0]) / 1e9
         if not wall:
             return {"loadgen_cpu": 0.0, "loadgen_saturated": False, "server_cpu": [],
-                    "other_cpu": 0.0}
+                    "services_cpu": 0.0, "other_cpu": 0.0}
         lg = (b[1] - a[1]) / wall
         srv = [(y - x) / wall for x, y in zip(a[2], b[2], strict=True)]
-        other = (b[3] - a[3]) / wall - lg - sum(srv)
+        services = (b[5] - a[5]) / wall
+        other = (b[3] - a[3]) / wall - lg - sum(srv) - services
         extra = {}
         if self.fast is not None:
             # share of the wall time the C receive thread spent receiving (not waiting)
@@ -675,6 +698,7 @@ class LoadGen:
             "loadgen_cpu": round(lg, 3),
             "loadgen_saturated": lg >= 0.9,
             "server_cpu": [round(x, 3) for x in srv],
+            "services_cpu": round(services, 3),
             "other_cpu": round(max(0.0, other), 3),
         }
 

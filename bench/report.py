@@ -246,8 +246,8 @@ def step_table(r: dict[str, Any], sc: str) -> list[str]:
     akey = metric_of(sc)
     lines = [
         "| step | offered/s | achieved/s | p50 ms | p99 ms | max ms | errors | loadgen CPU |"
-        " server CPU | other CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        " server CPU | PG/Redis/broker CPU | other CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, s in enumerate([*r["steps"], r["at70"]]):
         name = "70%" if i == len(r["steps"]) else str(i + 1)
@@ -257,6 +257,7 @@ def step_table(r: dict[str, Any], sc: str) -> list[str]:
             f"{fmt_ms(lat['p99'])} | {fmt_ms(lat['max'])} | {s['errors']} | "
             f"{s['loadgen_cpu']:.2f}{' ‡' if s['loadgen_saturated'] else ''} | "
             f"{', '.join(f'{x:.2f}' for x in s['server_cpu'])} | "
+            f"{s.get('services_cpu', float('nan')):.2f} | "
             f"{s.get('other_cpu', float('nan')):.2f} |"
         )
     return lines
@@ -374,6 +375,8 @@ def write(report: dict[str, Any], out: Path) -> Path:
                 f"**lost {acc.get('lost')}, duplicated {acc.get('duplicated')}**, out of order "
                 f"{acc.get('out_of_order')}, errors {acc.get('errors') or 0}, connections lost "
                 f"{acc.get('lost_connections')}")
+            if r.get("receive_path"):
+                L.append(f"- load generator receive path: {r['receive_path']}")
             if "stored_messages" in r:
                 L.append(f"- rows stored in PostgreSQL during the scenario: {r['stored_messages']}")
             if sc == "conns":
@@ -399,6 +402,27 @@ def write(report: dict[str, Any], out: Path) -> Path:
                      f"CPU {sat['loadgen_cpu']:.2f}, server CPU {sat['server_cpu']}")
             L.append("")
             L.extend(step_table(r, sc))
+            L.append("")
+    profs = [(k, r["profile"]) for k, r in report["results"].items()
+             if isinstance(r.get("profile"), dict) and r["profile"].get("summary")]
+    if profs:
+        L.append("## Profiles of this run (py-spy)")
+        L.append("")
+        L.append("`bench/run.py --profile` ran `py-spy record --nonblocking --rate 250` against"
+                 " the roomchat server from the start of each scenario's measured load to its end;"
+                 " the speedscope files are in `bench/results/profiles/` (open them in"
+                 " speedscope.app), with a text summary beside each. Shares are of on-CPU samples"
+                 " of the server process; `Runner.run` self time is the event loop's native code"
+                 " (uvloop: socket system calls and callbacks' C parts).")
+        L.append("")
+        for k, pr in profs:
+            L.append(f"<details><summary>{k}</summary>")
+            L.append("")
+            L.append("```")
+            L.extend(pr["summary"].splitlines()[:40])
+            L.append("```")
+            L.append("")
+            L.append("</details>")
             L.append("")
     L.append("## How it is measured")
     L.append("")
@@ -430,9 +454,10 @@ METHOD = """\
 - **Accounting**: every message has a number; at the end every connection that was in the room
   must have received every accepted message exactly once: *lost* and *duplicated* count the
   deliveries short of or beyond that. A run that loses or duplicates makes `bench/run.py` exit 1.
-- **CPU**: each step reports the load generator's own CPU use (user + system; ≥ 0.9 of its core
-  marks it saturated, ‡), the servers' CPU use, and *other*: CPU used on the machine by anything
-  else (PostgreSQL, Redis, the broker, other work on the machine) in cores.
+- **CPU**: each step reports, in cores, the load generator's own CPU use (user + system; ≥ 0.9
+  of its core marks it saturated, ‡), the servers' CPU use, the CPU of PostgreSQL, Redis and the
+  broker (part of the system under test), and *other*: everything else on the machine (work
+  that is not part of the benchmark; above 0.3 of a core the figures are marked §).
 - **Cross-instance**: two server processes (both on the server core), the connections of every
   room alternate between them; the figures are for deliveries on the instance the sender is
   not on. roomchat: PostgreSQL + the Kafka-protocol broker `tansu` (in-memory storage);
