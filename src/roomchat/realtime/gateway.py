@@ -10,7 +10,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from roomchat.domain.users import UserService
 from roomchat.errors import ChatError, Code
 from roomchat.realtime import protocol
-from roomchat.realtime.connection import Connection, TokenBucket
+from roomchat.realtime.connection import Connection, Flusher, TokenBucket
 from roomchat.realtime.handlers import Handler
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.sinks import sink_for
@@ -38,6 +38,7 @@ class Gateway:
         self._handlers = handlers
         self._limits = limits
         self.connections = 0
+        self._flusher = Flusher()
 
     async def __call__(self, websocket: WebSocket) -> None:
         token = websocket.query_params.get("token") or _bearer(websocket)
@@ -52,6 +53,7 @@ class Gateway:
         conn = Connection(
             user,
             sink_for(websocket),
+            self._flusher,
             limits.outbound_queue_frames,
             TokenBucket(limits.send_rate_per_second, limits.send_burst),
             TokenBucket(limits.typing_rate_per_second, limits.typing_burst),
