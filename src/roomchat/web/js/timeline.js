@@ -1,7 +1,7 @@
 // The message list of the open room: ordered by seq, deduplicated by seq, with the
 // user's own not-yet-confirmed messages (keyed by client_msg_id) kept below them.
 
-import { $, el, displayName, formatTime } from "./dom.js";
+import { $, el, displayName, formatTime } from "/js/dom.js";
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -31,7 +31,6 @@ export class Timeline {
 
   get firstSeq() { return this.seqs.length ? this.seqs[0] : 0; }
   get lastSeq() { return this.seqs.length ? this.seqs[this.seqs.length - 1] : 0; }
-  has(seq) { return this.bySeq.has(seq); }
 
   isNearBottom() {
     const s = this.scroller;
@@ -141,13 +140,5 @@ export class Timeline {
     const p = this.pending.get(clientMsgId);
     if (p) p.node.remove();
     this.pending.delete(clientMsgId);
-  }
-
-  /** Re-render author names after the members list brought better display names. */
-  refreshNames(usersById) {
-    for (const { msg, node } of this.bySeq.values()) {
-      const u = usersById.get(msg.user_id);
-      if (u && !msg.user) node.querySelector(".author").textContent = displayName(u);
-    }
   }
 }

@@ -187,7 +187,6 @@ export class ChatSocket extends EventTarget {
     if (frame.action === "pong") return;
     if (frame.status === "error") {
       console.warn("roomchat: server error", frame.action, frame.error);
-      this.dispatchEvent(new CustomEvent("error-frame", { detail: frame }));
       return;
     }
     this.dispatchEvent(new CustomEvent("broadcast", { detail: frame }));

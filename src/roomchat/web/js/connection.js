@@ -1,0 +1,86 @@
+// The WebSocket of the signed-in user: connection state in the top bar and the banner,
+// rejoining the open room after every (re)connect, and the frames the server pushes.
+
+import { $ } from "/js/dom.js";
+import { ChatSocket } from "/js/ws.js";
+import { state, ctx } from "/js/state.js";
+import { joinCurrentRoom } from "/js/room.js";
+import { renderOlder } from "/js/history.js";
+import { flushOutbox } from "/js/composer.js";
+import { refreshMembersSoon } from "/js/members.js";
+import { stopTyping, onTyping, dropTyper, clearTypers } from "/js/typing.js";
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/ws?token=${encodeURIComponent(state.token)}`;
+}
+
+let countdownTimer = 0;
+
+export function startSocket() {
+  ctx.socket?.stop();
+  const socket = new ChatSocket(socketUrl);
+  ctx.socket = socket;
+  socket.addEventListener("state", (ev) => renderConnection(ev.detail));
+  socket.addEventListener("open", () => {
+    state.joined = false;
+    if (state.room) joinCurrentRoom();
+    else flushOutbox();
+  });
+  socket.addEventListener("closed", (ev) => {
+    state.joined = false;
+    stopTyping({ send: false });
+    clearTypers();
+    // Never got in: maybe the token is no longer valid. A 401 here signs out (see Api).
+    if (!ev.detail.opened) ctx.api.me().catch(() => {});
+  });
+  socket.addEventListener("broadcast", (ev) => onBroadcast(ev.detail));
+  socket.start();
+}
+
+/** Reconnect now if waiting to (the "Retry now" button, back online, tab visible again). */
+export function retryNow() {
+  ctx.socket?.retryNow();
+}
+
+function renderConnection({ state: s, retryAt, everOpened }) {
+  const pill = $("conn-state");
+  const banner = $("conn-banner");
+  pill.dataset.state = s;
+  clearInterval(countdownTimer);
+  if (s === "open") {
+    pill.textContent = "Connected";
+    banner.hidden = true;
+    return;
+  }
+  if (s === "connecting") {
+    pill.textContent = everOpened ? "Reconnecting…" : "Connecting…";
+    $("conn-banner-text").textContent = "Reconnecting…";
+    $("retry-now-btn").hidden = true;
+    banner.hidden = !everOpened;
+    return;
+  }
+  const tick = () => {
+    const secs = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
+    pill.textContent = `Offline, retrying in ${secs}s`;
+    $("conn-banner-text").textContent = `Connection lost. Reconnecting in ${secs}s…`;
+  };
+  tick();
+  countdownTimer = setInterval(tick, 1000);
+  $("retry-now-btn").hidden = false;
+  banner.hidden = false;
+}
+
+function onBroadcast(frame) {
+  const data = frame.data || {};
+  if (frame.action === "new_room_chat_message") {
+    if (!state.room || data.room_id !== state.room.id) return;
+    if (data.client_msg_id) state.outbox.delete(data.client_msg_id);
+    ctx.timeline.add([data]);
+    renderOlder();
+    dropTyper(data.user_id);
+    if (data.user && !state.members.has(data.user_id)) refreshMembersSoon();
+  } else if (frame.action === "typing_indicator") {
+    onTyping(data);
+  }
+}

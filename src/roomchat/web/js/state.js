@@ -1,0 +1,43 @@
+// Client state shared by the views, the objects every view talks to, and which
+// screen / pane is showing (the narrow layout shows either the room list or the chat).
+
+import { $ } from "/js/dom.js";
+
+export const KEY_TOKEN = "roomchat.token";
+export const KEY_WORKSPACE = "roomchat.workspace";
+export const KEY_ROOM = "roomchat.room";
+export const KEY_JOIN = "roomchat.joinToken";
+
+export const state = {
+  token: localStorage.getItem(KEY_TOKEN),
+  me: null,
+  workspaces: [],
+  workspace: null,
+  rooms: [],
+  room: null, // the open room
+  gen: 0, // bumps whenever the open room changes; stale async results check it
+  joined: false, // joined the open room on the current connection
+  historyLoaded: false, // the open room's initial history is on screen
+  hasOlder: false,
+  loadingOlder: false,
+  joining: null,
+  passcodes: new Map(), // room_id -> passcode that worked (this tab only)
+  members: new Map(), // user_id -> user, for the open room
+  outbox: new Map(), // client_msg_id -> {client_msg_id, room_id, message_text, inflight}
+  typers: new Map(), // user_id -> expiry timer
+  typing: { sent: false, at: 0, roomId: null, timer: 0 },
+};
+
+/** api: the REST client (set once by app.js); socket: the ChatSocket while signed in;
+ *  timeline: the open room's message list, created on first sign-in. */
+export const ctx = { api: null, socket: null, timeline: null };
+
+export function showScreen(name) {
+  document.body.dataset.screen = name;
+  $("auth-view").hidden = name !== "auth";
+  $("app-view").hidden = name !== "app";
+}
+
+export function setPane(pane) {
+  document.body.dataset.pane = pane;
+}
