@@ -1049,7 +1049,7 @@ class LoadGen:
 
         pongs0 = self.pongs
         sched = await self.paced(len(live) / interval, sp["hold_seconds"], fire)
-        await asyncio.sleep(1.0)
+        await wait_until(lambda: self.pongs - pongs0 >= sched["sent"], 10)
         b = self.snap()
         rss_full = proc_rss_bytes(pid)
         n_open = sum(1 for c in self.conns if not c.closed)

@@ -74,21 +74,21 @@ def config(quick: bool) -> dict[str, Any]:
         "warmup_seconds": 0.3 if quick else 2.0,
         "drain_seconds": 3.0 if quick else 15.0,
         "settle_seconds": 0.2 if quick else 1.0,
-        "max_steps": 7 if quick else 14,
+        "max_steps": 7 if quick else 16,
         "sat_p99_ms": 250,
     }
     sc = {
         # rooms x room_size connections; start_rate in messages/s (joins/s for join)
         "fanout100": {"scenario": "fanout", "n_rooms": 4 if quick else 10, "room_size": 100,
-                      "senders_per_room": 5, "start_rate": 50},
+                      "senders_per_room": 5, "start_rate": 50 if quick else 20},
         "fanout1000": {"scenario": "fanout", "n_rooms": 1 if quick else 2, "room_size": 1000,
-                       "senders_per_room": 5, "start_rate": 5},
+                       "senders_per_room": 5, "start_rate": 5 if quick else 2},
         "cross": {"scenario": "cross", "n_rooms": 2 if quick else 4, "room_size": 100,
-                  "senders_per_room": 10, "start_rate": 50},
+                  "senders_per_room": 10, "start_rate": 50 if quick else 20},
         "persist": {"scenario": "persist", "n_rooms": 25 if quick else 100, "room_size": 4,
-                    "senders_per_room": 4, "start_rate": 250 if quick else 500},
+                    "senders_per_room": 4, "start_rate": 250 if quick else 200},
         "join": {"scenario": "join", "n_rooms": 10 if quick else 40, "room_size": 10,
-                 "start_rate": 100, "history": 50},
+                 "start_rate": 100 if quick else 50, "history": 50},
         "conns": {"scenario": "conns", "connections": 1000 if quick else 19000, "room_size": 100,
                   "heartbeat_seconds": 2.0 if quick else 20.0,
                   "hold_seconds": 2.0 if quick else 25.0},
@@ -684,6 +684,12 @@ def wait_quiet(limit_s: float, threshold: float = 0.25) -> float:
     return busy
 
 
+def max_other_cpu(res: dict[str, Any]) -> float:
+    """The most CPU that work outside the benchmark took during any step of a scenario."""
+    steps = [*res.get("steps", []), res.get("at70") or {}, res.get("hold") or {}]
+    return max((s.get("other_cpu", 0.0) for s in steps), default=0.0)
+
+
 def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {"python": platform.python_version(), "kernel": platform.release(),
                             "cpus": os.cpu_count()}
@@ -713,6 +719,10 @@ def machine_info() -> dict[str, Any]:
         out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=5)
         info["git"] = out.stdout.strip() or None
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        if dirty and info["git"]:
+            info["git"] += " + uncommitted changes in src/"
     return info
 
 
@@ -752,10 +762,15 @@ def main() -> int:
     ap.add_argument("--out", default=None,
                     help="report folder (default docs/, or bench/results/quick with --quick)")
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--retry-busy", type=int, default=None, metavar="N",
+                    help="measure a scenario again (up to N times) when other work on the machine"
+                         " took more than 0.3 of a core during it (default: 2, 0 with --quick)")
     ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                     help="before each scenario wait up to SECONDS for other work on the machine"
                          " to stop (it skews every figure)")
     args = ap.parse_args()
+    if args.retry_busy is None:
+        args.retry_busy = 0 if args.quick else 2
     raise_nofile()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -801,11 +816,20 @@ def main() -> int:
                     busy = (wait_quiet(args.wait_quiet) if args.wait_quiet
                             else busy_cores(0.3 if args.quick else 1.0))
                     log(f"{sname} {sc} ... (machine busy before: {busy:.2f} cores)")
-                    try:
-                        res = run_scenario(system, sc, cfg, workdir, profile_dir)
-                    except Exception as e:
-                        system.stop()
-                        res = {"error": f"{type(e).__name__}: {e}"[:3000]}
+                    res = {}
+                    for attempt in range(1 + args.retry_busy):
+                        try:
+                            res = run_scenario(system, sc, cfg, workdir, profile_dir)
+                        except Exception as e:
+                            system.stop()
+                            res = {"error": f"{type(e).__name__}: {e}"[:3000]}
+                        res["attempt"] = attempt + 1
+                        worst = max_other_cpu(res)
+                        if worst <= 0.3 or attempt == args.retry_busy or "error" in res:
+                            break
+                        log(f"{sname} {sc}: other work used up to {worst:.2f} cores during the"
+                            f" scenario; measuring again (attempt {attempt + 2})")
+                        busy = wait_quiet(max(args.wait_quiet, 30))
                     res["busy_before_cores"] = round(busy, 2)
                     report["results"][f"{sname}/{sc}"] = res
                     log(f"{sname} {sc}: {summarize(sc, res)} [{res.get('wall_seconds', '?')}s]")
