@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, tuple_, update
+from sqlalchemy import Select, case, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -208,19 +208,28 @@ async def _append(
 async def _reserve_seqs(conn: AsyncConnection, room_ids: list[int]) -> list[int]:
     """Bump each room's counter once and hand out its numbers in batch order.
 
-    Rooms are locked in id order so concurrent batches cannot deadlock.
+    One UPDATE serves every room of the batch (a batch spread over many rooms must
+    not cost a round trip per room). With several rooms, their rows are first
+    locked in id order, so concurrent batches of other instances cannot deadlock.
     """
     counts = Counter(room_ids)
-    next_seq: dict[int, int] = {}
-    for room_id in sorted(counts):
-        result = await conn.execute(
-            update(rooms)
-            .where(rooms.c.id == room_id)
-            .values(last_seq=rooms.c.last_seq + counts[room_id])
-            .returning(rooms.c.last_seq)
+    ids = sorted(counts)
+    if len(ids) == 1:
+        bump: Any = counts[ids[0]]
+    else:
+        await conn.execute(
+            select(rooms.c.id).where(rooms.c.id.in_(ids)).order_by(rooms.c.id).with_for_update()
         )
-        last = result.scalar_one()
-        next_seq[room_id] = last - counts[room_id] + 1
+        bump = case(counts, value=rooms.c.id)
+    result = await conn.execute(
+        update(rooms)
+        .where(rooms.c.id.in_(ids))
+        .values(last_seq=rooms.c.last_seq + bump)
+        .returning(rooms.c.id, rooms.c.last_seq)
+    )
+    next_seq = {row.id: row.last_seq - counts[row.id] + 1 for row in result}
+    if len(next_seq) != len(ids):
+        raise LookupError(f"rooms {set(ids) - set(next_seq)} no longer exist")
     seqs = []
     for room_id in room_ids:
         seqs.append(next_seq[room_id])
