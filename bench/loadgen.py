@@ -203,7 +203,7 @@ class FastRecv:
             n = self.lib.fr_pop(self.buf, len(self.buf))
             if n <= 0:
                 break
-            raw = self.buf.raw[:n]
+            raw = self.ctypes.string_at(self.buf, n)
             pos = 0
             while pos < n:
                 idx, typ, ln = struct.unpack_from("<iii", raw, pos)
