@@ -46,8 +46,6 @@ class MessageService:
         self._outbox_origin = origin if use_outbox else None
         self.limits = limits
         self._writer = GroupCommitWriter(self._append)
-        # Room memberships are never revoked, so a checked one can be remembered.
-        self._known_members: set[tuple[int, int]] = set()
 
     def start(self) -> None:
         self._writer.start()
@@ -59,16 +57,7 @@ class MessageService:
         return await self._store.messages.append(batch, self._encode, self._outbox_origin)
 
     async def require_member(self, user: User, room_id: int) -> None:
-        key = (room_id, user.id)
-        if key in self._known_members:
-            return
         await self._rooms.require_room_member(user, room_id)
-        self.remember_member(user, room_id)
-
-    def remember_member(self, user: User, room_id: int) -> None:
-        if len(self._known_members) > 200_000:
-            self._known_members.clear()
-        self._known_members.add((room_id, user.id))
 
     async def send(
         self,

@@ -16,6 +16,8 @@ from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
 from roomchat.store.rooms import RoomAccess
 
+MEMBER_CACHE_SIZE = 200_000
+
 
 class RoomService:
     def __init__(
@@ -30,6 +32,10 @@ class RoomService:
         self._max_failures = passcode_max_failures
         self._window = passcode_window
         self._hasher = PasswordHasher()
+        # Confirmed room members, with their room. Nothing is ever taken back here
+        # (rooms are not renamed, members not removed), so a yes can be remembered
+        # and a rejoin or a send needs no database read.
+        self._members: dict[tuple[int, int], Room] = {}
 
     async def create(self, user: User, workspace_id: int, name: str, passcode: str | None) -> Room:
         await self._workspaces.require_member(user, workspace_id)
@@ -52,20 +58,32 @@ class RoomService:
         return (await self._access(user, room_id)).room
 
     async def require_room_member(self, user: User, room_id: int) -> Room:
+        room = self._members.get((room_id, user.id))
+        if room is not None:
+            return room
         access = await self._access(user, room_id)
         if not access.is_member:
             raise forbidden("join the room first")
+        self._remember(user, access.room)
         return access.room
 
     async def join(self, user: User, room_id: int, passcode: str | None) -> Room:
         """Make the user a room member; a passcode room asks for its code unless already one."""
+        room = self._members.get((room_id, user.id))
+        if room is not None:
+            return room
         access = await self._access(user, room_id)
-        if access.is_member:
-            return access.room
-        if access.passcode_hash is not None:
-            await self._check_passcode(user, room_id, access.passcode_hash, passcode)
-        await self._store.rooms.add_member(room_id, user.id)
+        if not access.is_member:
+            if access.passcode_hash is not None:
+                await self._check_passcode(user, room_id, access.passcode_hash, passcode)
+            await self._store.rooms.add_member(room_id, user.id)
+        self._remember(user, access.room)
         return access.room
+
+    def _remember(self, user: User, room: Room) -> None:
+        if len(self._members) >= MEMBER_CACHE_SIZE:
+            self._members.clear()
+        self._members[(room.id, user.id)] = room
 
     async def _access(self, user: User, room_id: int) -> RoomAccess:
         """The room and the user's standing, in one read; not_found or forbidden otherwise."""
@@ -85,6 +103,7 @@ class RoomService:
             raise not_found("join link")
         await self._workspaces.require_member(user, record.room.workspace_id)
         await self._store.rooms.add_member(record.room.id, user.id)
+        self._remember(user, record.room)
         return record.room
 
     async def members(self, user: User, room_id: int) -> list[RoomUser]:

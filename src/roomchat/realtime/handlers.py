@@ -41,7 +41,6 @@ class Handlers:
     async def join_room_chat(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.JoinRoom, envelope.payload)
         room = await self.rooms.join(conn.user, p.room_id, p.passcode)
-        self.messages.remember_member(conn.user, room.id)
         await self.hub.begin_join(conn, room.id)
         try:
             if p.after_seq is None:

@@ -35,7 +35,6 @@ async def rooms_in_workspace(workspace_id: IdPath, user: CurrentUser, svc: Svc) 
 @router.post("/join/{join_token}")
 async def join_by_link(join_token: str, user: CurrentUser, svc: Svc) -> JSON:
     room = await svc.rooms.join_by_token(user, join_token)
-    svc.messages.remember_member(user, room.id)
     return ok(room.to_dict(svc.public_base_url))
 
 
