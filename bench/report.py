@@ -460,8 +460,9 @@ METHOD = """\
 - **Open loop, stepped**: each step offers a fixed message rate (spread over 5 senders a room)
   for a fixed time, then waits until every expected delivery has arrived (bounded). Steps grow
   by a fixed factor until the achieved rate falls below 90% of the offered rate, the backlog does
-  not drain, p99 passes 250 ms or errors appear. *Saturation* is the highest achieved rate;
-  the latency figures come from a separate run at 70% of it.
+  not drain, the median latency passes 250 ms (queues are growing) or errors appear.
+  *Saturation* is the highest achieved rate; the latency figures come from a separate run at
+  70% of it.
 - **Accounting**: every message has a number; at the end every connection that was in the room
   must have received every accepted message exactly once: *lost* and *duplicated* count the
   deliveries short of or beyond that. A run that loses or duplicates makes `bench/run.py` exit 1.
