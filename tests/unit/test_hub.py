@@ -251,3 +251,16 @@ async def test_rooms_are_sequenced_independently() -> None:
         if f["action"] == "new_room_chat_message"
     ]
     assert delivered == [(ROOM + 1, 1), (ROOM, 1), (ROOM, 2)]
+
+
+async def test_a_message_in_the_join_history_that_reaches_the_hub_late_is_not_sent_again() -> None:
+    db = Database(last_seq=3)
+    hub = Hub(db.read_last_seq, db.fill_gap, 0.05)
+    conn = FakeConnection(2)
+    await hub.begin_join(conn, ROOM)  # type: ignore[arg-type]
+    # seq 4 is committed and read into the join's history, but its sender's task has
+    # not handed it to the hub yet when the reply goes out.
+    hub.complete_join(conn, ROOM, join_reply(4), history_seq=4)  # type: ignore[arg-type]
+    hub.deliver(message(4))
+    hub.deliver(message(5))
+    assert conn.seqs == [5]

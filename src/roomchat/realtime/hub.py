@@ -13,6 +13,9 @@ the database with what was delivered and fills what stayed missing for a whole s
 Joining is two-step so that no message is missed or doubled while a join reads
 history: the connection is registered first and buffers what arrives, the history
 is read, then the reply goes out followed by the buffered events newer than it.
+A message can be committed (so in the history) yet reach the hub only after the
+reply (its sender's task had not run yet): each member keeps the seq its reply
+ended at, and nothing at or below it is sent to it again.
 """
 
 from __future__ import annotations
@@ -47,7 +50,10 @@ class RoomChannel:
 
     def __init__(self, room_id: int) -> None:
         self.room_id = room_id
-        self.members: dict[Connection, None] = {}  # an ordered set
+        # Each joined connection, with the last seq its join reply held: a message
+        # stored before the reply's history read but handed to the hub after it must
+        # not reach that connection a second time.
+        self.members: dict[Connection, int] = {}
         self.pending: dict[Connection, list[RoomEvent]] = {}
         self.delivered: int | None = None  # highest seq delivered; None until known
         self.held: dict[int, RoomEvent] = {}
@@ -67,8 +73,10 @@ class RoomChannel:
                 if conn.user.id != event.sender_id:
                     conn.send(frame)
             return
-        for conn in self.members:
-            conn.send(frame)
+        seq = event.seq
+        for conn, history_seq in self.members.items():
+            if seq > history_seq:
+                conn.send(frame)
         for buffered in self.pending.values():
             buffered.append(event)
 
@@ -161,7 +169,7 @@ class Hub:
         for event in buffered:
             if event.seq > history_seq:
                 conn.send(event.frame)
-        channel.members[conn] = None
+        channel.members[conn] = history_seq
 
     def leave(self, conn: Connection, room_id: int) -> None:
         conn.rooms.discard(room_id)

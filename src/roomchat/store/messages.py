@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Message, MessagePage, User
+from roomchat.store.database import reads_of
 from roomchat.store.rows import message_from
 from roomchat.store.tables import messages, outbox, rooms, users
 
@@ -59,6 +60,7 @@ def _with_users() -> Select[Any]:
 class MessageRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = reads_of(engine)
 
     async def append(
         self, batch: Sequence[NewMessage], encode: Encoder, outbox_origin: str | None = None
@@ -89,7 +91,7 @@ class MessageRepo:
     async def _by_keys(
         self, keys: list[tuple[int, int, str]]
     ) -> dict[tuple[int, int, str], Message]:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return await _existing(conn, keys)
 
     async def latest(self, room_id: int, limit: int) -> MessagePage:
@@ -110,11 +112,11 @@ class MessageRepo:
             .where(messages.c.room_id == room_id, messages.c.seq.between(first, last))
             .order_by(messages.c.seq)
         )
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return [message_from(row) for row in (await conn.execute(query)).all()]
 
     async def _page(self, query: Select[Any], limit: int, newest_first: bool) -> MessagePage:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query.limit(limit + 1))).all()
         found = [message_from(row) for row in rows[:limit]]
         if newest_first:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from roomchat.store.database import reads_of
 from roomchat.store.tables import messages, outbox
 
 # One instance at a time takes over rows of dead instances, so it publishes them in order.
@@ -43,6 +44,7 @@ class Claim:
 class OutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = reads_of(engine)
         self._postgres = engine.dialect.name == "postgresql"
 
     @asynccontextmanager
@@ -107,5 +109,5 @@ class OutboxStore:
         query = select(func.count()).select_from(outbox)
         if origin is not None:
             query = query.where(outbox.c.origin == origin)
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return int(await conn.scalar(query) or 0)

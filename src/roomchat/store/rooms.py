@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Room, RoomUser
+from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, room_from, user_from
 from roomchat.store.tables import (
     passcode_failures,
@@ -39,6 +40,7 @@ class RoomAccess:
 class RoomRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = reads_of(engine)
 
     async def create(
         self,
@@ -79,12 +81,12 @@ class RoomRepo:
 
     async def in_workspace(self, workspace_id: int) -> list[Room]:
         query = select(rooms).where(rooms.c.workspace_id == workspace_id).order_by(rooms.c.id)
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return [room_from(row) for row in (await conn.execute(query)).all()]
 
     async def by_token(self, join_token: str) -> RoomRecord | None:
         query = select(rooms).where(rooms.c.join_token == join_token)
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         return RoomRecord(room_from(row), row.passcode_hash) if row else None
 
@@ -106,14 +108,14 @@ class RoomRepo:
             )
             .where(rooms.c.id == room_id)
         )
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
         return RoomAccess(room_from(row), row.passcode_hash, row.role, row.member_id is not None)
 
     async def is_member(self, room_id: int, user_id: int) -> bool:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return await _is_member(conn, room_id, user_id)
 
     async def add_member(self, room_id: int, user_id: int) -> None:
@@ -137,12 +139,12 @@ class RoomRepo:
             .where(room_users.c.room_id == room_id)
             .order_by(room_users.c.joined_at, users.c.id)
         )
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [RoomUser(room_id, user_from(row), row.joined_at) for row in rows]
 
     async def last_seq(self, room_id: int) -> int:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             value = (
                 await conn.execute(select(rooms.c.last_seq).where(rooms.c.id == room_id))
             ).scalar_one_or_none()
@@ -151,7 +153,7 @@ class RoomRepo:
     async def last_seqs(self, room_ids: list[int]) -> dict[int, int]:
         """Each room's seq counter, for many rooms in one query."""
         found: dict[int, int] = {}
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             for start in range(0, len(room_ids), 1000):
                 chunk = room_ids[start : start + 1000]
                 query = select(rooms.c.id, rooms.c.last_seq).where(rooms.c.id.in_(chunk))
@@ -164,7 +166,7 @@ class RoomRepo:
             passcode_failures.c.user_id == user_id,
             passcode_failures.c.failed_at >= since,
         )
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
 
     async def record_passcode_failure(

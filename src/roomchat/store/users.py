@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat.domain.models import User
+from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, user_from
 from roomchat.store.tables import users
 
@@ -27,6 +28,7 @@ class Credentials:
 class UserRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = reads_of(engine)
 
     async def create(self, username: str, display_name: str, password_hash: str) -> User:
         try:
@@ -47,7 +49,7 @@ class UserRepo:
         return User(id=user_id, username=username, display_name=display_name, avatar_url=None)
 
     async def credentials(self, username: str) -> Credentials | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (
                 await conn.execute(
                     select(*USER_COLUMNS, users.c.password_hash).where(users.c.username == username)
@@ -58,12 +60,12 @@ class UserRepo:
         return Credentials(user_from(row), row.password_hash)
 
     async def get(self, user_id: int) -> User | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(select(*USER_COLUMNS).where(users.c.id == user_id))).first()
         return user_from(row) if row else None
 
     async def by_username(self, username: str) -> User | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (
                 await conn.execute(select(*USER_COLUMNS).where(users.c.username == username))
             ).first()

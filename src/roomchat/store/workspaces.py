@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat.domain.models import User, Workspace, WorkspaceMember
+from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, user_from
 from roomchat.store.tables import users, workspace_members, workspaces
 
@@ -20,6 +21,7 @@ class AlreadyMember(Exception):
 class WorkspaceRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = reads_of(engine)
 
     async def create(self, name: str, owner_id: int) -> Workspace:
         now = datetime.now(UTC)
@@ -38,7 +40,7 @@ class WorkspaceRepo:
         return Workspace(id=workspace_id, name=name, owner_id=owner_id, created_at=now)
 
     async def get(self, workspace_id: int) -> Workspace | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (
                 await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))
             ).first()
@@ -51,7 +53,7 @@ class WorkspaceRepo:
             .where(workspace_members.c.user_id == user_id)
             .order_by(workspaces.c.id)
         )
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [Workspace(**row._mapping) for row in rows]
 
@@ -60,7 +62,7 @@ class WorkspaceRepo:
             workspace_members.c.workspace_id == workspace_id,
             workspace_members.c.user_id == user_id,
         )
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return (await conn.execute(query)).scalar_one_or_none()
 
     async def add_member(self, workspace_id: int, user: User, role: str) -> WorkspaceMember:
@@ -83,7 +85,7 @@ class WorkspaceRepo:
             .where(workspace_members.c.workspace_id == workspace_id)
             .order_by(workspace_members.c.joined_at, users.c.id)
         )
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
             WorkspaceMember(workspace_id, user_from(row), row.role, row.joined_at) for row in rows
