@@ -73,6 +73,56 @@ class Settings(BaseSettings):
     )
     serve_web_client: bool = True
 
+    # --- Security and robustness limits (docs/security.md) ---
+    jwt_issuer: str = Field(default="roomchat", description="iss claim issued and required")
+    jwt_audience: str = Field(default="roomchat", description="aud claim issued and required")
+    ws_ticket_ttl_s: float = Field(
+        default=30.0, description="lifetime of a single-use WebSocket connection ticket"
+    )
+    revocation_poll_interval_s: float = Field(
+        default=1.0, description="how often an instance looks for newly revoked tokens"
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, description="largest REST request body; larger gets 413"
+    )
+    max_password_chars: int = Field(default=128, description="longer passwords are refused unhashed")
+    login_limit_per_account: str = Field(
+        default="10/5minutes",
+        description="failed logins allowed per username (limits notation: N/period)",
+    )
+    login_limit_per_address: str = Field(
+        default="50/5minutes", description="failed logins allowed per client address"
+    )
+    register_limit_per_address: str = Field(
+        default="20/hour", description="registrations allowed per client address"
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="proxies whose X-Forwarded-For is trusted for the client address "
+        "(comma-separated; empty: none, the socket's peer is the client)",
+    )
+    outbound_buffer_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        description="bytes of frames a connection may have waiting; past it: close 1013",
+    )
+    write_timeout_s: float = Field(
+        default=30.0, description="a connection that could write nothing this long: close 1013"
+    )
+    join_rate_per_second: float = Field(default=2.0, description="join_room_chat per connection")
+    join_burst: int = 10
+    catch_up_max_bytes: int = Field(
+        default=1024 * 1024, description="largest join reply; the rest by REST pages (has_more)"
+    )
+    max_ws_per_user: int = Field(default=20, description="open WebSockets per user")
+    ws_allowed_origins: str = Field(
+        default="",
+        description="comma-separated Origins allowed on /ws (the server's own always is); "
+        "empty: any",
+    )
+    header_read_timeout_s: float = Field(
+        default=10.0, description="a client must finish its request headers within this"
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

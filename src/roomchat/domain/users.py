@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from typing import Any
 
@@ -12,11 +11,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from roomchat.domain.models import User
+from roomchat.domain.names import has_hidden_characters, normalise_username, username_skeleton
 from roomchat.errors import ChatError, Code, not_found, unauthorized
 from roomchat.store import Store
 from roomchat.store.users import UsernameTaken
 
-USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 JWT_ALGORITHM = "HS256"  # pinned: tokens naming any other algorithm are refused
 
 
@@ -30,7 +29,8 @@ class UserService:
         self._dummy_hash = self._hasher.hash("roomchat-timing-equaliser")
 
     async def register(self, username: str, password: str, display_name: str | None) -> User:
-        if not USERNAME.match(username):
+        canonical = normalise_username(username)
+        if canonical is None:
             raise ChatError(
                 Code.VALIDATION_ERROR,
                 "username must be 3-32 letters, digits, '_', '.' or '-'",
@@ -40,13 +40,19 @@ class UserService:
         name = (display_name or "").strip() or username
         if len(name) > 64:
             raise ChatError(Code.VALIDATION_ERROR, "display_name must be at most 64 characters")
-        if "\x00" in name:  # PostgreSQL text cannot hold it
-            raise ChatError(Code.VALIDATION_ERROR, "display_name must not contain NUL")
+        if has_hidden_characters(name):  # NUL, newlines, RTL overrides, zero-width...
+            raise ChatError(
+                Code.VALIDATION_ERROR, "display_name must not contain control or format characters"
+            )
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         try:
-            return await self._store.users.create(username.lower(), name, password_hash)
+            return await self._store.users.create(
+                canonical, username_skeleton(canonical), name, password_hash
+            )
         except UsernameTaken:
-            raise ChatError(Code.CONFLICT, "that username is taken") from None
+            raise ChatError(
+                Code.CONFLICT, "that username is taken (or looks like one that is)"
+            ) from None
 
     async def login(self, username: str, password: str) -> User:
         credentials = await self._store.users.credentials(username.lower())

@@ -63,6 +63,11 @@ users = Table(
     Column("avatar_url", String(512), nullable=True),
     Column("password_hash", String(256), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # What the username looks like (domain.names.username_skeleton): one per user, so
+    # no one registers a look-alike of an existing name.
+    Column("username_key", String(64), nullable=False, unique=True),
+    # "Log out everywhere": tokens issued before this instant are refused.
+    Column("tokens_valid_after", UtcDateTime, nullable=True),
 )
 
 workspaces = Table(
@@ -140,4 +145,43 @@ outbox = Table(
     Column("origin", String(64), nullable=False, index=True),
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Revoked access tokens (by jti), or all of a user's tokens issued before a moment
+# (jti null, issued_before set). Rows are kept until the tokens they name expire;
+# every instance polls new rows (by id) to close the sockets those tokens opened.
+token_revocations = Table(
+    "token_revocations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False, index=True),
+    Column("jti", String(64), nullable=True, unique=True),
+    Column("issued_before", UtcDateTime, nullable=True),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+    Column("revoked_at", UtcDateTime, nullable=False),
+)
+
+# Single-use WebSocket connection tickets (POST /api/v1/auth/ws-ticket): only a hash
+# of the ticket is stored; redeeming deletes the row. The ticket carries the jti and
+# expiry of the access token it was issued for, so revoking that token covers it.
+ws_tickets = Table(
+    "ws_tickets",
+    metadata,
+    Column("ticket_hash", String(64), primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("token_jti", String(64), nullable=False),
+    Column("token_expires_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+# A workspace owner's invitation; the invitee becomes a member only by accepting.
+workspace_invitations = Table(
+    "workspace_invitations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False, index=True),
+    Column("invited_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "user_id", name="uq_workspace_invitations_workspace_user"),
 )

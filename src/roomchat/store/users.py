@@ -30,13 +30,16 @@ class UserRepo:
         self._engine = engine
         self._reads = reads_of(engine)
 
-    async def create(self, username: str, display_name: str, password_hash: str) -> User:
+    async def create(
+        self, username: str, username_key: str, display_name: str, password_hash: str
+    ) -> User:
         try:
             async with self._engine.begin() as conn:
                 result = await conn.execute(
                     insert(users)
                     .values(
                         username=username,
+                        username_key=username_key,
                         display_name=display_name,
                         password_hash=password_hash,
                         created_at=datetime.now(UTC),

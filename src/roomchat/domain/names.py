@@ -1,0 +1,44 @@
+"""Names people see: usernames, display names, room and workspace names.
+
+A name is what another person reads to decide whom they are talking to, so it must
+not carry characters that hide or reorder text (control and format characters,
+bidirectional overrides), and a username must not pass for someone else's.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
+
+# Categories a name never needs: controls (Cc: NUL, newline, tab...), format
+# characters (Cf: RTL/LTR overrides, zero-width joiners...), surrogates and
+# unassigned code points, and line/paragraph separators.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+# ASCII look-alikes folded together, so "a1ice", "alice" and "aIice" are one name.
+_CONFUSABLE_SEQUENCES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+_CONFUSABLE_CHARS = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "-": "_", ".": "_"})
+
+
+def has_hidden_characters(text: str) -> bool:
+    """True when ``text`` holds a character that a reader cannot see or that reorders text."""
+    return any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in text)
+
+
+def normalise_username(raw: str) -> str | None:
+    """The canonical form of a username (NFKC, lower case), or None when it is not one.
+
+    ``fullmatch``: ``$`` in ``match`` would let "alice\\n" through.
+    """
+    name = unicodedata.normalize("NFKC", raw).lower()
+    return name if USERNAME.fullmatch(name) else None
+
+
+def username_skeleton(username: str) -> str:
+    """What a username looks like: two usernames with one skeleton are confusable."""
+    key = unicodedata.normalize("NFKC", username).casefold()
+    for sequence, replacement in _CONFUSABLE_SEQUENCES:
+        key = key.replace(sequence, replacement)
+    return key.translate(_CONFUSABLE_CHARS)
