@@ -20,8 +20,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A real `roomchat serve` process with its own database, shared by a module's tests."""
     directory: Path = tmp_path_factory.mktemp(f"server-{backend}")
+    # Tests send, rejoin and connect in bursts; those limits are tested on their own.
     with running_server(
-        backend, directory, send_rate_per_second="1000", send_burst="1000"
+        backend,
+        directory,
+        send_rate_per_second="1000",
+        send_burst="1000",
+        join_rate_per_second="1000",
+        join_burst="1000",
+        max_ws_per_user="1000",
     ) as process:
         yield process
 

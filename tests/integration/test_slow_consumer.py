@@ -1,4 +1,4 @@
-"""A client that stops reading is disconnected (1013), not buffered without bound."""
+"""A client that stops reading is disconnected (1013, or reset), not buffered without bound."""
 
 from __future__ import annotations
 
@@ -55,6 +55,13 @@ async def test_a_client_that_stops_reading_is_closed_with_1013_and_others_keep_g
         async with asyncio.timeout(30):
             while True:
                 await stalled.recv()
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    # Closed with 1013, or, when even the close frame could not be handed to its socket
+    # within a moment, reset (the frames that waited for it are dropped either way).
+    received = closed.value.rcvd
+    assert (received is not None and received.code == 1013) or (
+        received is None and closed.value.sent is None
+    ), closed.value
+    # The sender kept going, and is still served.
+    assert (await sender.request("ping", {}))["status"] == "success"
     await sender.close()
     await api.aclose()

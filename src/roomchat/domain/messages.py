@@ -21,6 +21,21 @@ class MessageLimits:
     history: int = 50
     catch_up: int = 500
     page: int = 100
+    catch_up_max_bytes: int = 1024 * 1024  # of a join reply's encoded messages
+
+
+# Rows read per query while filling a join reply: bounds what one join holds in memory
+# besides the reply itself (a message encodes to at most ~40 KB).
+HISTORY_CHUNK = 100
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A join reply's messages, oldest first, each encoded as its broadcast carries it."""
+
+    encoded: list[bytes]
+    last_seq: int | None  # of the newest message in ``encoded``
+    has_more: bool  # older messages exist (latest), or newer ones (after a seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +127,55 @@ class MessageService:
         )
         return SendResult(appended.data, event)
 
-    async def latest(self, room_id: int) -> MessagePage:
-        return await self._store.messages.latest(room_id, self.limits.history)
+    async def latest(self, room_id: int) -> History:
+        """The newest messages, at most ``history`` of them and ``catch_up_max_bytes``."""
+        repo, left, budget = (
+            self._store.messages,
+            self.limits.history,
+            self.limits.catch_up_max_bytes,
+        )
+        newest_first: list[bytes] = []
+        last_seq: int | None = None
+        page = await repo.latest(room_id, min(left, HISTORY_CHUNK))
+        while True:
+            for message in reversed(page.messages):
+                data = self._encode(message)
+                budget -= len(data) + 1  # and its comma
+                if budget < 0:
+                    newest_first.reverse()
+                    return History(newest_first, last_seq, has_more=True)
+                newest_first.append(data)
+                last_seq = message.seq if last_seq is None else last_seq
+            left -= len(page.messages)
+            if not page.has_more or left <= 0:
+                newest_first.reverse()
+                return History(newest_first, last_seq, page.has_more)
+            page = await repo.before(room_id, page.messages[0].seq, min(left, HISTORY_CHUNK))
 
-    async def after(self, room_id: int, after_seq: int) -> MessagePage:
-        return await self._store.messages.after(room_id, after_seq, self.limits.catch_up)
+    async def after(self, room_id: int, after_seq: int) -> History:
+        """Catch-up: the messages after ``after_seq``, at most ``catch_up`` and
+        ``catch_up_max_bytes``; ``has_more`` says the rest is to be paged by REST."""
+        repo, left, budget = (
+            self._store.messages,
+            self.limits.catch_up,
+            self.limits.catch_up_max_bytes,
+        )
+        encoded: list[bytes] = []
+        last_seq: int | None = None
+        cursor = after_seq
+        while True:
+            page = await repo.after(room_id, cursor, min(left, HISTORY_CHUNK))
+            for message in page.messages:
+                data = self._encode(message)
+                budget -= len(data) + 1
+                if budget < 0:
+                    return History(encoded, last_seq, has_more=True)
+                encoded.append(data)
+                last_seq = message.seq
+            left -= len(page.messages)
+            if not page.has_more or left <= 0 or last_seq is None:
+                return History(encoded, last_seq, page.has_more)
+            cursor = last_seq
 
     async def page(
         self, user: User, room_id: int, before_seq: int | None, after_seq: int | None, limit: int

@@ -40,23 +40,25 @@ class Handlers:
 
     async def join_room_chat(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.JoinRoom, envelope.payload)
+        # Each join reads and sends up to catch_up_max_bytes of history: limited on its own.
+        if not conn.join_bucket.take():
+            raise ChatError(Code.RATE_LIMITED, "joining too fast; slow down")
         room = await self.rooms.join(conn.user, p.room_id, p.passcode)
         await self.hub.begin_join(conn, room.id)
         try:
             if p.after_seq is None:
-                page = await self.messages.latest(room.id)
+                history = await self.messages.latest(room.id)
             else:
-                page = await self.messages.after(room.id, p.after_seq)
+                history = await self.messages.after(room.id, p.after_seq)
         except BaseException:
             self.hub.leave(conn, room.id)
             raise
-        history_seq = page.messages[-1].seq if page.messages else (p.after_seq or 0)
-        data = jsoncodec.dumps(
-            {
-                "room": room.to_dict(self.public_base_url),
-                "messages": [m.to_dict() for m in page.messages],
-                "has_more": page.has_more,
-            }
+        # The seq the reply ends at, also when the byte cap cut it short: the broadcasts
+        # after the reply continue from the live point, and the client pages the gap
+        # between (has_more) by REST.
+        history_seq = history.last_seq if history.last_seq is not None else (p.after_seq or 0)
+        data = protocol.join_data(
+            jsoncodec.dumps(room.to_dict(self.public_base_url)), history.encoded, history.has_more
         )
         reply = protocol.success(envelope.action, data, envelope.request_id)
         self.hub.complete_join(conn, room.id, reply, history_seq)

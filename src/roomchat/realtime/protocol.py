@@ -101,6 +101,14 @@ def success(action: str, data: bytes, request_id: RequestId = None) -> bytes:
     return _head(action, "success", request_id) + b',"data":' + data + b"}"
 
 
+def join_data(room: bytes, messages: list[bytes], has_more: bool) -> bytes:
+    """A join reply's data around the already-encoded room and messages."""
+    more = b"true" if has_more else b"false"
+    return (
+        b'{"room":' + room + b',"messages":[' + b",".join(messages) + b'],"has_more":' + more + b"}"
+    )
+
+
 def error(action: str, err: ChatError, request_id: RequestId = None) -> bytes:
     body = jsoncodec.dumps(err.error_dict())
     return _head(action, "error", request_id) + b',"error":' + body + b"}"

@@ -1,0 +1,105 @@
+"""A join reply's history is capped in bytes as well as in count; the rest is paged."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert
+
+from roomchat import jsoncodec
+from roomchat.domain import messages as messages_module
+from roomchat.domain.messages import History, MessageLimits, MessageService
+from roomchat.domain.models import User
+from roomchat.realtime import protocol
+from roomchat.store.tables import users
+from tests.unit.conftest import Domain, encode
+
+TEXT = "x" * 1000
+
+
+async def a_user(domain: Domain) -> User:
+    """A user row as registration leaves it (registration's rules are tested elsewhere)."""
+    name = f"owner_{uuid.uuid4().hex[:8]}"
+    row = {"username": name, "display_name": name, "password_hash": "-", "username_key": name}
+    async with domain.store.engine.begin() as conn:
+        result = await conn.execute(
+            insert(users).values(**row, created_at=datetime.now(UTC)).returning(users.c.id)
+        )
+        user_id = result.scalar_one()
+    return User(user_id, name, name, None)
+
+
+async def room_with_messages(domain: Domain, count: int) -> int:
+    owner = await a_user(domain)
+    ws = await domain.workspaces.create(owner, "ws")
+    room = await domain.rooms.create(owner, ws.id, "big", None)
+    for n in range(count):
+        await domain.messages.send(owner, room.id, f"{n:03d} {TEXT}", None, None)
+    return room.id
+
+
+def capped(domain: Domain, **limits: int) -> MessageService:
+    return MessageService(
+        domain.store, domain.rooms, encode, "unit", use_outbox=False, limits=MessageLimits(**limits)
+    )
+
+
+def seqs(history: History) -> list[int]:
+    return [jsoncodec.loads(m)["seq"] for m in history.encoded]
+
+
+async def test_catch_up_stops_before_the_byte_cap_and_says_has_more(domain: Domain) -> None:
+    room_id = await room_with_messages(domain, 30)
+    service = capped(domain, catch_up_max_bytes=10_000)
+    got: list[int] = []
+    after = 0
+    while True:
+        history = await service.after(room_id, after)
+        listed = b"[" + b",".join(history.encoded) + b"]"
+        assert len(listed) <= 10_000 + 1
+        assert history.encoded, "every page makes progress"
+        got += seqs(history)
+        assert history.last_seq == got[-1]
+        if not history.has_more:
+            break
+        assert len(listed) + 1200 > 10_000  # cut because the next would not fit
+        after = history.last_seq
+    assert got == list(range(1, 31))
+
+
+async def test_latest_keeps_the_newest_that_fit(domain: Domain) -> None:
+    room_id = await room_with_messages(domain, 30)
+    history = await capped(domain, catch_up_max_bytes=10_000).latest(room_id)
+    assert history.has_more and history.last_seq == 30
+    assert seqs(history) == list(range(31 - len(history.encoded), 31))
+    full = await capped(domain).latest(room_id)
+    assert seqs(full) == list(range(1, 31)) and not full.has_more
+
+
+async def test_count_caps_still_hold_across_chunks(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(messages_module, "HISTORY_CHUNK", 7)
+    room_id = await room_with_messages(domain, 30)
+    after = await capped(domain, catch_up=25).after(room_id, 2)
+    assert seqs(after) == list(range(3, 28)) and after.has_more
+    rest = await capped(domain, catch_up=25).after(room_id, 27)
+    assert seqs(rest) == [28, 29, 30] and not rest.has_more
+    latest = await capped(domain, history=20).latest(room_id)
+    assert seqs(latest) == list(range(11, 31)) and latest.has_more
+    nothing = await capped(domain).after(room_id, 30)
+    assert nothing.encoded == [] and nothing.last_seq is None and not nothing.has_more
+
+
+def test_join_data_is_the_json_the_reply_always_had() -> None:
+    room = {"id": 1, "name": "r"}
+    messages = [{"seq": 1, "message_text": "a\\n\u00e9"}, {"seq": 2, "message_text": "b"}]
+    for listed in ([], messages):
+        for has_more in (True, False):
+            expected = jsoncodec.dumps({"room": room, "messages": listed, "has_more": has_more})
+            got = protocol.join_data(
+                jsoncodec.dumps(room), [jsoncodec.dumps(m) for m in listed], has_more
+            )
+            assert got == expected
