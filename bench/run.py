@@ -373,6 +373,11 @@ class Roomchat(System):
             "ROOMCHAT_JWT_SECRET": JWT_SECRET,
             "ROOMCHAT_SEND_RATE_PER_SECOND": "1000000",
             "ROOMCHAT_SEND_BURST": "1000000",
+            # One address registers every simulated user and opens every socket.
+            "ROOMCHAT_REGISTER_LIMIT_PER_ADDRESS": "1000000/minute",
+            "ROOMCHAT_LOGIN_LIMIT_PER_ADDRESS": "1000000/minute",
+            "ROOMCHAT_MAX_WS_PER_USER": "1000000",
+            "ROOMCHAT_JOIN_BURST": "1000000",
             "ROOMCHAT_LOG_LEVEL": "warning",
             "ROOMCHAT_SERVE_WEB_CLIENT": "false",
         }
@@ -450,14 +455,23 @@ class Roomchat(System):
                 raise RuntimeError(f"workspace: {r.status_code} {r.text[:300]}")
             ws_id = r.json()["data"]["id"]
 
-            async def add(uid: int) -> None:
+            async def add(user: dict[str, Any]) -> None:
+                # Adding a member invites them; they join by accepting.
                 async with sem:
                     r = await http.post(f"/api/v1/workspaces/{ws_id}/members",
-                                        json={"user_id": uid}, headers=hdr)
-                    if r.status_code != 201:
-                        raise RuntimeError(f"add member: {r.status_code} {r.text[:300]}")
+                                        json={"user_id": user["user"]["id"]}, headers=hdr)
+                    if r.status_code != 202:
+                        raise RuntimeError(f"invite member: {r.status_code} {r.text[:300]}")
+                    mine = {"Authorization": f"Bearer {user['access_token']}"}
+                    r = await http.get("/api/v1/invitations", headers=mine)
+                    for invitation in r.json()["data"]:
+                        if invitation["workspace_id"] == ws_id:
+                            r = await http.post(
+                                f"/api/v1/invitations/{invitation['id']}/accept", headers=mine)
+                            if r.status_code != 200:
+                                raise RuntimeError(f"accept: {r.status_code} {r.text[:300]}")
 
-            await asyncio.gather(*(add(u["user"]["id"]) for u in users))
+            await asyncio.gather(*(add(u) for u in users))
             return ([u["access_token"] for u in users], [u["user"]["id"] for u in users],
                     otok, ws_id)
 

@@ -71,10 +71,21 @@ def create_workspace(page: Any, name: str) -> None:
 
 
 def add_member(page: Any, username: str) -> None:
+    """The owner invites; the invitee still has to accept (accept_invitation)."""
     page.locator("#member-add").evaluate("d => { d.open = true; }")
     page.locator("#member-username").fill(username)
     page.locator("#member-form button[type=submit]").click()
-    expect(page.locator("#toast")).to_contain_text("Added")
+    expect(page.locator("#toast")).to_contain_text("Invitation sent")
+
+
+def accept_invitation(page: Any, workspace: str) -> None:
+    """The invitee refreshes, sees the invitation and accepts: the workspace opens."""
+    page.locator("#refresh-btn").click()
+    invitation = page.locator("#invitation-list li").filter(has_text=workspace)
+    invitation.get_by_role("button", name="Accept").click()
+    expect(page.locator("#toast")).to_have_text(f"You joined {workspace}")
+    expect(page.locator("#workspace-select option:checked")).to_have_text(workspace)
+    expect(page.locator("#invitations")).to_be_hidden()
 
 
 def create_room(page: Any, name: str, passcode: str = "") -> None:
@@ -152,9 +163,8 @@ def test_two_users_chat(new_page: Any, screenshot_dir: Path | None) -> None:
         "passcode"
     )
 
-    # Bob sees the workspace after a refresh; the room asks for its passcode.
-    bob.locator("#refresh-btn").click()
-    expect(bob.locator("#workspace-select option:checked")).to_have_text("Team")
+    # Bob accepts the invitation and sees the workspace; the room asks for its passcode.
+    accept_invitation(bob, "Team")
     open_room(bob, "General")
     dialog = bob.locator("#passcode-dialog")
     expect(dialog).to_be_visible()
@@ -229,6 +239,7 @@ def test_phone_layout_and_join_link(
     sign_up(carol, "carol", "Carol")
     create_workspace(alice, "Team")
     add_member(alice, "carol")
+    accept_invitation(carol, "Team")
     create_room(alice, "Lobby")
     create_room(alice, "Secret", passcode="1234")
     send(alice, "Welcome to the secret room")
@@ -247,7 +258,14 @@ def test_phone_layout_and_join_link(
     expect(carol).to_have_url(f"{server.base_url}/")
     shot(carol, screenshot_dir, "phone-sign-in-invite")
     sign_in(carol, "carol")
-    # No passcode asked: the link is the invitation.
+    # The link leads to a passcode room: it asks for the passcode, a wrong one is refused.
+    expect(carol.locator("#passcode-dialog")).to_be_visible()
+    expect(carol.locator("#passcode-room")).to_contain_text("protected")
+    carol.locator("#passcode-input").fill("9999")
+    carol.locator("#passcode-submit").click()
+    expect(carol.locator("#passcode-error")).to_contain_text("Wrong passcode")
+    carol.locator("#passcode-input").fill("1234")
+    carol.locator("#passcode-submit").click()
     expect(carol.locator("#room-title")).to_have_text("Secret")
     expect(bubbles(carol, "Welcome to the secret room")).to_have_count(1)
     expect(carol.locator("#passcode-dialog")).to_be_hidden()
@@ -260,8 +278,10 @@ def test_phone_layout_and_join_link(
     dave = new_page()
     sign_up(dave, "dave", "Dave")
     add_member(alice, "dave")
-    dave.locator("#refresh-btn").click()
+    accept_invitation(dave, "Team")
+    # Not a member of Secret: no join link to copy.
     open_room(dave, "Secret")
+    expect(dave.locator("#copy-link-btn")).to_be_hidden()
     for guess in range(5):
         dave.locator("#passcode-input").fill(f"guess{guess}")
         dave.locator("#passcode-submit").click()  # closes the dialog until the server answers
@@ -345,6 +365,7 @@ def test_reconnect_catches_up_after_server_restart(
     sign_up(bob, "bob", "Bob")
     create_workspace(alice, "Team")
     add_member(alice, "bob")
+    accept_invitation(bob, "Team")
     create_room(alice, "Ops", passcode="pass")
     bob.locator("#refresh-btn").click()
     open_room(bob, "Ops")
@@ -398,3 +419,34 @@ def test_reconnect_catches_up_after_server_restart(
     # Live again.
     send(bob, "all good")
     expect(bubbles(alice, "all good")).to_have_count(1)
+
+
+def test_invitations_decline_accept_and_leave(new_page: Any) -> None:
+    alice = new_page()
+    bob = new_page()
+    sign_up(alice, "alice", "Alice")
+    sign_up(bob, "bob", "Bob")
+    create_workspace(alice, "Team")
+    add_member(alice, "bob")
+    # Inviting someone who does not exist looks just the same.
+    add_member(alice, "nobody-here")
+    create_workspace(alice, "Other")
+    add_member(alice, "bob")
+
+    # Bob sees both invitations, from Alice; declines one, accepts the other.
+    bob.locator("#refresh-btn").click()
+    expect(bob.locator("#invitation-list li")).to_have_count(2)
+    expect(bob.locator("#invitation-list")).to_contain_text("from Alice")
+    other = bob.locator("#invitation-list li").filter(has_text="Other")
+    other.get_by_role("button", name="Decline").click()
+    expect(bob.locator("#invitation-list li")).to_have_count(1)
+    accept_invitation(bob, "Team")
+    expect(bob.locator("#workspace-select option")).to_have_count(1)
+    expect(bob.locator("#member-add")).to_be_hidden()
+
+    # Bob leaves: the workspace is gone from his list. The owner cannot leave.
+    bob.locator("#workspace-leave").evaluate("d => { d.open = true; }")
+    bob.locator("#workspace-leave-btn").click()
+    expect(bob.locator("#toast")).to_have_text("You left Team")
+    expect(bob.locator("#no-workspace")).to_be_visible()
+    expect(alice.locator("#workspace-leave")).to_be_hidden()

@@ -193,7 +193,9 @@ async def test_ids_that_do_not_exist_are_not_found(server: ServerProcess, api: A
         await conn.close()
 
 
-async def test_only_the_owner_adds_workspace_members(api: Api) -> None:
+async def test_only_the_owner_invites_and_only_the_invitee_makes_it_membership(
+    api: Api,
+) -> None:
     owner, member, newcomer = (
         await api.register("owner"),
         await api.register("member"),
@@ -203,22 +205,32 @@ async def test_only_the_owner_adds_workspace_members(api: Api) -> None:
     path = f"/api/v1/workspaces/{ws['id']}/members"
     error = await api.call("POST", path, member, 403, json={"user_id": newcomer.id})
     assert error["code"] == "forbidden"
+    assert await api.invitations(newcomer) == []
     members = await api.call("GET", path, member)
     assert {m["user_id"]: m["role"] for m in members} == {owner.id: "owner", member.id: "member"}
 
-    added = await api.call(
-        "POST", path, owner, 201, json={"username": newcomer.user["username"].upper()}
+    invited = await api.call(
+        "POST", path, owner, 202, json={"username": newcomer.user["username"].upper()}
     )
-    assert added["user_id"] == newcomer.id and added["role"] == "member"
-    assert added["user"] == newcomer.user
-    error = await api.call("POST", path, owner, 409, json={"user_id": newcomer.id})
-    assert error["code"] == "conflict"
-    error = await api.call("POST", path, owner, 404, json={"user_id": 10**9})
-    assert error["code"] == "not_found"
+    assert invited == {"workspace_id": ws["id"], "detail": invited["detail"]}
+    # Invited is not a member: not listed, and the workspace is not theirs yet.
+    assert newcomer.id not in {m["user_id"] for m in await api.call("GET", path, owner)}
+    assert await api.call("GET", "/api/v1/workspaces/", newcomer) == []
+    # Inviting again, or an unknown id, gets the very same answer.
+    assert await api.call("POST", path, owner, 202, json={"user_id": newcomer.id}) == invited
+    assert await api.call("POST", path, owner, 202, json={"user_id": 10**9}) == invited
     error = await api.call("POST", path, owner, 422, json={})
     assert error["code"] == "validation_error"
+
+    await api.accept_invitation(newcomer, ws["id"])
     mine = await api.call("GET", "/api/v1/workspaces/", newcomer)
     assert [w["id"] for w in mine] == [ws["id"]]
+    members = await api.call("GET", path, owner)
+    assert {m["user_id"]: m["role"] for m in members} == {
+        owner.id: "owner",
+        member.id: "member",
+        newcomer.id: "member",
+    }
 
 
 async def test_a_nul_character_in_a_name_is_a_validation_error(api: Api) -> None:

@@ -90,7 +90,7 @@ async def test_five_wrong_passcodes_lock_out_that_user_even_with_the_right_code(
         await o.close()
 
 
-async def test_join_link_makes_a_workspace_member_a_room_member_without_the_passcode(
+async def test_join_link_makes_a_workspace_member_a_room_member_with_the_passcode(
     server: ServerProcess, api: Api
 ) -> None:
     owner, member, outsider = (
@@ -102,19 +102,27 @@ async def test_join_link_makes_a_workspace_member_a_room_member_without_the_pass
     room = await api.room(owner, ws["id"], passcode=PASSCODE)
     assert room["link_join"].startswith(f"{server.base_url}/join/")
     token = room["link_join"].rsplit("/", 1)[1]
+    path = f"/api/v1/room-chats/join/{token}"
 
-    error = await api.call("POST", f"/api/v1/room-chats/join/{token}", outsider, 403)
+    error = await api.call("POST", path, outsider, 403, json={"passcode": PASSCODE})
     assert error["code"] == "forbidden"
-    error = await api.call("POST", f"/api/v1/room-chats/join/{token}x", member, 404)
+    error = await api.call("POST", f"{path}x", member, 404)
     assert error["code"] == "not_found"
     error = await api.call("POST", "/api/v1/room-chats/join/not-a-token", member, 404)
     assert error["code"] == "not_found"
+    # The link alone is not enough: the passcode is asked for, and a wrong one counted.
+    error = await api.call("POST", path, member, 403)
+    assert error["code"] == "wrong_passcode"
+    error = await api.call("POST", path, member, 403, json={"passcode": "0000"})
+    assert error == {"code": "wrong_passcode", "message": "wrong passcode (4 tries left)"}
 
-    joined = await api.call("POST", f"/api/v1/room-chats/join/{token}", member)
-    assert joined["id"] == room["id"]
+    joined = await api.call("POST", path, member, json={"passcode": PASSCODE})
+    assert joined["id"] == room["id"] and joined["link_join"] == room["link_join"]
     members = await api.call("GET", f"/api/v1/room-users/room/{room['id']}", owner)
     assert {m["user_id"] for m in members} == {owner.id, member.id}
     assert outsider.id not in {m["user_id"] for m in members}
+    # A member follows the link again without the passcode.
+    assert (await api.call("POST", path, member))["id"] == room["id"]
 
     # Now a member: the WebSocket join needs no passcode, and sending works.
     conn = await Ws.connect(server.ws_url, member)
@@ -123,6 +131,24 @@ async def test_join_link_makes_a_workspace_member_a_room_member_without_the_pass
         await conn.say(room["id"], "in by link")
     finally:
         await conn.close()
+
+
+async def test_join_link_without_a_passcode_needs_no_body(api: Api) -> None:
+    owner, member = await api.register("owner"), await api.register("member")
+    ws = await api.workspace(owner, member)
+    room = await api.room(owner, ws["id"])
+    token = room["link_join"].rsplit("/", 1)[1]
+    joined = await api.call("POST", f"/api/v1/room-chats/join/{token}", member)
+    assert joined["id"] == room["id"]
+    # A passcode sent to a room without one is ignored; a malformed body is refused.
+    again = await api.call(
+        "POST", f"/api/v1/room-chats/join/{token}", member, json={"passcode": "x" * 10}
+    )
+    assert again["id"] == room["id"]
+    error = await api.call(
+        "POST", f"/api/v1/room-chats/join/{token}", member, 422, json={"passcode": 1234}
+    )
+    assert error["code"] == "validation_error"
 
 
 async def test_the_passcode_is_never_returned(server: ServerProcess, api: Api) -> None:
@@ -139,13 +165,14 @@ async def test_the_passcode_is_never_returned(server: ServerProcess, api: Api) -
     bodies.append(response.text)
     room = response.json()["data"]
     token = room["link_join"].rsplit("/", 1)[1]
-    for method, path, who in [
-        ("GET", f"/api/v1/room-chats/{room['id']}", member),
-        ("GET", f"/api/v1/room-chats/workspace/{ws['id']}", member),
-        ("POST", f"/api/v1/room-chats/join/{token}", member),
-        ("GET", f"/api/v1/room-users/room/{room['id']}", member),
+    for method, path, body in [
+        ("GET", f"/api/v1/room-chats/{room['id']}", None),
+        ("GET", f"/api/v1/room-chats/workspace/{ws['id']}", None),
+        ("POST", f"/api/v1/room-chats/join/{token}", {"passcode": PASSCODE}),
+        ("GET", f"/api/v1/room-users/room/{room['id']}", None),
+        ("GET", f"/api/v1/room-chats/{room['id']}", None),
     ]:
-        response = await api.http.request(method, path, headers=who.headers)
+        response = await api.http.request(method, path, headers=member.headers, json=body)
         assert response.status_code == 200, response.text
         bodies.append(response.text)
 

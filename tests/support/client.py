@@ -67,13 +67,25 @@ class Api:
         return dict(ws)
 
     async def add_member(self, owner: Account, workspace_id: int, member: Account) -> None:
+        """The owner invites, the member accepts: how anyone joins a workspace."""
         await self.call(
             "POST",
             f"/api/v1/workspaces/{workspace_id}/members",
             owner,
-            201,
+            202,
             json={"user_id": member.id},
         )
+        await self.accept_invitation(member, workspace_id)
+
+    async def invitations(self, account: Account) -> list[dict[str, Any]]:
+        return list(await self.call("GET", "/api/v1/invitations", account))
+
+    async def accept_invitation(self, member: Account, workspace_id: int) -> dict[str, Any]:
+        """Accept the member's pending invitation to the workspace; the workspace."""
+        pending = [i for i in await self.invitations(member) if i["workspace_id"] == workspace_id]
+        assert len(pending) == 1, pending
+        path = f"/api/v1/invitations/{pending[0]['id']}/accept"
+        return dict(await self.call("POST", path, member))
 
     async def room(
         self, creator: Account, workspace_id: int, passcode: str | None = None

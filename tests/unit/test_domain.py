@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
+from roomchat.domain.models import User
 from roomchat.errors import ChatError, Code
 from roomchat.store.tables import passcode_failures
 from tests.unit.conftest import Domain
@@ -15,10 +16,17 @@ from tests.unit.conftest import Domain
 PASSCODE = "open-sesame"
 
 
+async def join_workspace(domain: Domain, owner: User, workspace_id: int, user: User) -> None:
+    """Invited by the owner, the user accepts: how anyone joins a workspace."""
+    await domain.workspaces.invite(owner, workspace_id, user.id, None)
+    [invitation] = await domain.workspaces.invitations.pending(user)
+    await domain.workspaces.accept(user, invitation.id)
+
+
 async def test_concurrent_sends_get_a_gapless_seq_per_room(domain: Domain) -> None:
     owner, other = await domain.user("owner"), await domain.user("other")
     ws = await domain.workspaces.create(owner, "ws")
-    await domain.workspaces.add_member(owner, ws.id, other.id, None)
+    await join_workspace(domain, owner, ws.id, other)
     first = await domain.rooms.create(owner, ws.id, "one", None)
     second = await domain.rooms.create(owner, ws.id, "two", None)
     await domain.rooms.join(other, first.id, None)
@@ -73,7 +81,7 @@ async def test_a_refused_message_does_not_use_up_a_seq(domain: Domain) -> None:
 async def test_parallel_wrong_passcodes_cannot_exceed_the_limit(domain: Domain) -> None:
     owner, guesser = await domain.user("owner"), await domain.user("guesser")
     ws = await domain.workspaces.create(owner, "ws")
-    await domain.workspaces.add_member(owner, ws.id, guesser.id, None)
+    await join_workspace(domain, owner, ws.id, guesser)
     room = await domain.rooms.create(owner, ws.id, "locked", PASSCODE)
 
     async def guess(n: int) -> Code:
@@ -99,7 +107,7 @@ async def test_parallel_wrong_passcodes_cannot_exceed_the_limit(domain: Domain) 
 async def test_wrong_passcodes_older_than_the_window_no_longer_count(domain: Domain) -> None:
     owner, guesser = await domain.user("owner"), await domain.user("guesser")
     ws = await domain.workspaces.create(owner, "ws")
-    await domain.workspaces.add_member(owner, ws.id, guesser.id, None)
+    await join_workspace(domain, owner, ws.id, guesser)
     room = await domain.rooms.create(owner, ws.id, "locked", PASSCODE)
     long_ago = datetime.now(UTC) - timedelta(minutes=16)
     async with domain.store.engine.begin() as conn:
@@ -115,7 +123,7 @@ async def test_wrong_passcodes_older_than_the_window_no_longer_count(domain: Dom
 async def test_a_right_passcode_does_not_count_as_a_failure(domain: Domain) -> None:
     owner, guest = await domain.user("owner"), await domain.user("guest")
     ws = await domain.workspaces.create(owner, "ws")
-    await domain.workspaces.add_member(owner, ws.id, guest.id, None)
+    await join_workspace(domain, owner, ws.id, guest)
     rooms = [await domain.rooms.create(owner, ws.id, f"r{n}", PASSCODE) for n in range(2)]
     for _ in range(4):
         with pytest.raises(ChatError):
@@ -132,17 +140,17 @@ async def test_room_membership_and_workspace_boundaries(domain: Domain) -> None:
         await domain.user("outsider"),
     )
     ws = await domain.workspaces.create(owner, "ws")
-    await domain.workspaces.add_member(owner, ws.id, member.id, None)
+    await join_workspace(domain, owner, ws.id, member)
     room = await domain.rooms.create(owner, ws.id, "room", None)
 
     for attempt in (
         domain.rooms.in_workspace(outsider, ws.id),
         domain.rooms.visible(outsider, room.id),
         domain.rooms.join(outsider, room.id, None),
-        domain.rooms.join_by_token(outsider, room.join_token),
+        domain.rooms.join_by_token(outsider, room.join_token, None),
         domain.messages.send(outsider, room.id, "hi", None, None),
         domain.workspaces.members(outsider, ws.id),
-        domain.workspaces.add_member(member, ws.id, outsider.id, None),
+        domain.workspaces.invite(member, ws.id, outsider.id, None),
     ):
         with pytest.raises(ChatError) as refused:
             await attempt
@@ -151,7 +159,7 @@ async def test_room_membership_and_workspace_boundaries(domain: Domain) -> None:
     with pytest.raises(ChatError) as not_member:
         await domain.messages.send(member, room.id, "hi", None, None)
     assert not_member.value.code is Code.FORBIDDEN
-    await domain.rooms.join_by_token(member, room.join_token)
+    await domain.rooms.join_by_token(member, room.join_token, None)
     await domain.messages.send(member, room.id, "hi", None, None)
     members = await domain.rooms.members(owner, room.id)
     assert [m.user.id for m in members] == [owner.id, member.id]

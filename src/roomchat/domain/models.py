@@ -59,6 +59,26 @@ class WorkspaceMember:
 
 
 @dataclass(frozen=True, slots=True)
+class Invitation:
+    """A pending invitation to a workspace, as its invitee sees it."""
+
+    id: int
+    workspace_id: int
+    workspace_name: str
+    invited_by: User
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "workspace_id": self.workspace_id,
+            "workspace_name": self.workspace_name,
+            "invited_by": self.invited_by.to_dict(),
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Room:
     id: int
     workspace_id: int
@@ -68,16 +88,33 @@ class Room:
     has_passcode: bool
     created_at: datetime
 
-    def to_dict(self, public_base_url: str) -> dict[str, Any]:
+    def to_dict(self, public_base_url: str, *, member: bool = True) -> dict[str, Any]:
+        """The room as its members see it; ``member=False`` hides the join link.
+
+        The link lets a workspace member in, so only the room's members may pass it on
+        (for a passcode room the link still asks for the passcode).
+        """
+        link = f"{public_base_url}/join/{self.join_token}" if member else None
         return {
             "id": self.id,
             "workspace_id": self.workspace_id,
             "name": self.name,
             "created_by": self.created_by,
-            "link_join": f"{public_base_url}/join/{self.join_token}",
+            "link_join": link,
             "created_at": self.created_at,
             "has_passcode": self.has_passcode,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """A room as one user sees it: whether they are a member decides what it shows."""
+
+    room: Room
+    is_member: bool
+
+    def to_dict(self, public_base_url: str) -> dict[str, Any]:
+        return self.room.to_dict(public_base_url, member=self.is_member)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from roomchat.domain.invitations import InvitationService
 from roomchat.domain.models import User, Workspace, WorkspaceMember
+from roomchat.domain.names import has_hidden_characters
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
-from roomchat.store.workspaces import AlreadyMember
 
 OWNER = "owner"
 MEMBER = "member"
@@ -15,14 +18,26 @@ def clean_name(name: str, what: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 128:
         raise ChatError(Code.VALIDATION_ERROR, f"{what} must be 1-128 characters")
-    if "\x00" in name:  # PostgreSQL text cannot hold it
-        raise ChatError(Code.VALIDATION_ERROR, f"{what} must not contain the NUL character")
+    if has_hidden_characters(name):  # NUL, newlines, RTL overrides, zero-width...
+        raise ChatError(
+            Code.VALIDATION_ERROR, f"{what} must not contain control or format characters"
+        )
     return name
 
 
+# Told when a member leaves a workspace: (user id, the rooms they were a member of).
+MemberLeft = Callable[[int, list[int]], None]
+
+
 class WorkspaceService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, invitations: InvitationService | None = None) -> None:
         self._store = store
+        self.invitations = invitations or InvitationService(store)
+        self._on_member_left: list[MemberLeft] = []
+
+    def on_member_left(self, listener: MemberLeft) -> None:
+        """Call ``listener`` after a member has left (caches of membership forget them)."""
+        self._on_member_left.append(listener)
 
     async def create(self, user: User, name: str) -> Workspace:
         return await self._store.workspaces.create(clean_name(name, "name"), user.id)
@@ -39,23 +54,44 @@ class WorkspaceService:
             raise forbidden("you are not a member of this workspace")
         return role
 
-    async def add_member(
+    async def invite(
         self, owner: User, workspace_id: int, user_id: int | None, username: str | None
-    ) -> WorkspaceMember:
-        if await self.require_member(owner, workspace_id) != OWNER:
-            raise forbidden("only the workspace owner can add members")
-        if user_id is not None:
-            user = await self._store.users.get(user_id)
-        elif username is not None:
-            user = await self._store.users.by_username(username.lower())
-        else:
-            raise ChatError(Code.VALIDATION_ERROR, "give user_id or username")
-        if user is None:
-            raise not_found("user")
-        try:
-            return await self._store.workspaces.add_member(workspace_id, user, MEMBER)
-        except AlreadyMember:
-            raise ChatError(Code.CONFLICT, "that user is already a member") from None
+    ) -> None:
+        """Invite a user (the owner only); the reply is the same whoever they are."""
+        await self._require_owner(owner, workspace_id, "only the workspace owner can invite")
+        await self.invitations.invite(owner, workspace_id, user_id, username)
+
+    async def accept(self, user: User, invitation_id: int) -> Workspace:
+        return await self.invitations.accept(user, invitation_id, MEMBER)
+
+    async def leave(self, user: User, workspace_id: int) -> None:
+        """Leave the workspace and its rooms; the owner hands the workspace on first."""
+        if await self.require_member(user, workspace_id) == OWNER:
+            raise ChatError(
+                Code.CONFLICT, "the owner cannot leave; transfer ownership to a member first"
+            )
+        # Deletes only a "member" row: an owner (even one made so meanwhile) stays.
+        rooms = await self._store.workspaces.leave(workspace_id, user.id, MEMBER)
+        if rooms is None:
+            raise ChatError(Code.CONFLICT, "you are no longer a member (or now the owner)")
+        for listener in self._on_member_left:
+            listener(user.id, rooms)
+
+    async def transfer_owner(self, owner: User, workspace_id: int, user_id: int) -> Workspace:
+        await self._require_owner(owner, workspace_id, "only the workspace owner can do that")
+        if user_id == owner.id:
+            raise ChatError(Code.CONFLICT, "you already own this workspace")
+        workspace = await self._store.workspaces.transfer_owner(
+            workspace_id, owner.id, user_id, OWNER, MEMBER
+        )
+        if workspace is None:
+            # Only the member list, which the owner can read, decides this.
+            raise not_found("workspace member")
+        return workspace
+
+    async def _require_owner(self, user: User, workspace_id: int, message: str) -> None:
+        if await self.require_member(user, workspace_id) != OWNER:
+            raise forbidden(message)
 
     async def members(self, user: User, workspace_id: int) -> list[WorkspaceMember]:
         await self.require_member(user, workspace_id)

@@ -183,6 +183,16 @@ class Hub:
             if channel.gap_task is not None:
                 channel.gap_task.cancel()
 
+    def remove_user(self, user_id: int, room_ids: list[int]) -> None:
+        """Stop delivering these rooms to the user's connections here (they left)."""
+        for room_id in room_ids:
+            channel = self._channels.get(room_id)
+            if channel is None:
+                continue
+            for conn in [*channel.members, *channel.pending]:
+                if conn.user.id == user_id:
+                    self.leave(conn, room_id)
+
     def drop(self, conn: Connection) -> None:
         for room_id in list(conn.rooms):
             self.leave(conn, room_id)

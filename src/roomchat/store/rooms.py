@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.models import Room, RoomUser
+from roomchat.domain.models import Room, RoomUser, RoomView
 from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, room_from, user_from
 from roomchat.store.tables import (
@@ -79,10 +79,20 @@ class RoomRepo:
             created_at=now,
         )
 
-    async def in_workspace(self, workspace_id: int) -> list[Room]:
-        query = select(rooms).where(rooms.c.workspace_id == workspace_id).order_by(rooms.c.id)
+    async def in_workspace(self, workspace_id: int, user_id: int) -> list[RoomView]:
+        """The workspace's rooms, each with whether the user is a member: one query."""
+        query = (
+            select(rooms, room_users.c.user_id.label("member_id"))
+            .outerjoin(
+                room_users,
+                (room_users.c.room_id == rooms.c.id) & (room_users.c.user_id == user_id),
+            )
+            .where(rooms.c.workspace_id == workspace_id)
+            .order_by(rooms.c.id)
+        )
         async with self._reads.connect() as conn:
-            return [room_from(row) for row in (await conn.execute(query)).all()]
+            rows = (await conn.execute(query)).all()
+        return [RoomView(room_from(row), row.member_id is not None) for row in rows]
 
     async def by_token(self, join_token: str) -> RoomRecord | None:
         query = select(rooms).where(rooms.c.join_token == join_token)

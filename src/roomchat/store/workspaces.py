@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.models import User, Workspace, WorkspaceMember
+from roomchat.domain.models import Workspace, WorkspaceMember
 from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, user_from
-from roomchat.store.tables import users, workspace_members, workspaces
-
-
-class AlreadyMember(Exception):
-    pass
+from roomchat.store.tables import room_users, rooms, users, workspace_members, workspaces
 
 
 class WorkspaceRepo:
@@ -65,18 +60,43 @@ class WorkspaceRepo:
         async with self._reads.connect() as conn:
             return (await conn.execute(query)).scalar_one_or_none()
 
-    async def add_member(self, workspace_id: int, user: User, role: str) -> WorkspaceMember:
-        now = datetime.now(UTC)
+    async def leave(self, workspace_id: int, user_id: int, role: str) -> list[int] | None:
+        """Drop a member who has ``role`` and their room memberships in the workspace.
+
+        The rooms they left, or None when they are not a member with that role (the
+        owner, whose row this never deletes: a workspace always has its owner).
+        """
+        async with self._engine.begin() as conn:
+            removed = await conn.execute(
+                delete(workspace_members).where(
+                    workspace_members.c.workspace_id == workspace_id,
+                    workspace_members.c.user_id == user_id,
+                    workspace_members.c.role == role,
+                )
+            )
+            if not removed.rowcount:
+                return None
+            in_workspace = select(rooms.c.id).where(rooms.c.workspace_id == workspace_id)
+            left = await conn.execute(
+                delete(room_users)
+                .where(room_users.c.user_id == user_id, room_users.c.room_id.in_(in_workspace))
+                .returning(room_users.c.room_id)
+            )
+            return sorted(int(room_id) for room_id in left.scalars())
+
+    async def transfer_owner(
+        self, workspace_id: int, owner_id: int, new_owner_id: int, owner: str, member: str
+    ) -> Workspace | None:
+        """Make a member the owner and the owner a member, in one transaction.
+
+        None (and nothing changed) unless ``owner_id`` still owns the workspace and
+        ``new_owner_id`` is still a member of it.
+        """
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(
-                    insert(workspace_members).values(
-                        workspace_id=workspace_id, user_id=user.id, role=role, joined_at=now
-                    )
-                )
-        except IntegrityError as exc:
-            raise AlreadyMember() from exc
-        return WorkspaceMember(workspace_id=workspace_id, user=user, role=role, joined_at=now)
+                return await _transfer(conn, workspace_id, owner_id, new_owner_id, owner, member)
+        except _NotTransferred:
+            return None
 
     async def members(self, workspace_id: int) -> list[WorkspaceMember]:
         query = (
@@ -90,3 +110,47 @@ class WorkspaceRepo:
         return [
             WorkspaceMember(workspace_id, user_from(row), row.role, row.joined_at) for row in rows
         ]
+
+
+class _NotTransferred(Exception):
+    pass
+
+
+async def _transfer(
+    conn: AsyncConnection,
+    workspace_id: int,
+    owner_id: int,
+    new_owner_id: int,
+    owner: str,
+    member: str,
+) -> Workspace:
+    # The member first: only then is new_owner_id known to be a user (owner_id
+    # references users, and an unknown id must not reach that foreign key).
+    promoted = await conn.execute(
+        update(workspace_members)
+        .where(
+            workspace_members.c.workspace_id == workspace_id,
+            workspace_members.c.user_id == new_owner_id,
+            workspace_members.c.role == member,
+        )
+        .values(role=owner)
+    )
+    if not promoted.rowcount:
+        raise _NotTransferred()  # rolls the transaction back
+    moved = await conn.execute(
+        update(workspaces)
+        .where(workspaces.c.id == workspace_id, workspaces.c.owner_id == owner_id)
+        .values(owner_id=new_owner_id)
+    )
+    if not moved.rowcount:
+        raise _NotTransferred()  # rolls the transaction back
+    await conn.execute(
+        update(workspace_members)
+        .where(
+            workspace_members.c.workspace_id == workspace_id,
+            workspace_members.c.user_id == owner_id,
+        )
+        .values(role=member)
+    )
+    row = (await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))).one()
+    return Workspace(**row._mapping)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
@@ -15,9 +15,17 @@ router = APIRouter(prefix="/api/v1/room-chats", tags=["room-chats"])
 
 
 class CreateRoom(BaseModel):
-    workspace_id: int = Field(examples=[1], le=MAX_ID)
+    workspace_id: StrictInt = Field(examples=[1], ge=1, le=MAX_ID)
     name: str = Field(examples=["General Discussion"])
     passcode: str | None = Field(default=None, examples=["123456"])
+
+
+class JoinByLink(BaseModel):
+    passcode: StrictStr | None = Field(
+        default=None,
+        max_length=64,
+        description="needed for a room with a passcode, unless you are already its member",
+    )
 
 
 @router.post("/", status_code=201)
@@ -28,20 +36,24 @@ async def create_room(body: CreateRoom, user: CurrentUser, svc: Svc) -> JSON:
 
 @router.get("/workspace/{workspace_id}")
 async def rooms_in_workspace(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    # link_join is null in the rooms the caller is not a member of.
     rooms = await svc.rooms.in_workspace(user, workspace_id)
     return ok([r.to_dict(svc.public_base_url) for r in rooms])
 
 
 @router.post("/join/{join_token}")
-async def join_by_link(join_token: str, user: CurrentUser, svc: Svc) -> JSON:
-    room = await svc.rooms.join_by_token(user, join_token)
+async def join_by_link(
+    join_token: str, user: CurrentUser, svc: Svc, body: JoinByLink | None = None
+) -> JSON:
+    passcode = body.passcode if body is not None else None
+    room = await svc.rooms.join_by_token(user, join_token, passcode)
     return ok(room.to_dict(svc.public_base_url))
 
 
 @router.get("/{room_id}")
 async def get_room(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
-    room = await svc.rooms.visible(user, room_id)
-    return ok(room.to_dict(svc.public_base_url))
+    view = await svc.rooms.visible(user, room_id)
+    return ok(view.to_dict(svc.public_base_url))
 
 
 @router.get("/{room_id}/messages")

@@ -1,9 +1,9 @@
-"""Workspaces and their members."""
+"""Workspaces and their members: inviting, leaving, handing on ownership."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
@@ -17,8 +17,18 @@ class CreateWorkspace(BaseModel):
 
 
 class AddMember(BaseModel):
-    user_id: int | None = Field(default=None, le=MAX_ID)
-    username: str | None = Field(default=None, description="instead of user_id")
+    user_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
+    username: StrictStr | None = Field(
+        default=None, max_length=64, description="instead of user_id"
+    )
+
+
+class NewOwner(BaseModel):
+    user_id: StrictInt = Field(ge=1, le=MAX_ID, description="a member of the workspace")
+
+
+# The one reply to an invitation, whoever the user is (or is not).
+INVITED = "If that user exists and is not yet a member, they have an invitation to accept."
 
 
 @router.post("/", status_code=201)
@@ -32,10 +42,26 @@ async def my_workspaces(user: CurrentUser, svc: Svc) -> JSON:
     return ok([w.to_dict() for w in await svc.workspaces.mine(user)])
 
 
-@router.post("/{workspace_id}/members", status_code=201)
+@router.post("/{workspace_id}/members", status_code=202)
 async def add_member(workspace_id: IdPath, body: AddMember, user: CurrentUser, svc: Svc) -> JSON:
-    member = await svc.workspaces.add_member(user, workspace_id, body.user_id, body.username)
-    return ok(member.to_dict(), 201)
+    """Invite a user (owner only). The reply never says whether the user exists, is
+    already a member or already invited: they join by accepting (/api/v1/invitations)."""
+    await svc.workspaces.invite(user, workspace_id, body.user_id, body.username)
+    return ok({"workspace_id": workspace_id, "detail": INVITED}, 202)
+
+
+@router.delete("/{workspace_id}/members/me")
+async def leave(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """Leave the workspace and its rooms; the owner transfers ownership first (409)."""
+    await svc.workspaces.leave(user, workspace_id)
+    return ok({"workspace_id": workspace_id, "user_id": user.id})
+
+
+@router.post("/{workspace_id}/owner")
+async def transfer_owner(workspace_id: IdPath, body: NewOwner, user: CurrentUser, svc: Svc) -> JSON:
+    """Hand the workspace to one of its members (owner only); the owner becomes a member."""
+    workspace = await svc.workspaces.transfer_owner(user, workspace_id, body.user_id)
+    return ok(workspace.to_dict())
 
 
 @router.get("/{workspace_id}/members")

@@ -2,12 +2,15 @@
 
 import { $ } from "/js/dom.js";
 
-/** Ask for the room's passcode; resolves to the passcode, or null when cancelled. */
+/** Ask for the room's passcode; resolves to the passcode, or null when cancelled.
+ *  `room` is null when joining by link: the room is not known until the code is right. */
 export function askPasscode(room, errorCode, hadPasscode = false, serverMessage = "") {
   const dialog = $("passcode-dialog");
   const input = $("passcode-input");
   const error = $("passcode-error");
-  $("passcode-room").textContent = `#${room.name} is protected. Enter its passcode to join.`;
+  $("passcode-room").textContent = room
+    ? `#${room.name} is protected. Enter its passcode to join.`
+    : "The room this link leads to is protected. Enter its passcode to join.";
   input.value = "";
   if (errorCode === "rate_limited") {
     error.textContent = "Too many wrong attempts. Wait a while, then try again.";

@@ -3,7 +3,7 @@
 
 import { $, toast, copyText } from "/js/dom.js";
 import { state, ctx, KEY_ROOM, setPane } from "/js/state.js";
-import { renderRooms } from "/js/rooms.js";
+import { renderRooms, loadRooms } from "/js/rooms.js";
 import { askPasscode } from "/js/passcode.js";
 import { loadMembers, renderMembers } from "/js/members.js";
 import { renderOlder, fillViewport } from "/js/history.js";
@@ -78,6 +78,45 @@ function renderRoomHeader() {
   $("room-title").textContent = room.name;
   const ws = state.workspaces.find((w) => w.id === room.workspace_id);
   $("room-subtitle").textContent = [ws?.name, room.has_passcode ? "passcode" : null].filter(Boolean).join(" · ");
+  // Only a room's members are shown its link (null until joined).
+  $("copy-link-btn").hidden = !room.link_join;
+}
+
+/** Follow a join link: a passcode room asks for its passcode (the link alone is not
+ *  enough). Resolves to the joined room, or null (cancelled, or refused: toasted). */
+export async function joinByLink(token) {
+  let passcode = null;
+  for (;;) {
+    try {
+      const body = passcode === null ? undefined : { passcode };
+      const room = await ctx.api.request("POST", `/api/v1/room-chats/join/${encodeURIComponent(token)}`, body);
+      if (passcode !== null) state.passcodes.set(room.id, passcode);
+      return room;
+    } catch (err) {
+      if (err.code === "wrong_passcode" || err.code === "rate_limited") {
+        const code = await askPasscode(null, err.code, passcode !== null, err.message);
+        if (code === null) return null;
+        passcode = code;
+        continue;
+      }
+      const text = err.code === "not_found" ? "This join link is not valid."
+        : err.code === "forbidden" ? `Could not join: ${err.message}. Ask the workspace owner to invite you, then open the link again.`
+          : `Could not join: ${err.message}`;
+      toast(text, { error: true, ms: 8000 });
+      return null;
+    }
+  }
+}
+
+/** After joining by link: show the room's workspace and open the room. */
+export async function openJoinedRoom(room, selectWorkspace) {
+  toast(`You joined #${room.name}`);
+  if (room.workspace_id !== state.workspace?.id && state.workspaces.some((w) => w.id === room.workspace_id)) {
+    await selectWorkspace(room.workspace_id);
+  } else {
+    await loadRooms(); // the room list now shows its link
+  }
+  await openRoom(room);
 }
 
 export async function copyJoinLink() {

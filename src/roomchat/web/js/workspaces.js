@@ -1,10 +1,15 @@
-// The workspace picker, creating a workspace, and (for its owner) adding members to it.
+// The workspace picker, creating a workspace, inviting members (its owner), and
+// leaving it (its other members).
 
-import { $, el, toast, displayName } from "/js/dom.js";
+import { $, el, toast } from "/js/dom.js";
 import { state, ctx, KEY_WORKSPACE } from "/js/state.js";
 import { loadRooms } from "/js/rooms.js";
+import { closeRoom } from "/js/room.js";
+import { loadInvitations } from "/js/invitations.js";
 
 export async function loadWorkspaces(preferId) {
+  // Pending invitations show with the workspaces; accepting one opens its workspace.
+  loadInvitations((ws) => loadWorkspaces(ws.id));
   try {
     state.workspaces = await ctx.api.workspaces();
   } catch (err) {
@@ -30,7 +35,11 @@ export async function selectWorkspace(id) {
     select.value = String(state.workspace.id);
     localStorage.setItem(KEY_WORKSPACE, String(state.workspace.id));
   }
-  $("member-add").hidden = !state.workspace || state.workspace.owner_id !== state.me.id;
+  const owner = Boolean(state.workspace) && state.workspace.owner_id === state.me.id;
+  $("member-add").hidden = !owner;
+  $("workspace-leave").hidden = !state.workspace || owner;
+  $("workspace-leave").open = false;
+  $("workspace-leave-form").onsubmit = onWorkspaceLeave;
   $("room-create").hidden = !state.workspace;
   await loadRooms();
 }
@@ -57,12 +66,30 @@ export async function onMemberAdd(ev) {
   const username = input.value.trim();
   if (!username || !state.workspace) return;
   try {
-    const member = await ctx.api.addWorkspaceMember(state.workspace.id, username);
+    // The server answers the same whether or not the user exists (nobody can probe
+    // for accounts), so the message cannot say more either.
+    await ctx.api.addWorkspaceMember(state.workspace.id, username);
     input.value = "";
-    toast(`Added ${displayName(member.user) || username} to ${state.workspace.name}`);
+    toast(`Invitation sent: if "${username}" has an account, they can accept it and join ${state.workspace.name}.`, { ms: 5000 });
   } catch (err) {
-    const text = err.code === "not_found" ? `No user named "${username}"`
-      : err.code === "conflict" ? `${username} is already a member` : err.message;
+    const text = err.code === "validation_error" ? `"${username}" is not a valid username` : err.message;
     toast(text, { error: true });
   }
+}
+
+export async function onWorkspaceLeave(ev) {
+  ev.preventDefault();
+  const ws = state.workspace;
+  if (!ws) return;
+  try {
+    await ctx.api.request("DELETE", `/api/v1/workspaces/${ws.id}/members/me`);
+  } catch (err) {
+    toast(`Could not leave: ${err.message}`, { error: true });
+    return;
+  }
+  if (state.room?.workspace_id === ws.id) closeRoom({ leave: false });
+  state.workspace = null;
+  localStorage.removeItem(KEY_WORKSPACE);
+  toast(`You left ${ws.name}`);
+  await loadWorkspaces(null);
 }

@@ -1,0 +1,29 @@
+"""The caller's pending workspace invitations, and answering them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from roomchat.api.deps import CurrentUser, IdPath, Svc
+from roomchat.api.responses import JSON, ok
+
+router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"])
+
+
+@router.get("")
+async def my_invitations(user: CurrentUser, svc: Svc) -> JSON:
+    """Invitations sent to you and not yet answered (at most 100; they expire after 30 days)."""
+    return ok([i.to_dict() for i in await svc.workspaces.invitations.pending(user)])
+
+
+@router.post("/{invitation_id}/accept")
+async def accept(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """Become a member of the workspace: the reply is the workspace."""
+    workspace = await svc.workspaces.accept(user, invitation_id)
+    return ok(workspace.to_dict())
+
+
+@router.post("/{invitation_id}/decline")
+async def decline(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    await svc.workspaces.invitations.decline(user, invitation_id)
+    return ok({"invitation_id": invitation_id})

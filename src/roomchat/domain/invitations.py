@@ -1,0 +1,106 @@
+"""Workspace invitations: nobody joins a workspace without saying yes.
+
+An owner invites by username or id and gets one answer whatever the user is
+(unknown, already a member, already invited, or invited now), so inviting cannot be
+used to find out who has an account. Only the invitee sees the invitation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from roomchat.domain.models import Invitation, User, Workspace
+from roomchat.domain.names import normalise_username
+from roomchat.errors import ChatError, Code, forbidden, not_found
+from roomchat.store import Store
+from roomchat.store.invitations import InvitationLimits
+
+# Pending invitations a workspace may have, and a user may be sent: nobody can make
+# the server, or someone's invitation list, hold an unbounded number of them.
+MAX_PENDING_PER_WORKSPACE = 1000
+MAX_PENDING_PER_INVITEE = 100
+# An invitation nobody answered expires, so it stops counting against either bound.
+INVITATION_TTL = timedelta(days=30)
+
+DEFAULT_LIMITS = InvitationLimits(MAX_PENDING_PER_WORKSPACE, MAX_PENDING_PER_INVITEE)
+
+
+class InvitationService:
+    def __init__(
+        self,
+        store: Store,
+        limits: InvitationLimits = DEFAULT_LIMITS,
+        ttl: timedelta = INVITATION_TTL,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._limits = limits
+        self._ttl = ttl
+        self._clock = clock
+
+    def _since(self) -> datetime:
+        return self._clock() - self._ttl
+
+    async def invite(
+        self, owner: User, workspace_id: int, user_id: int | None, username: str | None
+    ) -> None:
+        """Invite someone to a workspace the caller owns (the caller checked that).
+
+        Every outcome but a full workspace looks the same to the owner. The
+        workspace's bound is checked before the user is looked up, so hitting it says
+        nothing about the user; the invitee's bound is silent (their list is full:
+        they decline some to make room).
+        """
+        if (user_id is None) == (username is None):
+            raise ChatError(Code.VALIDATION_ERROR, "give either user_id or username")
+        pending = await self._store.invitations.pending_in_workspace(workspace_id, self._since())
+        if pending >= self._limits.per_workspace:
+            raise ChatError(
+                Code.CONFLICT,
+                f"this workspace has {self._limits.per_workspace} unanswered invitations; "
+                "more can be sent when some are answered or expire",
+            )
+        invitee = await self._resolve(user_id, username)
+        if invitee is None:
+            return
+        now = self._clock()
+        await self._store.invitations.create(
+            workspace_id, invitee.id, owner.id, now, now - self._ttl, self._limits
+        )
+
+    async def _resolve(self, user_id: int | None, username: str | None) -> User | None:
+        if user_id is not None:
+            return await self._store.users.get(user_id)
+        assert username is not None
+        canonical = normalise_username(username)
+        if canonical is None:
+            # Says only that this cannot be a username at all, never whether one exists.
+            raise ChatError(
+                Code.VALIDATION_ERROR, "username must be 3-32 letters, digits, '_', '.' or '-'"
+            )
+        return await self._store.users.by_username(canonical)
+
+    async def pending(self, user: User) -> list[Invitation]:
+        return await self._store.invitations.for_user(
+            user.id, self._since(), self._limits.per_invitee
+        )
+
+    async def accept(self, user: User, invitation_id: int, role: str) -> Workspace:
+        workspace = await self._store.invitations.accept(
+            invitation_id, user.id, self._since(), role
+        )
+        if workspace is None:
+            raise await self._not_yours(invitation_id)
+        return workspace
+
+    async def decline(self, user: User, invitation_id: int) -> None:
+        if not await self._store.invitations.decline(invitation_id, user.id):
+            raise await self._not_yours(invitation_id)
+
+    async def _not_yours(self, invitation_id: int) -> ChatError:
+        """forbidden for another user's invitation (its ids are random: nothing to learn
+        from probing), not_found for none."""
+        if await self._store.invitations.invitee(invitation_id, self._since()) is not None:
+            return forbidden("this invitation is not yours")
+        return not_found("invitation")

@@ -1,0 +1,215 @@
+"""Pending workspace invitations: created by an owner, answered by the invitee."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import ColumnElement
+
+from roomchat.domain.models import Invitation, Workspace
+from roomchat.store.database import reads_of
+from roomchat.store.rows import user_from
+from roomchat.store.tables import users, workspace_invitations, workspace_members, workspaces
+
+# Invitation ids are random, and at most 2^53 - 1: JavaScript's numbers hold every
+# integer up to there exactly (the web client reads ids as numbers).
+MAX_SAFE_ID = 2**53 - 1
+
+
+class Invited(Enum):
+    """What inviting did; only the domain sees it (the owner gets one answer for all)."""
+
+    CREATED = "created"
+    ALREADY_PENDING = "already_pending"
+    ALREADY_MEMBER = "already_member"
+    INVITEE_FULL = "invitee_full"
+    WORKSPACE_FULL = "workspace_full"
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationLimits:
+    per_workspace: int
+    per_invitee: int
+
+
+class InvitationRepo:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._reads = reads_of(engine)
+
+    async def pending_in_workspace(self, workspace_id: int, since: datetime) -> int:
+        query = select(func.count()).where(
+            workspace_invitations.c.workspace_id == workspace_id,
+            workspace_invitations.c.created_at >= since,
+        )
+        async with self._reads.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def create(
+        self,
+        workspace_id: int,
+        user_id: int,
+        invited_by: int,
+        now: datetime,
+        since: datetime,
+        limits: InvitationLimits,
+    ) -> Invited:
+        """Invite the user unless they are a member, already invited, or a bound is reached.
+
+        Invitations created before ``since`` have expired: they are dropped here, so
+        neither bound can be held full for ever by invitations nobody answers.
+        """
+        try:
+            async with self._engine.begin() as conn:
+                await _lock(conn, workspace_id, user_id)
+                await conn.execute(
+                    delete(workspace_invitations).where(
+                        (
+                            (workspace_invitations.c.workspace_id == workspace_id)
+                            | (workspace_invitations.c.user_id == user_id)
+                        ),
+                        workspace_invitations.c.created_at < since,
+                    )
+                )
+                is_member = exists().where(
+                    workspace_members.c.workspace_id == workspace_id,
+                    workspace_members.c.user_id == user_id,
+                )
+                if (await conn.execute(select(is_member))).scalar():
+                    return Invited.ALREADY_MEMBER
+                if await _count(conn, workspace_invitations.c.workspace_id == workspace_id) >= (
+                    limits.per_workspace
+                ):
+                    return Invited.WORKSPACE_FULL
+                pending = workspace_invitations.c.user_id == user_id
+                if await _count(conn, pending) >= limits.per_invitee:
+                    return Invited.INVITEE_FULL
+                await conn.execute(
+                    insert(workspace_invitations).values(
+                        # A random id: a sequential one would tell an owner, by the gap
+                        # between two invitations to their own second account, whether
+                        # an invitation to someone else was created in between.
+                        id=secrets.randbelow(MAX_SAFE_ID) + 1,
+                        workspace_id=workspace_id,
+                        user_id=user_id,
+                        invited_by=invited_by,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            # (workspace, user) is unique: a concurrent or earlier invitation is pending.
+            # (A random id colliding is a one-in-2^53 chance; the owner invites again.)
+            return Invited.ALREADY_PENDING
+        return Invited.CREATED
+
+    async def for_user(self, user_id: int, since: datetime, limit: int) -> list[Invitation]:
+        inviter = users.alias("inviter")
+        query = (
+            select(
+                workspace_invitations.c.id.label("invitation_id"),
+                workspace_invitations.c.workspace_id,
+                workspaces.c.name.label("workspace_name"),
+                workspace_invitations.c.created_at,
+                inviter.c.id.label("u_id"),
+                inviter.c.username.label("u_username"),
+                inviter.c.display_name.label("u_display_name"),
+                inviter.c.avatar_url.label("u_avatar_url"),
+            )
+            .join(workspaces, workspaces.c.id == workspace_invitations.c.workspace_id)
+            .join(inviter, inviter.c.id == workspace_invitations.c.invited_by)
+            .where(
+                workspace_invitations.c.user_id == user_id,
+                workspace_invitations.c.created_at >= since,
+            )
+            .order_by(workspace_invitations.c.created_at, workspace_invitations.c.id)
+            .limit(limit)
+        )
+        async with self._reads.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            Invitation(
+                id=row.invitation_id,
+                workspace_id=row.workspace_id,
+                workspace_name=row.workspace_name,
+                invited_by=user_from(row, "u_"),
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+    async def invitee(self, invitation_id: int, since: datetime) -> int | None:
+        """Whose the pending invitation is; None when there is none by that id."""
+        query = select(workspace_invitations.c.user_id).where(
+            workspace_invitations.c.id == invitation_id,
+            workspace_invitations.c.created_at >= since,
+        )
+        async with self._reads.connect() as conn:
+            value = (await conn.execute(query)).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+    async def accept(
+        self, invitation_id: int, user_id: int, since: datetime, role: str
+    ) -> Workspace | None:
+        """Make the invitee a member and drop the invitation, in one transaction.
+
+        None when the user has no pending invitation by that id (someone else's,
+        answered, expired, or never made).
+        """
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            removed = await conn.execute(
+                delete(workspace_invitations)
+                .where(
+                    workspace_invitations.c.id == invitation_id,
+                    workspace_invitations.c.user_id == user_id,
+                    workspace_invitations.c.created_at >= since,
+                )
+                .returning(workspace_invitations.c.workspace_id)
+            )
+            workspace_id = removed.scalar_one_or_none()
+            if workspace_id is None:
+                return None
+            is_member = exists().where(
+                workspace_members.c.workspace_id == workspace_id,
+                workspace_members.c.user_id == user_id,
+            )
+            if not (await conn.execute(select(is_member))).scalar():
+                await conn.execute(
+                    insert(workspace_members).values(
+                        workspace_id=workspace_id, user_id=user_id, role=role, joined_at=now
+                    )
+                )
+            row = (
+                await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))
+            ).one()
+        return Workspace(**row._mapping)
+
+    async def decline(self, invitation_id: int, user_id: int) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(workspace_invitations).where(
+                    workspace_invitations.c.id == invitation_id,
+                    workspace_invitations.c.user_id == user_id,
+                )
+            )
+        return bool(result.rowcount)
+
+
+async def _count(conn: AsyncConnection, condition: ColumnElement[bool]) -> int:
+    query = select(func.count()).select_from(workspace_invitations).where(condition)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def _lock(conn: AsyncConnection, workspace_id: int, user_id: int) -> None:
+    """Serialise invitations to one workspace and to one invitee, so both bounds hold
+    under concurrent requests: PostgreSQL row locks, always the workspace first (SQLite
+    has one writer already)."""
+    if conn.dialect.name == "postgresql":
+        for table, row_id in ((workspaces, workspace_id), (users, user_id)):
+            await conn.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())

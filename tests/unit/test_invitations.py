@@ -1,0 +1,97 @@
+"""Invitation bounds and expiry, and a leaver forgotten by every instance's member cache."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from roomchat.domain.invitations import InvitationService
+from roomchat.domain.rooms import MEMBER_CACHE_TTL_S, RoomService
+from roomchat.domain.workspaces import WorkspaceService
+from roomchat.errors import ChatError, Code
+from roomchat.store.invitations import InvitationLimits
+from tests.unit.conftest import Domain
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_a_workspace_holds_at_most_its_bound_of_pending_invitations(domain: Domain) -> None:
+    clock = Clock()
+    service = InvitationService(domain.store, InvitationLimits(3, 2), timedelta(days=1), clock)
+    workspaces = WorkspaceService(domain.store, service)
+    owner = await domain.user("owner")
+    ws = await workspaces.create(owner, "ws")
+    invitees = [await domain.user(f"u{n}") for n in range(4)]
+    for user in invitees[:3]:
+        await workspaces.invite(owner, ws.id, user.id, None)
+    # Full: refused before the user is looked up, an unknown one included.
+    for user_id in (invitees[3].id, 10**12):
+        with pytest.raises(ChatError) as full:
+            await workspaces.invite(owner, ws.id, user_id, None)
+        assert full.value.code is Code.CONFLICT
+    assert await service.pending(invitees[3]) == []
+
+    # An answer makes room; so does expiry.
+    [first] = await service.pending(invitees[0])
+    await service.decline(invitees[0], first.id)
+    await workspaces.invite(owner, ws.id, invitees[3].id, None)
+    clock.now += timedelta(days=2)
+    assert await service.pending(invitees[3]) == []
+    with pytest.raises(ChatError) as expired:
+        await workspaces.accept(invitees[1], 1)
+    assert expired.value.code is Code.NOT_FOUND
+    await workspaces.invite(owner, ws.id, invitees[0].id, None)
+    assert [i.workspace_id for i in await service.pending(invitees[0])] == [ws.id]
+
+
+async def test_an_invitees_bound_is_silent(domain: Domain) -> None:
+    service = InvitationService(domain.store, InvitationLimits(10, 2))
+    workspaces = WorkspaceService(domain.store, service)
+    owner, invitee = await domain.user("owner"), await domain.user("invitee")
+    spaces = [await workspaces.create(owner, f"ws{n}") for n in range(3)]
+    for ws in spaces:
+        await workspaces.invite(owner, ws.id, invitee.id, None)  # no error for the third
+    assert [i.workspace_id for i in await service.pending(invitee)] == [s.id for s in spaces[:2]]
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_leaver_is_forgotten_here_at_once_and_elsewhere_within_the_ttl(
+    domain: Domain,
+) -> None:
+    """Two instances share a database: the leave is handled by one; the other's cache
+    still says "member" until its entry is older than MEMBER_CACHE_TTL_S."""
+    clock = Monotonic()
+    other_workspaces = WorkspaceService(domain.store)
+    other = RoomService(domain.store, other_workspaces, 5, timedelta(minutes=15), clock)
+    owner, member = await domain.user("owner"), await domain.user("member")
+    ws = await domain.workspaces.create(owner, "ws")
+    await domain.workspaces.invite(owner, ws.id, member.id, None)
+    [invitation] = await domain.workspaces.invitations.pending(member)
+    await domain.workspaces.accept(member, invitation.id)
+    room = await domain.rooms.create(owner, ws.id, "room", None)
+    await domain.rooms.join(member, room.id, None)
+    await other.require_room_member(member, room.id)
+
+    await domain.workspaces.leave(member, ws.id)
+    with pytest.raises(ChatError) as here:
+        await domain.rooms.require_room_member(member, room.id)
+    assert here.value.code is Code.FORBIDDEN
+    assert (await other.require_room_member(member, room.id)).id == room.id  # cached
+    clock.now += MEMBER_CACHE_TTL_S + 0.1
+    with pytest.raises(ChatError) as elsewhere:
+        await other.require_room_member(member, room.id)
+    assert elsewhere.value.code is Code.FORBIDDEN
