@@ -17,14 +17,22 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from roomchat import __version__, jsoncodec
-from roomchat.api.responses import on_chat_error, on_http_error, on_validation_error
-from roomchat.api.routes import auth, health, room_users, rooms, workspaces
+from roomchat.api.middleware import BodyLimit, SecurityHeaders
+from roomchat.api.responses import (
+    ERROR_RESPONSES,
+    on_chat_error,
+    on_http_error,
+    on_validation_error,
+)
+from roomchat.api.routes import auth, health, invitations, room_users, rooms, workspaces
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
 from roomchat.bus.outbox_relay import NeedsOutbox
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.models import Message
 from roomchat.domain.rooms import RoomService
+from roomchat.domain.sessions import SessionService
+from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
@@ -32,6 +40,8 @@ from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway, GatewayLimits
 from roomchat.realtime.handlers import Handlers
 from roomchat.realtime.hub import Hub
+from roomchat.realtime.origins import OriginPolicy
+from roomchat.realtime.sessions import SocketSessions
 from roomchat.services import Services
 from roomchat.settings import Settings
 from roomchat.store import Store
@@ -92,11 +102,15 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         version=__version__,
         description="Workspace-based room chat. WebSocket protocol: see docs/protocol.md.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
+    # The last added is the outermost: security headers go on the body limit's 413 too.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
-    for module in (health, auth, workspaces, rooms, room_users):
+    for module in (health, auth, workspaces, rooms, room_users, invitations):
         app.include_router(module.router)
 
     if settings.serve_web_client and (WEB_DIR / "index.html").exists():
@@ -112,7 +126,24 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
 async def start_services(settings: Settings, bus: Bus) -> Services:
     store = Store.connect(settings.resolved_database_url(), settings.database_pool_size)
     public_base_url = settings.resolved_public_base_url()
-    users = UserService(store, settings.resolved_jwt_secret(), settings.jwt_ttl_seconds)
+    users = UserService(
+        store,
+        LoginThrottle(
+            settings.login_limit_per_account,
+            settings.login_limit_per_address,
+            settings.register_limit_per_address,
+        ),
+        settings.max_password_chars,
+    )
+    sessions = SessionService(
+        store,
+        settings.resolved_jwt_secret(),
+        settings.jwt_ttl_seconds,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ticket_ttl_seconds=settings.ws_ticket_ttl_s,
+    )
+    sockets = SocketSessions(sessions, settings.revocation_poll_interval_s)
     workspaces_ = WorkspaceService(store)
     rooms_ = RoomService(
         store,
@@ -131,6 +162,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             max_content_bytes=settings.max_message_content_bytes,
             history=settings.history_limit,
             catch_up=settings.catch_up_limit,
+            catch_up_max_bytes=settings.catch_up_max_bytes,
         ),
     )
     hub = Hub(
@@ -140,23 +172,32 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         last_seqs=store.rooms.last_seqs,
         sweep_interval=settings.sweep_interval_s,
     )
+    # A member who leaves a workspace stops getting its rooms on this instance's sockets.
+    workspaces_.on_member_left(hub.remove_user)
     fanout = Fanout(hub, bus, settings.instance_id)
     handlers = Handlers(rooms_, messages, hub, fanout, settings.instance_id, public_base_url)
     gateway = Gateway(
-        users,
+        sockets,
         hub,
         handlers.table(),
         GatewayLimits(
             outbound_queue_frames=settings.outbound_queue_frames,
             send_rate_per_second=settings.send_rate_per_second,
             send_burst=settings.send_burst,
+            outbound_buffer_bytes=settings.outbound_buffer_bytes,
+            write_timeout_s=settings.write_timeout_s,
+            join_rate_per_second=settings.join_rate_per_second,
+            join_burst=settings.join_burst,
+            max_ws_per_user=settings.max_ws_per_user,
         ),
+        OriginPolicy.parse(settings.ws_allowed_origins, public_base_url),
     )
     messages.start()
     hub.start()
     if isinstance(bus, NeedsOutbox):
         bus.attach_outbox(OutboxStore(store.engine))
     await bus.start(fanout.from_bus)
+    await sockets.start()
     return Services(
         settings,
         store,
@@ -169,11 +210,14 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         fanout,
         gateway,
         public_base_url,
+        sessions=sessions,
+        sockets=sockets,
     )
 
 
 async def stop_services(services: Services) -> None:
     # The writer first: what it stores last still reaches the bus before it closes.
+    await services.sockets.close()
     await services.messages.close()
     await services.bus.close()
     await services.hub.close()

@@ -45,21 +45,37 @@ def main(argv: list[str] | None = None) -> None:
 def _serve(settings: Settings) -> None:
     import uvicorn
 
+    from roomchat import logs
     from roomchat.app import create_app
+    from roomchat.httpserver import protocol_class
 
     _raise_fd_limit()
-    uvicorn.run(
+    http = protocol_class(settings.header_read_timeout_s)
+    if http is None:
+        logging.getLogger("roomchat").warning(
+            "uvicorn's httptools protocol is not the one roomchat was written for: "
+            "serving without a header read timeout"
+        )
+    trusted_proxies = settings.forwarded_allow_ips.strip()
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        http=http or "auto",
         ws=settings.ws_impl,
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=False,  # compression costs memory and CPU per connection
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise: anyone
+        # on this host could then pick the address the login throttle counts.
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies or None,
     )
+    logs.install()  # after uvicorn configured its loggers
+    uvicorn.Server(config).run()
 
 
 def _raise_fd_limit() -> None:

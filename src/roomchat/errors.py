@@ -16,6 +16,7 @@ class Code(StrEnum):
     UNKNOWN_ACTION = "unknown_action"
     BAD_REQUEST = "bad_request"
     CONFLICT = "conflict"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -29,6 +30,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.UNKNOWN_ACTION: 400,
     Code.BAD_REQUEST: 400,
     Code.CONFLICT: 409,
+    Code.PAYLOAD_TOO_LARGE: 413,
     Code.INTERNAL_ERROR: 500,
 }
 
@@ -36,11 +38,15 @@ HTTP_STATUS: dict[Code, int] = {
 class ChatError(Exception):
     """An error the caller caused or may act on; anything else is an internal failure."""
 
-    def __init__(self, code: Code, message: str, details: Any = None) -> None:
+    def __init__(
+        self, code: Code, message: str, details: Any = None, *, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
+        # When trying again makes sense (rate limits): REST sends it as Retry-After.
+        self.retry_after_s = retry_after_s
 
     @property
     def http_status(self) -> int:
@@ -63,3 +69,9 @@ def forbidden(message: str = "you are not allowed to do that") -> ChatError:
 
 def not_found(what: str) -> ChatError:
     return ChatError(Code.NOT_FOUND, f"{what} not found")
+
+
+def rate_limited(message: str, retry_after_s: int) -> ChatError:
+    return ChatError(
+        Code.RATE_LIMITED, message, {"retry_after_s": retry_after_s}, retry_after_s=retry_after_s
+    )

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from roomchat.bus.base import Bus
 from roomchat.domain.messages import MessageService
 from roomchat.domain.rooms import RoomService
+from roomchat.domain.sessions import SessionService
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway
 from roomchat.realtime.hub import Hub
+from roomchat.realtime.sessions import SocketSessions
 from roomchat.settings import Settings
 from roomchat.store import Store
 
@@ -29,3 +31,5 @@ class Services:
     fanout: Fanout
     gateway: Gateway
     public_base_url: str
+    sessions: SessionService
+    sockets: SocketSessions

@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1024 * 1024, description="largest REST request body; larger gets 413"
     )
-    max_password_chars: int = Field(default=128, description="longer passwords are refused unhashed")
+    max_password_chars: int = Field(
+        default=128, description="longer passwords are refused unhashed"
+    )
     login_limit_per_account: str = Field(
         default="10/5minutes",
         description="failed logins allowed per username (limits notation: N/period)",

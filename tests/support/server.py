@@ -43,6 +43,10 @@ class ServerProcess:
             "ROOMCHAT_JWT_SECRET": "integration-test-secret-that-is-long-enough-1234",
             "ROOMCHAT_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}",
             "ROOMCHAT_LOG_LEVEL": "warning",
+            # Every test client is 127.0.0.1: the address limits would count the whole
+            # suite as one attacker. tests/security sets them back where it tests them.
+            "ROOMCHAT_REGISTER_LIMIT_PER_ADDRESS": "100000/minute",
+            "ROOMCHAT_LOGIN_LIMIT_PER_ADDRESS": "100000/minute",
             **{f"ROOMCHAT_{k.upper()}": v for k, v in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None

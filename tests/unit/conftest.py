@@ -70,7 +70,7 @@ async def domain(store_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     try:
         yield Domain(
             store,
-            UserService(store, "unit-test-secret-long-enough-000000", 60),
+            UserService(store),
             workspaces,
             rooms,
             messages,

@@ -1,13 +1,16 @@
-"""Request dependencies: the instance's services and the calling user."""
+"""Request dependencies: the instance's services, the calling session, and id types."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator, Field, StrictInt
 
 from roomchat.domain.models import MAX_ID, User
+from roomchat.domain.sessions import Session
 from roomchat.errors import unauthorized
 from roomchat.services import Services
 
@@ -19,15 +22,40 @@ def services(request: Request) -> Services:
     return svc
 
 
-async def current_user(
+def client_address(request: Request) -> str:
+    """The socket's peer, or what a trusted proxy says it is (cli: forwarded_allow_ips)."""
+    return request.client.host if request.client else ""
+
+
+async def current_session(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+) -> Session:
     if credentials is None:
         raise unauthorized("send Authorization: Bearer <token>")
-    return await services(request).users.authenticate(credentials.credentials)
+    return await services(request).sessions.authenticate(credentials.credentials)
+
+
+async def current_user(session: Annotated[Session, Depends(current_session)]) -> User:
+    return session.user
+
+
+_DECIMAL = re.compile(r"[0-9]{1,20}")
+
+
+def _plain_decimal(value: Any) -> Any:
+    # int() would take " 1", "+1", "1_0" and "1.0" (pydantic's lax mode): one spelling only.
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError("must be a positive decimal integer")
+    return value
 
 
 Svc = Annotated[Services, Depends(services)]
-IdPath = Annotated[int, Path(le=MAX_ID)]  # a larger id names no row (and overflows the driver)
+ClientAddress = Annotated[str, Depends(client_address)]
+# Ids name 64-bit rows: anything outside 1..2^63-1 names nothing and is a 422, never
+# a driver overflow. Path ids are plain ASCII digits.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID), BeforeValidator(_plain_decimal)]
+# For body models: strict, so "1", 1.0 and true are a validation_error, not row 1.
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+CurrentSession = Annotated[Session, Depends(current_session)]
 CurrentUser = Annotated[User, Depends(current_user)]

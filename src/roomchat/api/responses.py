@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -25,7 +26,10 @@ def ok(data: Any, status_code: int = 200) -> JSON:
 
 
 def error_response(err: ChatError) -> JSON:
-    return JSON({"status": "error", "error": err.error_dict()}, status_code=err.http_status)
+    response = JSON({"status": "error", "error": err.error_dict()}, status_code=err.http_status)
+    if err.retry_after_s is not None:
+        response.headers["Retry-After"] = str(err.retry_after_s)
+    return response
 
 
 async def on_chat_error(_request: Request, exc: Exception) -> JSON:
@@ -53,6 +57,7 @@ HTTP_CODES = {
     401: Code.UNAUTHORIZED,
     403: Code.FORBIDDEN,
     404: Code.NOT_FOUND,
+    413: Code.PAYLOAD_TOO_LARGE,
     429: Code.RATE_LIMITED,
 }
 
@@ -60,7 +65,36 @@ HTTP_CODES = {
 async def on_http_error(_request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, HTTPException)
     code = HTTP_CODES.get(exc.status_code, Code.BAD_REQUEST)
-    err = ChatError(code, str(exc.detail))
+    # FastAPI raises a bare 400 for a body it cannot decode: say it as for bad JSON.
+    message = "the body is not valid JSON" if exc.status_code == 400 else str(exc.detail)
+    err = ChatError(code, message)
     response = error_response(err)
     response.status_code = exc.status_code
     return response
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="one of roomchat.errors.Code", examples=["validation_error"])
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    status: Literal["error"]
+    error: ErrorBody
+
+
+_ERRORS_DOC = {
+    400: "bad_request: the body is not valid JSON",
+    401: "unauthorized: no, an invalid, an expired or a revoked token",
+    403: "forbidden (or wrong_passcode)",
+    404: "not_found",
+    409: "conflict",
+    413: "payload_too_large: the body is over max_body_bytes (default 1 MiB)",
+    422: "validation_error: missing fields, wrong types, or values out of range",
+    429: "rate_limited: try again after Retry-After seconds",
+}
+# Every route may answer these, each with the error envelope (FastAPI responses=).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": text} for status, text in _ERRORS_DOC.items()
+}

@@ -19,7 +19,7 @@ _REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 # ASCII look-alikes folded together, so "a1ice", "alice" and "aIice" are one name.
 _CONFUSABLE_SEQUENCES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
-_CONFUSABLE_CHARS = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "-": "_", ".": "_"})
+_CONFUSABLE_CHARS = str.maketrans("01i|-.", "olll__")
 
 
 def has_hidden_characters(text: str) -> bool:

@@ -1,45 +1,62 @@
-"""Registration, login and access tokens."""
+"""Registration and login (access tokens: domain/sessions.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Any
 
-import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from roomchat.domain.models import User
 from roomchat.domain.names import has_hidden_characters, normalise_username, username_skeleton
+from roomchat.domain.throttle import LoginThrottle
 from roomchat.errors import ChatError, Code, not_found, unauthorized
 from roomchat.store import Store
 from roomchat.store.users import UsernameTaken
 
-JWT_ALGORITHM = "HS256"  # pinned: tokens naming any other algorithm are refused
+MIN_PASSWORD_CHARS = 8
+MAX_DISPLAY_NAME_CHARS = 64
 
 
 class UserService:
-    def __init__(self, store: Store, jwt_secret: str, token_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        throttle: LoginThrottle | None = None,
+        max_password_chars: int = 128,
+    ) -> None:
         self._store = store
-        self._secret = jwt_secret
-        self._ttl = token_ttl_seconds
+        self._throttle = throttle or LoginThrottle("10/5minutes", "50/5minutes", "20/hour")
+        self._max_password = max_password_chars
         self._hasher = PasswordHasher()
         # Hashing a dummy keeps failed logins for unknown users as slow as wrong passwords.
         self._dummy_hash = self._hasher.hash("roomchat-timing-equaliser")
 
-    async def register(self, username: str, password: str, display_name: str | None) -> User:
+    def _check_password_length(self, password: str) -> None:
+        # Before any hashing: argon2 over a 150 MB password is the attack itself.
+        if not MIN_PASSWORD_CHARS <= len(password) <= self._max_password:
+            raise ChatError(
+                Code.VALIDATION_ERROR,
+                f"password must be {MIN_PASSWORD_CHARS}-{self._max_password} characters",
+            )
+
+    async def register(
+        self, username: str, password: str, display_name: str | None, address: str = ""
+    ) -> User:
+        self._throttle.register(address)
         canonical = normalise_username(username)
         if canonical is None:
             raise ChatError(
                 Code.VALIDATION_ERROR,
                 "username must be 3-32 letters, digits, '_', '.' or '-'",
             )
-        if not 8 <= len(password) <= 128:
-            raise ChatError(Code.VALIDATION_ERROR, "password must be 8-128 characters")
+        self._check_password_length(password)
         name = (display_name or "").strip() or username
-        if len(name) > 64:
-            raise ChatError(Code.VALIDATION_ERROR, "display_name must be at most 64 characters")
+        if len(name) > MAX_DISPLAY_NAME_CHARS:
+            raise ChatError(
+                Code.VALIDATION_ERROR,
+                f"display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters",
+            )
         if has_hidden_characters(name):  # NUL, newlines, RTL overrides, zero-width...
             raise ChatError(
                 Code.VALIDATION_ERROR, "display_name must not contain control or format characters"
@@ -54,42 +71,39 @@ class UserService:
                 Code.CONFLICT, "that username is taken (or looks like one that is)"
             ) from None
 
-    async def login(self, username: str, password: str) -> User:
-        credentials = await self._store.users.credentials(username.lower())
+    async def login(self, username: str, password: str, address: str = "") -> User:
+        """The user, or 401; failures are throttled per account and per client address."""
+        if len(password) > self._max_password:
+            self._check_password_length(password)
+        canonical = normalise_username(username)  # None for NUL, spaces, "alice\n"...
+        attempt = self._throttle.begin_login(canonical, address)
+        user: User | None = None
+        try:
+            user = await self._verify(canonical, password)
+        finally:
+            self._throttle.end_login(attempt, failed=user is None)
+        if user is None:
+            raise unauthorized("wrong username or password")
+        return user
+
+    async def _verify(self, canonical: str | None, password: str) -> User | None:
+        credentials = await self._store.users.credentials(canonical) if canonical else None
         stored = credentials.password_hash if credentials else self._dummy_hash
         try:
             await asyncio.to_thread(self._hasher.verify, stored, password)
         except (VerifyMismatchError, InvalidHashError):
-            credentials = None
+            return None
         if credentials is None:
-            raise unauthorized("wrong username or password")
+            return None
         if self._hasher.check_needs_rehash(stored):
             new_hash = await asyncio.to_thread(self._hasher.hash, password)
             await self._store.users.update_password_hash(credentials.user.id, new_hash)
         return credentials.user
 
-    def issue_token(self, user: User) -> str:
-        now = int(time.time())
-        claims = {"sub": str(user.id), "iat": now, "exp": now + self._ttl}
-        return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
-
-    def user_id_from_token(self, token: str) -> int:
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[JWT_ALGORITHM],
-                options={"require": ["exp", "sub"]},
-            )
-            return int(claims["sub"])
-        except (jwt.PyJWTError, ValueError):
-            raise unauthorized("missing, invalid or expired token") from None
-
-    async def authenticate(self, token: str) -> User:
-        user = await self._store.users.get(self.user_id_from_token(token))
-        if user is None:
-            raise unauthorized("the token's user no longer exists")
-        return user
+    async def by_username(self, username: str) -> User | None:
+        """The user a typed name stands for (NFKC, case-folded), or None."""
+        canonical = normalise_username(username)
+        return await self._store.users.by_username(canonical) if canonical else None
 
     async def get(self, user_id: int) -> User:
         user = await self._store.users.get(user_id)

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from roomchat.domain.users import UserService
 from roomchat.errors import ChatError, Code
 from roomchat.realtime import protocol
-from roomchat.realtime.connection import Connection, Flusher, TokenBucket
+from roomchat.realtime.connection import (
+    Connection,
+    Flusher,
+    OutboundLimits,
+    StallSweep,
+    TokenBucket,
+)
 from roomchat.realtime.handlers import Handler
 from roomchat.realtime.hub import Hub
+from roomchat.realtime.origins import OriginPolicy
+from roomchat.realtime.sessions import SocketSessions
 from roomchat.realtime.sinks import sink_for
 
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED_CLOSE = 4401
+TOO_MANY_CONNECTIONS_CLOSE = 4429  # the user already has max_ws_per_user sockets open here
+# An unknown action is named in its error reply only when it looks like an action name:
+# an error reply echoes nothing else the client sent (request_id aside).
+_PLAIN_ACTION = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass
@@ -27,47 +39,91 @@ class GatewayLimits:
     send_burst: int
     typing_rate_per_second: float = 5.0
     typing_burst: int = 10
+    outbound_buffer_bytes: int = 4 * 1024 * 1024
+    write_timeout_s: float = 30.0
+    join_rate_per_second: float = 2.0
+    join_burst: int = 10
+    max_ws_per_user: int = 20
 
 
 class Gateway:
     def __init__(
-        self, users: UserService, hub: Hub, handlers: dict[str, Handler], limits: GatewayLimits
+        self,
+        sessions: SocketSessions,
+        hub: Hub,
+        handlers: dict[str, Handler],
+        limits: GatewayLimits,
+        origins: OriginPolicy | None = None,
     ) -> None:
-        self._users = users
+        self._sessions = sessions
         self._hub = hub
         self._handlers = handlers
         self._limits = limits
+        self._origins = origins or OriginPolicy([])
+        self._outbound = OutboundLimits(
+            limits.outbound_buffer_bytes, limits.outbound_queue_frames, limits.write_timeout_s
+        )
         self.connections = 0
+        self._per_user: dict[int, int] = {}  # open sockets per user id, on this instance
+        self._stalls = StallSweep(limits.write_timeout_s)
         self._flusher = Flusher()
 
     async def __call__(self, websocket: WebSocket) -> None:
-        token = websocket.query_params.get("token") or _bearer(websocket)
-        try:
-            user = await self._users.authenticate(token or "")
-        except ChatError:
+        if not self._origins.allows(websocket.headers.get("origin"), websocket.headers.get("host")):
+            # Before the handshake completes (and before any token is looked at): HTTP 403.
+            await websocket.close()
+            return
+        session = await self._sessions.authenticate(websocket)  # ticket, bearer or ?token=
+        if session is None:
             # Refused before the handshake completes: the client sees HTTP 403.
             await websocket.close(code=UNAUTHORIZED_CLOSE)
             return
+        user = session.user
         await websocket.accept()
         limits = self._limits
+        if not self._admit(user.id):
+            await websocket.close(
+                TOO_MANY_CONNECTIONS_CLOSE,
+                f"too_many_connections: at most {limits.max_ws_per_user} per user",
+            )
+            return
         conn = Connection(
             user,
             sink_for(websocket),
             self._flusher,
-            limits.outbound_queue_frames,
+            self._outbound,
             TokenBucket(limits.send_rate_per_second, limits.send_burst),
             TokenBucket(limits.typing_rate_per_second, limits.typing_burst),
+            TokenBucket(limits.join_rate_per_second, limits.join_burst),
         )
         self.connections += 1
+        self._stalls.add(conn)
+        live = self._sessions.opened(session, websocket)  # closed at expiry or revocation
         try:
             await self._serve(websocket, conn)
         finally:
+            self._sessions.closed(live)
             self.connections -= 1
+            self._release(user.id)
+            self._stalls.discard(conn)
             self._hub.drop(conn)
             await conn.aclose()
 
+    def _admit(self, user_id: int) -> bool:
+        open_now = self._per_user.get(user_id, 0)
+        if open_now >= self._limits.max_ws_per_user:
+            return False
+        self._per_user[user_id] = open_now + 1
+        return True
+
+    def _release(self, user_id: int) -> None:
+        left = self._per_user.pop(user_id, 1) - 1
+        if left > 0:
+            self._per_user[user_id] = left
+
     async def _serve(self, websocket: WebSocket, conn: Connection) -> None:
-        while True:
+        # A connection closed for being too slow does no more work for its client.
+        while not conn.closed:
             try:
                 message = await websocket.receive()
             except (WebSocketDisconnect, RuntimeError):
@@ -88,8 +144,10 @@ class Gateway:
             action, request_id = envelope.action, envelope.request_id
             handler = self._handlers.get(action)
             if handler is None:
+                if not _PLAIN_ACTION.fullmatch(action):
+                    action = "error"
                 known = ", ".join(sorted(self._handlers))
-                raise ChatError(Code.UNKNOWN_ACTION, f"unknown action {action!r}; known: {known}")
+                raise ChatError(Code.UNKNOWN_ACTION, f"unknown action; known: {known}")
             return await handler(conn, envelope)
         except ChatError as err:
             return protocol.error(action, err, request_id)
@@ -97,9 +155,3 @@ class Gateway:
             log.exception("action %s failed", action)
             internal = ChatError(Code.INTERNAL_ERROR, "something went wrong on our side")
             return protocol.error(action, internal, request_id)
-
-
-def _bearer(websocket: WebSocket) -> str | None:
-    header = websocket.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else None

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat.store.database import create_engine, ping
+from roomchat.store.invitations import InvitationRepo
 from roomchat.store.messages import MessageRepo
 from roomchat.store.rooms import RoomRepo
+from roomchat.store.tokens import TokenRepo
 from roomchat.store.users import UserRepo
 from roomchat.store.workspaces import WorkspaceRepo
 
@@ -18,14 +20,18 @@ class Store:
     engine: AsyncEngine
     users: UserRepo = field(init=False)
     workspaces: WorkspaceRepo = field(init=False)
+    invitations: InvitationRepo = field(init=False)
     rooms: RoomRepo = field(init=False)
     messages: MessageRepo = field(init=False)
+    tokens: TokenRepo = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepo(self.engine)
         self.workspaces = WorkspaceRepo(self.engine)
+        self.invitations = InvitationRepo(self.engine)
         self.rooms = RoomRepo(self.engine)
         self.messages = MessageRepo(self.engine)
+        self.tokens = TokenRepo(self.engine)
 
     @classmethod
     def connect(cls, url: str, pool_size: int = 10) -> Store:

@@ -52,6 +52,8 @@ class UserRepo:
         return User(id=user_id, username=username, display_name=display_name, avatar_url=None)
 
     async def credentials(self, username: str) -> Credentials | None:
+        if "\x00" in username:  # PostgreSQL cannot even compare text with NUL in it
+            return None
         async with self._reads.connect() as conn:
             row = (
                 await conn.execute(
@@ -68,6 +70,8 @@ class UserRepo:
         return user_from(row) if row else None
 
     async def by_username(self, username: str) -> User | None:
+        if "\x00" in username:
+            return None
         async with self._reads.connect() as conn:
             row = (
                 await conn.execute(select(*USER_COLUMNS).where(users.c.username == username))

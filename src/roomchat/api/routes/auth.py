@@ -1,50 +1,99 @@
-"""Register, log in, and who am I."""
+"""Register, log in and out, renew a token, get a WebSocket ticket, and who am I."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from roomchat.api.deps import CurrentUser, Svc
+from roomchat.api.deps import ClientAddress, CurrentSession, CurrentUser, Svc
 from roomchat.api.responses import JSON, ok
-from roomchat.domain.models import User
-from roomchat.services import Services
+from roomchat.domain.sessions import IssuedToken
 
 router = APIRouter(tags=["auth"])
 
+# Ceilings the models state and enforce before the domain sees anything; the domain
+# applies the configured limits within them (max_password_chars, default 128).
+MAX_USERNAME_FIELD = 64  # NFKC may shorten it to the 3-32 the domain requires
+MAX_PASSWORD_FIELD = 1024
+MAX_DISPLAY_NAME = 64
+
 
 class Register(BaseModel):
-    username: str = Field(examples=["alice"])
-    password: str = Field(examples=["correct horse battery"])
-    display_name: str | None = Field(default=None, examples=["Alice"])
+    model_config = ConfigDict(strict=True)
+
+    username: StrictStr = Field(
+        max_length=MAX_USERNAME_FIELD,
+        examples=["alice"],
+        description="3-32 of a-z 0-9 _ . - after NFKC and lower-casing",
+    )
+    password: StrictStr = Field(
+        max_length=MAX_PASSWORD_FIELD,
+        examples=["correct horse battery"],
+        description="8 to max_password_chars (default 128) characters",
+    )
+    display_name: StrictStr | None = Field(
+        default=None, max_length=MAX_DISPLAY_NAME, examples=["Alice"]
+    )
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    model_config = ConfigDict(strict=True)
+
+    username: StrictStr = Field(max_length=MAX_USERNAME_FIELD)
+    password: StrictStr = Field(max_length=MAX_PASSWORD_FIELD)
 
 
-def _session(svc: Services, user: User, status_code: int) -> JSON:
+class Logout(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    all: StrictBool = Field(
+        default=False, description="revoke every token of the user, not only this one"
+    )
+
+
+def _session(issued: IssuedToken, status_code: int = 200) -> JSON:
     return ok(
         {
-            "user": user.to_dict(),
-            "access_token": svc.users.issue_token(user),
+            "user": issued.session.user.to_dict(),
+            "access_token": issued.token,
             "token_type": "bearer",
+            "expires_in": issued.expires_in,
         },
         status_code,
     )
 
 
 @router.post("/api/v1/auth/register", status_code=201)
-async def register(body: Register, svc: Svc) -> JSON:
-    user = await svc.users.register(body.username, body.password, body.display_name)
-    return _session(svc, user, 201)
+async def register(body: Register, svc: Svc, address: ClientAddress) -> JSON:
+    user = await svc.users.register(body.username, body.password, body.display_name, address)
+    return _session(svc.sessions.issue(user), 201)
 
 
 @router.post("/api/v1/auth/login")
-async def login(body: Login, svc: Svc) -> JSON:
-    user = await svc.users.login(body.username, body.password)
-    return _session(svc, user, 200)
+async def login(body: Login, svc: Svc, address: ClientAddress) -> JSON:
+    user = await svc.users.login(body.username, body.password, address)
+    return _session(svc.sessions.issue(user))
+
+
+@router.post("/api/v1/auth/refresh")
+async def refresh(session: CurrentSession, svc: Svc) -> JSON:
+    """A new token for a valid one (the web client renews before expiry)."""
+    return _session(svc.sessions.refresh(session))
+
+
+@router.post("/api/v1/auth/logout")
+async def logout(session: CurrentSession, svc: Svc, body: Logout | None = None) -> JSON:
+    """Revoke the token used (or, with {"all": true}, all of the user's); its sockets close."""
+    everywhere = body is not None and body.all
+    await svc.sessions.logout(session, everywhere)
+    return ok({"all": everywhere})
+
+
+@router.post("/api/v1/auth/ws-ticket")
+async def ws_ticket(session: CurrentSession, svc: Svc) -> JSON:
+    """A single-use ticket for /ws?ticket=..., valid ws_ticket_ttl_s (30 s): no token in URLs."""
+    ticket, expires_in = await svc.sessions.issue_ticket(session)
+    return ok({"ticket": ticket, "expires_in": expires_in})
 
 
 @router.get("/api/v1/users/me", tags=["users"])

@@ -14,7 +14,7 @@ export class Api {
     this.onUnauthorized = onUnauthorized;
   }
 
-  async request(method, path, body) {
+  async request(method, path, body, { quiet = false } = {}) {
     const headers = { Accept: "application/json" };
     const token = this.getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -32,7 +32,7 @@ export class Api {
     const code = err.code || (res.status === 401 ? "unauthorized" : "http_error");
     let message = err.message || `${res.status} ${res.statusText}`;
     if (typeof message !== "string") message = JSON.stringify(message);
-    if (res.status === 401 && token && this.onUnauthorized) this.onUnauthorized();
+    if (res.status === 401 && token && this.onUnauthorized && !quiet) this.onUnauthorized();
     throw new ApiError(code, message, res.status);
   }
 
@@ -43,6 +43,12 @@ export class Api {
   }
   login(username, password) { return this.request("POST", "/api/v1/auth/login", { username, password }); }
   me() { return this.request("GET", "/api/v1/users/me"); }
+  /** A new token for the current one (same reply as login), before it expires. */
+  refresh() { return this.request("POST", "/api/v1/auth/refresh"); }
+  /** Revoke the current token server-side; its sockets close (4401 token_revoked). */
+  logout() { return this.request("POST", "/api/v1/auth/logout", undefined, { quiet: true }); }
+  /** A single-use, 30-second ticket for /ws?ticket=: the token never goes in a URL. */
+  wsTicket() { return this.request("POST", "/api/v1/auth/ws-ticket"); }
 
   workspaces() { return this.request("GET", "/api/v1/workspaces/"); }
   createWorkspace(name) { return this.request("POST", "/api/v1/workspaces/", { name }); }

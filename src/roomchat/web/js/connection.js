@@ -9,17 +9,21 @@ import { renderOlder } from "/js/history.js";
 import { flushOutbox } from "/js/composer.js";
 import { refreshMembersSoon } from "/js/members.js";
 import { stopTyping, onTyping, dropTyper, clearTypers } from "/js/typing.js";
+import { sessionEnded } from "/js/session.js";
 
-function socketUrl() {
+// A fresh single-use ticket per connection attempt: the access token never appears in
+// a URL (URLs end up in logs and browser history).
+async function socketUrl() {
+  const { ticket } = await ctx.api.wsTicket();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws?token=${encodeURIComponent(state.token)}`;
+  return `${scheme}://${location.host}/ws?ticket=${encodeURIComponent(ticket)}`;
 }
 
 let countdownTimer = 0;
 
 export function startSocket() {
   ctx.socket?.stop();
-  const socket = new ChatSocket(socketUrl);
+  const socket = new ChatSocket(socketUrl, { onSessionEnded: sessionEnded });
   ctx.socket = socket;
   socket.addEventListener("state", (ev) => renderConnection(ev.detail));
   socket.addEventListener("open", () => {

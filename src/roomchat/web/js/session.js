@@ -1,12 +1,12 @@
 // Signing in, up and out, and entering the app once signed in (including a pending
 // /join/{token} link, which is remembered across the sign-in in sessionStorage).
 
-import { $, toast, displayName } from "/js/dom.js";
+import { $, displayName } from "/js/dom.js";
 import { Timeline } from "/js/timeline.js";
 import { state, ctx, KEY_TOKEN, KEY_WORKSPACE, KEY_ROOM, KEY_JOIN, showScreen, setPane } from "/js/state.js";
 import { startSocket } from "/js/connection.js";
 import { loadWorkspaces, selectWorkspace } from "/js/workspaces.js";
-import { openRoom, closeRoom } from "/js/room.js";
+import { openRoom, closeRoom, joinByLink, openJoinedRoom } from "/js/room.js";
 
 let authMode = "signin";
 
@@ -41,8 +41,7 @@ export async function onAuthSubmit(ev) {
     const data = authMode === "signup"
       ? await ctx.api.register(username, password, $("auth-display-name").value.trim())
       : await ctx.api.login(username, password);
-    state.token = data.access_token;
-    localStorage.setItem(KEY_TOKEN, state.token);
+    setToken(data.access_token);
     state.me = data.user;
     $("auth-password").value = "";
     await enterApp();
@@ -60,7 +59,67 @@ export function authErrorText(err) {
   return err.message || "Something went wrong.";
 }
 
-export function signOut(message) {
+// --- Token renewal: a token is replaced a while before it expires, so neither REST nor
+// the socket ever sees it expire. The server closes a socket at its token's expiry
+// (4401 token_expired); by then there is a newer token, and the socket reconnects
+// with it and catches up (after_seq) at once.
+
+let renewTimer = 0;
+
+function tokenExpiry(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(part));
+    return { exp: claims.exp * 1000, iat: claims.iat * 1000 };
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token) {
+  state.token = token;
+  localStorage.setItem(KEY_TOKEN, token);
+  scheduleRenewal();
+}
+
+function scheduleRenewal() {
+  clearTimeout(renewTimer);
+  const times = state.token && tokenExpiry(state.token);
+  if (!times) return;
+  const lifetime = Math.max(0, times.exp - times.iat);
+  const margin = Math.min(Math.max(lifetime / 10, 1000), 10 * 60 * 1000);
+  // setTimeout cannot wait past ~24.8 days; a renewal that far off is re-planned then.
+  const delay = Math.min(Math.max(0, times.exp - margin - Date.now()), 2 ** 31 - 1);
+  renewTimer = setTimeout(renewToken, delay);
+}
+
+export async function renewToken() {
+  if (!state.token) return false;
+  try {
+    const data = await ctx.api.refresh(); // a 401 here signs out (see Api)
+    setToken(data.access_token);
+    return true;
+  } catch (err) {
+    if (err.code !== "unauthorized") renewTimer = setTimeout(renewToken, 5000);
+    return false;
+  }
+}
+
+/** The server closed the socket with 4401: reconnect (true) once there is a valid token. */
+export async function sessionEnded(reason) {
+  if (reason.includes("token_revoked")) {
+    signOut("You were signed out.", { revoke: false });
+    return false;
+  }
+  const times = state.token && tokenExpiry(state.token);
+  if (times && times.exp - Date.now() > 2000) return true; // already renewed
+  return renewToken();
+}
+
+export function signOut(message, { revoke = !message } = {}) {
+  // Signing out on purpose revokes the token server-side (its sockets close everywhere).
+  if (revoke && state.token) ctx.api.logout().catch(() => {});
+  clearTimeout(renewTimer);
   ctx.socket?.stop();
   ctx.socket = null;
   closeRoom({ leave: false });
@@ -80,6 +139,7 @@ export function signOut(message) {
 }
 
 export async function enterApp() {
+  scheduleRenewal();
   showScreen("app");
   setPane("list");
   $("me-name").textContent = displayName(state.me);
@@ -93,7 +153,8 @@ export async function enterApp() {
   if (joinToken) {
     sessionStorage.removeItem(KEY_JOIN);
     $("auth-invite-note").hidden = true;
-    await joinByLink(joinToken);
+    const room = await joinByLink(joinToken); // asks for a passcode where the room has one
+    if (room) await openJoinedRoom(room, selectWorkspace);
     return;
   }
   const savedRoom = Number(localStorage.getItem(KEY_ROOM));
@@ -101,21 +162,5 @@ export async function enterApp() {
     let room = state.rooms.find((r) => r.id === savedRoom);
     if (!room) room = await ctx.api.room(savedRoom).catch(() => null);
     if (room) await openRoom(room);
-  }
-}
-
-async function joinByLink(token) {
-  try {
-    const room = await ctx.api.joinByToken(token);
-    toast(`You joined #${room.name}`);
-    if (room.workspace_id !== state.workspace?.id && state.workspaces.some((w) => w.id === room.workspace_id)) {
-      await selectWorkspace(room.workspace_id);
-    }
-    await openRoom(room);
-  } catch (err) {
-    const text = err.code === "not_found" ? "This join link is not valid."
-      : err.code === "forbidden" ? `Could not join: ${err.message}. Ask the workspace owner to add you, then open the link again.`
-        : `Could not join: ${err.message}`;
-    toast(text, { error: true, ms: 8000 });
   }
 }

@@ -4,6 +4,11 @@
 // Events (CustomEvent.detail):
 //   "state"     {state: "connecting"|"open"|"closed", retryAt?: ms epoch, attempt, everOpened}
 //   "open"      {reconnect: bool}   — fired after every successful (re)connection
+//   "closed"    {code, reason, opened}
+//
+// urlFactory may return a Promise (the URL carries a single-use ticket fetched first).
+// A close with 4401 (the token expired or was revoked) is reported through onSessionEnded,
+// which renews the session; the socket then reconnects at once, without backoff.
 //   "broadcast" frame               — server-pushed frames (new_room_chat_message, typing_indicator)
 
 export class SocketError extends Error {
@@ -20,9 +25,10 @@ const HEARTBEAT_MS = 20000;
 const HEARTBEAT_GRACE_MS = 10000;
 
 export class ChatSocket extends EventTarget {
-  constructor(urlFactory) {
+  constructor(urlFactory, { onSessionEnded = null } = {}) {
     super();
     this.urlFactory = urlFactory;
+    this.onSessionEnded = onSessionEnded;
     this.ws = null;
     this.state = "closed";
     this.attempt = 0;
@@ -65,14 +71,16 @@ export class ChatSocket extends EventTarget {
     this.connect();
   }
 
-  connect() {
+  async connect() {
     clearTimeout(this.retryTimer);
     this.setState("connecting");
     let ws;
     try {
-      ws = new WebSocket(this.urlFactory());
+      const url = await this.urlFactory();
+      if (this.stopped || this.ws) return; // stopped, or another connect won meanwhile
+      ws = new WebSocket(url);
     } catch {
-      this.scheduleReconnect();
+      if (!this.stopped) this.scheduleReconnect();
       return;
     }
     this.ws = ws;
@@ -94,8 +102,17 @@ export class ChatSocket extends EventTarget {
       this.ws = null;
       clearInterval(this.heartbeatTimer);
       this.failPending("disconnected");
-      this.dispatchEvent(new CustomEvent("closed", { detail: { code: ev.code, opened } }));
-      if (!this.stopped) this.scheduleReconnect();
+      this.dispatchEvent(new CustomEvent("closed", { detail: { code: ev.code, reason: ev.reason, opened } }));
+      if (this.stopped) return;
+      if (ev.code === 4401 && this.onSessionEnded) {
+        // The token expired or was revoked: renew it (or sign out), then reconnect now.
+        this.setState("connecting");
+        Promise.resolve(this.onSessionEnded(ev.reason || ""))
+          .then((renewed) => { if (renewed && !this.stopped) this.connect(); else if (!this.stopped) this.scheduleReconnect(); })
+          .catch(() => { if (!this.stopped) this.scheduleReconnect(); });
+        return;
+      }
+      this.scheduleReconnect();
     };
   }
 

@@ -22,14 +22,15 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UtcDateTime = roomchat.store.tables.UtcDateTime(timezone=True)
 
 
+_CONFUSABLE_CHARS = str.maketrans("01i|-.", "olll__")
+
+
 def _skeleton(username: str) -> str:
     # A frozen copy of roomchat.domain.names.username_skeleton as of this revision.
     key = unicodedata.normalize("NFKC", username).casefold()
     for sequence, replacement in (("rn", "m"), ("vv", "w"), ("cl", "d")):
         key = key.replace(sequence, replacement)
-    return key.translate(
-        str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "-": "_", ".": "_"})
-    )
+    return key.translate(_CONFUSABLE_CHARS)
 
 
 def upgrade() -> None:
@@ -80,7 +81,9 @@ def upgrade() -> None:
         sa.Column("token_jti", sa.String(length=64), nullable=False),
         sa.Column("token_expires_at", UtcDateTime, nullable=False),
         sa.Column("expires_at", UtcDateTime, nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_ws_tickets_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_ws_tickets_user_id_users")
+        ),
         sa.PrimaryKeyConstraint("ticket_hash", name=op.f("pk_ws_tickets")),
     )
     with op.batch_alter_table("ws_tickets", schema=None) as batch_op:

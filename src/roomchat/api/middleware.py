@@ -1,0 +1,124 @@
+"""Pure ASGI middleware in front of every REST request: body size cap, security headers."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from roomchat import jsoncodec
+from roomchat.errors import ChatError, Code
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` inside the route; the HTTP error handler makes it a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+class BodyLimit:
+    """Refuse a request body over ``max_bytes`` without reading (or keeping) the excess.
+
+    A Content-Length over the cap is answered at once, before the app runs; a body
+    without one (chunked) is counted as it streams, and the chunk that crosses the
+    cap ends the request. What the client still sends is read and dropped by the
+    server (nothing of it is kept): closing at once instead would reset the
+    connection under a client still writing, and it would never see the 413.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _send_413(send, self.max_bytes)
+            return
+        limit = self.max_bytes
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    err = ChatError(Code.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
+    body = jsoncodec.dumps({"status": "error", "error": err.error_dict()})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# The web client is plain ES modules and one stylesheet, all from this origin; the
+# API answers JSON that no page should ever run or frame.
+_WEB_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' {ws}; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# FastAPI's /docs and /redoc load their scripts from a CDN: only framing is refused there.
+_DOCS_CSP = "frame-ancestors 'none'"
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+class SecurityHeaders:
+    """CSP, no sniffing, no referrer, no framing on every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = _policy(scope).encode()
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", csp),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _policy(scope: Scope) -> str:
+    path: str = scope["path"]
+    if path.startswith("/api/") or path in {"/healthz", "/readyz", "/openapi.json"}:
+        return _API_CSP
+    if path.startswith(("/docs", "/redoc")):
+        return _DOCS_CSP
+    # Browsers before CSP3 do not count ws(s) as 'self': name this host's sockets.
+    host = Headers(scope=scope).get("host", "")
+    ws = f"ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
+    return _WEB_CSP.format(ws=ws)

@@ -1,0 +1,183 @@
+"""Access tokens, their revocation, and single-use WebSocket connection tickets.
+
+A token is an HS256 JWT with ``iss``, ``aud``, ``sub`` (the user id), ``iat``,
+``exp`` and a ``jti``; every claim is required and checked (RFC 8725). A token
+stops counting at its expiry, when its ``jti`` is revoked (log out), or when it
+was issued before the user's ``tokens_valid_after`` (log out everywhere).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from roomchat.domain.models import MAX_ID, User
+from roomchat.errors import ChatError, Code, unauthorized
+from roomchat.store import Store
+from roomchat.store.tokens import Revocation, Ticket
+
+JWT_ALGORITHM = "HS256"  # pinned: tokens naming any other algorithm are refused
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti"]
+MAX_TOKEN_CHARS = 4096  # ours are ~300; anything far longer is not worth decoding
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}")  # plain ASCII decimal: no sign, space or other digits
+_JTI = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Who a token (or a ticket redeemed for one) speaks for, and for how long."""
+
+    user: User
+    jti: str
+    issued_at: float  # epoch seconds
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    session: Session
+    expires_in: int
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def ticket_hash(ticket: str) -> str:
+    # A ticket is 256 random bits: a plain hash suffices, no salt or slow hash needed.
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: Store,
+        secret: str,
+        ttl_seconds: int,
+        *,
+        issuer: str,
+        audience: str,
+        ticket_ttl_seconds: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._secret = secret
+        self._ttl = ttl_seconds
+        self._issuer = issuer
+        self._audience = audience
+        self._ticket_ttl = ticket_ttl_seconds
+        self._clock = clock
+
+    def issue(self, user: User) -> IssuedToken:
+        now = self._clock()
+        expires_at = int(now) + self._ttl
+        jti = secrets.token_urlsafe(16)
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": str(user.id),
+            # Fractional: "log out everywhere" must not spare a token of the same second.
+            "iat": now,
+            "exp": expires_at,
+            "jti": jti,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
+        return IssuedToken(token, Session(user, jti, now, expires_at), self._ttl)
+
+    def _claims(self, token: str) -> tuple[int, str, float, float]:
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            raise unauthorized("missing, invalid or expired token")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[JWT_ALGORITHM],
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.PyJWTError:
+            raise unauthorized("missing, invalid or expired token") from None
+        sub, jti, iat = claims["sub"], claims["jti"], claims["iat"]
+        if not (isinstance(sub, str) and _USER_ID.fullmatch(sub) and int(sub) <= MAX_ID):
+            raise unauthorized("missing, invalid or expired token")
+        if not (isinstance(jti, str) and _JTI.fullmatch(jti)):
+            raise unauthorized("missing, invalid or expired token")
+        if isinstance(iat, bool) or not isinstance(iat, int | float):
+            raise unauthorized("missing, invalid or expired token")
+        return int(sub), jti, float(iat), float(claims["exp"])
+
+    async def authenticate(self, token: str) -> Session:
+        """The session a token stands for, refused (401) when expired, forged or revoked."""
+        user_id, jti, issued_at, expires_at = self._claims(token)
+        return await self._session(user_id, jti, issued_at, expires_at)
+
+    async def _session(
+        self, user_id: int, jti: str, issued_at: float, expires_at: float
+    ) -> Session:
+        owner = await self._store.tokens.owner(user_id, jti)
+        if owner is None:
+            raise unauthorized("the token's user no longer exists")
+        valid_after = owner.tokens_valid_after
+        if owner.jti_revoked or (valid_after is not None and issued_at < valid_after.timestamp()):
+            raise ChatError(Code.UNAUTHORIZED, "the token was revoked (logged out)")
+        return Session(owner.user, jti, issued_at, expires_at)
+
+    def refresh(self, session: Session) -> IssuedToken:
+        """A new token for the same user; the old one stays valid until it expires."""
+        return self.issue(session.user)
+
+    async def logout(self, session: Session, everywhere: bool = False) -> None:
+        now = self._clock()
+        if everywhere:
+            # The revocation row must outlive every token it names: the newest
+            # token issued before now expires within one ttl.
+            await self._store.tokens.revoke_all(session.user.id, _utc(now + self._ttl), _utc(now))
+        else:
+            await self._store.tokens.revoke(
+                session.user.id, session.jti, _utc(session.expires_at), _utc(now)
+            )
+
+    async def issue_ticket(self, session: Session) -> tuple[str, int]:
+        """A single-use ticket to open one WebSocket as this session, and its lifetime."""
+        now = self._clock()
+        expires_at = min(now + self._ticket_ttl, session.expires_at)
+        ticket = secrets.token_urlsafe(32)
+        await self._store.tokens.add_ticket(
+            ticket_hash(ticket),
+            Ticket(session.user.id, session.jti, _utc(session.expires_at), _utc(expires_at)),
+        )
+        return ticket, max(0, int(expires_at - now))
+
+    async def redeem_ticket(self, ticket: str) -> Session:
+        """The session a ticket was issued for; the ticket is used up either way."""
+        if not ticket or len(ticket) > 128:
+            raise unauthorized("unknown, used or expired ticket")
+        now = self._clock()
+        found = await self._store.tokens.redeem_ticket(ticket_hash(ticket), _utc(now))
+        if found is None or found.token_expires_at.timestamp() <= now:
+            raise unauthorized("unknown, used or expired ticket")
+        # The ticket's issue time stands in for its token's: a ticket is only issued
+        # for a token that counted then, and revoking tokens deletes their tickets.
+        issued_at = found.expires_at.timestamp() - self._ticket_ttl
+        return await self._session(
+            found.user_id, found.token_jti, issued_at, found.token_expires_at.timestamp()
+        )
+
+    async def last_revocation_id(self) -> int:
+        return await self._store.tokens.last_revocation_id()
+
+    async def revocations_after(self, after_id: int) -> list[Revocation]:
+        return await self._store.tokens.revocations_after(after_id)
+
+    async def prune(self) -> None:
+        await self._store.tokens.prune(_utc(self._clock()))

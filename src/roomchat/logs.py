@@ -1,0 +1,97 @@
+"""Keep secrets out of log lines: tokens, tickets, passwords, passcodes and join links.
+
+uvicorn logs every WebSocket handshake with its full query string (``?token=...``),
+and at debug level the websockets library logs request lines, headers and frames.
+Rather than hunt every call, one filter on every handler rewrites each record's
+final text (and its traceback) before it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+REDACTED = "[redacted]"
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Query parameters that carry a credential: /ws?token=..., ?ticket=...
+    (
+        re.compile(
+            r"(?i)([?&;](?:token|access_token|ticket|password|passcode|join_token)=)[^&;\s\"'#]*"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # Join links are capabilities: /join/{token} and /api/v1/room-chats/join/{token}
+    (re.compile(r"(/join/)[^/\s?\"'#]+"), rf"\1{REDACTED}"),
+    # Authorization headers (websockets logs every header at debug level)
+    (re.compile(r"(?i)(authorization[\"']?\s*[:=,]\s*[\"']?)[^\r\n\"']*"), rf"\1{REDACTED}"),
+    # JSON fields of frames and bodies: "passcode": "1234", 'password': '...'
+    (
+        re.compile(
+            r"(?i)([\"'](?:password|passcode|access_token|token|ticket)[\"']\s*:\s*)"
+            r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')"
+        ),
+        rf'\1"{REDACTED}"',
+    ),
+    # Anything shaped like a JWT, wherever it turns up
+    (re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record's arguments, message and traceback with the secrets redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            # Argument by argument, so formatters that read record.args (uvicorn's
+            # access log) still get their tuple.
+            record.args = tuple(_clean(arg) for arg in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to the handler to report
+            return True
+        cleaned = redact(message)  # a secret split across arguments ("%s: %s")
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def _clean(arg: object) -> object:
+    if arg is None or isinstance(arg, int | float):
+        return arg
+    return redact(arg if isinstance(arg, str) else str(arg))
+
+
+# Libraries that log SQL with its parameters at debug level (join tokens, ticket and
+# password hashes): never below INFO, whatever log_level says.
+_PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
+
+
+def install() -> None:
+    """Redact on every handler configured so far; keep SQL parameters out of debug logs."""
+    for name in _PARAMETER_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+    the_filter = RedactSecrets()
+    loggers: list[logging.Logger] = [logging.getLogger()]
+    loggers += [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+                handler.addFilter(the_filter)

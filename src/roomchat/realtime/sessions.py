@@ -1,0 +1,162 @@
+"""Which open sockets speak for which token, so none outlives it.
+
+A socket is authenticated once, at the handshake (a single-use ticket, the bearer
+header, or ``?token=``). From then on this registry closes it with 4401 when its
+token expires (reason ``token_expired``) or is revoked (``token_revoked``). A
+revocation is a row in the shared database: every instance polls new rows and
+closes its own sockets of that token, or of that user for "log out everywhere".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+from starlette.websockets import WebSocket
+
+from roomchat.domain.sessions import Session, SessionService
+from roomchat.errors import ChatError
+from roomchat.realtime.sinks import sink_for
+from roomchat.store.tokens import Revocation
+
+log = logging.getLogger(__name__)
+
+SESSION_ENDED_CLOSE = 4401
+PRUNE_EVERY_S = 60.0
+# Row ids are taken at insert and become visible at commit, not always in id order:
+# the poll passes over an id only once its row is this old (grace for slow commits).
+COMMIT_GRACE_S = 30.0
+
+K = TypeVar("K")
+Closer = Callable[[int, str], Awaitable[None]]
+
+
+class LiveSocket:
+    __slots__ = ("_close", "closing", "session", "timer")
+
+    def __init__(self, session: Session, close: Closer) -> None:
+        self.session = session
+        self._close = close
+        self.timer: asyncio.TimerHandle | None = None
+        self.closing: asyncio.Task[None] | None = None
+
+    def end(self, reason: str) -> None:
+        if self.closing is None:
+            self.closing = asyncio.create_task(self._end(reason))
+
+    async def _end(self, reason: str) -> None:
+        try:
+            await self._close(SESSION_ENDED_CLOSE, reason)
+        except Exception:  # the socket is gone already: nothing left to close
+            log.debug("closing a socket (%s) failed", reason, exc_info=True)
+
+
+def _bearer(websocket: WebSocket) -> str | None:
+    header = websocket.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+class SocketSessions:
+    def __init__(self, sessions: SessionService, poll_interval_s: float) -> None:
+        self._sessions = sessions
+        self._poll_interval = poll_interval_s
+        self._by_jti: dict[str, set[LiveSocket]] = {}
+        self._by_user: dict[int, set[LiveSocket]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._floor = 0  # every revocation with an id up to this one has been applied
+        self._seen: dict[int, datetime] = {}  # applied ids above the floor
+
+    async def authenticate(self, websocket: WebSocket) -> Session | None:
+        """The handshake's session, or None (refuse). A ticket given is the only one tried."""
+        params = websocket.query_params
+        try:
+            ticket = params.get("ticket")
+            if ticket is not None:
+                return await self._sessions.redeem_ticket(ticket)
+            token = _bearer(websocket) or params.get("token") or ""
+            return await self._sessions.authenticate(token)
+        except ChatError:
+            return None
+
+    def opened(self, session: Session, websocket: WebSocket) -> LiveSocket:
+        live = LiveSocket(session, sink_for(websocket).close)
+        self._by_jti.setdefault(session.jti, set()).add(live)
+        self._by_user.setdefault(session.user.id, set()).add(live)
+        delay = session.expires_at - time.time()
+        if delay <= 0:
+            live.end("token_expired")
+        else:
+            live.timer = asyncio.get_running_loop().call_later(delay, live.end, "token_expired")
+        return live
+
+    def closed(self, live: LiveSocket) -> None:
+        if live.timer is not None:
+            live.timer.cancel()
+        session = live.session
+        _discard(self._by_jti, session.jti, live)
+        _discard(self._by_user, session.user.id, live)
+
+    def revoke(self, revocation: Revocation) -> int:
+        """Close the local sockets a revocation names; how many."""
+        if revocation.jti is not None:
+            targets = list(self._by_jti.get(revocation.jti, ()))
+        else:
+            before = revocation.issued_before.timestamp() if revocation.issued_before else 0.0
+            targets = [
+                live
+                for live in self._by_user.get(revocation.user_id, ())
+                if live.session.issued_at < before
+            ]
+        for live in targets:
+            live.end("token_revoked")
+        return len(targets)
+
+    # --- the poller --------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._floor = await self._sessions.last_revocation_id()
+        self._task = asyncio.create_task(self._poll_forever())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _poll_forever(self) -> None:
+        next_prune = time.monotonic() + PRUNE_EVERY_S
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            try:
+                await self.poll()
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_EVERY_S
+                    await self._sessions.prune()
+            except Exception:  # the database is down: try again next time
+                log.warning("polling token revocations failed", exc_info=True)
+
+    async def poll(self) -> None:
+        for revocation in await self._sessions.revocations_after(self._floor):
+            if revocation.id in self._seen:
+                continue
+            self._seen[revocation.id] = revocation.revoked_at
+            self.revoke(revocation)
+        self._advance_floor()
+
+    def _advance_floor(self) -> None:
+        settled_before = time.time() - COMMIT_GRACE_S
+        for row_id in [i for i, at in self._seen.items() if at.timestamp() < settled_before]:
+            self._floor = max(self._floor, row_id)
+            del self._seen[row_id]
+
+
+def _discard(index: dict[K, set[LiveSocket]], key: K, live: LiveSocket) -> None:
+    group = index.get(key)
+    if group is not None:
+        group.discard(live)
+        if not group:
+            del index[key]
