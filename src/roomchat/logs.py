@@ -14,6 +14,9 @@ import re
 REDACTED = "[redacted]"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # The whole query string of /ws: only credentials travel there, and a client may
+    # percent-encode a parameter's name ("%74oken=") past any list of names.
+    (re.compile(r"(/ws)\?[^\s\"']*"), rf"\1?{REDACTED}"),
     # Query parameters that carry a credential: /ws?token=..., ?ticket=...
     (
         re.compile(
@@ -34,7 +37,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         rf'\1"{REDACTED}"',
     ),
     # Anything shaped like a JWT, wherever it turns up
-    (re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
+    # (its dots percent-encoded too)
+    (
+        re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.|%2[eE])[A-Za-z0-9_-]+(?:\.|%2[eE])[A-Za-z0-9_-]*"),
+        REDACTED,
+    ),
 )
 
 

@@ -32,6 +32,7 @@ BAD_PATH_IDS = [
     " 1",
     "+1",
     "1_0",
+    "01",
     "١",  # Arabic-Indic one
 ]
 
@@ -99,6 +100,8 @@ def forge(server: ServerProcess, **overrides: Any) -> str:
         "iat": now,
         "exp": int(now) + 3600,
         "jti": "forged-jti-0001",
+        "sid": "forged-session-0001",
+        "auth_time": now,
     }
     for key, value in overrides.items():
         if value is None:
@@ -126,6 +129,9 @@ FORGERIES: dict[str, dict[str, Any]] = {
     "no-jti": {"jti": None},
     "jti-not-a-string": {"jti": 7},
     "no-iat": {"iat": None},
+    "no-sid": {"sid": None},
+    "sid-not-a-string": {"sid": 7},
+    "no-auth-time": {"auth_time": None},
 }
 
 
@@ -200,6 +206,23 @@ async def test_look_alike_usernames_are_refused_and_login_normalises(api: Api) -
     await login(api, base + "\n", "password-123", expect=401)
 
 
+async def test_look_alikes_that_fold_in_sequence_are_refused(api: Api) -> None:
+    """ "c1ear" is "clear" once 1 reads as l; the "cl"/"d" fold must not hide that."""
+    tag = unique("x").replace("_", "")
+    await api.call(
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        201,
+        json={"username": f"clear{tag}", "password": "password-123"},
+    )
+    for name in (f"c1ear{tag}", f"cIear{tag}", f"dear{tag}"):
+        response = await api.http.post(
+            "/api/v1/auth/register", json={"username": name, "password": "password-123"}
+        )
+        assert response.status_code == 409, (name, response.text)
+
+
 @pytest.mark.parametrize("display_name", ["two\nlines", "tab\there", "evil\u202eexe.txt"])
 async def test_display_names_with_hidden_characters_are_refused(
     api: Api, display_name: str
@@ -230,3 +253,37 @@ async def test_no_500_for_odd_auth_headers(api: Api) -> None:
     for header in ["Bearer", "Bearer  x", "Bearer " + "x" * 10_000, "Bearer a.b.c", "Basic Zm9v"]:
         response = await api.http.get("/api/v1/users/me", headers={"Authorization": header})
         assert response.status_code in {401, 403}, (header[:20], response.text)
+
+
+async def test_query_numbers_are_plain_decimals(api: Api) -> None:
+    alice = await api.register("alice")
+    workspace = await api.workspace(alice)
+    room = await api.room(alice, workspace["id"])
+    path = f"/api/v1/room-chats/{room['id']}/messages"
+    await api.call("GET", path, alice, params={"limit": "5", "after_seq": "0"})
+    for name, bad in [("limit", "1.0"), ("before_seq", " 1"), ("after_seq", "+1"), ("limit", "0")]:
+        response = await api.http.get(path, headers=alice.headers, params={name: bad})
+        assert response.status_code == 422, (name, bad, response.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/room-chats/", '{"workspace_id": %d, "name": "r", "passcode": "ab\\ud800cd"}'),
+        ("/api/v1/room-chats/", '{"workspace_id": %d, "name": "\\udfff"}'),
+        ("/api/v1/workspaces/", '{"name": "\\ud800 %d"}'),
+        ("/api/v1/auth/login", '{"username": "x%d", "password": "\\ud800\\ud800xxxxxx"}'),
+    ],
+)
+async def test_lone_surrogates_in_a_body_are_bad_json_not_500(
+    api: Api, path: str, body: str
+) -> None:
+    alice = await api.register("alice")
+    workspace = await api.workspace(alice)
+    response = await api.http.post(
+        path,
+        content=(body % workspace["id"]).encode(),
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "bad_request"

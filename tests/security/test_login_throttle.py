@@ -52,6 +52,7 @@ def behind_proxy(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         backend,
         tmp_path_factory,
         "proxy",
+        login_limit_per_account="3/minute",
         login_limit_per_address="5/minute",
         register_limit_per_address="3/minute",
         forwarded_allow_ips="127.0.0.1",
@@ -146,3 +147,18 @@ async def test_behind_a_trusted_proxy_each_client_has_its_own_limit(
             assert (await register(http, via="192.0.2.10")).status_code == 201, n
         assert_429(await register(http, via="192.0.2.10"), 60)
         assert (await register(http, via="192.0.2.11")).status_code == 201
+
+
+async def test_an_attacker_cannot_lock_the_owner_out_of_their_account(
+    behind_proxy: ServerProcess,
+) -> None:
+    """Guessing one account's password from one address throttles that address only."""
+    async with httpx.AsyncClient(base_url=behind_proxy.base_url, timeout=30) as http:
+        victim = await register(http, via="203.0.113.20")
+        name = victim.json()["data"]["user"]["username"]
+        for _ in range(3):
+            response = await attempt(http, name, "wrong-guess", via="198.51.100.20")
+            assert response.status_code == 401
+        assert_429(await attempt(http, name, "wrong-guess", via="198.51.100.20"), 60)
+        # The owner, from their own address, is not refused while the attacker is.
+        assert (await attempt(http, name, "password-123", via="203.0.113.20")).status_code == 200

@@ -148,6 +148,57 @@ async def test_refresh_gives_a_new_working_token(server: ServerProcess, api: Api
     await api.call("POST", "/api/v1/auth/refresh", None, 401)
 
 
+async def test_logout_revokes_every_token_refreshed_from_that_login(
+    server: ServerProcess, api: Api
+) -> None:
+    """A stolen token refreshed by the thief dies when the user logs out."""
+    alice = await api.register("alice")
+    data = await api.call("POST", "/api/v1/auth/refresh", alice)
+    refreshed = Account(data["user"], data["access_token"])
+    data = await api.call("POST", "/api/v1/auth/refresh", refreshed)
+    twice = Account(data["user"], data["access_token"])
+    separate = await second_login(api, alice)  # another login: another session
+    socket = await connect(server, token=twice.token)
+    try:
+        await api.call("POST", "/api/v1/auth/logout", alice)
+        for token in (alice, refreshed, twice):
+            await api.call("GET", "/api/v1/users/me", token, 401)
+            await api.call("POST", "/api/v1/auth/refresh", token, 401)
+        code, reason = await closed_with(socket, 10)
+        assert code == 4401 and "token_revoked" in reason
+        await api.call("GET", "/api/v1/users/me", separate)
+    finally:
+        await socket.close()
+
+
+def test_refresh_never_extends_a_session_past_its_maximum_age(backend: str, tmp_path: Path) -> None:
+    async def refresh_soon_after_login(server: ServerProcess) -> None:
+        api = Api(server.base_url)
+        try:
+            alice = await api.register("alice")
+            data = await api.call("POST", "/api/v1/auth/refresh", alice)
+            # The login was under 70 s ago: the new token ends with the session, not in 7 days.
+            assert 0 < data["expires_in"] <= 70
+            refreshed = Account(data["user"], data["access_token"])
+            assert (await api.call("GET", "/api/v1/users/me", refreshed))["id"] == alice.id
+        finally:
+            await api.aclose()
+
+    async def refresh_in_the_last_minute(server: ServerProcess) -> None:
+        api = Api(server.base_url)
+        try:
+            bob = await api.register("bob")
+            error = await api.call("POST", "/api/v1/auth/refresh", bob, 401)
+            assert "log in again" in error["message"]
+        finally:
+            await api.aclose()
+
+    with running_server(backend, tmp_path / "a", session_max_age_s="70") as server:
+        asyncio.run(refresh_soon_after_login(server))
+    with running_server(backend, tmp_path / "b", session_max_age_s="59") as server:
+        asyncio.run(refresh_in_the_last_minute(server))
+
+
 async def test_logout_revokes_the_token_on_rest_and_closes_its_sockets(
     short: ServerProcess,
 ) -> None:

@@ -81,6 +81,10 @@ async def test_no_secret_reaches_the_log(chatty: ServerProcess) -> None:
         secrets.append(bad)
         with pytest.raises(InvalidStatus):
             await websockets.connect(f"{chatty.ws_url}?token={bad}")
+        # The parameter's name and the token's dots percent-encoded: still a token.
+        encoded = account.token.replace(".", "%2E")
+        async with websockets.connect(f"{chatty.ws_url}?%74oken={encoded}") as conn:
+            await ping(conn)
         used = await api.call("POST", "/api/v1/auth/ws-ticket", account)
         secrets.append(used["ticket"])
         async with websockets.connect(f"{chatty.ws_url}?ticket={used['ticket']}"):

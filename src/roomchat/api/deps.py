@@ -40,21 +40,26 @@ async def current_user(session: Annotated[Session, Depends(current_session)]) ->
     return session.user
 
 
-_DECIMAL = re.compile(r"[0-9]{1,20}")
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
 def _plain_decimal(value: Any) -> Any:
-    # int() would take " 1", "+1", "1_0" and "1.0" (pydantic's lax mode): one spelling only.
+    # int() would take " 1", "+1", "01", "1_0" and "1.0" (pydantic's lax mode): one
+    # spelling only.
     if isinstance(value, str) and not _DECIMAL.fullmatch(value):
-        raise ValueError("must be a positive decimal integer")
+        raise ValueError("must be a plain decimal integer")
     return value
+
+
+# For path and query integers: plain ASCII digits, no sign, space or leading zero.
+PlainDecimal = BeforeValidator(_plain_decimal)
 
 
 Svc = Annotated[Services, Depends(services)]
 ClientAddress = Annotated[str, Depends(client_address)]
 # Ids name 64-bit rows: anything outside 1..2^63-1 names nothing and is a 422, never
 # a driver overflow. Path ids are plain ASCII digits.
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID), BeforeValidator(_plain_decimal)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID), PlainDecimal]
 # For body models: strict, so "1", 1.0 and true are a validation_error, not row 1.
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 CurrentSession = Annotated[Session, Depends(current_session)]

@@ -38,7 +38,8 @@ def normalise_username(raw: str) -> str | None:
 
 def username_skeleton(username: str) -> str:
     """What a username looks like: two usernames with one skeleton are confusable."""
-    key = unicodedata.normalize("NFKC", username).casefold()
+    # Characters first, then sequences: "c1ear" must fold to "clear" before "cl" -> "d".
+    key = unicodedata.normalize("NFKC", username).casefold().translate(_CONFUSABLE_CHARS)
     for sequence, replacement in _CONFUSABLE_SEQUENCES:
         key = key.replace(sequence, replacement)
-    return key.translate(_CONFUSABLE_CHARS)
+    return key

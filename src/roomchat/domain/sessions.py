@@ -1,9 +1,13 @@
 """Access tokens, their revocation, and single-use WebSocket connection tickets.
 
 A token is an HS256 JWT with ``iss``, ``aud``, ``sub`` (the user id), ``iat``,
-``exp`` and a ``jti``; every claim is required and checked (RFC 8725). A token
-stops counting at its expiry, when its ``jti`` is revoked (log out), or when it
-was issued before the user's ``tokens_valid_after`` (log out everywhere).
+``exp``, a ``jti`` of its own, and the session it belongs to: ``sid`` and
+``auth_time``, set at login and carried over by every refresh. Every claim is
+required and checked (RFC 8725). A token stops counting at its expiry, when its
+session is revoked (log out: every token refreshed from that login goes with it),
+or when it was issued before the user's ``tokens_valid_after`` (log out
+everywhere). Refreshing never extends a session past ``auth_time`` plus the
+session's maximum age: then the user logs in again.
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ from roomchat.store import Store
 from roomchat.store.tokens import Revocation, Ticket
 
 JWT_ALGORITHM = "HS256"  # pinned: tokens naming any other algorithm are refused
-REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti"]
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti", "sid", "auth_time"]
 MAX_TOKEN_CHARS = 4096  # ours are ~300; anything far longer is not worth decoding
 _USER_ID = re.compile(r"[1-9][0-9]{0,18}")  # plain ASCII decimal: no sign, space or other digits
-_JTI = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # jti and sid
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +40,9 @@ class Session:
     """Who a token (or a ticket redeemed for one) speaks for, and for how long."""
 
     user: User
-    jti: str
-    issued_at: float  # epoch seconds
+    sid: str  # the login session: shared by every token refreshed from it
+    auth_time: float  # when the user logged in (epoch seconds)
+    issued_at: float  # when this token was issued
     expires_at: float
 
 
@@ -50,6 +55,10 @@ class IssuedToken:
 
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def ticket_hash(ticket: str) -> str:
@@ -67,6 +76,7 @@ class SessionService:
         issuer: str,
         audience: str,
         ticket_ttl_seconds: float = 30.0,
+        session_max_age_seconds: int = 30 * 24 * 3600,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -75,12 +85,22 @@ class SessionService:
         self._issuer = issuer
         self._audience = audience
         self._ticket_ttl = ticket_ttl_seconds
+        self._max_age = session_max_age_seconds
         self._clock = clock
+        self._on_revoked: list[Callable[[], None]] = []
+
+    def on_revoked(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after a logout stored its revocation (this instance's
+        sockets need not wait for the next poll)."""
+        self._on_revoked.append(listener)
 
     def issue(self, user: User) -> IssuedToken:
+        """A token for a new login session."""
         now = self._clock()
-        expires_at = int(now) + self._ttl
-        jti = secrets.token_urlsafe(16)
+        return self._issue(user, secrets.token_urlsafe(16), now, now)
+
+    def _issue(self, user: User, sid: str, auth_time: float, now: float) -> IssuedToken:
+        expires_at = min(int(now) + self._ttl, int(auth_time) + self._max_age)
         claims = {
             "iss": self._issuer,
             "aud": self._audience,
@@ -88,12 +108,15 @@ class SessionService:
             # Fractional: "log out everywhere" must not spare a token of the same second.
             "iat": now,
             "exp": expires_at,
-            "jti": jti,
+            "jti": secrets.token_urlsafe(16),
+            "sid": sid,
+            "auth_time": auth_time,
         }
         token = jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
-        return IssuedToken(token, Session(user, jti, now, expires_at), self._ttl)
+        session = Session(user, sid, auth_time, now, expires_at)
+        return IssuedToken(token, session, max(0, int(expires_at - now)))
 
-    def _claims(self, token: str) -> tuple[int, str, float, float]:
+    def _claims(self, token: str) -> tuple[int, str, float, float, float]:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise unauthorized("missing, invalid or expired token")
         try:
@@ -107,34 +130,42 @@ class SessionService:
             )
         except jwt.PyJWTError:
             raise unauthorized("missing, invalid or expired token") from None
-        sub, jti, iat = claims["sub"], claims["jti"], claims["iat"]
+        sub, jti, sid = claims["sub"], claims["jti"], claims["sid"]
         if not (isinstance(sub, str) and _USER_ID.fullmatch(sub) and int(sub) <= MAX_ID):
             raise unauthorized("missing, invalid or expired token")
-        if not (isinstance(jti, str) and _JTI.fullmatch(jti)):
+        if not all(isinstance(v, str) and _ID.fullmatch(v) for v in (jti, sid)):
             raise unauthorized("missing, invalid or expired token")
-        if isinstance(iat, bool) or not isinstance(iat, int | float):
+        iat, auth_time = claims["iat"], claims["auth_time"]
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in (iat, auth_time)
+        ):
             raise unauthorized("missing, invalid or expired token")
-        return int(sub), jti, float(iat), float(claims["exp"])
+        return int(sub), sid, float(auth_time), float(iat), float(claims["exp"])
 
     async def authenticate(self, token: str) -> Session:
         """The session a token stands for, refused (401) when expired, forged or revoked."""
-        user_id, jti, issued_at, expires_at = self._claims(token)
-        return await self._session(user_id, jti, issued_at, expires_at)
+        return await self._session(*self._claims(token))
 
     async def _session(
-        self, user_id: int, jti: str, issued_at: float, expires_at: float
+        self, user_id: int, sid: str, auth_time: float, issued_at: float, expires_at: float
     ) -> Session:
-        owner = await self._store.tokens.owner(user_id, jti)
+        owner = await self._store.tokens.owner(user_id, sid)
         if owner is None:
             raise unauthorized("the token's user no longer exists")
         valid_after = owner.tokens_valid_after
-        if owner.jti_revoked or (valid_after is not None and issued_at < valid_after.timestamp()):
+        if owner.session_revoked or (
+            valid_after is not None and issued_at < valid_after.timestamp()
+        ):
             raise ChatError(Code.UNAUTHORIZED, "the token was revoked (logged out)")
-        return Session(owner.user, jti, issued_at, expires_at)
+        return Session(owner.user, sid, auth_time, issued_at, expires_at)
 
     def refresh(self, session: Session) -> IssuedToken:
-        """A new token for the same user; the old one stays valid until it expires."""
-        return self.issue(session.user)
+        """A new token of the same session (the old one stays valid until it expires,
+        so sockets opened with it live on); never past the session's maximum age."""
+        now = self._clock()
+        if session.auth_time + self._max_age - now < 60:
+            raise unauthorized("the session is too old to refresh; log in again")
+        return self._issue(session.user, session.sid, session.auth_time, now)
 
     async def logout(self, session: Session, everywhere: bool = False) -> None:
         now = self._clock()
@@ -143,9 +174,11 @@ class SessionService:
             # token issued before now expires within one ttl.
             await self._store.tokens.revoke_all(session.user.id, _utc(now + self._ttl), _utc(now))
         else:
-            await self._store.tokens.revoke(
-                session.user.id, session.jti, _utc(session.expires_at), _utc(now)
-            )
+            # The row must outlive every token of the session: none lives past its max age.
+            until = _utc(session.auth_time + self._max_age)
+            await self._store.tokens.revoke(session.user.id, session.sid, until, _utc(now))
+        for listener in self._on_revoked:
+            listener()
 
     async def issue_ticket(self, session: Session) -> tuple[str, int]:
         """A single-use ticket to open one WebSocket as this session, and its lifetime."""
@@ -154,7 +187,13 @@ class SessionService:
         ticket = secrets.token_urlsafe(32)
         await self._store.tokens.add_ticket(
             ticket_hash(ticket),
-            Ticket(session.user.id, session.jti, _utc(session.expires_at), _utc(expires_at)),
+            Ticket(
+                session.user.id,
+                session.sid,
+                _utc(session.auth_time),
+                _utc(session.expires_at),
+                _utc(expires_at),
+            ),
         )
         return ticket, max(0, int(expires_at - now))
 
@@ -170,14 +209,18 @@ class SessionService:
         # for a token that counted then, and revoking tokens deletes their tickets.
         issued_at = found.expires_at.timestamp() - self._ticket_ttl
         return await self._session(
-            found.user_id, found.token_jti, issued_at, found.token_expires_at.timestamp()
+            found.user_id,
+            found.session_id,
+            found.auth_time.timestamp(),
+            issued_at,
+            found.token_expires_at.timestamp(),
         )
 
     async def last_revocation_id(self) -> int:
         return await self._store.tokens.last_revocation_id()
 
-    async def revocations_after(self, after_id: int) -> list[Revocation]:
-        return await self._store.tokens.revocations_after(after_id)
+    async def revocations_after(self, after_id: int, limit: int) -> list[Revocation]:
+        return await self._store.tokens.revocations_after(after_id, limit)
 
     async def prune(self) -> None:
         await self._store.tokens.prune(_utc(self._clock()))

@@ -58,9 +58,13 @@ class LoginThrottle:
 
     def begin_login(self, account: str | None, address: str) -> LoginAttempt:
         """Refuse (429) when the account or the address is over its limit of failures."""
-        keys = [(self._per_address, f"address:{address_key(address)}")]
+        where = address_key(address)
+        keys = [(self._per_address, f"address:{where}")]
         if account is not None:
-            keys.insert(0, (self._per_account, f"account:{account}"))
+            # The account's failures are counted per address: an attacker guessing from
+            # elsewhere cannot lock its owner out (a per-account total would let anyone
+            # keep any account refused for as long as they keep failing).
+            keys.insert(0, (self._per_account, f"account:{account}@{where}"))
         for item, key in keys:
             self._check(item, key, "too many failed logins; try again later")
         for item, key in keys:
@@ -85,20 +89,26 @@ class LoginThrottle:
     def _check(self, item: RateLimitItem, key: str, message: str) -> None:
         pending = self._inflight.get(item.key_for(key), 0)
         if self._limiter.test(item, key, cost=pending + 1):
-            if pending or self._tracking(item, key):
-                return
-            raise rate_limited("the server is tracking too many clients; try again later", 60)
+            if not pending:
+                self._make_room(item, key)
+            return
         reset_at, _remaining = self._limiter.get_window_stats(item, key)
         retry = max(1, math.ceil(reset_at - time.time()))
         # A failed pending attempt may still free nothing: never promise more than a window.
         raise rate_limited(message, min(retry, int(item.get_expiry())))
 
-    def _tracking(self, item: RateLimitItem, key: str) -> bool:
-        """Whether there is room to count ``key`` (it is counted already, or the table has room)."""
+    def _make_room(self, item: RateLimitItem, key: str) -> None:
+        """Keep the table bounded: when it is full and ``key`` is new, start it afresh.
+
+        Refusing new keys instead would let whoever fills the table (with failures
+        from many addresses) refuse every other user's login. Starting afresh gives
+        an attacker new budgets once per MAX_TRACKED_KEYS failures, each of which
+        cost them a password hash.
+        """
         counters = getattr(self._storage, "storage", None)
         if counters is None or len(counters) < MAX_TRACKED_KEYS:
-            return True
+            return
         if self._limiter.get_window_stats(item, key)[1] < item.amount:
-            return True  # already counted
-        log.warning("login throttle full (%d keys): refusing a new client", len(counters))
-        return False
+            return  # already counted
+        log.warning("login throttle full (%d keys): starting its counts afresh", len(counters))
+        self._storage.reset()

@@ -4,7 +4,8 @@ A socket is authenticated once, at the handshake (a single-use ticket, the beare
 header, or ``?token=``). From then on this registry closes it with 4401 when its
 token expires (reason ``token_expired``) or is revoked (``token_revoked``). A
 revocation is a row in the shared database: every instance polls new rows and
-closes its own sockets of that token, or of that user for "log out everywhere".
+closes its own sockets of that login session, or of that user for "log out
+everywhere". The instance that took the logout polls at once.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ PRUNE_EVERY_S = 60.0
 # Row ids are taken at insert and become visible at commit, not always in id order:
 # the poll passes over an id only once its row is this old (grace for slow commits).
 COMMIT_GRACE_S = 30.0
+REVOCATION_PAGE = 1000
 
 K = TypeVar("K")
 Closer = Callable[[int, str], Awaitable[None]]
@@ -65,7 +67,7 @@ class SocketSessions:
     def __init__(self, sessions: SessionService, poll_interval_s: float) -> None:
         self._sessions = sessions
         self._poll_interval = poll_interval_s
-        self._by_jti: dict[str, set[LiveSocket]] = {}
+        self._by_session: dict[str, set[LiveSocket]] = {}
         self._by_user: dict[int, set[LiveSocket]] = {}
         self._task: asyncio.Task[None] | None = None
         self._floor = 0  # every revocation with an id up to this one has been applied
@@ -85,7 +87,7 @@ class SocketSessions:
 
     def opened(self, session: Session, websocket: WebSocket) -> LiveSocket:
         live = LiveSocket(session, sink_for(websocket).close)
-        self._by_jti.setdefault(session.jti, set()).add(live)
+        self._by_session.setdefault(session.sid, set()).add(live)
         self._by_user.setdefault(session.user.id, set()).add(live)
         delay = session.expires_at - time.time()
         if delay <= 0:
@@ -98,13 +100,13 @@ class SocketSessions:
         if live.timer is not None:
             live.timer.cancel()
         session = live.session
-        _discard(self._by_jti, session.jti, live)
+        _discard(self._by_session, session.sid, live)
         _discard(self._by_user, session.user.id, live)
 
     def revoke(self, revocation: Revocation) -> int:
         """Close the local sockets a revocation names; how many."""
-        if revocation.jti is not None:
-            targets = list(self._by_jti.get(revocation.jti, ()))
+        if revocation.session_id is not None:
+            targets = list(self._by_session.get(revocation.session_id, ()))
         else:
             before = revocation.issued_before.timestamp() if revocation.issued_before else 0.0
             targets = [
@@ -139,12 +141,31 @@ class SocketSessions:
             except Exception:  # the database is down: try again next time
                 log.warning("polling token revocations failed", exc_info=True)
 
+    def poll_soon(self) -> None:
+        """Poll now rather than at the next tick (a logout on this instance)."""
+        if self._task is not None and not self._task.done():
+            asyncio.get_running_loop().create_task(self._poll_logged())
+
+    async def _poll_logged(self) -> None:
+        try:
+            await self.poll()
+        except Exception:
+            log.warning("polling token revocations failed", exc_info=True)
+
     async def poll(self) -> None:
-        for revocation in await self._sessions.revocations_after(self._floor):
-            if revocation.id in self._seen:
-                continue
-            self._seen[revocation.id] = revocation.revoked_at
-            self.revoke(revocation)
+        # Page by the highest id seen so far, not by the floor: a flood of logouts
+        # must not hold later revocations back behind rows already applied.
+        after = self._floor
+        while True:
+            page = await self._sessions.revocations_after(after, REVOCATION_PAGE)
+            for revocation in page:
+                after = max(after, revocation.id)
+                if revocation.id in self._seen:
+                    continue
+                self._seen[revocation.id] = revocation.revoked_at
+                self.revoke(revocation)
+            if len(page) < REVOCATION_PAGE:
+                break
         self._advance_floor()
 
     def _advance_floor(self) -> None:

@@ -147,29 +147,31 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-# Revoked access tokens (by jti), or all of a user's tokens issued before a moment
-# (jti null, issued_before set). Rows are kept until the tokens they name expire;
-# every instance polls new rows (by id) to close the sockets those tokens opened.
+# Revoked login sessions (by session id: every token refreshed from one login), or
+# all of a user's tokens issued before a moment (session_id null, issued_before set).
+# Rows are kept until the tokens they name expire; every instance polls new rows (by
+# id) to close the sockets those tokens opened.
 token_revocations = Table(
     "token_revocations",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("user_id", BigId, ForeignKey("users.id"), nullable=False, index=True),
-    Column("jti", String(64), nullable=True, unique=True),
+    Column("session_id", String(64), nullable=True, unique=True),
     Column("issued_before", UtcDateTime, nullable=True),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
     Column("revoked_at", UtcDateTime, nullable=False),
 )
 
 # Single-use WebSocket connection tickets (POST /api/v1/auth/ws-ticket): only a hash
-# of the ticket is stored; redeeming deletes the row. The ticket carries the jti and
+# of the ticket is stored; redeeming deletes the row. The ticket carries the session and
 # expiry of the access token it was issued for, so revoking that token covers it.
 ws_tickets = Table(
     "ws_tickets",
     metadata,
     Column("ticket_hash", String(64), primary_key=True),
     Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
-    Column("token_jti", String(64), nullable=False),
+    Column("session_id", String(64), nullable=False),
+    Column("auth_time", UtcDateTime, nullable=False),
     Column("token_expires_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

@@ -21,14 +21,14 @@ class TokenOwner:
 
     user: User
     tokens_valid_after: datetime | None
-    jti_revoked: bool
+    session_revoked: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
     id: int
     user_id: int
-    jti: str | None
+    session_id: str | None
     issued_before: datetime | None
     revoked_at: datetime
 
@@ -36,7 +36,8 @@ class Revocation:
 @dataclass(frozen=True, slots=True)
 class Ticket:
     user_id: int
-    token_jti: str
+    session_id: str
+    auth_time: datetime
     token_expires_at: datetime
     expires_at: datetime
 
@@ -46,9 +47,11 @@ class TokenRepo:
         self._engine = engine
         self._reads = reads_of(engine)
 
-    async def owner(self, user_id: int, jti: str) -> TokenOwner | None:
-        """The user and the token's revocation state in one round trip."""
-        revoked = exists().where(token_revocations.c.jti == jti).label("jti_revoked")
+    async def owner(self, user_id: int, session_id: str) -> TokenOwner | None:
+        """The user and the token's session's revocation state in one round trip."""
+        revoked = (
+            exists().where(token_revocations.c.session_id == session_id).label("session_revoked")
+        )
         query = select(*USER_COLUMNS, users.c.tokens_valid_after, revoked).where(
             users.c.id == user_id
         )
@@ -56,18 +59,23 @@ class TokenRepo:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
-        return TokenOwner(user_from(row), row.tokens_valid_after, bool(row.jti_revoked))
+        return TokenOwner(user_from(row), row.tokens_valid_after, bool(row.session_revoked))
 
-    async def revoke(self, user_id: int, jti: str, expires_at: datetime, now: datetime) -> None:
-        """Refuse one token from now on; its tickets go with it."""
+    async def revoke(
+        self, user_id: int, session_id: str, expires_at: datetime, now: datetime
+    ) -> None:
+        """Refuse one session's tokens from now on; its tickets go with them."""
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(
                     insert(token_revocations).values(
-                        user_id=user_id, jti=jti, expires_at=expires_at, revoked_at=now
+                        user_id=user_id,
+                        session_id=session_id,
+                        expires_at=expires_at,
+                        revoked_at=now,
                     )
                 )
-                await conn.execute(delete(ws_tickets).where(ws_tickets.c.token_jti == jti))
+                await conn.execute(delete(ws_tickets).where(ws_tickets.c.session_id == session_id))
         except IntegrityError:
             pass  # already revoked (a retried logout)
 
@@ -102,7 +110,9 @@ class TokenRepo:
         )
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [Revocation(r.id, r.user_id, r.jti, r.issued_before, r.revoked_at) for r in rows]
+        return [
+            Revocation(r.id, r.user_id, r.session_id, r.issued_before, r.revoked_at) for r in rows
+        ]
 
     async def add_ticket(self, ticket_hash: str, ticket: Ticket) -> None:
         async with self._engine.begin() as conn:
@@ -110,7 +120,8 @@ class TokenRepo:
                 insert(ws_tickets).values(
                     ticket_hash=ticket_hash,
                     user_id=ticket.user_id,
-                    token_jti=ticket.token_jti,
+                    session_id=ticket.session_id,
+                    auth_time=ticket.auth_time,
                     token_expires_at=ticket.token_expires_at,
                     expires_at=ticket.expires_at,
                 )
@@ -123,7 +134,8 @@ class TokenRepo:
             .where(ws_tickets.c.ticket_hash == ticket_hash)
             .returning(
                 ws_tickets.c.user_id,
-                ws_tickets.c.token_jti,
+                ws_tickets.c.session_id,
+                ws_tickets.c.auth_time,
                 ws_tickets.c.token_expires_at,
                 ws_tickets.c.expires_at,
             )
@@ -132,7 +144,9 @@ class TokenRepo:
             row = (await conn.execute(statement)).first()
         if row is None or row.expires_at <= now:
             return None
-        return Ticket(row.user_id, row.token_jti, row.token_expires_at, row.expires_at)
+        return Ticket(
+            row.user_id, row.session_id, row.auth_time, row.token_expires_at, row.expires_at
+        )
 
     async def prune(self, now: datetime) -> None:
         """Forget revocations of tokens that have expired anyway, and stale tickets."""

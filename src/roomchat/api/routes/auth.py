@@ -7,9 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from roomchat.api.deps import ClientAddress, CurrentSession, CurrentUser, Svc
 from roomchat.api.responses import JSON, ok
+from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.sessions import IssuedToken
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
 
 # Ceilings the models state and enforce before the domain sees anything; the domain
 # applies the configured limits within them (max_password_chars, default 128).

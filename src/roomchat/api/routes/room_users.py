@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
+from roomchat.api.routing import StrictJSONRoute
 
-router = APIRouter(prefix="/api/v1/room-users", tags=["room-users"])
+router = APIRouter(prefix="/api/v1/room-users", tags=["room-users"], route_class=StrictJSONRoute)
 
 
 @router.get("/room/{room_id}")

@@ -7,17 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from roomchat.api.deps import CurrentUser, IdPath, Svc
+from roomchat.api.deps import CurrentUser, IdPath, PlainDecimal, Svc
 from roomchat.api.responses import JSON, ok
+from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.models import MAX_ID
 
-router = APIRouter(prefix="/api/v1/room-chats", tags=["room-chats"])
+router = APIRouter(prefix="/api/v1/room-chats", tags=["room-chats"], route_class=StrictJSONRoute)
 
 
 class CreateRoom(BaseModel):
     workspace_id: StrictInt = Field(examples=[1], ge=1, le=MAX_ID)
-    name: str = Field(examples=["General Discussion"])
-    passcode: str | None = Field(default=None, examples=["123456"])
+    name: StrictStr = Field(examples=["General Discussion"], min_length=1, max_length=128)
+    passcode: StrictStr | None = Field(default=None, examples=["123456"], max_length=64)
 
 
 class JoinByLink(BaseModel):
@@ -61,9 +62,9 @@ async def room_messages(
     room_id: IdPath,
     user: CurrentUser,
     svc: Svc,
-    before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    after_seq: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-    limit: Annotated[int, Query()] = 50,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID), PlainDecimal] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_ID), PlainDecimal] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_ID), PlainDecimal] = 50,
 ) -> JSON:
     page = await svc.messages.page(user, room_id, before_seq, after_seq, limit)
     return ok({"messages": [m.to_dict() for m in page.messages], "has_more": page.has_more})

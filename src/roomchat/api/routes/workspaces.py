@@ -7,13 +7,14 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
+from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.models import MAX_ID
 
-router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
+router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"], route_class=StrictJSONRoute)
 
 
 class CreateWorkspace(BaseModel):
-    name: str = Field(examples=["Acme"])
+    name: StrictStr = Field(examples=["Acme"], min_length=1, max_length=128)
 
 
 class AddMember(BaseModel):

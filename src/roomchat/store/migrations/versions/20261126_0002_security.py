@@ -27,10 +27,10 @@ _CONFUSABLE_CHARS = str.maketrans("01i|-.", "olll__")
 
 def _skeleton(username: str) -> str:
     # A frozen copy of roomchat.domain.names.username_skeleton as of this revision.
-    key = unicodedata.normalize("NFKC", username).casefold()
+    key = unicodedata.normalize("NFKC", username).casefold().translate(_CONFUSABLE_CHARS)
     for sequence, replacement in (("rn", "m"), ("vv", "w"), ("cl", "d")):
         key = key.replace(sequence, replacement)
-    return key.translate(_CONFUSABLE_CHARS)
+    return key
 
 
 def upgrade() -> None:
@@ -60,7 +60,7 @@ def upgrade() -> None:
         "token_revocations",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
         sa.Column("user_id", BigId, nullable=False),
-        sa.Column("jti", sa.String(length=64), nullable=True),
+        sa.Column("session_id", sa.String(length=64), nullable=True),
         sa.Column("issued_before", UtcDateTime, nullable=True),
         sa.Column("expires_at", UtcDateTime, nullable=False),
         sa.Column("revoked_at", UtcDateTime, nullable=False),
@@ -68,7 +68,7 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_token_revocations_user_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_token_revocations")),
-        sa.UniqueConstraint("jti", name=op.f("uq_token_revocations_jti")),
+        sa.UniqueConstraint("session_id", name=op.f("uq_token_revocations_session_id")),
     )
     with op.batch_alter_table("token_revocations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_token_revocations_user_id"), ["user_id"])
@@ -78,7 +78,8 @@ def upgrade() -> None:
         "ws_tickets",
         sa.Column("ticket_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", BigId, nullable=False),
-        sa.Column("token_jti", sa.String(length=64), nullable=False),
+        sa.Column("session_id", sa.String(length=64), nullable=False),
+        sa.Column("auth_time", UtcDateTime, nullable=False),
         sa.Column("token_expires_at", UtcDateTime, nullable=False),
         sa.Column("expires_at", UtcDateTime, nullable=False),
         sa.ForeignKeyConstraint(
