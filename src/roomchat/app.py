@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from roomchat import __version__, jsoncodec
+from roomchat import __version__
 from roomchat.api.middleware import BodyLimit, SecurityHeaders
 from roomchat.api.responses import (
     ERROR_RESPONSES,
@@ -27,15 +27,14 @@ from roomchat.api.responses import (
 from roomchat.api.routes import auth, health, invitations, room_users, rooms, workspaces
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
-from roomchat.bus.outbox_relay import NeedsOutbox
 from roomchat.domain.messages import MessageLimits, MessageService
-from roomchat.domain.models import Message
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
 from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
+from roomchat.outbox import Outbox, OutboxLimits
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway, GatewayLimits
 from roomchat.realtime.handlers import Handlers
@@ -45,15 +44,10 @@ from roomchat.realtime.sessions import SocketSessions
 from roomchat.services import Services
 from roomchat.settings import Settings
 from roomchat.store import Store
-from roomchat.store.outbox import OutboxStore
 
 log = logging.getLogger("roomchat")
 WEB_DIR = Path(__file__).parent / "web"
 WS_PATH = "/ws"
-
-
-def encode_message(message: Message) -> bytes:
-    return jsoncodec.dumps(message.to_dict())
 
 
 class RoomchatAPI(FastAPI):
@@ -73,9 +67,26 @@ class RoomchatAPI(FastAPI):
 
 def build_bus(settings: Settings) -> Bus:
     if settings.kafka_bootstrap_servers:
-        from roomchat.bus.kafka import KafkaBus  # only instances that use Kafka import it
+        # Only instances that use Kafka import it.
+        from roomchat.bus.kafka import KafkaBus, KafkaConfig
 
-        return KafkaBus(settings)
+        return KafkaBus(
+            KafkaConfig(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                topic=settings.kafka_topic,
+                origin=settings.instance_id,
+                partitions=settings.kafka_partitions,
+                replication_factor=settings.kafka_replication_factor,
+                linger_ms=settings.kafka_linger_ms,
+                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                produce_timeout_s=settings.kafka_produce_timeout_s,
+                connect_timeout_s=settings.kafka_connect_timeout_s,
+                retry_interval_s=settings.kafka_retry_interval_s,
+                heartbeat_interval_s=settings.kafka_heartbeat_interval_s,
+                deaf_after_s=settings.kafka_deaf_after_s,
+                signal_ttl_s=settings.kafka_typing_ttl_s,
+            )
+        )
     return MemoryBus()
 
 
@@ -142,8 +153,10 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ticket_ttl_seconds=settings.ws_ticket_ttl_s,
+        session_max_age_seconds=settings.session_max_age_s,
     )
     sockets = SocketSessions(sessions, settings.revocation_poll_interval_s)
+    sessions.on_revoked(sockets.poll_soon)
     workspaces_ = WorkspaceService(store)
     rooms_ = RoomService(
         store,
@@ -151,12 +164,25 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         settings.passcode_max_failures,
         timedelta(seconds=settings.passcode_window_seconds),
     )
+    # Durable events reach other instances through the outbox; with no one else to
+    # reach (the memory bus), there is nothing to keep.
+    outbox = None
+    if bus.shared:
+        outbox = Outbox(
+            store.engine,
+            bus,
+            settings.instance_id,
+            OutboxLimits(
+                batch=settings.outbox_batch,
+                orphan_after_s=settings.outbox_orphan_after_s,
+                retry_s=settings.kafka_retry_interval_s,
+            ),
+        )
     messages = MessageService(
         store,
         rooms_,
-        encode_message,
         origin=settings.instance_id,
-        use_outbox=bus.uses_outbox,
+        outbox=outbox,
         limits=MessageLimits(
             max_text_chars=settings.max_message_text_chars,
             max_content_bytes=settings.max_message_content_bytes,
@@ -165,13 +191,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             catch_up_max_bytes=settings.catch_up_max_bytes,
         ),
     )
-    hub = Hub(
-        store.rooms.last_seq,
-        messages.events_between,
-        settings.gap_fill_delay_ms / 1000,
-        last_seqs=store.rooms.last_seqs,
-        sweep_interval=settings.sweep_interval_s,
-    )
+    hub = Hub(messages, settings.gap_fill_delay_ms / 1000, settings.sweep_interval_s)
     # A member who leaves a workspace stops getting its rooms on this instance's sockets.
     workspaces_.on_member_left(hub.remove_user)
     fanout = Fanout(hub, bus, settings.instance_id)
@@ -192,16 +212,17 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         ),
         OriginPolicy.parse(settings.ws_allowed_origins, public_base_url),
     )
+    gateway.sinks.announce()
     messages.start()
     hub.start()
-    if isinstance(bus, NeedsOutbox):
-        bus.attach_outbox(OutboxStore(store.engine))
-    await bus.start(fanout.from_bus)
+    await bus.start(fanout.event_from_bus, fanout.signal_from_bus)
+    if outbox is not None:
+        outbox.start()
     await sockets.start()
     return Services(
-        settings,
         store,
         bus,
+        outbox,
         users,
         workspaces_,
         rooms_,
@@ -216,9 +237,12 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
 
 
 async def stop_services(services: Services) -> None:
-    # The writer first: what it stores last still reaches the bus before it closes.
+    # The writer first, then the outbox: what it stores last still reaches the bus
+    # before the bus closes.
     await services.sockets.close()
     await services.messages.close()
+    if services.outbox is not None:
+        await services.outbox.close()
     await services.bus.close()
     await services.hub.close()
     await services.store.close()

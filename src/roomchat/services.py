@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from roomchat.bus.base import Bus
 from roomchat.domain.messages import MessageService
@@ -10,19 +11,19 @@ from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
+from roomchat.outbox import Outbox
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.sessions import SocketSessions
-from roomchat.settings import Settings
 from roomchat.store import Store
 
 
 @dataclass
 class Services:
-    settings: Settings
     store: Store
     bus: Bus
+    outbox: Outbox | None  # None with a bus no other instance hears
     users: UserService
     workspaces: WorkspaceService
     rooms: RoomService
@@ -33,3 +34,10 @@ class Services:
     public_base_url: str
     sessions: SessionService
     sockets: SocketSessions
+
+    def bus_health(self) -> dict[str, Any]:
+        """The bus's report for /readyz, with the outbox's figures in it."""
+        report = self.bus.health()
+        if self.outbox is not None:
+            report.update(self.outbox.health())
+        return report

@@ -6,6 +6,7 @@ tests pass a ``Settings(...)`` instead of patching the environment.
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
 from pathlib import Path
@@ -76,6 +77,10 @@ class Settings(BaseSettings):
     # --- Security and robustness limits (docs/security.md) ---
     jwt_issuer: str = Field(default="roomchat", description="iss claim issued and required")
     jwt_audience: str = Field(default="roomchat", description="aud claim issued and required")
+    session_max_age_s: int = Field(
+        default=30 * 24 * 3600,
+        description="a login session's tokens can be refreshed until this long after login",
+    )
     ws_ticket_ttl_s: float = Field(
         default=30.0, description="lifetime of a single-use WebSocket connection ticket"
     )
@@ -90,7 +95,7 @@ class Settings(BaseSettings):
     )
     login_limit_per_account: str = Field(
         default="10/5minutes",
-        description="failed logins allowed per username (limits notation: N/period)",
+        description="failed logins allowed per username and client address (N/period)",
     )
     login_limit_per_address: str = Field(
         default="50/5minutes", description="failed logins allowed per client address"
@@ -144,6 +149,8 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(48)
-        path.write_text(secret)
-        path.chmod(0o600)
+        # Created owner-only: never readable by others, not even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secret)
         return secret

@@ -10,11 +10,8 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from roomchat import jsoncodec
-from roomchat.domain import rooms as rooms_module
-from roomchat.domain import users as users_module
 from roomchat.domain.messages import MessageLimits, MessageService
-from roomchat.domain.models import Message, User
+from roomchat.domain.models import User
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
@@ -47,30 +44,22 @@ class Domain:
         return await self.users.register(username, "password-123", None)
 
 
-def encode(message: Message) -> bytes:
-    return jsoncodec.dumps(message.to_dict())
-
-
 def cheap_hasher() -> PasswordHasher:
     """Argon2 at its cheapest: these tests are about the rules, not the hash's strength."""
     return PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
 
 @pytest.fixture
-async def domain(store_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Domain]:
-    monkeypatch.setattr(rooms_module, "PasswordHasher", cheap_hasher)
-    monkeypatch.setattr(users_module, "PasswordHasher", cheap_hasher)
+async def domain(store_url: str) -> AsyncIterator[Domain]:
     store = Store.connect(store_url)
     workspaces = WorkspaceService(store)
-    rooms = RoomService(store, workspaces, 5, timedelta(minutes=15))
-    messages = MessageService(
-        store, rooms, encode, "unit", use_outbox=False, limits=MessageLimits()
-    )
+    rooms = RoomService(store, workspaces, 5, timedelta(minutes=15), hasher=cheap_hasher())
+    messages = MessageService(store, rooms, "unit", limits=MessageLimits())
     messages.start()
     try:
         yield Domain(
             store,
-            UserService(store),
+            UserService(store, hasher=cheap_hasher()),
             workspaces,
             rooms,
             messages,

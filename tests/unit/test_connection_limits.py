@@ -9,7 +9,7 @@ import pytest
 from roomchat.domain.models import User
 from roomchat.realtime.connection import SLOW_CONSUMER, Connection, Flusher, OutboundLimits
 from roomchat.realtime.connection import TokenBucket as Bucket
-from roomchat.realtime.sinks import WireFrames
+from roomchat.realtime.wire import WireFrames
 
 HIGH_WATER = 1000  # the fake transport stops taking writes above this many bytes
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import insert
 
 from roomchat import jsoncodec
-from roomchat.domain import messages as messages_module
 from roomchat.domain.messages import History, MessageLimits, MessageService
 from roomchat.domain.models import User
 from roomchat.realtime import protocol
 from roomchat.store.tables import users
-from tests.unit.conftest import Domain, encode
+from tests.unit.conftest import Domain
 
 TEXT = "x" * 1000
 
@@ -41,9 +39,7 @@ async def room_with_messages(domain: Domain, count: int) -> int:
 
 
 def capped(domain: Domain, **limits: int) -> MessageService:
-    return MessageService(
-        domain.store, domain.rooms, encode, "unit", use_outbox=False, limits=MessageLimits(**limits)
-    )
+    return MessageService(domain.store, domain.rooms, "unit", limits=MessageLimits(**limits))
 
 
 def seqs(history: History) -> list[int]:
@@ -78,18 +74,15 @@ async def test_latest_keeps_the_newest_that_fit(domain: Domain) -> None:
     assert seqs(full) == list(range(1, 31)) and not full.has_more
 
 
-async def test_count_caps_still_hold_across_chunks(
-    domain: Domain, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(messages_module, "HISTORY_CHUNK", 7)
+async def test_count_caps_still_hold_across_chunks(domain: Domain) -> None:
     room_id = await room_with_messages(domain, 30)
-    after = await capped(domain, catch_up=25).after(room_id, 2)
+    after = await capped(domain, catch_up=25, read_chunk=7).after(room_id, 2)
     assert seqs(after) == list(range(3, 28)) and after.has_more
-    rest = await capped(domain, catch_up=25).after(room_id, 27)
+    rest = await capped(domain, catch_up=25, read_chunk=7).after(room_id, 27)
     assert seqs(rest) == [28, 29, 30] and not rest.has_more
-    latest = await capped(domain, history=20).latest(room_id)
+    latest = await capped(domain, history=20, read_chunk=7).latest(room_id)
     assert seqs(latest) == list(range(11, 31)) and latest.has_more
-    nothing = await capped(domain).after(room_id, 30)
+    nothing = await capped(domain, read_chunk=7).after(room_id, 30)
     assert nothing.encoded == [] and nothing.last_seq is None and not nothing.has_more
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.domain.events import NEW_MESSAGE, TYPING, RoomEvent, RoomSignal
 from roomchat.domain.models import User
 from roomchat.realtime.hub import Hub
 
@@ -44,27 +44,31 @@ class FakeConnection:
 
 def message(seq: int, room_id: int = ROOM, sender: int = 1) -> RoomEvent:
     data = json.dumps({"room_id": room_id, "seq": seq, "message_text": f"m{seq}"}).encode()
-    return RoomEvent(EventKind.MESSAGE, room_id, seq, "test", sender, data)
+    return RoomEvent.build(room_id, seq, NEW_MESSAGE, data, "test")
 
 
-def typing(sender: int, room_id: int = ROOM) -> RoomEvent:
+def typing(sender: int, room_id: int = ROOM) -> RoomSignal:
     data = json.dumps({"room_id": room_id, "user_id": sender, "is_typing": True}).encode()
-    return RoomEvent(EventKind.TYPING, room_id, 0, "test", sender, data)
+    return RoomSignal.build(room_id, sender, TYPING, data, "test")
 
 
 class Database:
-    """Stands in for the store: the room's last seq and its stored messages."""
+    """Stands in for the store (the hub's RoomLog): the room's last seq and its stored
+    messages."""
 
     def __init__(self, last_seq: int = 0) -> None:
-        self.last_seq = last_seq
+        self.newest = last_seq  # the room's seq counter
         self.stored: dict[int, RoomEvent] = {}
         self.fills: list[tuple[int, int]] = []
         self.fail_fills = 0
 
-    async def read_last_seq(self, room_id: int) -> int:
-        return self.last_seq
+    async def last_seq(self, room_id: int) -> int:
+        return self.newest
 
-    async def fill_gap(self, room_id: int, first: int, last: int) -> list[RoomEvent]:
+    async def last_seqs(self, room_ids: list[int]) -> dict[int, int]:
+        return {room_id: self.newest for room_id in room_ids}
+
+    async def events_between(self, room_id: int, first: int, last: int) -> list[RoomEvent]:
         self.fills.append((first, last))
         if self.fail_fills:
             self.fail_fills -= 1
@@ -82,7 +86,7 @@ async def joined(hub: Hub, conn: FakeConnection, history_seq: int = 0) -> None:
 
 
 def make_hub(db: Database, gap_delay: float = 60.0) -> Hub:
-    return Hub(db.read_last_seq, db.fill_gap, gap_delay)
+    return Hub(db, gap_delay)
 
 
 async def test_events_arriving_out_of_order_are_delivered_in_seq_order() -> None:
@@ -185,13 +189,14 @@ async def test_a_join_gets_its_reply_then_only_what_its_history_lacked() -> None
 
 
 async def test_events_before_the_room_knows_its_last_seq_wait_for_it() -> None:
-    async def last_seq_with_events_in_flight(room_id: int) -> int:
-        # These arrive while the channel is still reading where the room stands.
-        for seq in (6, 5, 4):
-            hub.deliver(message(seq))
-        return 4  # seq 4 was already stored: it is in the joiner's history
+    class EventsInFlight(Database):
+        async def last_seq(self, room_id: int) -> int:
+            # These arrive while the channel is still reading where the room stands.
+            for seq in (6, 5, 4):
+                hub.deliver(message(seq))
+            return 4  # seq 4 was already stored: it is in the joiner's history
 
-    hub = Hub(last_seq_with_events_in_flight, Database().fill_gap, 60)
+    hub = make_hub(EventsInFlight())
     conn = FakeConnection(2)
     await hub.begin_join(conn, ROOM)  # type: ignore[arg-type]
     hub.complete_join(conn, ROOM, join_reply(4), history_seq=4)  # type: ignore[arg-type]
@@ -199,10 +204,11 @@ async def test_events_before_the_room_knows_its_last_seq_wait_for_it() -> None:
 
 
 async def test_a_room_that_cannot_open_fails_the_join() -> None:
-    async def broken(room_id: int) -> int:
-        raise ConnectionError("database down")
+    class Broken(Database):
+        async def last_seq(self, room_id: int) -> int:
+            raise ConnectionError("database down")
 
-    hub = Hub(broken, Database().fill_gap, 60)
+    hub = make_hub(Broken())
     conn = FakeConnection(2)
     with pytest.raises(ConnectionError):
         await hub.begin_join(conn, ROOM)  # type: ignore[arg-type]
@@ -215,7 +221,7 @@ async def test_typing_goes_to_the_others_not_the_typing_users_connections() -> N
     mine, my_other, theirs = FakeConnection(1), FakeConnection(1), FakeConnection(2)
     for conn in (mine, my_other, theirs):
         await joined(hub, conn)
-    hub.deliver(typing(sender=1))
+    hub.signal(typing(sender=1))
     assert [f["action"] for f in theirs.frames[1:]] == ["typing_indicator"]
     assert mine.frames[1:] == [] and my_other.frames[1:] == []
 
@@ -255,7 +261,7 @@ async def test_rooms_are_sequenced_independently() -> None:
 
 async def test_a_message_in_the_join_history_that_reaches_the_hub_late_is_not_sent_again() -> None:
     db = Database(last_seq=3)
-    hub = Hub(db.read_last_seq, db.fill_gap, 0.05)
+    hub = make_hub(db, gap_delay=0.05)
     conn = FakeConnection(2)
     await hub.begin_join(conn, ROOM)  # type: ignore[arg-type]
     # seq 4 is committed and read into the join's history, but its sender's task has

@@ -6,24 +6,19 @@ from roomchat.realtime.hub import Hub
 from tests.unit.test_hub import ROOM, Database, FakeConnection, joined, message
 
 
-class SweptDatabase(Database):
-    async def read_last_seqs(self, room_ids: list[int]) -> dict[int, int]:
-        return {room_id: self.last_seq for room_id in room_ids}
-
-
-def hub_over(db: SweptDatabase) -> Hub:
+def hub_over(db: Database) -> Hub:
     # A long gap delay: only the sweep can deliver what the bus never brought.
-    return Hub(db.read_last_seq, db.fill_gap, 60.0, last_seqs=db.read_last_seqs)
+    return Hub(db, 60.0)
 
 
 async def test_a_tail_message_the_bus_lost_is_delivered_after_a_whole_sweep() -> None:
-    db = SweptDatabase(last_seq=0)
+    db = Database(last_seq=0)
     hub = hub_over(db)
     conn = FakeConnection(1)
     await joined(hub, conn)
     hub.deliver(message(1))
     # seq 2 is stored, but its event never arrives and nothing follows it.
-    db.last_seq = 2
+    db.newest = 2
     db.stored[2] = message(2)
     await hub.sweep()  # first sight of seq 2: it may still be on its way
     assert conn.seqs == [1]
@@ -33,11 +28,11 @@ async def test_a_tail_message_the_bus_lost_is_delivered_after_a_whole_sweep() ->
 
 
 async def test_a_message_that_arrives_between_sweeps_is_not_read_again() -> None:
-    db = SweptDatabase(last_seq=0)
+    db = Database(last_seq=0)
     hub = hub_over(db)
     conn = FakeConnection(1)
     await joined(hub, conn)
-    db.last_seq = 1
+    db.newest = 1
     db.stored[1] = message(1)
     await hub.sweep()
     hub.deliver(message(1))  # the bus was only slow

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from roomchat.domain.writer import GroupCommitWriter
 from roomchat.errors import ChatError, Code
+from roomchat.store.group_commit import GroupCommitWriter
 
 
 class Storage:
@@ -49,13 +49,13 @@ async def writer(storage: Storage) -> AsyncIterator[GroupCommitWriter]:
 async def hold_first_batch(storage: Storage, writer: GroupCommitWriter) -> asyncio.Task[Any]:
     """Start one write and keep its commit open until ``storage.gate`` is set."""
     storage.gate.clear()
-    first = asyncio.create_task(writer.write("first"))  # type: ignore[arg-type]
+    first = asyncio.create_task(writer.write("first"))
     await asyncio.wait_for(storage.entered.wait(), 5)
     return first
 
 
 async def test_each_caller_gets_its_own_result(storage: Storage, writer: GroupCommitWriter) -> None:
-    results = await asyncio.gather(*(writer.write(n) for n in range(3)))  # type: ignore[arg-type]
+    results = await asyncio.gather(*(writer.write(n) for n in range(3)))
     assert results == ["stored:0", "stored:1", "stored:2"]
 
 
@@ -63,7 +63,7 @@ async def test_writes_queued_during_a_commit_share_the_next_one_in_order(
     storage: Storage, writer: GroupCommitWriter
 ) -> None:
     first = await hold_first_batch(storage, writer)
-    waiting = [asyncio.create_task(writer.write(n)) for n in range(5)]  # type: ignore[arg-type]
+    waiting = [asyncio.create_task(writer.write(n)) for n in range(5)]
     storage.gate.set()
     assert await first == "stored:first"
     assert [await w for w in waiting] == [f"stored:{n}" for n in range(5)]
@@ -79,17 +79,17 @@ async def test_a_failed_commit_fails_its_callers_and_the_writer_goes_on(
     storage.gate.set()
     with pytest.raises(ConnectionError):
         await first
-    assert await writer.write("later") == "stored:later"  # type: ignore[arg-type]
+    assert await writer.write("later") == "stored:later"
 
 
 async def test_too_many_queued_writes_are_refused_as_rate_limited(
     storage: Storage, writer: GroupCommitWriter
 ) -> None:
     first = await hold_first_batch(storage, writer)
-    queued = [asyncio.create_task(writer.write(n)) for n in range(5)]  # type: ignore[arg-type]
+    queued = [asyncio.create_task(writer.write(n)) for n in range(5)]
     await asyncio.sleep(0)  # one loop turn: the five tasks run up to their first await
     with pytest.raises(ChatError) as refused:
-        await writer.write("one too many")  # type: ignore[arg-type]
+        await writer.write("one too many")
     assert refused.value.code is Code.RATE_LIMITED
     storage.gate.set()
     await first
@@ -100,7 +100,7 @@ async def test_close_finishes_queued_writes_then_refuses_new_ones(storage: Stora
     writer = GroupCommitWriter(storage.append)
     writer.start()
     first = await hold_first_batch(storage, writer)
-    queued = asyncio.create_task(writer.write("queued"))  # type: ignore[arg-type]
+    queued = asyncio.create_task(writer.write("queued"))
     await asyncio.sleep(0)  # one loop turn: the queued write enqueues itself
     closing = asyncio.create_task(writer.close())
     storage.gate.set()
@@ -108,7 +108,7 @@ async def test_close_finishes_queued_writes_then_refuses_new_ones(storage: Stora
     assert await first == "stored:first"
     assert await queued == "stored:queued"
     with pytest.raises(ChatError) as refused:
-        await writer.write("after close")  # type: ignore[arg-type]
+        await writer.write("after close")
     assert refused.value.code is Code.INTERNAL_ERROR
 
 
@@ -121,7 +121,7 @@ async def test_one_bad_message_fails_alone_not_the_batch_it_shared() -> None:
     w = GroupCommitWriter(append, max_batch=10)
     w.start()
     outcomes = await asyncio.gather(
-        *(w.write(item) for item in ["a", "bad", "c"]),  # type: ignore[arg-type]
+        *(w.write(item) for item in ["a", "bad", "c"]),
         return_exceptions=True,
     )
     await w.close()

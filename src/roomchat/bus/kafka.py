@@ -4,12 +4,13 @@
   The value is the event's encoded data, the rest travels in headers.
 * Every instance reads every partition, without a consumer group, from the end of the
   log at start-up: a room event is for every instance's clients, not for one of them.
-* Messages go through the outbox relay (bus/outbox_relay.py): published after they are
-  stored, deleted from the outbox once the broker acknowledged them, published later if
-  the broker is away. Typing indicators are ephemeral: dropped while the broker is away.
+* Durable room events come from the outbox relay (roomchat/outbox): ``publish`` returns
+  once the broker acknowledged them, or raises and counts the broker as down; the
+  relay keeps them in the outbox until it is back. Signals (typing) are ephemeral:
+  dropped while the broker is away, and when they arrive too late.
 * Heartbeats: each instance sends one to every partition every
-  ``kafka_heartbeat_interval_s``; hearing its own come back proves that the whole path
-  works. None back within ``kafka_deaf_after_s``: the instance is deaf, /readyz says so.
+  ``heartbeat_interval_s``; hearing its own come back proves that the whole path
+  works. None back within ``deaf_after_s``: the instance is deaf, /readyz says so.
 * The broker unreachable at start-up does not stop the instance: it serves its own
   clients and keeps trying.
 """
@@ -21,47 +22,65 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from roomchat.bus.base import BusError, Deliver
+from roomchat.bus.base import BusError, OnEvent, OnSignal
 from roomchat.bus.kafka_records import (
     HEARTBEAT,
-    decode_event,
-    encode_headers,
+    decode,
+    event_headers,
     heartbeat_headers,
     room_key,
+    signal_headers,
 )
-from roomchat.bus.outbox_relay import OutboxRelay
-from roomchat.domain.events import EventKind, RoomEvent
-from roomchat.settings import Settings
-from roomchat.store.outbox import OutboxStore
+from roomchat.domain.events import RoomEvent, RoomSignal
 
 log = logging.getLogger(__name__)
 
 TOPIC_EXISTS = 36  # TOPIC_ALREADY_EXISTS
 
 
-class KafkaBus:
-    uses_outbox = True
+@dataclass(frozen=True, slots=True)
+class KafkaConfig:
+    """What the Kafka bus needs to know (from the ROOMCHAT_KAFKA_* settings)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._servers = settings.kafka_bootstrap_servers or ""
-        self._topic = settings.kafka_topic
-        self._origin = settings.instance_id
+    bootstrap_servers: str
+    topic: str
+    origin: str  # this instance's id
+    partitions: int = 6  # when roomchat creates the topic
+    replication_factor: int = 1
+    linger_ms: int = 1
+    fetch_max_wait_ms: int = 5
+    produce_timeout_s: float = 5.0  # a send not acknowledged by then: the broker is down
+    connect_timeout_s: float = 5.0
+    retry_interval_s: float = 0.5
+    heartbeat_interval_s: float = 2.0
+    deaf_after_s: float = 10.0
+    signal_ttl_s: float = 5.0  # signals older than this when they arrive are dropped
+
+
+class KafkaBus:
+    shared = True
+
+    def __init__(self, config: KafkaConfig) -> None:
+        self._config = config
+        self._servers = config.bootstrap_servers
+        self._topic = config.topic
+        self._origin = config.origin
         self._client_id = f"roomchat-{self._origin}"
-        self._deliver: Deliver | None = None
+        self._on_event: OnEvent | None = None
+        self._on_signal: OnSignal | None = None
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self._up = asyncio.Event()  # the broker takes what we send
         self._closing = asyncio.Event()
-        self._relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._typing_sends: set[asyncio.Task[None]] = set()
+        self._signal_sends: set[asyncio.Task[None]] = set()
         self._connected_at: float | None = None
         self._started_wall: float | None = None
         self._behind: dict[TopicPartition, int] = {}  # position past the log's end
@@ -70,26 +89,13 @@ class KafkaBus:
         self._rtt_ms: float | None = None
         self._lag: int | None = None
         self._error: str | None = None
-        self._typing_dropped = 0
+        self._signals_dropped = 0
 
-    def attach_outbox(self, outbox: OutboxStore) -> None:
-        s = self._settings
-        self._relay = OutboxRelay(
-            outbox,
-            self._origin,
-            self._send_messages,
-            self._up,
-            self._mark_down,
-            batch=s.outbox_batch,
-            orphan_after_s=s.outbox_orphan_after_s,
-            retry_s=s.kafka_retry_interval_s,
-        )
-
-    async def start(self, deliver: Deliver) -> None:
-        self._deliver = deliver
+    async def start(self, on_event: OnEvent, on_signal: OnSignal) -> None:
+        self._on_event, self._on_signal = on_event, on_signal
         self._started_wall = time.time()
         try:
-            await asyncio.wait_for(self._connect(), self._settings.kafka_connect_timeout_s)
+            await asyncio.wait_for(self._connect(), self._config.connect_timeout_s)
         except Exception as exc:
             self._mark_down(exc)
             log.warning(
@@ -97,31 +103,30 @@ class KafkaBus:
                 "keeping messages in the outbox, retrying every %.1fs",
                 self._servers,
                 _describe(exc),
-                self._settings.kafka_retry_interval_s,
+                self._config.retry_interval_s,
             )
         self._tasks.append(asyncio.create_task(self._supervise(), name="roomchat-kafka-supervise"))
-        if self._relay is not None:
-            self._relay.start()
 
-    def publish(self, event: RoomEvent) -> None:
-        if event.outbox_id is not None and self._relay is not None:
-            self._relay.enqueue(event)
-            return
+    def is_up(self) -> bool:
+        return self._up.is_set()
+
+    async def until_up(self) -> None:
+        await self._up.wait()
+
+    def signal(self, signal: RoomSignal) -> None:
         # Ephemeral: sent only while the broker is known to be there, never queued.
-        if not self._up.is_set() or len(self._typing_sends) >= 1000:
-            self._typing_dropped += 1
+        if not self._up.is_set() or len(self._signal_sends) >= 1000:
+            self._signals_dropped += 1
             return
-        task = asyncio.create_task(self._send_ephemeral(event))
-        self._typing_sends.add(task)
-        task.add_done_callback(self._typing_sends.discard)
+        task = asyncio.create_task(self._send_signal(signal))
+        self._signal_sends.add(task)
+        task.add_done_callback(self._signal_sends.discard)
 
     async def close(self) -> None:
         self._closing.set()
-        if self._relay is not None:
-            await self._relay.close()
-        for task in [*self._tasks, *self._typing_sends]:
+        for task in [*self._tasks, *self._signal_sends]:
             task.cancel()
-        for task in [*self._tasks, *self._typing_sends]:
+        for task in [*self._tasks, *self._signal_sends]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self._disconnect()
@@ -133,7 +138,7 @@ class KafkaBus:
         if connected and self._connected_at is not None:
             heard = [self._heard.get(tp.partition, self._connected_at) for tp in self._partitions]
             heard_age = now - min(heard, default=self._connected_at)
-        deaf = heard_age is None or heard_age > self._settings.kafka_deaf_after_s
+        deaf = heard_age is None or heard_age > self._config.deaf_after_s
         report: dict[str, Any] = {
             "ok": connected and self._up.is_set() and not deaf,
             "kind": "kafka",
@@ -144,26 +149,24 @@ class KafkaBus:
             "heartbeat_rtt_ms": self._rtt_ms,
             "lag": self._lag,
             "partitions": len(self._partitions),
-            "typing_dropped": self._typing_dropped,
+            "typing_dropped": self._signals_dropped,
         }
         if self._error and not report["ok"]:
             report["error"] = self._error
-        if self._relay is not None:
-            report.update(self._relay.health())
         return report
 
     # -- connecting -----------------------------------------------------------------
 
     async def _connect(self) -> None:
-        s = self._settings
+        c = self._config
         await self._ensure_topic()
         producer = AIOKafkaProducer(
             bootstrap_servers=self._servers,
             client_id=self._client_id,
             acks="all",
             enable_idempotence=False,  # brokers without InitProducerId refuse it
-            linger_ms=s.kafka_linger_ms,
-            request_timeout_ms=int(s.kafka_produce_timeout_s * 1000),
+            linger_ms=c.linger_ms,
+            request_timeout_ms=int(c.produce_timeout_s * 1000),
         )
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._servers,
@@ -171,7 +174,7 @@ class KafkaBus:
             group_id=None,  # every instance reads everything
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=c.fetch_max_wait_ms,
         )
         self._producer, self._consumer = producer, consumer
         try:
@@ -223,16 +226,16 @@ class KafkaBus:
 
     async def _ensure_topic(self) -> None:
         """Create the topic if missing (a broker that lost its log lost the topic too)."""
-        s = self._settings
+        c = self._config
         admin = AIOKafkaAdminClient(
             bootstrap_servers=self._servers,
             client_id=self._client_id,
-            request_timeout_ms=int(s.kafka_produce_timeout_s * 1000),
+            request_timeout_ms=int(c.produce_timeout_s * 1000),
         )
         await admin.start()
         try:
             response = await admin.create_topics(
-                [NewTopic(self._topic, s.kafka_partitions, s.kafka_replication_factor)]
+                [NewTopic(self._topic, c.partitions, c.replication_factor)]
             )
         finally:
             await admin.close()
@@ -267,14 +270,14 @@ class KafkaBus:
     # -- the watch loop ---------------------------------------------------------------
 
     async def _supervise(self) -> None:
-        s = self._settings
+        c = self._config
         while not self._closing.is_set():
             try:
                 if self._producer is None:
-                    await asyncio.wait_for(self._connect(), s.kafka_connect_timeout_s)
+                    await asyncio.wait_for(self._connect(), c.connect_timeout_s)
                     log.warning("Kafka at %s reachable again", self._servers)
                 elif not self._up.is_set():
-                    await asyncio.wait_for(self._ensure_topic(), s.kafka_produce_timeout_s)
+                    await asyncio.wait_for(self._ensure_topic(), c.produce_timeout_s)
                     await self._check_positions(after_outage=True)
                     self._set_up()
                     log.warning("Kafka at %s takes events again", self._servers)
@@ -285,7 +288,7 @@ class KafkaBus:
             except Exception as exc:
                 self._mark_down(exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), s.kafka_retry_interval_s)
+                await asyncio.wait_for(self._closing.wait(), c.retry_interval_s)
 
     async def _check_positions(self, after_outage: bool = False) -> None:
         """Measure lag; re-read partitions whose log now ends before our position.
@@ -300,7 +303,7 @@ class KafkaBus:
         # Positions first: read after them, a log that was not lost ends at or past them.
         positions = {tp: await consumer.position(tp) for tp in self._partitions}
         ends = await asyncio.wait_for(
-            consumer.end_offsets(self._partitions), self._settings.kafka_produce_timeout_s
+            consumer.end_offsets(self._partitions), self._config.produce_timeout_s
         )
         lag = 0
         for tp, position in positions.items():
@@ -329,7 +332,7 @@ class KafkaBus:
         producer = self._producer
         if producer is None:
             return
-        self._next_heartbeat = time.monotonic() + self._settings.kafka_heartbeat_interval_s
+        self._next_heartbeat = time.monotonic() + self._config.heartbeat_interval_s
         headers = heartbeat_headers(self._origin)
         value = repr(time.monotonic()).encode()
 
@@ -340,12 +343,11 @@ class KafkaBus:
             ]
             await asyncio.gather(*futures)
 
-        await asyncio.wait_for(send_all(), self._settings.kafka_produce_timeout_s)
+        await asyncio.wait_for(send_all(), self._config.produce_timeout_s)
 
     # -- sending ------------------------------------------------------------------------
 
-    async def _send_messages(self, events: Sequence[RoomEvent]) -> None:
-        """Publish in order; return once the broker acknowledged every one."""
+    async def publish(self, events: Sequence[RoomEvent]) -> None:
         producer = self._producer
         if producer is None or not self._up.is_set():
             raise BusError("Kafka is not connected", retriable=True)
@@ -354,17 +356,21 @@ class KafkaBus:
             futures = [
                 await producer.send(
                     self._topic,
-                    event.data,
-                    key=room_key(event),
-                    headers=encode_headers(event),
+                    event.frame,
+                    key=room_key(event.room_id),
+                    headers=event_headers(event),
                 )
                 for event in events
             ]
             await asyncio.gather(*futures)
 
-        await asyncio.wait_for(send_all(), self._settings.kafka_produce_timeout_s)
+        try:
+            await asyncio.wait_for(send_all(), self._config.produce_timeout_s)
+        except Exception as exc:
+            self._mark_down(exc)
+            raise BusError(f"Kafka did not take the events: {_describe(exc)}", True) from exc
 
-    async def _send_ephemeral(self, event: RoomEvent) -> None:
+    async def _send_signal(self, signal: RoomSignal) -> None:
         producer = self._producer
         if producer is None:
             return
@@ -372,20 +378,20 @@ class KafkaBus:
             await asyncio.wait_for(
                 producer.send(
                     self._topic,
-                    event.data,
-                    key=room_key(event),
-                    headers=encode_headers(event),
+                    signal.frame,
+                    key=room_key(signal.room_id),
+                    headers=signal_headers(signal),
                 ),
-                self._settings.kafka_produce_timeout_s,
+                self._config.produce_timeout_s,
             )
         except Exception as exc:
-            self._typing_dropped += 1
-            log.debug("typing indicator not sent: %s", _describe(exc))
+            self._signals_dropped += 1
+            log.debug("signal not sent: %s", _describe(exc))
 
     # -- receiving ----------------------------------------------------------------------
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
-        typing_ttl_ms = self._settings.kafka_typing_ttl_s * 1000
+        signal_ttl_ms = self._config.signal_ttl_s * 1000
         while not self._closing.is_set():
             try:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
@@ -394,32 +400,33 @@ class KafkaBus:
             except Exception as exc:
                 log.warning("reading from Kafka failed: %s", _describe(exc))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._closing.wait(), self._settings.kafka_retry_interval_s
-                    )
+                    await asyncio.wait_for(self._closing.wait(), self._config.retry_interval_s)
                 continue
             now_ms = time.time() * 1000
             for tp, records in batches.items():
                 for record in records:
                     try:
-                        self._on_record(tp.partition, record, now_ms, typing_ttl_ms)
+                        self._on_record(tp.partition, record, now_ms, signal_ttl_ms)
                     except Exception:
                         log.exception("dropping a record at offset %d", record.offset)
 
-    def _on_record(self, partition: int, record: Any, now_ms: float, typing_ttl_ms: float) -> None:
+    def _on_record(self, partition: int, record: Any, now_ms: float, signal_ttl_ms: float) -> None:
         headers = record.headers
-        event = decode_event(headers, record.value or b"")
-        if event is None:
+        found = decode(headers, record.value or b"")
+        if isinstance(found, RoomEvent):
+            assert self._on_event is not None
+            self._on_event(found)
+        elif isinstance(found, RoomSignal):
+            if now_ms - record.timestamp > signal_ttl_ms:
+                return  # a stale signal (the broker held it while away): never replayed
+            assert self._on_signal is not None
+            self._on_signal(found)
+        else:
             h = dict(headers)
             if h.get("kind") == HEARTBEAT and h.get("origin") == self._origin.encode():
                 now = time.monotonic()
                 self._heard[partition] = now
                 self._rtt_ms = round((now - float(record.value)) * 1000, 2)
-            return
-        if event.kind is EventKind.TYPING and now_ms - record.timestamp > typing_ttl_ms:
-            return  # a stale indicator (the broker held it while away): never replayed
-        assert self._deliver is not None
-        self._deliver(event)
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,49 +1,71 @@
-"""How a room event is laid out in a Kafka record: the data as the value, the rest in headers.
+"""How room events and signals are laid out in Kafka records: the frame as the value,
+the rest in headers.
 
 The key is the room id (one partition per room keeps its order); the value is the
-event's already-encoded data, forwarded to clients untouched. Heartbeats carry only
-``kind`` and ``origin``.
+broadcast frame, forwarded to clients untouched. ``kind`` tells an event (with its
+``seq``) from a signal (with its ``sender``) and from a heartbeat, which carries
+only ``kind`` and ``origin``. A record of a kind this version does not know (one an
+older or newer instance sent) is skipped: what it carried of a room's events the
+hub reads from the database when it notices the gap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.domain.events import RoomEvent, RoomSignal
 
 HEARTBEAT = b"heartbeat"
-_KINDS = {kind.value.encode(): kind for kind in EventKind}
+EVENT = b"event"
+SIGNAL = b"signal"
+
+Headers = list[tuple[str, bytes]]
 
 
-def encode_headers(event: RoomEvent) -> list[tuple[str, bytes]]:
+def event_headers(event: RoomEvent) -> Headers:
     return [
-        ("kind", event.kind.value.encode()),
+        ("kind", EVENT),
         ("room", str(event.room_id).encode()),
         ("seq", str(event.seq).encode()),
+        ("action", event.action.encode()),
         ("origin", event.origin.encode()),
-        ("sender", str(event.sender_id).encode()),
     ]
 
 
-def decode_event(headers: Sequence[tuple[str, bytes]], value: bytes) -> RoomEvent | None:
-    """The room event a record carries; None for heartbeats and records not ours."""
-    h = dict(headers)
-    kind = _KINDS.get(h.get("kind", b""))
-    if kind is None:
-        return None
-    return RoomEvent(
-        kind=kind,
-        room_id=int(h["room"]),
-        seq=int(h["seq"]),
-        origin=h["origin"].decode(),
-        sender_id=int(h["sender"]),
-        data=value,
-    )
+def signal_headers(signal: RoomSignal) -> Headers:
+    return [
+        ("kind", SIGNAL),
+        ("room", str(signal.room_id).encode()),
+        ("sender", str(signal.sender_id).encode()),
+        ("origin", signal.origin.encode()),
+    ]
 
 
-def heartbeat_headers(origin: str) -> list[tuple[str, bytes]]:
+def heartbeat_headers(origin: str) -> Headers:
     return [("kind", HEARTBEAT), ("origin", origin.encode())]
 
 
-def room_key(event: RoomEvent) -> bytes:
-    return str(event.room_id).encode()
+def decode(headers: Sequence[tuple[str, bytes]], value: bytes) -> RoomEvent | RoomSignal | None:
+    """The event or signal a record carries; None for heartbeats and records not ours."""
+    h = dict(headers)
+    kind = h.get("kind")
+    if kind == EVENT:
+        return RoomEvent(
+            room_id=int(h["room"]),
+            seq=int(h["seq"]),
+            action=h["action"].decode(),
+            origin=h["origin"].decode(),
+            frame=value,
+        )
+    if kind == SIGNAL:
+        return RoomSignal(
+            room_id=int(h["room"]),
+            sender_id=int(h["sender"]),
+            origin=h["origin"].decode(),
+            frame=value,
+        )
+    return None
+
+
+def room_key(room_id: int) -> bytes:
+    return str(room_id).encode()

@@ -1,41 +1,34 @@
-"""The in-memory bus: one process, one instance (or several apps in one process, in tests)."""
+"""The in-memory bus: one instance, so no one else to carry events to."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
 from typing import Any
 
-from roomchat.bus.base import Deliver
-from roomchat.domain.events import RoomEvent
-
-
-class MemoryBroker:
-    """What several MemoryBus instances in one process share, like a tiny Kafka topic."""
-
-    def __init__(self) -> None:
-        self.subscribers: list[Deliver] = []
+from roomchat.bus.base import OnEvent, OnSignal
+from roomchat.domain.events import RoomEvent, RoomSignal
 
 
 class MemoryBus:
-    uses_outbox = False
+    shared = False
 
-    def __init__(self, broker: MemoryBroker | None = None) -> None:
-        self._broker = broker or MemoryBroker()
-        self._deliver: Deliver | None = None
+    async def start(self, on_event: OnEvent, on_signal: OnSignal) -> None:
+        return None
 
-    async def start(self, deliver: Deliver) -> None:
-        self._deliver = deliver
-        self._broker.subscribers.append(deliver)
+    async def publish(self, events: Sequence[RoomEvent]) -> None:
+        return None  # this instance's hub has them already
 
-    def publish(self, event: RoomEvent) -> None:
-        loop = asyncio.get_running_loop()
-        for deliver in self._broker.subscribers:
-            # Later, not now: like a real bus, delivery never re-enters the publisher.
-            loop.call_soon(deliver, event)
+    def signal(self, signal: RoomSignal) -> None:
+        return None
+
+    def is_up(self) -> bool:
+        return True
+
+    async def until_up(self) -> None:
+        return None
 
     async def close(self) -> None:
-        if self._deliver in self._broker.subscribers:
-            self._broker.subscribers.remove(self._deliver)
+        return None
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "kind": "memory"}

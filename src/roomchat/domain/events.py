@@ -1,44 +1,112 @@
-"""Room events: what the hub delivers locally and the bus carries between instances."""
+"""What a room broadcasts: durable events (on the room's seq) and ephemeral signals.
+
+A *room event* is a durable change in a room: it takes the room's next ``seq`` in
+the transaction that stores it, goes through the outbox to the other instances,
+and is delivered to every joined connection in ``seq`` order exactly once (a gap is
+filled from the database). A new kind of change is a new ``action`` name whose
+``data`` travels on the same seq, with the same guarantees.
+
+A *signal* (a typing indicator) has no seq: it is never stored or replayed, and
+may be dropped on the way.
+
+Both carry their ``frame``: the exact bytes every recipient gets, built once by
+:func:`broadcast_frame` whether the event is live or rebuilt from the database.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
+
+from roomchat import jsoncodec
+from roomchat.domain.models import Message
+
+if TYPE_CHECKING:
+    from roomchat.store.transaction import Transaction
+
+NEW_MESSAGE = "new_room_chat_message"
+TYPING = "typing_indicator"
 
 
-class EventKind(StrEnum):
-    MESSAGE = "message"
-    TYPING = "typing"
+def broadcast_frame(action: str, data: bytes) -> bytes:
+    """The guide's broadcast envelope around an already-encoded ``data`` object.
+
+    The one function that builds a broadcast's bytes: live events, events rebuilt
+    from the database and signals all go through it.
+    """
+    return _head(action) + data + b"}"
 
 
-ACTION_OF = {
-    EventKind.MESSAGE: b"new_room_chat_message",
-    EventKind.TYPING: b"typing_indicator",
-}
+@cache
+def _head(action: str) -> bytes:
+    return _ACTION_KEY + jsoncodec.dumps(action) + b',"status":"success","data":'
 
 
-def broadcast_frame(kind: EventKind, data: bytes) -> bytes:
-    """The guide's broadcast envelope around an already-encoded ``data`` object."""
-    return b'{"action":"' + ACTION_OF[kind] + b'","status":"success","data":' + data + b"}"
+_ACTION_KEY = b'{"action":'
+
+
+def action_of(frame: bytes) -> str:
+    """The action a frame built by :func:`broadcast_frame` carries (action names are
+    plain identifiers: no escapes in their JSON string)."""
+    if not frame.startswith(_ACTION_KEY + b'"'):
+        raise ValueError("not a broadcast frame")
+    start = len(_ACTION_KEY) + 1
+    return frame[start : frame.index(b'"', start)].decode()
+
+
+def message_data(message: Message) -> bytes:
+    """A message as every frame carries it (broadcast, send reply, join history)."""
+    return jsoncodec.dumps(message.to_dict())
 
 
 @dataclass(frozen=True, slots=True)
 class RoomEvent:
-    """One broadcast, encoded once: ``frame`` is the exact text every recipient gets.
+    """A durable room event: ``seq`` orders it in its room; ``origin`` is the instance
+    that stored it (an instance skips its own coming back from the bus)."""
 
-    ``data`` is the encoded payload (a message, or a typing state) and what the bus
-    carries; ``seq`` orders a room's messages (0 for ephemeral events); ``origin`` is
-    the instance that produced it, so an instance can skip its own events coming back.
-    """
-
-    kind: EventKind
     room_id: int
     seq: int
+    action: str
     origin: str
-    sender_id: int
-    data: bytes
-    outbox_id: int | None = None
-    frame: bytes = field(init=False)
+    frame: bytes
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "frame", broadcast_frame(self.kind, self.data))
+    @classmethod
+    def build(cls, room_id: int, seq: int, action: str, data: bytes, origin: str) -> RoomEvent:
+        return cls(room_id, seq, action, origin, broadcast_frame(action, data))
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSignal:
+    """An ephemeral room signal: not sent to ``sender_id``'s own connections."""
+
+    room_id: int
+    sender_id: int
+    origin: str
+    frame: bytes
+
+    @classmethod
+    def build(
+        cls, room_id: int, sender_id: int, action: str, data: bytes, origin: str
+    ) -> RoomSignal:
+        return cls(room_id, sender_id, origin, broadcast_frame(action, data))
+
+
+def new_message_event(message: Message, origin: str, data: bytes | None = None) -> RoomEvent:
+    """``new_room_chat_message`` for a stored message (``data``: it, already encoded)."""
+    if data is None:
+        data = message_data(message)
+    return RoomEvent.build(message.room_id, message.seq, NEW_MESSAGE, data, origin)
+
+
+def typing_signal(room_id: int, user_id: int, is_typing: bool, origin: str) -> RoomSignal:
+    data = jsoncodec.dumps({"room_id": room_id, "user_id": user_id, "is_typing": is_typing})
+    return RoomSignal.build(room_id, user_id, TYPING, data, origin)
+
+
+class EventOutbox(Protocol):
+    """Where durable events are written in the transaction that stores their change, so
+    that none committed can miss the other instances (roomchat.outbox.Outbox)."""
+
+    async def add(self, tx: Transaction, events: Sequence[RoomEvent]) -> None: ...

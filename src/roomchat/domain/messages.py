@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from roomchat.domain.events import EventKind, RoomEvent
-from roomchat.domain.models import MessagePage, User
+from roomchat.domain.events import EventOutbox, RoomEvent, message_data, new_message_event
+from roomchat.domain.models import Message, MessagePage, User
 from roomchat.domain.rooms import RoomService
-from roomchat.domain.writer import GroupCommitWriter
 from roomchat.errors import ChatError, Code
 from roomchat.store import Store
-from roomchat.store.messages import Appended, Encoder, NewMessage
+from roomchat.store.group_commit import GroupCommitWriter
+from roomchat.store.messages import ClientMsgIdTaken, NewMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +22,9 @@ class MessageLimits:
     catch_up: int = 500
     page: int = 100
     catch_up_max_bytes: int = 1024 * 1024  # of a join reply's encoded messages
-
-
-# Rows read per query while filling a join reply: bounds what one join holds in memory
-# besides the reply itself (a message encodes to at most ~40 KB).
-HISTORY_CHUNK = 100
+    # Rows read per query while filling a join reply: bounds what one join holds in
+    # memory besides the reply itself (a message encodes to at most ~40 KB).
+    read_chunk: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,27 +38,29 @@ class History:
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
+    message: Message
     data: bytes  # the stored message, encoded
     event: RoomEvent | None  # None for a replay of an earlier client_msg_id
 
 
 class MessageService:
+    """Sending (group-committed, each new message a durable room event on the room's
+    seq, written to the outbox in the same transaction) and reading history."""
+
     def __init__(
         self,
         store: Store,
         rooms: RoomService,
-        encode: Encoder,
         origin: str,
-        use_outbox: bool,
         limits: MessageLimits,
+        outbox: EventOutbox | None = None,
     ) -> None:
         self._store = store
         self._rooms = rooms
-        self._encode = encode
         self._origin = origin
-        self._outbox_origin = origin if use_outbox else None
+        self._outbox = outbox  # None: one instance, no one else to tell
         self.limits = limits
-        self._writer = GroupCommitWriter(self._append)
+        self._writer = GroupCommitWriter(self._store_batch)
 
     def start(self) -> None:
         self._writer.start()
@@ -68,8 +68,29 @@ class MessageService:
     async def close(self) -> None:
         await self._writer.close()
 
-    async def _append(self, batch: Sequence[NewMessage]) -> list[Appended]:
-        return await self._store.messages.append(batch, self._encode, self._outbox_origin)
+    async def _store_batch(self, batch: Sequence[NewMessage]) -> list[SendResult]:
+        """One transaction: the messages, their seqs and their events' outbox rows."""
+        try:
+            async with self._store.transaction() as tx:
+                results: list[SendResult] = []
+                for appended in await self._store.messages.append(tx, batch):
+                    data = message_data(appended.message)
+                    event = None
+                    if appended.created:
+                        event = new_message_event(appended.message, self._origin, data)
+                    results.append(SendResult(appended.message, data, event))
+                if self._outbox is not None:
+                    await self._outbox.add(tx, [r.event for r in results if r.event])
+            return results
+        except ClientMsgIdTaken:
+            # A concurrent send with the same client_msg_id (another connection or
+            # instance) committed first. Redo one by one so only that send is a replay.
+            if len(batch) > 1:
+                return [r for item in batch for r in await self._store_batch([item])]
+            existing = await self._store.messages.by_client_msg_id(batch[0])
+            if existing is None:
+                raise
+            return [SendResult(existing, message_data(existing), None)]
 
     async def require_member(self, user: User, room_id: int) -> None:
         await self._rooms.require_room_member(user, room_id)
@@ -103,29 +124,19 @@ class MessageService:
         if any("\x00" in s for s in (message_text, message_content, client_msg_id) if s):
             raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
         await self.require_member(user, room_id)
-        appended = await self._writer.write(
+        result = await self._writer.write(
             NewMessage(room_id, user, message_text, message_content or None, client_msg_id)
         )
-        message = appended.message
-        if not appended.created:
-            if (message.message_text, message.message_content) != (
+        if result.event is None:
+            stored = result.message
+            if (stored.message_text, stored.message_content) != (
                 message_text,
                 message_content or None,
             ):
                 raise ChatError(
                     Code.CONFLICT, "client_msg_id was already used for a different message"
                 )
-            return SendResult(self._encode(message), None)
-        event = RoomEvent(
-            kind=EventKind.MESSAGE,
-            room_id=room_id,
-            seq=message.seq,
-            origin=self._origin,
-            sender_id=user.id,
-            data=appended.data,
-            outbox_id=appended.outbox_id,
-        )
-        return SendResult(appended.data, event)
+        return result
 
     async def latest(self, room_id: int) -> History:
         """The newest messages, at most ``history`` of them and ``catch_up_max_bytes``."""
@@ -136,10 +147,10 @@ class MessageService:
         )
         newest_first: list[bytes] = []
         last_seq: int | None = None
-        page = await repo.latest(room_id, min(left, HISTORY_CHUNK))
+        page = await repo.latest(room_id, min(left, self.limits.read_chunk))
         while True:
             for message in reversed(page.messages):
-                data = self._encode(message)
+                data = message_data(message)
                 budget -= len(data) + 1  # and its comma
                 if budget < 0:
                     newest_first.reverse()
@@ -150,7 +161,9 @@ class MessageService:
             if not page.has_more or left <= 0:
                 newest_first.reverse()
                 return History(newest_first, last_seq, page.has_more)
-            page = await repo.before(room_id, page.messages[0].seq, min(left, HISTORY_CHUNK))
+            page = await repo.before(
+                room_id, page.messages[0].seq, min(left, self.limits.read_chunk)
+            )
 
     async def after(self, room_id: int, after_seq: int) -> History:
         """Catch-up: the messages after ``after_seq``, at most ``catch_up`` and
@@ -164,9 +177,9 @@ class MessageService:
         last_seq: int | None = None
         cursor = after_seq
         while True:
-            page = await repo.after(room_id, cursor, min(left, HISTORY_CHUNK))
+            page = await repo.after(room_id, cursor, min(left, self.limits.read_chunk))
             for message in page.messages:
-                data = self._encode(message)
+                data = message_data(message)
                 budget -= len(data) + 1
                 if budget < 0:
                     return History(encoded, last_seq, has_more=True)
@@ -191,10 +204,13 @@ class MessageService:
             return await self._store.messages.before(room_id, before_seq, limit)
         return await self._store.messages.latest(room_id, limit)
 
+    async def last_seq(self, room_id: int) -> int:
+        return await self._store.rooms.last_seq(room_id)
+
+    async def last_seqs(self, room_ids: list[int]) -> dict[int, int]:
+        return await self._store.rooms.last_seqs(room_ids)
+
     async def events_between(self, room_id: int, first: int, last: int) -> list[RoomEvent]:
         """Rebuild the broadcasts of stored messages (to fill a gap in live delivery)."""
         found = await self._store.messages.seq_range(room_id, first, last)
-        return [
-            RoomEvent(EventKind.MESSAGE, m.room_id, m.seq, self._origin, m.user.id, self._encode(m))
-            for m in found
-        ]
+        return [new_message_event(message, self._origin) for message in found]

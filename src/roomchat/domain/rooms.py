@@ -33,12 +33,13 @@ class RoomService:
         passcode_max_failures: int,
         passcode_window: timedelta,
         clock: Callable[[], float] = time.monotonic,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self._store = store
         self._workspaces = workspaces
         self._max_failures = passcode_max_failures
         self._window = passcode_window
-        self._hasher = PasswordHasher()
+        self._hasher = hasher or PasswordHasher()
         self._clock = clock
         # Confirmed room members, with their room and when that was read, so a rejoin
         # or a send needs no database read. Rooms are not renamed; a member leaves
@@ -124,11 +125,11 @@ class RoomService:
         passcode room still needs its passcode (the link is no way around it)."""
         if "\x00" in join_token:  # never in a token we issue; PostgreSQL text cannot hold it
             raise not_found("join link")
-        record = await self._store.rooms.by_token(join_token)
+        found = await self._store.rooms.by_token(join_token)
         # compare_digest on the found token keeps the lookup's answer from leaking by timing.
-        if record is None or not hmac.compare_digest(record.room.join_token, join_token):
+        if found is None or not hmac.compare_digest(found.join_token, join_token):
             raise not_found("join link")
-        access = await self._access(user, record.room.id)
+        access = await self._access(user, found.id)
         if not access.is_member:
             if access.passcode_hash is not None:
                 await self._check_passcode(user, access.room.id, access.passcode_hash, passcode)

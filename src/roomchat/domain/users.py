@@ -24,11 +24,12 @@ class UserService:
         store: Store,
         throttle: LoginThrottle | None = None,
         max_password_chars: int = 128,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self._store = store
         self._throttle = throttle or LoginThrottle("10/5minutes", "50/5minutes", "20/hour")
         self._max_password = max_password_chars
-        self._hasher = PasswordHasher()
+        self._hasher = hasher or PasswordHasher()
         # Hashing a dummy keeps failed logins for unknown users as slow as wrong passwords.
         self._dummy_hash = self._hasher.hash("roomchat-timing-equaliser")
 
@@ -51,7 +52,7 @@ class UserService:
                 "username must be 3-32 letters, digits, '_', '.' or '-'",
             )
         self._check_password_length(password)
-        name = (display_name or "").strip() or username
+        name = (display_name or "").strip() or canonical
         if len(name) > MAX_DISPLAY_NAME_CHARS:
             raise ChatError(
                 Code.VALIDATION_ERROR,

@@ -7,10 +7,11 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from roomchat.domain.models import User
-from roomchat.realtime.sinks import FrameSink, WireFrames
+from roomchat.realtime.wire import FrameSink, WireFrames
 
 log = logging.getLogger(__name__)
 
@@ -18,18 +19,21 @@ SLOW_CONSUMER = 1013  # "try again later": the client fell too far behind; recon
 
 
 class TokenBucket:
-    """``rate`` tokens a second, at most ``burst`` saved up."""
+    """``rate`` tokens a second, at most ``burst`` saved up (``clock``: seconds, monotonic)."""
 
-    __slots__ = ("_burst", "_rate", "_stamp", "_tokens")
+    __slots__ = ("_burst", "_clock", "_rate", "_stamp", "_tokens")
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._rate = rate
         self._burst = float(burst)
         self._tokens = float(burst)
-        self._stamp = time.monotonic()
+        self._clock = clock
+        self._stamp = clock()
 
     def take(self) -> bool:
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
         self._stamp = now
         if self._tokens >= 1:

@@ -21,7 +21,7 @@ from roomchat.realtime.handlers import Handler
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.origins import OriginPolicy
 from roomchat.realtime.sessions import SocketSessions
-from roomchat.realtime.sinks import sink_for
+from roomchat.realtime.sinks import Sinks
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class Gateway:
         self._per_user: dict[int, int] = {}  # open sockets per user id, on this instance
         self._stalls = StallSweep(limits.write_timeout_s)
         self._flusher = Flusher()
+        self.sinks = Sinks()
 
     async def __call__(self, websocket: WebSocket) -> None:
         if not self._origins.allows(websocket.headers.get("origin"), websocket.headers.get("host")):
@@ -89,7 +90,7 @@ class Gateway:
             return
         conn = Connection(
             user,
-            sink_for(websocket),
+            self.sinks.open(websocket),
             self._flusher,
             self._outbound,
             TokenBucket(limits.send_rate_per_second, limits.send_burst),

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from roomchat import jsoncodec
-from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.domain.events import typing_signal
 from roomchat.domain.messages import MessageService
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
@@ -82,7 +82,7 @@ class Handlers:
         # The sender's reply goes first, then the broadcast (which the sender gets too).
         conn.send(protocol.success(envelope.action, result.data, envelope.request_id))
         if result.event is not None:
-            self.fanout.publish(result.event)
+            self.fanout.publish([result.event])
         return None
 
     async def typing_indicator(self, conn: Connection, envelope: Envelope) -> bytes | None:
@@ -90,11 +90,7 @@ class Handlers:
         if not conn.typing_bucket.take():
             raise ChatError(Code.RATE_LIMITED, "typing indicators too fast; slow down")
         await self.messages.require_member(conn.user, p.room_id)
-        data = jsoncodec.dumps(
-            {"room_id": p.room_id, "user_id": conn.user.id, "is_typing": p.is_typing}
-        )
-        event = RoomEvent(EventKind.TYPING, p.room_id, 0, self.instance_id, conn.user.id, data)
-        self.fanout.publish(event)
+        self.fanout.signal(typing_signal(p.room_id, conn.user.id, p.is_typing, self.instance_id))
         return None
 
     async def ping(self, conn: Connection, envelope: Envelope) -> bytes | None:

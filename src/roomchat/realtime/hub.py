@@ -1,10 +1,11 @@
 """Which local connections are joined to which room, and delivery to them in seq order.
 
 Every room a local client has joined has a channel. A channel delivers a room's
-messages strictly in ``seq`` order, exactly once: an event already delivered is
+durable events strictly in ``seq`` order, exactly once: an event already delivered is
 dropped (the bus may repeat itself), an event that arrives early is held until the
 ones before it arrive, and a gap that stays open is filled from the database. So
-every client of every instance sees a room's messages in the same order.
+every client of every instance sees a room's events in the same order. Signals
+(typing) have no seq: they go straight to the room's joined connections.
 
 A gap at a room's end (the bus lost its last event, and nothing followed it) shows
 no later seq to reveal it; a slow sweep compares each joined room's seq counter in
@@ -23,16 +24,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from roomchat.domain.events import EventKind, RoomEvent
+from roomchat.domain.events import RoomEvent, RoomSignal
 from roomchat.realtime.connection import Connection
 
 log = logging.getLogger(__name__)
 
-LastSeq = Callable[[int], Awaitable[int]]
-LastSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
-FillGap = Callable[[int, int, int], Awaitable[list[RoomEvent]]]
+
+class RoomLog(Protocol):
+    """What the hub reads of the rooms' stored events (MessageService)."""
+
+    async def last_seq(self, room_id: int) -> int:
+        """The room's seq counter: the seq of its newest stored event."""
+
+    async def last_seqs(self, room_ids: list[int]) -> dict[int, int]: ...
+
+    async def events_between(self, room_id: int, first: int, last: int) -> list[RoomEvent]:
+        """The room's stored events ``first``..``last``, rebuilt as they were broadcast."""
 
 
 class RoomChannel:
@@ -68,11 +77,6 @@ class RoomChannel:
 
     def fan_out(self, event: RoomEvent) -> None:
         frame = event.frame
-        if event.kind is EventKind.TYPING:
-            for conn in self.members:
-                if conn.user.id != event.sender_id:
-                    conn.send(frame)
-            return
         seq = event.seq
         for conn, history_seq in self.members.items():
             if seq > history_seq:
@@ -80,27 +84,23 @@ class RoomChannel:
         for buffered in self.pending.values():
             buffered.append(event)
 
+    def pass_on(self, signal: RoomSignal) -> None:
+        frame = signal.frame
+        for conn in self.members:
+            if conn.user.id != signal.sender_id:
+                conn.send(frame)
+
 
 class Hub:
-    def __init__(
-        self,
-        last_seq: LastSeq,
-        fill_gap: FillGap,
-        gap_delay: float,
-        last_seqs: LastSeqs | None = None,
-        sweep_interval: float = 5.0,
-    ) -> None:
-        self._last_seq = last_seq
-        self._last_seqs = last_seqs
-        self._fill_gap = fill_gap
+    def __init__(self, room_log: RoomLog, gap_delay: float, sweep_interval: float = 5.0) -> None:
+        self._log = room_log
         self._gap_delay = gap_delay
         self._sweep_interval = sweep_interval
         self._channels: dict[int, RoomChannel] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self._last_seqs is not None:
-            self._sweeper = asyncio.create_task(self._sweep_forever(), name="roomchat-hub-sweep")
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="roomchat-hub-sweep")
 
     async def close(self) -> None:
         if self._sweeper is not None:
@@ -114,15 +114,14 @@ class Hub:
             try:
                 await self.sweep()
             except Exception:
-                log.exception("sweeping joined rooms for missed messages failed")
+                log.exception("sweeping joined rooms for missed events failed")
 
     async def sweep(self) -> None:
         """Fill what is still missing of what the database held one sweep ago."""
-        assert self._last_seqs is not None
         open_channels = [c for c in self._channels.values() if c.delivered is not None]
         if not open_channels:
             return
-        stored = await self._last_seqs([c.room_id for c in open_channels])
+        stored = await self._log.last_seqs([c.room_id for c in open_channels])
         for channel in open_channels:
             target = channel.stored_at_last_sweep
             channel.stored_at_last_sweep = stored.get(channel.room_id, 0)
@@ -135,7 +134,7 @@ class Hub:
                 delivered + 1,
                 target,
             )
-            for event in await self._fill_gap(channel.room_id, delivered + 1, target):
+            for event in await self._log.events_between(channel.room_id, delivered + 1, target):
                 if self._channels.get(channel.room_id) is channel:
                     self._sequence(channel, event)
 
@@ -198,19 +197,24 @@ class Hub:
             self.leave(conn, room_id)
 
     def deliver(self, event: RoomEvent) -> None:
+        """A durable event: to the room's connections in seq order, exactly once."""
         channel = self._channels.get(event.room_id)
         if channel is None:
             return  # nobody here joined the room
-        if event.kind is EventKind.TYPING:
-            channel.fan_out(event)
-        elif channel.delivered is None:
+        if channel.delivered is None:
             channel.held[event.seq] = event  # sorted out once the channel is open
         else:
             self._sequence(channel, event)
 
+    def signal(self, signal: RoomSignal) -> None:
+        """An ephemeral signal: to the room's joined connections now, if any."""
+        channel = self._channels.get(signal.room_id)
+        if channel is not None:
+            channel.pass_on(signal)
+
     async def _open(self, channel: RoomChannel) -> None:
         try:
-            channel.delivered = await self._last_seq(channel.room_id)
+            channel.delivered = await self._log.last_seq(channel.room_id)
         except Exception as exc:
             channel.ready.set_exception(exc)
             channel.ready.exception()  # retrieved: joiners see it through their own await
@@ -252,7 +256,7 @@ class Hub:
                 if last < first:
                     continue
                 try:
-                    missing = await self._fill_gap(channel.room_id, first, last)
+                    missing = await self._log.events_between(channel.room_id, first, last)
                 except Exception:
                     log.exception("room %s: filling seq %d-%d failed", channel.room_id, first, last)
                     continue

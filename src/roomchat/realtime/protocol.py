@@ -47,10 +47,6 @@ class Typing(Payload):
     is_typing: StrictBool
 
 
-class Ping(Payload):
-    pass
-
-
 P = TypeVar("P", bound=Payload)
 
 

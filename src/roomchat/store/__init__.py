@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -11,6 +12,7 @@ from roomchat.store.invitations import InvitationRepo
 from roomchat.store.messages import MessageRepo
 from roomchat.store.rooms import RoomRepo
 from roomchat.store.tokens import TokenRepo
+from roomchat.store.transaction import Transaction, transaction
 from roomchat.store.users import UserRepo
 from roomchat.store.workspaces import WorkspaceRepo
 
@@ -36,6 +38,10 @@ class Store:
     @classmethod
     def connect(cls, url: str, pool_size: int = 10) -> Store:
         return cls(create_engine(url, pool_size))
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A write transaction for several repositories (and the outbox) at once."""
+        return transaction(self.engine)
 
     async def ping(self) -> None:
         await ping(self.engine)

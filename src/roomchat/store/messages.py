@@ -1,21 +1,22 @@
-"""Message rows: appending with per-room seq (and the outbox), and reading history."""
+"""Message rows: appending with per-room seq, and reading history."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, insert, select, tuple_, update
+from sqlalchemy import Select, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Message, MessagePage, User
 from roomchat.store.database import reads_of
 from roomchat.store.rows import message_from
-from roomchat.store.tables import messages, outbox, rooms, users
+from roomchat.store.seqs import reserve_seqs
+from roomchat.store.tables import messages, users
+from roomchat.store.transaction import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +38,11 @@ class NewMessage:
 class Appended:
     message: Message
     created: bool  # False: an earlier message with the same client_msg_id
-    data: bytes = b""  # the message encoded once, for new messages
-    outbox_id: int | None = None
 
 
-Encoder = Callable[[Message], bytes]
+class ClientMsgIdTaken(Exception):
+    """A concurrent send with the same client_msg_id committed first (the transaction
+    is lost: redo the batch without it)."""
 
 
 _MESSAGE_COLUMNS = (
@@ -62,31 +63,24 @@ class MessageRepo:
         self._engine = engine
         self._reads = reads_of(engine)
 
-    async def append(
-        self, batch: Sequence[NewMessage], encode: Encoder, outbox_origin: str | None = None
-    ) -> list[Appended]:
-        """Store a batch in one transaction (one commit for many sends).
+    async def append(self, tx: Transaction, batch: Sequence[NewMessage]) -> list[Appended]:
+        """Store a batch in the caller's transaction (one commit for many sends).
 
-        Each room's seq counter is bumped once per batch, so seqs stay gapless: a
-        rolled-back transaction gives its numbers back. Each new message's broadcast
-        is encoded here once (``encode``); with ``outbox_origin`` it is also written to the outbox
-        in the same transaction, so no committed message can miss the bus.
+        Each room's seq counter is bumped once per batch (store/seqs.py). A send whose
+        client_msg_id an earlier message has is not stored again (``created`` False);
+        one that a concurrent transaction stored first raises ClientMsgIdTaken.
         """
         try:
-            async with self._engine.begin() as conn:
-                return await _append(conn, batch, encode, outbox_origin)
-        except IntegrityError:
-            # A concurrent send with the same client_msg_id (another connection or
-            # instance) committed first. Redo one by one so only that send is a replay.
-            if len(batch) > 1:
-                results: list[Appended] = []
-                for item in batch:
-                    results.extend(await self.append([item], encode, outbox_origin))
-                return results
-            existing = await self._by_keys([k for k in [batch[0].idempotency_key] if k])
-            if not existing:
-                raise
-            return [Appended(next(iter(existing.values())), created=False)]
+            return await _append(tx.conn, batch)
+        except IntegrityError as exc:
+            raise ClientMsgIdTaken(str(exc)) from exc
+
+    async def by_client_msg_id(self, item: NewMessage) -> Message | None:
+        """The stored message that ``item``'s client_msg_id names, if any."""
+        key = item.idempotency_key
+        if key is None:
+            return None
+        return (await self._by_keys([key])).get(key)
 
     async def _by_keys(
         self, keys: list[tuple[int, int, str]]
@@ -124,12 +118,7 @@ class MessageRepo:
         return MessagePage(messages=found, has_more=len(rows) > limit)
 
 
-async def _append(
-    conn: AsyncConnection,
-    batch: Sequence[NewMessage],
-    encode: Encoder,
-    outbox_origin: str | None,
-) -> list[Appended]:
+async def _append(conn: AsyncConnection, batch: Sequence[NewMessage]) -> list[Appended]:
     keys = [key for item in batch if (key := item.idempotency_key)]
     existing = await _existing(conn, keys) if keys else {}
     results: list[Appended | None] = [None] * len(batch)
@@ -147,7 +136,7 @@ async def _append(
             fresh.append(index)
 
     if fresh:
-        seqs = await _reserve_seqs(conn, [batch[i].room_id for i in fresh])
+        seqs = await reserve_seqs(conn, [batch[i].room_id for i in fresh])
         now = datetime.now(UTC)
         rows: list[dict[str, Any]] = [
             {
@@ -164,7 +153,6 @@ async def _append(
         returned = await conn.execute(
             insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
         )
-        created: list[Appended] = []
         for i, row, message_id in zip(fresh, rows, returned.scalars().all(), strict=True):
             item = batch[i]
             message = Message(
@@ -177,27 +165,7 @@ async def _append(
                 client_msg_id=item.client_msg_id,
                 created_at=now,
             )
-            created.append(Appended(message, created=True, data=encode(message)))
-        if outbox_origin is not None:
-            outbox_ids = await conn.execute(
-                insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "room_id": appended.message.room_id,
-                        "seq": appended.message.seq,
-                        "origin": outbox_origin,
-                        "payload": appended.data,
-                        "created_at": now,
-                    }
-                    for appended in created
-                ],
-            )
-            created = [
-                Appended(a.message, True, a.data, outbox_id)
-                for a, outbox_id in zip(created, outbox_ids.scalars().all(), strict=True)
-            ]
-        for i, appended in zip(fresh, created, strict=True):
-            results[i] = appended
+            results[i] = Appended(message, created=True)
 
     for index, item in enumerate(batch):
         if results[index] is None:
@@ -205,38 +173,6 @@ async def _append(
             assert original is not None
             results[index] = Appended(original.message, created=False)
     return [r for r in results if r is not None]
-
-
-async def _reserve_seqs(conn: AsyncConnection, room_ids: list[int]) -> list[int]:
-    """Bump each room's counter once and hand out its numbers in batch order.
-
-    One UPDATE serves every room of the batch (a batch spread over many rooms must
-    not cost a round trip per room). With several rooms, their rows are first
-    locked in id order, so concurrent batches of other instances cannot deadlock.
-    """
-    counts = Counter(room_ids)
-    ids = sorted(counts)
-    if len(ids) == 1:
-        bump: Any = counts[ids[0]]
-    else:
-        await conn.execute(
-            select(rooms.c.id).where(rooms.c.id.in_(ids)).order_by(rooms.c.id).with_for_update()
-        )
-        bump = case(counts, value=rooms.c.id)
-    result = await conn.execute(
-        update(rooms)
-        .where(rooms.c.id.in_(ids))
-        .values(last_seq=rooms.c.last_seq + bump)
-        .returning(rooms.c.id, rooms.c.last_seq)
-    )
-    next_seq = {row.id: row.last_seq - counts[row.id] + 1 for row in result}
-    if len(next_seq) != len(ids):
-        raise LookupError(f"rooms {set(ids) - set(next_seq)} no longer exist")
-    seqs = []
-    for room_id in room_ids:
-        seqs.append(next_seq[room_id])
-        next_seq[room_id] += 1
-    return seqs
 
 
 async def _existing(

@@ -22,12 +22,6 @@ from roomchat.store.tables import (
 
 
 @dataclass(frozen=True, slots=True)
-class RoomRecord:
-    room: Room
-    passcode_hash: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class RoomAccess:
     """A room and where one user stands with it, read in one query."""
 
@@ -94,11 +88,11 @@ class RoomRepo:
             rows = (await conn.execute(query)).all()
         return [RoomView(room_from(row), row.member_id is not None) for row in rows]
 
-    async def by_token(self, join_token: str) -> RoomRecord | None:
+    async def by_token(self, join_token: str) -> Room | None:
         query = select(rooms).where(rooms.c.join_token == join_token)
         async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
-        return RoomRecord(room_from(row), row.passcode_hash) if row else None
+        return room_from(row) if row else None
 
     async def access(self, room_id: int, user_id: int) -> RoomAccess | None:
         query = (

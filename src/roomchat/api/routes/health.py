@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from roomchat.api.deps import Svc
 from roomchat.api.responses import JSON
+from roomchat.api.routing import StrictJSONRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrictJSONRoute)
 
 
 @router.get("/healthz")
@@ -23,8 +24,9 @@ async def readyz(svc: Svc) -> JSON:
         checks["database"] = {"ok": True}
     except Exception as exc:
         checks["database"] = {"ok": False, "error": type(exc).__name__}
-    checks["bus"] = svc.bus.health()
+    checks["bus"] = svc.bus_health()
     checks["connections"] = svc.gateway.connections
+    checks["websocket"] = svc.gateway.sinks.health()
     ready = all(c.get("ok") for c in checks.values() if isinstance(c, dict))
     return JSON(
         {"status": "ok" if ready else "unavailable", "checks": checks},

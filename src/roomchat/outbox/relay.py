@@ -1,10 +1,10 @@
-"""The outbox relay: every stored message reaches the bus, in order, however long it is down.
+"""The outbox relay: every committed room event reaches the bus, in order, however long
+it is down.
 
-A message's outbox row is committed with the message, before its event exists. The
-relay publishes the event and deletes the row once the broker acknowledged it. Two
-modes:
+An event's outbox row is committed with the change it announces. The relay publishes
+the event and deletes the row once the bus acknowledged it. Two modes:
 
-* live: events handed over by ``enqueue`` go out from memory, oldest outbox id first,
+* live: events handed over once committed (``enqueue``) go out from memory, oldest outbox id first,
   one batch at a time (a batch is acknowledged before the next is sent, so a newer
   event never overtakes an older one).
 * backlog: after a failed send (or at start-up) the database is the source: the
@@ -23,43 +23,25 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Any
 
-from roomchat.domain.events import EventKind, RoomEvent
-from roomchat.store.outbox import OutboxRow, OutboxStore
+from roomchat.bus.base import Bus
+from roomchat.outbox.rows import OutboxRows, Queued
 
 log = logging.getLogger(__name__)
-
-Send = Callable[[Sequence[RoomEvent]], Awaitable[None]]  # returns once the broker has them all
-OnSendFailure = Callable[[BaseException], None]
-
-
-@runtime_checkable
-class NeedsOutbox(Protocol):
-    """A bus that publishes the outbox (``uses_outbox``) is given the store to read it."""
-
-    def attach_outbox(self, outbox: OutboxStore) -> None: ...
 
 
 class SendFailed(Exception):
     """The bus did not take a batch; its rows stay in the outbox."""
 
 
-def event_of(row: OutboxRow) -> RoomEvent:
-    return RoomEvent(
-        EventKind.MESSAGE, row.room_id, row.seq, row.origin, row.sender_id, row.payload, row.id
-    )
-
-
 class OutboxRelay:
     def __init__(
         self,
-        outbox: OutboxStore,
+        outbox: OutboxRows,
         origin: str,
-        send: Send,
-        up: asyncio.Event,
-        on_send_failure: OnSendFailure,
+        bus: Bus,
         *,
         batch: int = 500,
         max_pending: int = 10_000,
@@ -68,16 +50,14 @@ class OutboxRelay:
     ) -> None:
         self._outbox = outbox
         self._origin = origin
-        self._send = send
-        self._up = up
-        self._on_send_failure = on_send_failure
+        self._bus = bus
         self._batch = batch
         self._max_pending = max_pending
         self._orphan_after_s = orphan_after_s
         self._orphan_every_s = max(0.5, orphan_after_s / 2)
         self._retry_s = retry_s
         self._count_every_s = 1.0
-        self._pending: list[RoomEvent] = []
+        self._pending: list[Queued] = []
         self._acked: list[int] = []  # published, row not deleted yet
         self._backlog = True  # start from the database: rows a previous run left
         self._backlog_rows: int | None = None
@@ -110,16 +90,17 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay stopped with an error")
 
-    def enqueue(self, event: RoomEvent) -> None:
-        if self._backlog and not self._up.is_set():
-            self._backlog_rows = (self._backlog_rows or 0) + 1
-            return  # the database holds it; the backlog drain reads it there
-        if len(self._pending) >= self._max_pending:
+    def enqueue(self, queued: Sequence[Queued]) -> None:
+        """Committed rows, to publish from memory (the database has them too)."""
+        if self._backlog and not self._bus.is_up():
+            self._backlog_rows = (self._backlog_rows or 0) + len(queued)
+            return  # the database holds them; the backlog drain reads them there
+        if len(self._pending) + len(queued) > self._max_pending:
             # Too far behind for memory: the rows are all in the database.
             self._pending.clear()
             self._backlog = True
         else:
-            self._pending.append(event)
+            self._pending.extend(queued)
         self._wake.set()
 
     def health(self) -> dict[str, Any]:
@@ -135,7 +116,7 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while not self._closing:
-            if not self._up.is_set():
+            if not self._bus.is_up():
                 self._backlog = True
                 with contextlib.suppress(Exception):  # a figure for /readyz only
                     self._backlog_rows = await self._outbox.count(self._origin)
@@ -150,10 +131,9 @@ class OutboxRelay:
                     await self._send_pending()
                 else:
                     await self._idle()
-            except SendFailed as exc:
+            except SendFailed:
                 self._backlog = True
                 self._pending.clear()
-                self._on_send_failure(exc.__cause__ or exc)
             except Exception:
                 # The database, most likely; the rows are safe there. Try again shortly.
                 log.exception("outbox relay: reading or deleting outbox rows failed")
@@ -161,7 +141,7 @@ class OutboxRelay:
         await self._final_flush()
 
     async def _wait_up(self) -> None:
-        up = asyncio.ensure_future(self._up.wait())
+        up = asyncio.ensure_future(self._bus.until_up())
         woken = asyncio.ensure_future(self._wake.wait())
         try:
             await asyncio.wait(
@@ -183,19 +163,19 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
 
-    async def _publish(self, events: Sequence[RoomEvent]) -> None:
+    async def _publish(self, queued: Sequence[Queued]) -> None:
         try:
-            await self._send(events)
+            await self._bus.publish([q.event for q in queued])  # the bus marks itself down
         except Exception as exc:
             raise SendFailed(str(exc)) from exc
-        self._published += len(events)
+        self._published += len(queued)
 
     async def _send_pending(self) -> None:
         self._pending.sort(key=_outbox_id)  # nearly sorted already: commit order
         batch = self._pending[: self._batch]
         del self._pending[: self._batch]
         await self._publish(batch)
-        self._acked.extend(_outbox_id(e) for e in batch)
+        self._acked.extend(q.outbox_id for q in batch)
         self._deletes_wanted.set()
 
     async def _drain_own(self) -> None:
@@ -204,8 +184,8 @@ class OutboxRelay:
         self._pending.clear()  # every one of them is in the read below (committed before)
         async with self._outbox.claim_own(self._origin, self._batch) as claim:
             if claim.rows:
-                await self._publish([event_of(row) for row in claim.rows])
-                claim.published = [row.id for row in claim.rows]
+                await self._publish(claim.rows)
+                claim.published = [row.outbox_id for row in claim.rows]
         if claim.rows:
             self._backlog_rows = await self._outbox.count(self._origin)
             log.info(
@@ -227,13 +207,13 @@ class OutboxRelay:
             ) as claim:
                 if not claim.rows:
                     return
-                await self._publish([event_of(row) for row in claim.rows])
-                claim.published = [row.id for row in claim.rows]
+                await self._publish(claim.rows)
+                claim.published = [row.outbox_id for row in claim.rows]
             self._orphans_published += len(claim.rows)
             log.warning(
                 "outbox: published %d events left by stopped instance(s) %s",
                 len(claim.rows),
-                ", ".join(sorted({row.origin for row in claim.rows})),
+                ", ".join(sorted({row.event.origin for row in claim.rows})),
             )
 
     async def _delete_loop(self) -> None:
@@ -256,7 +236,7 @@ class OutboxRelay:
 
     async def _final_flush(self) -> None:
         try:
-            if self._up.is_set() and not self._backlog:
+            if self._bus.is_up() and not self._backlog:
                 while self._pending:
                     await self._send_pending()
             await self._delete_acked()
@@ -266,6 +246,5 @@ class OutboxRelay:
             )
 
 
-def _outbox_id(event: RoomEvent) -> int:
-    assert event.outbox_id is not None
-    return event.outbox_id
+def _outbox_id(queued: Queued) -> int:
+    return queued.outbox_id
