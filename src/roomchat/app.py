@@ -28,6 +28,7 @@ from roomchat.api.routes import auth, health, invitations, room_users, rooms, wo
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
 from roomchat.domain.messages import MessageLimits, MessageService
+from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
 from roomchat.domain.throttle import LoginThrottle
@@ -191,7 +192,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             catch_up_max_bytes=settings.catch_up_max_bytes,
         ),
     )
-    hub = Hub(messages, settings.gap_fill_delay_ms / 1000, settings.sweep_interval_s)
+    replay = Replay(store, rooms_, settings.instance_id, max_bytes=settings.catch_up_max_bytes)
+    hub = Hub(replay, settings.gap_fill_delay_ms / 1000, settings.sweep_interval_s)
     # A member who leaves a workspace stops getting its rooms on this instance's sockets.
     workspaces_.on_member_left(hub.remove_user)
     fanout = Fanout(hub, bus, settings.instance_id)
@@ -233,6 +235,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         public_base_url,
         sessions=sessions,
         sockets=sockets,
+        replay=replay,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from roomchat.bus.base import Bus
 from roomchat.domain.messages import MessageService
+from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
 from roomchat.domain.users import UserService
@@ -34,6 +35,7 @@ class Services:
     public_base_url: str
     sessions: SessionService
     sockets: SocketSessions
+    replay: Replay
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

@@ -118,7 +118,8 @@ class Settings(BaseSettings):
     join_rate_per_second: float = Field(default=2.0, description="join_room_chat per connection")
     join_burst: int = 10
     catch_up_max_bytes: int = Field(
-        default=1024 * 1024, description="largest join reply; the rest by REST pages (has_more)"
+        default=1024 * 1024,
+        description="largest join reply and events page; the rest by REST pages (has_more)",
     )
     max_ws_per_user: int = Field(default=20, description="open WebSockets per user")
     ws_allowed_origins: str = Field(

@@ -114,6 +114,7 @@ async def test_websocket_without_a_token_is_refused(server: ServerProcess) -> No
         ("GET", "/api/v1/room-chats/workspace/1"),
         ("GET", "/api/v1/room-chats/1"),
         ("GET", "/api/v1/room-chats/1/messages"),
+        ("GET", "/api/v1/room-chats/1/events"),
         ("POST", "/api/v1/room-chats/join/sometoken"),
         ("GET", "/api/v1/room-users/room/1"),
     ],

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.client import Account, Api, Ws, history, register_sync, send_many
+from tests.support.client import BAD_PAGING, Account, Api, Ws, history, paging_id, send_many
 from tests.support.server import ServerProcess
 
 
@@ -113,24 +113,15 @@ async def test_rest_history_after_seq_pages_forwards(server: ServerProcess, api:
     assert page == {"messages": [], "has_more": False}
 
 
-@pytest.fixture(scope="module")
-def reader(server: ServerProcess) -> Account:
-    return register_sync(server.base_url, "reader")[0]
-
-
 @pytest.mark.parametrize(
     "params",
     [
-        {"limit": 101},
-        {"limit": 0},
-        {"limit": -1},
-        {"limit": "many"},
+        *BAD_PAGING,
         {"before_seq": 0},
         {"before_seq": "x"},
-        {"after_seq": -1},
         {"before_seq": 10, "after_seq": 2},
     ],
-    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
+    ids=paging_id,
 )
 async def test_rest_history_rejects_bad_paging(
     server: ServerProcess, api: Api, reader: Account, params: dict[str, Any]

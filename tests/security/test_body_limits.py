@@ -99,11 +99,10 @@ async def test_a_chunked_body_over_the_cap_is_cut_off(server: ServerProcess) -> 
 
 
 async def test_three_150_mb_passwords_leave_the_server_small(server: ServerProcess) -> None:
-    """The attack as reported, declared and chunked: 413 fast, and RSS stays bounded."""
+    """The attack as reported, declared and chunked: 413, and RSS stays bounded."""
     assert server.process is not None
     before = rss_bytes(server.process.pid)
     chunk = b"A" * MIB
-    started = time.monotonic()
     results = await asyncio.gather(
         *[
             raw_post(
@@ -126,10 +125,8 @@ async def test_three_150_mb_passwords_leave_the_server_small(server: ServerProce
             for _ in range(3)
         ],
     )
-    elapsed = time.monotonic() - started
     for status, body in results:
         assert_413(status, body)
-    assert elapsed < 15, f"the 413s took {elapsed:.1f}s"
     grown = rss_bytes(server.process.pid) - before
     assert grown < 64 * MIB, f"RSS grew by {grown / MIB:.0f} MiB"
 

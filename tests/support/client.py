@@ -210,6 +210,25 @@ async def login(api: Api, username: str, password: str, expect: int = 200) -> An
     )
 
 
+# Query parameters every paged REST list refuses (a validation_error), and the test ids
+# that name them.
+BAD_PAGING: list[dict[str, Any]] = [
+    {"limit": 101},
+    {"limit": 0},
+    {"limit": -1},
+    {"limit": "many"},
+    {"limit": "1.0"},
+    {"after_seq": -1},
+    {"after_seq": "x"},
+    {"after_seq": "+1"},
+    {"after_seq": "1e3"},
+]
+
+
+def paging_id(params: dict[str, Any]) -> str:
+    return "&".join(f"{k}={v}" for k, v in params.items())
+
+
 async def history(api: Api, account: Account, room_id: int, **params: Any) -> Any:
     """GET the room's messages page ({messages, has_more}) over REST."""
     return await api.call("GET", f"/api/v1/room-chats/{room_id}/messages", account, params=params)
@@ -271,10 +290,12 @@ class _Recording:
     def __init__(self, conn: ClientConnection) -> None:
         self._conn = conn
         self.log: list[Frame] = []
+        self.raw: list[bytes] = []
 
     async def recv(self) -> str | bytes:
         raw = await self._conn.recv()
         self.log.append(json.loads(raw))
+        self.raw.append(raw.encode() if isinstance(raw, str) else raw)
         return raw
 
     def __getattr__(self, name: str) -> Any:
@@ -293,6 +314,11 @@ class TracedWs(Ws):
     @property
     def arrivals(self) -> list[Frame]:
         return self.conn.log  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def raw_arrivals(self) -> list[bytes]:
+        """The same frames as ``arrivals``, as the bytes the server sent."""
+        return self.conn.raw  # type: ignore[attr-defined, no-any-return]
 
     def seqs(self, room_id: int) -> list[int]:
         """The seqs of the room's message broadcasts, in arrival order."""

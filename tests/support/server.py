@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+import pytest
 
 from tests.support.databases import database_url
 
@@ -109,3 +110,15 @@ def running_server(backend: str, directory: Path, **settings: str) -> Iterator[S
             yield process
         finally:
             process.stop()
+
+
+@contextmanager
+def module_server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, name: str, **settings: str
+) -> Iterator[ServerProcess]:
+    """A running_server for a module-scoped fixture, in a directory of its own, with the
+    send limits out of the way (they are tested on their own)."""
+    directory: Path = tmp_path_factory.mktemp(f"{name}-{backend}")
+    limits = {"send_rate_per_second": "1000", "send_burst": "1000"}
+    with running_server(backend, directory, **{**limits, **settings}) as process:
+        yield process

@@ -91,8 +91,11 @@ def test_join_data_is_the_json_the_reply_always_had() -> None:
     messages = [{"seq": 1, "message_text": "a\\n\u00e9"}, {"seq": 2, "message_text": "b"}]
     for listed in ([], messages):
         for has_more in (True, False):
-            expected = jsoncodec.dumps({"room": room, "messages": listed, "has_more": has_more})
+            seq = len(listed) * (2**62)
+            expected = jsoncodec.dumps(
+                {"room": room, "messages": listed, "has_more": has_more, "seq": seq}
+            )
             got = protocol.join_data(
-                jsoncodec.dumps(room), [jsoncodec.dumps(m) for m in listed], has_more
+                jsoncodec.dumps(room), [jsoncodec.dumps(m) for m in listed], has_more, seq
             )
             assert got == expected

@@ -1,4 +1,5 @@
-"""Revision 0003 upgrades a database with messages waiting in the outbox."""
+"""Revisions upgrade databases with data in them: 0003 with messages waiting in the
+outbox, 0004 with messages to backfill into the room event log."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ from alembic import command
 from sqlalchemy import insert, select, text
 
 from roomchat import jsoncodec
-from roomchat.domain.events import NEW_MESSAGE, action_of, broadcast_frame
+from roomchat.domain.events import (
+    NEW_MESSAGE,
+    action_of,
+    broadcast_frame,
+    message_data,
+    new_message_event,
+)
+from roomchat.domain.models import MAX_ID, Message, User
+from roomchat.store import Store
 from roomchat.store.database import create_engine
+from roomchat.store.messages import NewMessage
 from roomchat.store.migrate import alembic_config, upgrade
 from roomchat.store.tables import outbox
 from tests.support.databases import database_url
@@ -88,3 +98,97 @@ def test_0003_wraps_waiting_outbox_rows_into_frames_and_back(backend: str, tmp_p
         }
         command.downgrade(alembic_config(url), "0002")
         assert asyncio.run(_payloads(url)) == [data]
+
+
+USERS = (
+    User(1, "ann", "Ann", None),
+    User(2, "bo\u00e9", 'B\u00f6 "the" \\ one \u2028', "https://example.test/a.png"),
+)
+
+
+async def _seed_messages(url: str) -> list[Message]:
+    """Messages stored by the live code at revision 0003, as their broadcasts carried them."""
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    try:
+        async with engine.begin() as conn:
+            for user in USERS:
+                await conn.execute(
+                    text(
+                        "INSERT INTO users (id, username, display_name, avatar_url, password_hash,"
+                        " created_at, username_key) VALUES (:id, :u, :d, :a, '-', :now, :u)"
+                    ),
+                    {
+                        "id": user.id,
+                        "u": user.username,
+                        "d": user.display_name,
+                        "a": user.avatar_url,
+                        "now": now,
+                    },
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO workspaces (id, name, owner_id, created_at)"
+                    " VALUES (1, 'w', 1, :now)"
+                ),
+                {"now": now},
+            )
+            for room_id in (1, 2):
+                await conn.execute(
+                    text(
+                        "INSERT INTO rooms (id, workspace_id, name, created_by, join_token,"
+                        " last_seq, created_at) VALUES (:id, 1, 'r', 1, :token, 0, :now)"
+                    ),
+                    {"id": room_id, "token": f"token-{room_id}", "now": now},
+                )
+    finally:
+        await engine.dispose()
+    odd = [
+        NewMessage(1, USERS[0], "plain", None, None),
+        NewMessage(1, USERS[1], 'caf\u00e9 \U0001f600 "q" \\ \n\t\u2028', '{"k": [1]}', "c-1"),
+        NewMessage(2, USERS[0], "other room", None, "c-1"),
+    ]
+    # More than the migration reads at once, spread over both rooms.
+    many = [NewMessage(1 + n % 2, USERS[n % 2], f"m{n}", None, None) for n in range(1100)]
+    store = Store.connect(url)
+    try:
+        stored: list[Message] = []
+        for batch in (odd, many):
+            async with store.transaction() as tx:
+                stored += [a.message for a in await store.messages.append(tx, batch)]
+        return stored
+    finally:
+        await store.close()
+
+
+async def _logged(url: str) -> dict[tuple[int, int], tuple[str, bytes]]:
+    store = Store.connect(url)
+    try:
+        return {
+            (e.room_id, e.seq): (e.action, e.data)
+            for room_id in (1, 2)
+            for e in await store.events.between(room_id, 1, MAX_ID)
+        }
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_0004_backfills_each_message_as_the_event_that_was_broadcast(
+    backend: str, tmp_path: Path
+) -> None:
+    with database_url(backend, tmp_path) as url:
+        upgrade(url, "0003")
+        stored = asyncio.run(_seed_messages(url))
+        upgrade(url)
+        logged = asyncio.run(_logged(url))
+        assert len(logged) == len(stored) == 1103
+        for message in stored:
+            broadcast = new_message_event(message, "any")
+            action, data = logged[(message.room_id, message.seq)]
+            assert action == NEW_MESSAGE
+            assert broadcast_frame(action, data) == broadcast.frame
+            assert data == message_data(message)
+        command.downgrade(alembic_config(url), "0003")
+        upgrade(url)
+        assert asyncio.run(_logged(url)) == logged

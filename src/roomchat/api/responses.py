@@ -25,6 +25,11 @@ def ok(data: Any, status_code: int = 200) -> JSON:
     return JSON({"status": "success", "data": data}, status_code=status_code)
 
 
+def ok_encoded(data: bytes) -> Response:
+    """A success envelope around ``data`` already encoded (stored events, byte for byte)."""
+    return Response(b'{"status":"success","data":' + data + b"}", media_type=JSON.media_type)
+
+
 def error_response(err: ChatError) -> JSON:
     response = JSON({"status": "error", "error": err.error_dict()}, status_code=err.http_status)
     if err.retry_after_s is not None:

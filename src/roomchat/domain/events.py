@@ -44,6 +44,17 @@ def _head(action: str) -> bytes:
     return _ACTION_KEY + jsoncodec.dumps(action) + b',"status":"success","data":'
 
 
+def data_of(event: RoomEvent) -> bytes:
+    """The encoded ``data`` a frame built by :func:`broadcast_frame` carries (what the
+    room event log stores: ``broadcast_frame(event.action, data_of(event))`` is the frame)."""
+    return event.frame[len(_head(event.action)) : -1]
+
+
+def event_item(action: str, data: bytes) -> bytes:
+    """A stored event as a catch-up lists it: ``{"action", "data"}`` exactly as broadcast."""
+    return _ACTION_KEY + jsoncodec.dumps(action) + b',"data":' + data + b"}"
+
+
 _ACTION_KEY = b'{"action":'
 
 

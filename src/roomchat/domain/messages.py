@@ -32,7 +32,9 @@ class History:
     """A join reply's messages, oldest first, each encoded as its broadcast carries it."""
 
     encoded: list[bytes]
-    last_seq: int | None  # of the newest message in ``encoded``
+    # Where the reply ends: the newest message read (latest: even when the byte cap
+    # left it out); after a seq: the newest message in ``encoded``.
+    last_seq: int | None
     has_more: bool  # older messages exist (latest), or newer ones (after a seq)
 
 
@@ -45,7 +47,8 @@ class SendResult:
 
 class MessageService:
     """Sending (group-committed, each new message a durable room event on the room's
-    seq, written to the outbox in the same transaction) and reading history."""
+    seq, written to the event log and the outbox in the same transaction) and reading
+    history."""
 
     def __init__(
         self,
@@ -69,7 +72,8 @@ class MessageService:
         await self._writer.close()
 
     async def _store_batch(self, batch: Sequence[NewMessage]) -> list[SendResult]:
-        """One transaction: the messages, their seqs and their events' outbox rows."""
+        """One transaction: the messages, their seqs, their events in the log and their
+        outbox rows."""
         try:
             async with self._store.transaction() as tx:
                 results: list[SendResult] = []
@@ -79,8 +83,10 @@ class MessageService:
                     if appended.created:
                         event = new_message_event(appended.message, self._origin, data)
                     results.append(SendResult(appended.message, data, event))
+                events = [r.event for r in results if r.event]
+                await self._store.events.append(tx, events)
                 if self._outbox is not None:
-                    await self._outbox.add(tx, [r.event for r in results if r.event])
+                    await self._outbox.add(tx, events)
             return results
         except ClientMsgIdTaken:
             # A concurrent send with the same client_msg_id (another connection or
@@ -150,13 +156,14 @@ class MessageService:
         page = await repo.latest(room_id, min(left, self.limits.read_chunk))
         while True:
             for message in reversed(page.messages):
+                # The newest message read: the reply ends there even if it is cut short.
+                last_seq = message.seq if last_seq is None else last_seq
                 data = message_data(message)
                 budget -= len(data) + 1  # and its comma
                 if budget < 0:
                     newest_first.reverse()
                     return History(newest_first, last_seq, has_more=True)
                 newest_first.append(data)
-                last_seq = message.seq if last_seq is None else last_seq
             left -= len(page.messages)
             if not page.has_more or left <= 0:
                 newest_first.reverse()
@@ -203,14 +210,3 @@ class MessageService:
         if before_seq is not None:
             return await self._store.messages.before(room_id, before_seq, limit)
         return await self._store.messages.latest(room_id, limit)
-
-    async def last_seq(self, room_id: int) -> int:
-        return await self._store.rooms.last_seq(room_id)
-
-    async def last_seqs(self, room_ids: list[int]) -> dict[int, int]:
-        return await self._store.rooms.last_seqs(room_ids)
-
-    async def events_between(self, room_id: int, first: int, last: int) -> list[RoomEvent]:
-        """Rebuild the broadcasts of stored messages (to fill a gap in live delivery)."""
-        found = await self._store.messages.seq_range(room_id, first, last)
-        return [new_message_event(message, self._origin) for message in found]

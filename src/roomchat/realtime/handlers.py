@@ -58,7 +58,10 @@ class Handlers:
         # between (has_more) by REST.
         history_seq = history.last_seq if history.last_seq is not None else (p.after_seq or 0)
         data = protocol.join_data(
-            jsoncodec.dumps(room.to_dict(self.public_base_url)), history.encoded, history.has_more
+            jsoncodec.dumps(room.to_dict(self.public_base_url)),
+            history.encoded,
+            history.has_more,
+            history_seq,
         )
         reply = protocol.success(envelope.action, data, envelope.request_id)
         self.hub.complete_join(conn, room.id, reply, history_seq)

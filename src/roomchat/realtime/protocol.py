@@ -97,11 +97,20 @@ def success(action: str, data: bytes, request_id: RequestId = None) -> bytes:
     return _head(action, "success", request_id) + b',"data":' + data + b"}"
 
 
-def join_data(room: bytes, messages: list[bytes], has_more: bool) -> bytes:
-    """A join reply's data around the already-encoded room and messages."""
+def join_data(room: bytes, messages: list[bytes], has_more: bool, seq: int) -> bytes:
+    """A join reply's data around the already-encoded room and messages; ``seq`` is
+    where the reply ends: the broadcasts after it are those with a greater seq."""
     more = b"true" if has_more else b"false"
     return (
-        b'{"room":' + room + b',"messages":[' + b",".join(messages) + b'],"has_more":' + more + b"}"
+        b'{"room":'
+        + room
+        + b',"messages":['
+        + b",".join(messages)
+        + b'],"has_more":'
+        + more
+        + b',"seq":'
+        + str(seq).encode()
+        + b"}"
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat.store.database import create_engine, ping
+from roomchat.store.event_log import EventLog
 from roomchat.store.invitations import InvitationRepo
 from roomchat.store.messages import MessageRepo
 from roomchat.store.rooms import RoomRepo
@@ -26,6 +27,7 @@ class Store:
     rooms: RoomRepo = field(init=False)
     messages: MessageRepo = field(init=False)
     tokens: TokenRepo = field(init=False)
+    events: EventLog = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepo(self.engine)
@@ -34,6 +36,7 @@ class Store:
         self.rooms = RoomRepo(self.engine)
         self.messages = MessageRepo(self.engine)
         self.tokens = TokenRepo(self.engine)
+        self.events = EventLog(self.engine)
 
     @classmethod
     def connect(cls, url: str, pool_size: int = 10) -> Store:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -97,7 +98,7 @@ rooms = Table(
     Column("created_by", BigId, ForeignKey("users.id"), nullable=False),
     Column("passcode_hash", String(256), nullable=True),
     Column("join_token", String(64), nullable=False, unique=True),
-    # The room's seq counter: bumped in the transaction that stores each message.
+    # The room's seq counter: bumped in the transaction that stores each room event.
     Column("last_seq", BigInteger, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
 )
@@ -123,6 +124,21 @@ messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     UniqueConstraint("room_id", "user_id", "client_msg_id", name="uq_messages_client_msg_id"),
+)
+
+# The room event log: every durable room event, on its room's seq, as it was broadcast
+# (``data`` is the broadcast's encoded ``data`` object; domain.events.broadcast_frame
+# rebuilds the frame from ``action`` and ``data``). Written in the transaction that
+# takes the seq; read to fill gaps and to page a room's events.
+room_events = Table(
+    "room_events",
+    metadata,
+    Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("room_id", "seq"),
 )
 
 passcode_failures = Table(

@@ -1,4 +1,4 @@
-"""Chat rooms: create, list, look up, join by link, and page through history."""
+"""Chat rooms: create, list, look up, join by link, and page through history and events."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictInt, StrictStr
+from starlette.responses import Response
 
 from roomchat.api.deps import CurrentUser, IdPath, PlainDecimal, Svc
-from roomchat.api.responses import JSON, ok
+from roomchat.api.responses import JSON, ok, ok_encoded
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.models import MAX_ID
 
@@ -68,3 +69,17 @@ async def room_messages(
 ) -> JSON:
     page = await svc.messages.page(user, room_id, before_seq, after_seq, limit)
     return ok({"messages": [m.to_dict() for m in page.messages], "has_more": page.has_more})
+
+
+@router.get("/{room_id}/events")
+async def room_events(
+    room_id: IdPath,
+    user: CurrentUser,
+    svc: Svc,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_ID), PlainDecimal] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_ID), PlainDecimal] = 50,
+) -> Response:
+    """The room's events after ``after_seq``, oldest first, each exactly as broadcast."""
+    page = await svc.replay.page(user, room_id, after_seq, limit)
+    more = b"true" if page.has_more else b"false"
+    return ok_encoded(b'{"events":[' + b",".join(page.items) + b'],"has_more":' + more + b"}")

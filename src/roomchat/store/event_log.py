@@ -1,0 +1,86 @@
+"""The room event log: the one owner of the ``room_events`` table.
+
+Every durable room event is appended here in the transaction that takes its seq
+(store/seqs.py), whatever its kind: a new message today; edits, reactions and
+membership changes call the same ``append``. A row keeps the event as it was
+broadcast (its ``action`` and encoded ``data``), so gap fill and catch-up replay it
+byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from roomchat.domain.events import RoomEvent, data_of
+from roomchat.store.database import reads_of
+from roomchat.store.tables import room_events
+from roomchat.store.transaction import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A room event as the log keeps it (``data``: the broadcast's encoded data)."""
+
+    room_id: int
+    seq: int
+    action: str
+    data: bytes
+
+
+_COLUMNS = (room_events.c.room_id, room_events.c.seq, room_events.c.action, room_events.c.data)
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(row.room_id, row.seq, row.action, bytes(row.data))
+
+
+class EventLog:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._reads = reads_of(engine)
+
+    async def append(self, tx: Transaction, events: Sequence[RoomEvent]) -> None:
+        """Write the events in the caller's transaction: one multi-row INSERT."""
+        if not events:
+            return
+        now = datetime.now(UTC)
+        await tx.conn.execute(
+            insert(room_events).values(
+                [
+                    {
+                        "room_id": event.room_id,
+                        "seq": event.seq,
+                        "action": event.action,
+                        "data": data_of(event),
+                        "created_at": now,
+                    }
+                    for event in events
+                ]
+            )
+        )
+
+    async def between(self, room_id: int, first: int, last: int) -> list[StoredEvent]:
+        """The room's events ``first``..``last``, in seq order."""
+        query = (
+            select(*_COLUMNS)
+            .where(room_events.c.room_id == room_id, room_events.c.seq.between(first, last))
+            .order_by(room_events.c.seq)
+        )
+        async with self._reads.connect() as conn:
+            return [_stored(row) for row in (await conn.execute(query)).all()]
+
+    async def after(self, room_id: int, after_seq: int, limit: int) -> list[StoredEvent]:
+        """At most ``limit`` of the room's events after ``after_seq``, in seq order."""
+        query = (
+            select(*_COLUMNS)
+            .where(room_events.c.room_id == room_id, room_events.c.seq > after_seq)
+            .order_by(room_events.c.seq)
+            .limit(limit)
+        )
+        async with self._reads.connect() as conn:
+            return [_stored(row) for row in (await conn.execute(query)).all()]

@@ -1,0 +1,282 @@
+"""The room event log over real sockets: GET .../events replays the broadcasts byte for
+byte, and the join reply's seq is where the broadcasts continue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.support.client import (
+    BAD_PAGING,
+    Account,
+    Api,
+    TracedWs,
+    Ws,
+    is_message,
+    marker,
+    paging_id,
+    send_many,
+)
+from tests.support.server import ServerProcess, module_server
+
+NEW = "new_room_chat_message"
+_DATA_AT = len(b'{"action":"new_room_chat_message","status":"success","data":')
+
+
+def events_path(room_id: int) -> str:
+    return f"/api/v1/room-chats/{room_id}/events"
+
+
+async def events(api: Api, account: Account, room_id: int, **params: Any) -> Any:
+    return await api.call("GET", events_path(room_id), account, params=params)
+
+
+async def all_events(api: Api, account: Account, room_id: int, limit: int) -> list[Any]:
+    """Every event of the room, paged ``limit`` at a time until has_more is false."""
+    found: list[Any] = []
+    after = 0
+    while True:
+        page = await events(api, account, room_id, after_seq=after, limit=limit)
+        assert page["events"] or not page["has_more"]
+        found += page["events"]
+        if not page["has_more"]:
+            return found
+        after = page["events"][-1]["data"]["seq"]
+
+
+async def pair_in_room(api: Api, passcode: str | None = None) -> tuple[Account, Account, Any]:
+    alice, bob = await api.register("alice"), await api.register("bob")
+    ws = await api.workspace(alice, bob)
+    room = await api.room(alice, ws["id"], passcode=passcode)
+    return alice, bob, room
+
+
+@dataclass
+class TwoClients:
+    """Alice's connection and Bob's traced one (neither joined yet) to their room."""
+
+    sender: Ws
+    listener: TracedWs
+    bob: Account
+    room_id: int
+
+
+@pytest.fixture
+async def two(server: ServerProcess, api: Api) -> AsyncIterator[TwoClients]:
+    alice, bob, room = await pair_in_room(api)
+    sender = await Ws.connect(server.ws_url, alice)
+    listener = await TracedWs.connect(server.ws_url, bob)
+    try:
+        yield TwoClients(sender, listener, bob, room["id"])
+    finally:
+        await sender.close()
+        await listener.close()
+
+
+TEXTS = ['caf\u00e9 \U0001f600 "quoted" \\ back\nslash', "plain", "\u2028 line sep", "<b>&amp;</b>"]
+
+
+async def test_events_are_byte_for_byte_the_broadcasts_a_joined_client_received(
+    api: Api, two: TwoClients
+) -> None:
+    sender, listener, rid = two.sender, two.listener, two.room_id
+    await listener.join(rid)
+    await sender.join(rid)
+    # Pipelined from two senders, so batches of several messages share a commit.
+    texts = [f"{t} {n}" for n in range(12) for t in TEXTS]
+    replies = await asyncio.gather(
+        send_many(sender, rid, texts[::2], message_content='{"k": [1, "\u00e9"]}'),
+        send_many(listener, rid, texts[1::2]),
+    )
+    last = max(r["data"]["seq"] for rs in replies for r in rs)
+    await listener.wait_for(lambda f: f.get("action") == NEW and f["data"]["seq"] == last)
+    await marker(listener)
+    broadcasts = [
+        (frame, raw)
+        for frame, raw in zip(listener.arrivals, listener.raw_arrivals, strict=True)
+        if frame.get("action") == NEW
+    ]
+    assert [f["data"]["seq"] for f, _ in broadcasts] == list(range(1, last + 1))
+
+    response = await api.http.get(
+        events_path(rid), headers=two.bob.headers, params={"after_seq": 0, "limit": 100}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.content
+    page = json.loads(body)["data"]
+    assert page["has_more"] is False
+    assert page["events"] == [{"action": f["action"], "data": f["data"]} for f, _ in broadcasts]
+    # Each event's data is the broadcast's data to the byte, in seq order.
+    position = 0
+    for _, raw in broadcasts:
+        data = raw[_DATA_AT:-1]
+        item = b'{"action":"new_room_chat_message","data":' + data + b"}"
+        position = body.index(item, position) + len(item)
+
+
+async def test_events_page_oldest_first_with_has_more(server: ServerProcess, api: Api) -> None:
+    alice, _, room = await pair_in_room(api)
+    rid = room["id"]
+    assert await events(api, alice, rid) == {"events": [], "has_more": False}
+    conn = await Ws.connect(server.ws_url, alice)
+    try:
+        await conn.join(rid)
+        await send_many(conn, rid, [f"m{n}" for n in range(1, 8)])
+    finally:
+        await conn.close()
+
+    def seqs(page: Any) -> list[int]:
+        assert all(e["action"] == NEW for e in page["events"])
+        return [e["data"]["seq"] for e in page["events"]]
+
+    page = await events(api, alice, rid, after_seq=0, limit=3)
+    assert (seqs(page), page["has_more"]) == ([1, 2, 3], True)
+    page = await events(api, alice, rid, after_seq=3, limit=3)
+    assert (seqs(page), page["has_more"]) == ([4, 5, 6], True)
+    page = await events(api, alice, rid, after_seq=6, limit=3)
+    assert (seqs(page), page["has_more"]) == ([7], False)
+    page = await events(api, alice, rid, after_seq=7)
+    assert page == {"events": [], "has_more": False}
+    page = await events(api, alice, rid)  # after_seq 0, limit 50
+    assert (seqs(page), page["has_more"]) == ([1, 2, 3, 4, 5, 6, 7], False)
+    assert [e["data"]["message_text"] for e in page["events"]] == [f"m{n}" for n in range(1, 8)]
+    page = await events(api, alice, rid, after_seq=2**63 - 1, limit=100)
+    assert page == {"events": [], "has_more": False}
+
+
+async def test_events_are_for_room_members_only(server: ServerProcess, api: Api) -> None:
+    alice, bob, room = await pair_in_room(api, passcode="zebra-7391")
+    rid = room["id"]
+    conn = await Ws.connect(server.ws_url, alice)
+    try:
+        await conn.join(rid)
+        await conn.say(rid, "members only")
+    finally:
+        await conn.close()
+    # A workspace member who has not joined the passcode room.
+    error = await api.call("GET", events_path(rid), bob, 403)
+    assert error["code"] == "forbidden"
+    assert "members only" not in json.dumps(error)
+    # Someone from another workspace: forbidden, never the room's data.
+    stranger = await api.register("stranger")
+    await api.workspace(stranger)
+    error = await api.call("GET", events_path(rid), stranger, 403)
+    assert error["code"] == "forbidden"
+    assert "members only" not in json.dumps(error)
+    # No token at all.
+    await api.call("GET", events_path(rid), None, 401)
+    # Once bob joined with the passcode, the same request works.
+    joined = await Ws.connect(server.ws_url, bob)
+    try:
+        await joined.join(rid, passcode="zebra-7391")
+    finally:
+        await joined.close()
+    page = await events(api, bob, rid)
+    assert [e["data"]["message_text"] for e in page["events"]] == ["members only"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [*BAD_PAGING, {"after_seq": 2**63}, {"after_seq": "0x10"}, {"after_seq": " 1"}],
+    ids=paging_id,
+)
+async def test_events_reject_bad_paging(
+    server: ServerProcess, api: Api, reader: Account, params: dict[str, Any]
+) -> None:
+    ws = await api.workspace(reader)
+    room = await api.room(reader, ws["id"])
+    error = await api.call("GET", events_path(room["id"]), reader, 422, params=params)
+    assert error["code"] == "validation_error"
+
+
+async def test_join_reply_seq_is_where_the_broadcasts_continue(api: Api, two: TwoClients) -> None:
+    sender, listener, rid = two.sender, two.listener, two.room_id
+    empty = (await sender.join(rid))["data"]
+    assert empty["seq"] == 0 and empty["messages"] == []
+    await send_many(sender, rid, [f"m{n}" for n in range(1, 6)])
+    data = (await listener.join(rid))["data"]
+    assert list(data) == ["room", "messages", "has_more", "seq"]
+    assert data["seq"] == data["messages"][-1]["seq"] == 5
+    assert data["has_more"] is False
+    await sender.say(rid, "next")
+    after = await listener.wait_for(is_message("next"))
+    assert after["data"]["seq"] == data["seq"] + 1
+    # With after_seq, seq is where the reply's messages end.
+    caught_up = (await listener.join(rid, after_seq=2))["data"]
+    assert [m["seq"] for m in caught_up["messages"]] == [3, 4, 5, 6]
+    assert caught_up["seq"] == 6
+    nothing = (await listener.join(rid, after_seq=6))["data"]
+    assert (nothing["messages"], nothing["seq"]) == ([], 6)
+
+
+async def test_a_join_during_a_stream_of_sends_misses_and_repeats_nothing(
+    api: Api, two: TwoClients
+) -> None:
+    sender, listener, rid = two.sender, two.listener, two.room_id
+    await sender.join(rid)
+    await send_many(sender, rid, [f"before {n}" for n in range(20)])
+    sending = asyncio.create_task(send_many(sender, rid, [f"during {n}" for n in range(80)]))
+    reply = (await listener.join(rid))["data"]
+    await sending
+    if reply["seq"] < 100:
+        await listener.wait_for(lambda f: f.get("action") == NEW and f["data"]["seq"] == 100)
+    await marker(listener)
+    in_reply = [m["seq"] for m in reply["messages"]]
+    assert reply["seq"] == in_reply[-1]
+    broadcast = listener.seqs(rid)
+    assert in_reply + broadcast == list(range(in_reply[0], 101))
+    assert not broadcast or broadcast[0] == reply["seq"] + 1
+
+
+CAP = 3000
+
+
+@pytest.fixture(scope="module")
+def capped(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server whose catch-up byte cap is a few messages."""
+    with module_server(backend, tmp_path_factory, "capped", catch_up_max_bytes=str(CAP)) as s:
+        yield s
+
+
+async def test_an_events_page_stays_within_the_catch_up_byte_cap(capped: ServerProcess) -> None:
+    api = Api(capped.base_url)
+    try:
+        alice, _, room = await pair_in_room(api)
+        rid = room["id"]
+        conn = await Ws.connect(capped.ws_url, alice)
+        try:
+            await conn.join(rid)
+            await send_many(conn, rid, [f"{n:03d} " + "x" * 500 for n in range(30)])
+        finally:
+            await conn.close()
+        response = await api.http.get(
+            events_path(rid), headers=alice.headers, params={"limit": 100}
+        )
+        page = response.json()["data"]
+        assert page["has_more"] is True
+        assert 1 < len(page["events"]) < 30
+        listed = response.content[len(b'{"status":"success","data":{"events":[') :]
+        assert len(listed[: listed.rindex(b'],"has_more"')]) <= CAP
+        every = await all_events(api, alice, rid, limit=100)
+        assert [e["data"]["seq"] for e in every] == list(range(1, 31))
+        # An event larger than the cap on its own still comes, one a page.
+        conn = await Ws.connect(capped.ws_url, alice)
+        try:
+            await conn.join(rid)
+            await send_many(conn, rid, ["y" * (CAP + 10), "z" * (CAP + 10)])
+        finally:
+            await conn.close()
+        page = await events(api, alice, rid, after_seq=30)
+        assert [e["data"]["seq"] for e in page["events"]] == [31]
+        assert page["has_more"] is True
+        page = await events(api, alice, rid, after_seq=31)
+        assert [e["data"]["seq"] for e in page["events"]] == [32]
+        assert page["has_more"] is False
+    finally:
+        await api.aclose()
