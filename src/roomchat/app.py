@@ -28,6 +28,7 @@ from roomchat.api.routes import auth, health, invitations, room_users, rooms, wo
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
 from roomchat.domain.messages import MessageLimits, MessageService
+from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
@@ -179,6 +180,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
                 retry_s=settings.kafka_retry_interval_s,
             ),
         )
+    # Edits, reactions, membership and room changes: each its own seq and event.
+    recorder = EventRecorder(store, outbox, settings.instance_id)
     messages = MessageService(
         store,
         rooms_,
@@ -236,6 +239,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         sessions=sessions,
         sockets=sockets,
         replay=replay,
+        recorder=recorder,
     )
 
 

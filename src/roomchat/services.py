@@ -7,6 +7,7 @@ from typing import Any
 
 from roomchat.bus.base import Bus
 from roomchat.domain.messages import MessageService
+from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
@@ -36,6 +37,7 @@ class Services:
     sessions: SessionService
     sockets: SocketSessions
     replay: Replay
+    recorder: EventRecorder
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

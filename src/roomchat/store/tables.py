@@ -101,6 +101,8 @@ rooms = Table(
     # The room's seq counter: bumped in the transaction that stores each room event.
     Column("last_seq", BigInteger, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
+    # A deleted room is kept (its seq and log stay consistent) but answers not_found.
+    Column("deleted_at", UtcDateTime, nullable=True),
 )
 
 room_users = Table(
@@ -118,10 +120,14 @@ messages = Table(
     Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
-    Column("message_text", Text, nullable=False),
+    Column("message_text", Text, nullable=True),  # null once deleted
     Column("message_content", Text, nullable=True),
     Column("client_msg_id", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # Set by edit_room_chat_message / delete_room_chat_message (issue 9). A deleted
+    # message stays as a tombstone: same id and seq, text and content null.
+    Column("edited_at", UtcDateTime, nullable=True),
+    Column("deleted_at", UtcDateTime, nullable=True),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     UniqueConstraint("room_id", "user_id", "client_msg_id", name="uq_messages_client_msg_id"),
 )
@@ -202,4 +208,15 @@ workspace_invitations = Table(
     Column("invited_by", BigId, ForeignKey("users.id"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("workspace_id", "user_id", name="uq_workspace_invitations_workspace_user"),
+)
+
+# Who reacted how to a message: one row per (message, user, reaction). The message
+# object's "reactions" summary is built from these rows.
+message_reactions = Table(
+    "message_reactions",
+    metadata,
+    Column("message_id", BigId, ForeignKey("messages.id"), primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("reaction", String(64), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
 )
