@@ -27,6 +27,7 @@ from roomchat.api.responses import (
 from roomchat.api.routes import auth, health, invitations, room_users, rooms, workspaces
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
+from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
@@ -159,13 +160,6 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     )
     sockets = SocketSessions(sessions, settings.revocation_poll_interval_s)
     sessions.on_revoked(sockets.poll_soon)
-    workspaces_ = WorkspaceService(store)
-    rooms_ = RoomService(
-        store,
-        workspaces_,
-        settings.passcode_max_failures,
-        timedelta(seconds=settings.passcode_window_seconds),
-    )
     # Durable events reach other instances through the outbox; with no one else to
     # reach (the memory bus), there is nothing to keep.
     outbox = None
@@ -182,6 +176,15 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         )
     # Edits, reactions, membership and room changes: each its own seq and event.
     recorder = EventRecorder(store, outbox, settings.instance_id)
+    workspaces_ = WorkspaceService(store, recorder=recorder)
+    rooms_ = RoomService(
+        store,
+        workspaces_,
+        settings.passcode_max_failures,
+        timedelta(seconds=settings.passcode_window_seconds),
+        recorder=recorder,
+        public_base_url=public_base_url,
+    )
     messages = MessageService(
         store,
         rooms_,
@@ -197,10 +200,14 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     )
     replay = Replay(store, rooms_, settings.instance_id, max_bytes=settings.catch_up_max_bytes)
     hub = Hub(replay, settings.gap_fill_delay_ms / 1000, settings.sweep_interval_s)
-    # A member who leaves a workspace stops getting its rooms on this instance's sockets.
-    workspaces_.on_member_left(hub.remove_user)
     fanout = Fanout(hub, bus, settings.instance_id)
-    handlers = Handlers(rooms_, messages, hub, fanout, settings.instance_id, public_base_url)
+    # Every instance's membership cache follows the room events it hears (a member
+    # who left or was removed is forgotten at once); the hub sends away their sockets.
+    fanout.on_event(rooms_.apply)
+    changes = MessageChanges(rooms_, recorder, messages.limits)
+    handlers = Handlers(
+        rooms_, messages, hub, fanout, settings.instance_id, public_base_url, changes
+    )
     gateway = Gateway(
         sockets,
         hub,
@@ -214,6 +221,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             join_rate_per_second=settings.join_rate_per_second,
             join_burst=settings.join_burst,
             max_ws_per_user=settings.max_ws_per_user,
+            edit_rate_per_second=settings.edit_rate_per_second,
+            edit_burst=settings.edit_burst,
         ),
         OriginPolicy.parse(settings.ws_allowed_origins, public_base_url),
     )

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     catch_up_limit: int = 500
     send_rate_per_second: float = 20.0
     send_burst: int = 40
+    edit_rate_per_second: float = Field(
+        default=5.0, description="edits, deletes and reactions per connection (one bucket)"
+    )
+    edit_burst: int = 20
     passcode_max_failures: int = 5
     passcode_window_seconds: int = 15 * 60
     max_frame_bytes: int = 64 * 1024

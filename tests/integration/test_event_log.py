@@ -101,7 +101,9 @@ async def test_events_are_byte_for_byte_the_broadcasts_a_joined_client_received(
         for frame, raw in zip(listener.arrivals, listener.raw_arrivals, strict=True)
         if frame.get("action") == NEW
     ]
-    assert [f["data"]["seq"] for f, _ in broadcasts] == list(range(1, last + 1))
+    # Seq 1 is bob's room_member_joined (bob opened the room's channel here: not sent
+    # to him, as his join reply ends there); the messages follow.
+    assert [f["data"]["seq"] for f, _ in broadcasts] == list(range(2, last + 1))
 
     response = await api.http.get(
         events_path(rid), headers=two.bob.headers, params={"after_seq": 0, "limit": 100}
@@ -111,7 +113,9 @@ async def test_events_are_byte_for_byte_the_broadcasts_a_joined_client_received(
     body = response.content
     page = json.loads(body)["data"]
     assert page["has_more"] is False
-    assert page["events"] == [{"action": f["action"], "data": f["data"]} for f, _ in broadcasts]
+    joined, *rest = page["events"]
+    assert (joined["action"], joined["data"]["user_id"]) == ("room_member_joined", two.bob.id)
+    assert rest == [{"action": f["action"], "data": f["data"]} for f, _ in broadcasts]
     # Each event's data is the broadcast's data to the byte, in seq order.
     position = 0
     for _, raw in broadcasts:
@@ -178,7 +182,8 @@ async def test_events_are_for_room_members_only(server: ServerProcess, api: Api)
     finally:
         await joined.close()
     page = await events(api, bob, rid)
-    assert [e["data"]["message_text"] for e in page["events"]] == ["members only"]
+    assert [e["action"] for e in page["events"]] == [NEW, "room_member_joined"]
+    assert page["events"][0]["data"]["message_text"] == "members only"
 
 
 @pytest.mark.parametrize(
@@ -204,15 +209,19 @@ async def test_join_reply_seq_is_where_the_broadcasts_continue(api: Api, two: Tw
     assert list(data) == ["room", "messages", "has_more", "seq"]
     assert data["seq"] == data["messages"][-1]["seq"] == 5
     assert data["has_more"] is False
+    # The broadcasts continue at seq + 1: the listener's own room_member_joined, then
+    # the next message.
+    joined = await listener.wait_for(lambda f: f.get("action") == "room_member_joined")
+    assert joined["data"]["seq"] == data["seq"] + 1
     await sender.say(rid, "next")
     after = await listener.wait_for(is_message("next"))
-    assert after["data"]["seq"] == data["seq"] + 1
+    assert after["data"]["seq"] == data["seq"] + 2
     # With after_seq, seq is where the reply's messages end.
     caught_up = (await listener.join(rid, after_seq=2))["data"]
-    assert [m["seq"] for m in caught_up["messages"]] == [3, 4, 5, 6]
-    assert caught_up["seq"] == 6
-    nothing = (await listener.join(rid, after_seq=6))["data"]
-    assert (nothing["messages"], nothing["seq"]) == ([], 6)
+    assert [m["seq"] for m in caught_up["messages"]] == [3, 4, 5, 7]
+    assert caught_up["seq"] == 7
+    nothing = (await listener.join(rid, after_seq=7))["data"]
+    assert (nothing["messages"], nothing["seq"]) == ([], 7)
 
 
 async def test_a_join_during_a_stream_of_sends_misses_and_repeats_nothing(
@@ -224,14 +233,29 @@ async def test_a_join_during_a_stream_of_sends_misses_and_repeats_nothing(
     sending = asyncio.create_task(send_many(sender, rid, [f"during {n}" for n in range(80)]))
     reply = (await listener.join(rid))["data"]
     await sending
-    if reply["seq"] < 100:
-        await listener.wait_for(lambda f: f.get("action") == NEW and f["data"]["seq"] == 100)
+    # The listener's first join made it a member: its room_member_joined took a seq
+    # among the messages' (101 in all).
+    [joined] = [
+        e for e in await all_events(api, two.bob, rid, 100) if e["action"] == "room_member_joined"
+    ]
+    joined_seq = joined["data"]["seq"]
+    if reply["seq"] < 101:
+        await listener.wait_for(lambda f: f.get("data", {}).get("seq") == 101)
     await marker(listener)
     in_reply = [m["seq"] for m in reply["messages"]]
     assert reply["seq"] == in_reply[-1]
-    broadcast = listener.seqs(rid)
-    assert in_reply + broadcast == list(range(in_reply[0], 101))
-    assert not broadcast or broadcast[0] == reply["seq"] + 1
+    durable = [
+        f["data"]["seq"]
+        for f in listener.arrivals
+        if f.get("action") in (NEW, "room_member_joined") and "seq" in f.get("data", {})
+    ]
+    # Every seq from the reply's oldest message on, once, in order, but the join's own
+    # event when the reply already went past it.
+    expected = list(range(in_reply[0], 102))
+    if in_reply[0] <= joined_seq <= reply["seq"]:
+        expected.remove(joined_seq)
+    assert in_reply + durable == expected
+    assert not durable or durable[0] == reply["seq"] + 1
 
 
 CAP = 3000

@@ -34,20 +34,21 @@ async def test_seq_is_gapless_under_concurrent_senders_on_two_connections(
     try:
         for conn in (a, b, watcher):
             await conn.join(room["id"])
+        base = 2  # seqs 1 and 2: bob's and carol's room_member_joined
         a_replies, b_replies = await asyncio.gather(
             send_many(a, room["id"], [f"a{n}" for n in range(per_sender)]),
             send_many(b, room["id"], [f"b{n}" for n in range(per_sender)]),
         )
         a_seqs = [r["data"]["seq"] for r in a_replies]
         b_seqs = [r["data"]["seq"] for r in b_replies]
-        # Each sender's messages keep their order; together they are exactly 1..N.
+        # Each sender's messages keep their order; together they are exactly the next N.
         assert a_seqs == sorted(a_seqs) and b_seqs == sorted(b_seqs)
-        assert sorted(a_seqs + b_seqs) == list(range(1, total + 1))
+        assert sorted(a_seqs + b_seqs) == list(range(base + 1, base + total + 1))
 
         # Every joined connection sees all of them once, in seq order.
         for conn in (a, b, watcher):
-            await conn.wait_for(is_seq(total))
-            assert conn.seqs(room["id"]) == list(range(1, total + 1))
+            await conn.wait_for(is_seq(base + total))
+            assert conn.seqs(room["id"]) == list(range(base + 1, base + total + 1))
         texts = {m["seq"]: m["message_text"] for m in watcher.messages(room["id"])}
         assert [texts[s] for s in a_seqs] == [f"a{n}" for n in range(per_sender)]
         assert [texts[s] for s in b_seqs] == [f"b{n}" for n in range(per_sender)]
@@ -58,7 +59,7 @@ async def test_seq_is_gapless_under_concurrent_senders_on_two_connections(
     page = await api.call(
         "GET", f"/api/v1/room-chats/{room['id']}/messages", alice, params={"limit": 100}
     )
-    assert [m["seq"] for m in page["messages"]] == list(range(total - 99, total + 1))
+    assert [m["seq"] for m in page["messages"]] == list(range(base + total - 99, base + total + 1))
 
 
 def window_after_reply(
@@ -94,6 +95,11 @@ async def test_join_during_sends_gets_every_message_exactly_once(
     joiners: list[tuple[TracedWs, str]] = []
     try:
         await sender.join(rid)
+        # bob's first join makes him a member: seq 1 is his room_member_joined; the
+        # messages are 2..total + 1 (later joins make no member and no event).
+        first_join = await Ws.connect(server.ws_url, bob)
+        await first_join.join(rid)
+        await first_join.close()
         sending = asyncio.create_task(
             send_many(sender, rid, [f"m{n}" for n in range(1, total + 1)], timeout=60)
         )
@@ -104,7 +110,7 @@ async def test_join_during_sends_gets_every_message_exactly_once(
             await conn.send("join_room_chat", {"room_id": rid}, request_id=request_id)
             await conn.wait_for(is_reply(request_id))
         replies = await sending
-        assert [r["data"]["seq"] for r in replies] == list(range(1, total + 1))
+        assert [r["data"]["seq"] for r in replies] == list(range(2, total + 2))
 
         joined_mid_stream = 0
         for conn, request_id in joiners:
@@ -114,11 +120,11 @@ async def test_join_during_sends_gets_every_message_exactly_once(
             history, after = window_after_reply(conn.arrivals, request_id, rid)
             seen = history + after
             assert len(seen) == len(set(seen)), f"{request_id}: duplicates in {seen}"
-            first = history[0] if history else 1
-            assert seen == list(range(first, total + 1)), f"{request_id}: gap or disorder"
+            first = history[0] if history else 2
+            assert seen == list(range(first, total + 2)), f"{request_id}: gap or disorder"
             if len(history) < 50:
-                assert first == 1, f"{request_id}: a short history must start at seq 1"
-            if history and history[-1] < total:
+                assert first == 2, f"{request_id}: a short history must start at seq 2"
+            if history and history[-1] < total + 1:
                 joined_mid_stream += 1
         # The race was really exercised: some joins landed while messages were flowing.
         assert joined_mid_stream > 0
@@ -155,9 +161,9 @@ async def test_rejoining_the_same_connection_during_sends_neither_loses_nor_doub
         await joiner.wait_for(is_message(f"m{total}"), timeout=30)
         frames = joiner.arrivals
         # After the last rejoin, its reply (everything after seq 0) plus what followed
-        # is exactly 1..total.
+        # is exactly the messages 2..total + 1 (seq 1: bob's room_member_joined).
         history, after = window_after_reply(frames, f"rejoin-{rejoins - 1}", rid)
-        assert history + after == list(range(1, total + 1))
+        assert history + after == list(range(2, total + 2))
         # Between two rejoins, the broadcasts continue right after the earlier reply's history.
         positions = [
             next(i for i, f in enumerate(frames) if f.get("request_id") == f"rejoin-{n}")
@@ -165,7 +171,7 @@ async def test_rejoining_the_same_connection_during_sends_neither_loses_nor_doub
         ]
         for n, (start, end) in enumerate(pairwise(positions)):
             history, after = window_after_reply(frames[start:end], f"rejoin-{n}", rid)
-            first = history[-1] + 1 if history else 1
+            first = history[-1] + 1 if history else 2
             assert after == list(range(first, first + len(after))), f"after rejoin-{n}"
     finally:
         await sender.close()

@@ -50,7 +50,7 @@ async def test_a_client_that_stops_reading_is_closed_with_1013_and_others_keep_g
     # sender reads every reply, so it keeps up and stays connected.
     for n in range(1500):
         sent = await sender.say(room["id"], f"{n} {text}")
-    assert sent["seq"] == 1500
+    assert sent["seq"] == 1501  # seq 1: Bob's room_member_joined
     with pytest.raises(ConnectionClosed) as closed:
         async with asyncio.timeout(30):
             while True:

@@ -27,22 +27,25 @@ async def test_guide_workflow_two_users(server: ServerProcess, api: Api) -> None
         assert {m["user_id"] for m in members} == {alice.id, bob.id}
 
         # 4. Listen: both connections get each message once, the sender's included.
+        # Seq 1 of the room: bob's room_member_joined, which a (joined) got.
+        joined = await a.wait_for(lambda f: f.get("action") == "room_member_joined")
+        assert (joined["data"]["seq"], joined["data"]["user_id"]) == (1, bob.id)
         sent = await a.say(room["id"], "Hello world!")
-        assert sent["seq"] == 1 and sent["user"]["id"] == alice.id
+        assert sent["seq"] == 2 and sent["user"]["id"] == alice.id
         assert sent["created_at"].endswith("Z")
         for client in (a, b):
             frame = await client.wait_for(is_message("Hello world!"))
             assert frame["status"] == "success"
             assert frame["data"] == sent
         reply = await b.say(room["id"], "Hi Alice")
-        assert reply["seq"] == 2
+        assert reply["seq"] == 3
         await a.wait_for(is_message("Hi Alice"))
 
         # 3. Display history: a fresh connection's join returns both, oldest first.
         c = await Ws.connect(server.ws_url, bob)
         history = (await c.join(room["id"]))["data"]["messages"]
         assert [m["message_text"] for m in history] == ["Hello world!", "Hi Alice"]
-        assert [m["seq"] for m in history] == [1, 2]
+        assert [m["seq"] for m in history] == [2, 3]
         await c.close()
     finally:
         await a.close()

@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.fuzz import PASSCODE, Scene, all_messages, make_scene
+from tests.support.fuzz import PASSCODE, Scene, all_event_seqs, all_messages, make_scene
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -530,8 +530,12 @@ class Fuzzer:
         scene = self.scene
         for room_id in scene.own_room_ids:
             messages = all_messages(scene.base_url, scene.alice, room_id)
+            # The room's seq counts every durable event (messages, joins, ...): gapless
+            # over the event log; the messages hold a strictly increasing part of it.
+            events = all_event_seqs(scene.base_url, scene.alice, room_id)
+            assert events == list(range(1, len(events) + 1)), f"room {room_id}: seqs {events}"
             seqs = [m["seq"] for m in messages]
-            assert seqs == list(range(1, len(seqs) + 1)), f"room {room_id}: seqs {seqs}"
+            assert seqs == sorted(set(seqs)) and set(seqs) <= set(events), seqs
             replied = self.stored.get(room_id, {})
             new = {m["id"]: m for m in messages[seeded.get(room_id, 0) :]}
             lost = sorted(set(replied) - set(new))

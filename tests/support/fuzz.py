@@ -130,3 +130,22 @@ def all_messages(base_url: str, account: Account, room_id: int) -> list[dict[str
             if not page["has_more"] or not page["messages"]:
                 return messages
             after = int(page["messages"][-1]["seq"])
+
+
+def all_event_seqs(base_url: str, account: Account, room_id: int) -> list[int]:
+    """The seq of every durable event of a room (messages, joins, ...), oldest first."""
+    seqs: list[int] = []
+    after = 0
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        while True:
+            page = _call(
+                http,
+                account,
+                "GET",
+                f"/api/v1/room-chats/{room_id}/events",
+                params={"after_seq": after, "limit": 100},
+            )
+            seqs.extend(int(e["data"]["seq"]) for e in page["events"])
+            if not page["has_more"] or not page["events"]:
+                return seqs
+            after = seqs[-1]

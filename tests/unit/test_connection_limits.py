@@ -72,6 +72,7 @@ def connection(
         Bucket(10, 10),
         Bucket(10, 10),
         Bucket(10, 10),
+        Bucket(10, 10),
     )
 
 

@@ -24,7 +24,7 @@ from roomchat.store import Store
 from roomchat.store.database import create_engine
 from roomchat.store.messages import NewMessage
 from roomchat.store.migrate import alembic_config, upgrade
-from roomchat.store.tables import outbox
+from roomchat.store.tables import messages, outbox
 from tests.support.databases import database_url
 
 MESSAGE = {"id": 1, "room_id": 1, "seq": 1, "message_text": "waiting for the broker"}
@@ -150,15 +150,51 @@ async def _seed_messages(url: str) -> list[Message]:
     ]
     # More than the migration reads at once, spread over both rooms.
     many = [NewMessage(1 + n % 2, USERS[n % 2], f"m{n}", None, None) for n in range(1100)]
-    store = Store.connect(url)
+    # Written with the columns revision 0003 has (the live code's queries name the
+    # columns of the newest revision).
+    stored: list[Message] = []
+    last_seq = {1: 0, 2: 0}
+    for n, item in enumerate((*odd, *many), start=1):
+        last_seq[item.room_id] += 1
+        stored.append(
+            Message(
+                n,
+                item.room_id,
+                last_seq[item.room_id],
+                item.user,
+                item.message_text,
+                item.message_content,
+                item.client_msg_id,
+                now,
+            )
+        )
+    engine = create_engine(url)
     try:
-        stored: list[Message] = []
-        for batch in (odd, many):
-            async with store.transaction() as tx:
-                stored += [a.message for a in await store.messages.append(tx, batch)]
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(messages),
+                [
+                    {
+                        "id": m.id,
+                        "room_id": m.room_id,
+                        "seq": m.seq,
+                        "user_id": m.user.id,
+                        "message_text": m.message_text,
+                        "message_content": m.message_content,
+                        "client_msg_id": m.client_msg_id,
+                        "created_at": m.created_at,
+                    }
+                    for m in stored
+                ],
+            )
+            for room_id, seq in last_seq.items():
+                await conn.execute(
+                    text("UPDATE rooms SET last_seq = :seq WHERE id = :id"),
+                    {"seq": seq, "id": room_id},
+                )
         return stored
     finally:
-        await store.close()
+        await engine.dispose()
 
 
 async def _logged(url: str) -> dict[tuple[int, int], tuple[str, bytes]]:

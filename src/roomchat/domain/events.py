@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from roomchat import jsoncodec
 from roomchat.domain.models import Message
@@ -121,3 +121,39 @@ class EventOutbox(Protocol):
     that none committed can miss the other instances (roomchat.outbox.Outbox)."""
 
     async def add(self, tx: Transaction, events: Sequence[RoomEvent]) -> None: ...
+
+
+# Message changes (domain/message_changes.py): each its own event on the room's seq.
+MESSAGE_EDITED = "room_chat_message_edited"
+MESSAGE_DELETED = "room_chat_message_deleted"
+REACTION_ADDED = "room_chat_reaction_added"
+REACTION_REMOVED = "room_chat_reaction_removed"
+
+
+def message_state_data(message: Message) -> bytes:
+    """A message as history carries it (join replies, REST): as it is now."""
+    return jsoncodec.dumps(message.state_dict())
+
+
+def message_edited_data(seq: int, message: Message) -> dict[str, Any]:
+    """``room_chat_message_edited``: the message as it is now (``state_dict``)."""
+    return {"room_id": message.room_id, "seq": seq, "message": message.state_dict()}
+
+
+def message_deleted_data(
+    room_id: int, seq: int, message_id: int, deleted_by: int
+) -> dict[str, Any]:
+    return {"room_id": room_id, "seq": seq, "message_id": message_id, "deleted_by": deleted_by}
+
+
+def reaction_data(
+    room_id: int, seq: int, message_id: int, user_id: int, reaction: str
+) -> dict[str, Any]:
+    """``room_chat_reaction_added`` / ``room_chat_reaction_removed``."""
+    return {
+        "room_id": room_id,
+        "seq": seq,
+        "message_id": message_id,
+        "user_id": user_id,
+        "reaction": reaction,
+    }

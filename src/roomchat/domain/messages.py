@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from roomchat.domain.events import EventOutbox, RoomEvent, message_data, new_message_event
+from roomchat.domain.events import (
+    EventOutbox,
+    RoomEvent,
+    message_data,
+    message_state_data,
+    new_message_event,
+)
 from roomchat.domain.models import Message, MessagePage, User
+from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
 from roomchat.store import Store
@@ -27,9 +34,28 @@ class MessageLimits:
     read_chunk: int = 100
 
 
+def check_text(limits: MessageLimits, message_text: str, message_content: str | None) -> None:
+    """A message's text and content as sending and editing accept them."""
+    if not message_text.strip():
+        raise ChatError(Code.VALIDATION_ERROR, "message_text must not be empty")
+    if len(message_text) > limits.max_text_chars:
+        raise ChatError(
+            Code.VALIDATION_ERROR, f"message_text is over {limits.max_text_chars} characters"
+        )
+    if message_content is not None and len(message_content.encode()) > limits.max_content_bytes:
+        raise ChatError(
+            Code.VALIDATION_ERROR, f"message_content is over {limits.max_content_bytes} bytes"
+        )
+    # PostgreSQL text cannot hold U+0000; refuse it on every backend alike (before it
+    # reaches a shared group commit and fails the other sends in it).
+    if any("\x00" in s for s in (message_text, message_content) if s):
+        raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
+
+
 @dataclass(frozen=True, slots=True)
 class History:
-    """A join reply's messages, oldest first, each encoded as its broadcast carries it."""
+    """A join reply's messages, oldest first, each encoded as it is now (edits,
+    tombstones and reactions applied)."""
 
     encoded: list[bytes]
     # Where the reply ends: the newest message read (latest: even when the byte cap
@@ -61,7 +87,8 @@ class MessageService:
         self._store = store
         self._rooms = rooms
         self._origin = origin
-        self._outbox = outbox  # None: one instance, no one else to tell
+        # The event log and the outbox (None: one instance, no one else to tell).
+        self._recorder = EventRecorder(store, outbox, origin)
         self.limits = limits
         self._writer = GroupCommitWriter(self._store_batch)
 
@@ -83,10 +110,7 @@ class MessageService:
                     if appended.created:
                         event = new_message_event(appended.message, self._origin, data)
                     results.append(SendResult(appended.message, data, event))
-                events = [r.event for r in results if r.event]
-                await self._store.events.append(tx, events)
-                if self._outbox is not None:
-                    await self._outbox.add(tx, events)
+                await self._recorder.append(tx, [r.event for r in results if r.event])
             return results
         except ClientMsgIdTaken:
             # A concurrent send with the same client_msg_id (another connection or
@@ -109,25 +133,10 @@ class MessageService:
         message_content: str | None,
         client_msg_id: str | None,
     ) -> SendResult:
-        if not message_text.strip():
-            raise ChatError(Code.VALIDATION_ERROR, "message_text must not be empty")
-        if len(message_text) > self.limits.max_text_chars:
-            raise ChatError(
-                Code.VALIDATION_ERROR,
-                f"message_text is over {self.limits.max_text_chars} characters",
-            )
-        if message_content is not None and (
-            len(message_content.encode()) > self.limits.max_content_bytes
-        ):
-            raise ChatError(
-                Code.VALIDATION_ERROR,
-                f"message_content is over {self.limits.max_content_bytes} bytes",
-            )
+        check_text(self.limits, message_text, message_content)
         if client_msg_id is not None and not 1 <= len(client_msg_id) <= 64:
             raise ChatError(Code.VALIDATION_ERROR, "client_msg_id must be 1-64 characters")
-        # PostgreSQL text cannot hold U+0000; refuse it on every backend alike, before it
-        # reaches a shared group commit and fails the other sends in it.
-        if any("\x00" in s for s in (message_text, message_content, client_msg_id) if s):
+        if client_msg_id is not None and "\x00" in client_msg_id:
             raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
         await self.require_member(user, room_id)
         result = await self._writer.write(
@@ -158,7 +167,7 @@ class MessageService:
             for message in reversed(page.messages):
                 # The newest message read: the reply ends there even if it is cut short.
                 last_seq = message.seq if last_seq is None else last_seq
-                data = message_data(message)
+                data = message_state_data(message)
                 budget -= len(data) + 1  # and its comma
                 if budget < 0:
                     newest_first.reverse()
@@ -186,7 +195,7 @@ class MessageService:
         while True:
             page = await repo.after(room_id, cursor, min(left, self.limits.read_chunk))
             for message in page.messages:
-                data = message_data(message)
+                data = message_state_data(message)
                 budget -= len(data) + 1
                 if budget < 0:
                     return History(encoded, last_seq, has_more=True)

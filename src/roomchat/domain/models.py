@@ -133,17 +133,35 @@ class RoomUser:
 
 
 @dataclass(frozen=True, slots=True)
+class Reaction:
+    """One reaction on a message: ``count`` people, the first of them in ``user_ids``
+    (capped: see roomchat.store.reactions.USER_IDS_SHOWN)."""
+
+    reaction: str
+    count: int
+    user_ids: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reaction": self.reaction, "count": self.count, "user_ids": list(self.user_ids)}
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: int
     room_id: int
     seq: int
     user: User
-    message_text: str
+    message_text: str | None  # None: deleted (a tombstone)
     message_content: str | None
     client_msg_id: str | None
     created_at: datetime
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+    reactions: tuple[Reaction, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The message as ``new_room_chat_message`` carries it: the guide's shape, kept
+        exactly (a new message is never edited, deleted or reacted to yet)."""
         return {
             "id": self.id,
             "room_id": self.room_id,
@@ -155,6 +173,15 @@ class Message:
             "client_msg_id": self.client_msg_id,
             "created_at": self.created_at,
         }
+
+    def state_dict(self) -> dict[str, Any]:
+        """The message as it is now (history, edit broadcasts): with ``edited_at``,
+        ``deleted_at`` and its ``reactions``."""
+        state = self.to_dict()
+        state["edited_at"] = self.edited_at
+        state["deleted_at"] = self.deleted_at
+        state["reactions"] = [r.to_dict() for r in self.reactions]
+        return state
 
 
 @dataclass(frozen=True, slots=True)

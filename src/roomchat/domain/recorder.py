@@ -28,6 +28,11 @@ class EventRecorder:
         self._outbox = outbox
         self._origin = origin
 
+    @property
+    def origin(self) -> str:
+        """The instance id its events carry (for callers that build a batch for ``append``)."""
+        return self._origin
+
     async def record(self, room_id: int, change: Change) -> RoomEvent:
         """Store ``change`` and its event; the caller publishes the event after replying.
 

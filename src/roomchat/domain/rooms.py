@@ -1,4 +1,5 @@
-"""Rooms inside a workspace: creation, listing, joining (passcode, link) and members."""
+"""Rooms inside a workspace: creation, listing, joining (passcode, link), members, and
+the changes that are room events (joins, leaves, removals, updates, deletion)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,58 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy.exc import IntegrityError
 
+from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import Room, RoomUser, RoomView, User
-from roomchat.domain.workspaces import WorkspaceService, clean_name
+from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.room_changes import (
+    MEMBER_JOINED,
+    MEMBER_LEFT,
+    ROOM_DELETED,
+    ROOM_UPDATED,
+    departure,
+    member_joined_data,
+    member_left_data,
+    room_deleted_data,
+    room_updated_data,
+)
+from roomchat.domain.workspaces import OWNER, WorkspaceService, clean_name
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
-from roomchat.store.rooms import RoomAccess
+from roomchat.store.rooms import RoomAccess, RoomChanges
+from roomchat.store.transaction import Transaction
 
 MEMBER_CACHE_SIZE = 200_000
-# How long a remembered "is a member" holds before the database is asked again. A
-# member who leaves the workspace is forgotten at once on the instance that handled
-# the leave; other instances notice within this time (docs/protocol.md).
+# How long a remembered "is a member" holds before the database is asked again. Every
+# instance forgets a member when their room_member_left (or the room's
+# room_chat_updated / room_chat_deleted) reaches it; the age bounds what a lost event
+# could leave behind.
 MEMBER_CACHE_TTL_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """A join's room, and its ``room_member_joined`` when it made a new member."""
+
+    room: Room
+    event: RoomEvent | None
+
+
+class _AlreadyMember(Exception):
+    """Rolls back a join that would make no new member (and so no event)."""
+
+
+@dataclass(slots=True)
+class _CachedRoom:
+    room: Room
+    members: dict[int, float]  # user id: when their membership was read
 
 
 class RoomService:
@@ -34,6 +71,8 @@ class RoomService:
         passcode_window: timedelta,
         clock: Callable[[], float] = time.monotonic,
         hasher: PasswordHasher | None = None,
+        recorder: EventRecorder | None = None,
+        public_base_url: str = "",
     ) -> None:
         self._store = store
         self._workspaces = workspaces
@@ -41,21 +80,20 @@ class RoomService:
         self._window = passcode_window
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
-        # Confirmed room members, with their room and when that was read, so a rejoin
-        # or a send needs no database read. Rooms are not renamed; a member leaves
-        # only by leaving the workspace, which forgets them here (and, on another
-        # instance, the entry's age does: see MEMBER_CACHE_TTL_S).
-        self._members: dict[tuple[int, int], tuple[Room, float]] = {}
-        workspaces.on_member_left(self._forget)
+        self._recorder = recorder or EventRecorder(store, None, "local")
+        self._public_base_url = public_base_url
+        # Confirmed room members, by room, with the room and when each was read, so a
+        # rejoin or a send needs no database read. Kept current by the room's own
+        # events (``apply``) on every instance, and by the entries' age.
+        self._cache: dict[int, _CachedRoom] = {}
+        self._cached_count = 0
 
     async def create(self, user: User, workspace_id: int, name: str, passcode: str | None) -> Room:
         await self._workspaces.require_member(user, workspace_id)
         name = clean_name(name, "name")
         passcode_hash = None
         if passcode is not None and passcode != "":
-            if not 4 <= len(passcode) <= 64:
-                raise ChatError(Code.VALIDATION_ERROR, "passcode must be 4-64 characters")
-            passcode_hash = await asyncio.to_thread(self._hasher.hash, passcode)
+            passcode_hash = await self._hash_passcode(passcode)
         return await self._store.rooms.create(
             workspace_id, name, user.id, passcode_hash, secrets.token_urlsafe(24)
         )
@@ -76,40 +114,82 @@ class RoomService:
         access = await self._access(user, room_id)
         if not access.is_member:
             raise forbidden("join the room first")
-        self._remember(user, access.room)
+        self._remember(user.id, access.room)
         return access.room
 
-    async def join(self, user: User, room_id: int, passcode: str | None) -> Room:
+    async def join(self, user: User, room_id: int, passcode: str | None) -> Joined:
         """Make the user a room member; a passcode room asks for its code unless already one."""
         room = self._cached(room_id, user.id)
         if room is not None:
-            return room
+            return Joined(room, None)
         access = await self._access(user, room_id)
+        return await self._join(user, access, passcode)
+
+    async def _join(self, user: User, access: RoomAccess, passcode: str | None) -> Joined:
+        event = None
         if not access.is_member:
             if access.passcode_hash is not None:
-                await self._check_passcode(user, room_id, access.passcode_hash, passcode)
-            await self._store.rooms.add_member(room_id, user.id)
-        self._remember(user, access.room)
-        return access.room
+                await self._check_passcode(user, access.room.id, access.passcode_hash, passcode)
+            event = await self._add(access.room.id, user)
+        self._remember(user.id, access.room)
+        return Joined(access.room, event)
+
+    async def _add(self, room_id: int, user: User) -> RoomEvent | None:
+        """Record ``room_member_joined``; None when they already were a member."""
+
+        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+            joined_at = await self._store.rooms.join(tx.conn, room_id, user.id)
+            if joined_at is None:
+                raise _AlreadyMember()
+            return MEMBER_JOINED, member_joined_data(room_id, seq, user, joined_at)
+
+        try:
+            return await self._recorder.record(room_id, change)
+        except (_AlreadyMember, IntegrityError):
+            return None  # a concurrent join got there first: a member either way
 
     def _cached(self, room_id: int, user_id: int) -> Room | None:
-        entry = self._members.get((room_id, user_id))
+        entry = self._cache.get(room_id)
         if entry is None:
             return None
-        room, read_at = entry
-        if self._clock() - read_at > MEMBER_CACHE_TTL_S:
-            del self._members[(room_id, user_id)]
+        read_at = entry.members.get(user_id)
+        if read_at is None:
             return None
-        return room
+        if self._clock() - read_at > MEMBER_CACHE_TTL_S:
+            del entry.members[user_id]
+            self._cached_count -= 1
+            return None
+        return entry.room
 
-    def _remember(self, user: User, room: Room) -> None:
-        if len(self._members) >= MEMBER_CACHE_SIZE:
-            self._members.clear()
-        self._members[(room.id, user.id)] = (room, self._clock())
+    def _remember(self, user_id: int, room: Room) -> None:
+        if self._cached_count >= MEMBER_CACHE_SIZE:
+            self._cache.clear()
+            self._cached_count = 0
+        entry = self._cache.get(room.id)
+        if entry is None:
+            entry = self._cache[room.id] = _CachedRoom(room, {})
+        if user_id not in entry.members:
+            self._cached_count += 1
+        entry.members[user_id] = self._clock()
 
-    def _forget(self, user_id: int, room_ids: list[int]) -> None:
-        for room_id in room_ids:
-            self._members.pop((room_id, user_id), None)
+    def _forget_member(self, room_id: int, user_id: int) -> None:
+        entry = self._cache.get(room_id)
+        if entry is not None and entry.members.pop(user_id, None) is not None:
+            self._cached_count -= 1
+
+    def _forget_room(self, room_id: int) -> None:
+        entry = self._cache.pop(room_id, None)
+        if entry is not None:
+            self._cached_count -= len(entry.members)
+
+    def apply(self, event: RoomEvent) -> None:
+        """Keep the membership cache current from a room event (every instance hears each)."""
+        if event.action == MEMBER_LEFT:
+            gone = departure(event)
+            if gone is not None and gone.user_id is not None:
+                self._forget_member(event.room_id, gone.user_id)
+        elif event.action in (ROOM_UPDATED, ROOM_DELETED):
+            self._forget_room(event.room_id)  # the cached Room is stale, or gone
 
     async def _access(self, user: User, room_id: int) -> RoomAccess:
         """The room and the user's standing, in one read; not_found or forbidden otherwise."""
@@ -120,7 +200,7 @@ class RoomService:
             raise forbidden("you are not a member of this workspace")
         return access
 
-    async def join_by_token(self, user: User, join_token: str, passcode: str | None) -> Room:
+    async def join_by_token(self, user: User, join_token: str, passcode: str | None) -> Joined:
         """Join by link: a member of the room's workspace becomes a room member, and a
         passcode room still needs its passcode (the link is no way around it)."""
         if "\x00" in join_token:  # never in a token we issue; PostgreSQL text cannot hold it
@@ -130,12 +210,102 @@ class RoomService:
         if found is None or not hmac.compare_digest(found.join_token, join_token):
             raise not_found("join link")
         access = await self._access(user, found.id)
-        if not access.is_member:
-            if access.passcode_hash is not None:
-                await self._check_passcode(user, access.room.id, access.passcode_hash, passcode)
-            await self._store.rooms.add_member(access.room.id, user.id)
-        self._remember(user, access.room)
-        return access.room
+        return await self._join(user, access, passcode)
+
+    async def _manage(self, user: User, room_id: int) -> RoomAccess:
+        """The room, if ``user`` created it or owns its workspace; forbidden otherwise."""
+        access = await self._access(user, room_id)
+        if access.room.created_by != user.id and access.workspace_role != OWNER:
+            raise forbidden("only the room's creator or the workspace owner can do that")
+        return access
+
+    async def add_member(
+        self, actor: User, room_id: int, user_id: int
+    ) -> tuple[RoomUser, RoomEvent | None]:
+        """The creator or the workspace owner makes a workspace member a room member
+        (no passcode asked). The member, and the event when they are new."""
+        access = await self._manage(actor, room_id)
+        user = None
+        if await self._store.workspaces.role(access.room.workspace_id, user_id) is not None:
+            user = await self._store.users.get(user_id)
+        if user is None:
+            raise not_found("workspace member")  # the same whether the user exists or not
+        event = await self._add(room_id, user)
+        member = await self._store.rooms.member(room_id, user_id)
+        if member is None:  # removed meanwhile
+            raise not_found("room member")
+        return member, event
+
+    async def remove_member(self, actor: User, room_id: int, user_id: int) -> RoomEvent:
+        """Leave (``user_id`` is the actor) or remove someone (the creator or the owner)."""
+        if user_id == actor.id:
+            await self._access(actor, room_id)
+        else:
+            await self._manage(actor, room_id)
+
+        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+            if not await self._store.rooms.remove_member(tx.conn, room_id, user_id):
+                raise not_found("room member")
+            return MEMBER_LEFT, member_left_data(room_id, seq, user_id, actor.id)
+
+        event = await self._recorder.record(room_id, change)
+        self._forget_member(room_id, user_id)
+        return event
+
+    async def update(
+        self, actor: User, room_id: int, name: str | None, passcode: str | None, clear: bool
+    ) -> tuple[Room, RoomEvent]:
+        """Rename and/or set the passcode (``clear``: remove it); the creator or the owner."""
+        await self._manage(actor, room_id)
+        if name is None and passcode is None and not clear:
+            raise ChatError(Code.VALIDATION_ERROR, "give a name or a passcode to change")
+        if name is not None:
+            name = clean_name(name, "name")
+        passcode_hash = None
+        if passcode is not None:
+            passcode_hash = await self._hash_passcode(passcode)
+        return await self._change(
+            room_id, RoomChanges(name=name, passcode_hash=passcode_hash, clear_passcode=clear)
+        )
+
+    async def rotate_link(self, actor: User, room_id: int) -> tuple[Room, RoomEvent]:
+        """A new join link; the old one stops working."""
+        await self._manage(actor, room_id)
+        return await self._change(room_id, RoomChanges(join_token=secrets.token_urlsafe(24)))
+
+    async def _change(self, room_id: int, changes: RoomChanges) -> tuple[Room, RoomEvent]:
+        changed: list[Room] = []
+
+        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+            room = await self._store.rooms.change(tx.conn, room_id, changes)
+            if room is None:
+                raise not_found("room")
+            changed.append(room)
+            return ROOM_UPDATED, room_updated_data(
+                room_id, seq, room.to_dict(self._public_base_url)
+            )
+
+        event = await self._recorder.record(room_id, change)
+        self._forget_room(room_id)
+        return changed[0], event
+
+    async def delete(self, actor: User, room_id: int) -> RoomEvent:
+        """Delete the room (the creator or the owner): not found from now on."""
+        await self._manage(actor, room_id)
+
+        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+            if not await self._store.rooms.mark_deleted(tx.conn, room_id):
+                raise not_found("room")
+            return ROOM_DELETED, room_deleted_data(room_id, seq)
+
+        event = await self._recorder.record(room_id, change)
+        self._forget_room(room_id)
+        return event
+
+    async def _hash_passcode(self, passcode: str) -> str:
+        if not 4 <= len(passcode) <= 64:
+            raise ChatError(Code.VALIDATION_ERROR, "passcode must be 4-64 characters")
+        return await asyncio.to_thread(self._hasher.hash, passcode)
 
     async def members(self, user: User, room_id: int) -> list[RoomUser]:
         """Who is in the room: for its workspace, but a passcode room's only for its members."""

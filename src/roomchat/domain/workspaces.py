@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from roomchat import jsoncodec
+from roomchat.domain.events import RoomEvent
 from roomchat.domain.invitations import InvitationService
 from roomchat.domain.models import User, Workspace, WorkspaceMember
 from roomchat.domain.names import has_hidden_characters
+from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.room_changes import MEMBER_LEFT, member_left_data
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
+from roomchat.store.seqs import reserve_seqs
 
 OWNER = "owner"
 MEMBER = "member"
@@ -25,19 +28,16 @@ def clean_name(name: str, what: str) -> str:
     return name
 
 
-# Told when a member leaves a workspace: (user id, the rooms they were a member of).
-MemberLeft = Callable[[int, list[int]], None]
-
-
 class WorkspaceService:
-    def __init__(self, store: Store, invitations: InvitationService | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        invitations: InvitationService | None = None,
+        recorder: EventRecorder | None = None,
+    ) -> None:
         self._store = store
         self.invitations = invitations or InvitationService(store)
-        self._on_member_left: list[MemberLeft] = []
-
-    def on_member_left(self, listener: MemberLeft) -> None:
-        """Call ``listener`` after a member has left (caches of membership forget them)."""
-        self._on_member_left.append(listener)
+        self._recorder = recorder or EventRecorder(store, None, "local")
 
     async def create(self, user: User, name: str) -> Workspace:
         return await self._store.workspaces.create(clean_name(name, "name"), user.id)
@@ -64,18 +64,34 @@ class WorkspaceService:
     async def accept(self, user: User, invitation_id: int) -> Workspace:
         return await self.invitations.accept(user, invitation_id, MEMBER)
 
-    async def leave(self, user: User, workspace_id: int) -> None:
-        """Leave the workspace and its rooms; the owner hands the workspace on first."""
+    async def leave(self, user: User, workspace_id: int) -> list[RoomEvent]:
+        """Leave the workspace and its rooms; the owner hands the workspace on first.
+
+        One ``room_member_left`` per room they were in (``removed_by``: themselves),
+        stored with the leave in one transaction; the caller publishes them.
+        """
         if await self.require_member(user, workspace_id) == OWNER:
             raise ChatError(
                 Code.CONFLICT, "the owner cannot leave; transfer ownership to a member first"
             )
-        # Deletes only a "member" row: an owner (even one made so meanwhile) stays.
-        rooms = await self._store.workspaces.leave(workspace_id, user.id, MEMBER)
-        if rooms is None:
-            raise ChatError(Code.CONFLICT, "you are no longer a member (or now the owner)")
-        for listener in self._on_member_left:
-            listener(user.id, rooms)
+        async with self._store.transaction() as tx:
+            # Deletes only a "member" row: an owner (even one made so meanwhile) stays.
+            rooms = await self._store.workspaces.leave(tx.conn, workspace_id, user.id, MEMBER)
+            if rooms is None:
+                raise ChatError(Code.CONFLICT, "you are no longer a member (or now the owner)")
+            seqs = await reserve_seqs(tx.conn, rooms) if rooms else []
+            events = [
+                RoomEvent.build(
+                    room_id,
+                    seq,
+                    MEMBER_LEFT,
+                    jsoncodec.dumps(member_left_data(room_id, seq, user.id, user.id)),
+                    self._recorder.origin,
+                )
+                for room_id, seq in zip(rooms, seqs, strict=True)
+            ]
+            await self._recorder.append(tx, events)
+        return events
 
     async def transfer_owner(self, owner: User, workspace_id: int, user_id: int) -> Workspace:
         await self._require_owner(owner, workspace_id, "only the workspace owner can do that")

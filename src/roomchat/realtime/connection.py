@@ -100,6 +100,7 @@ class Connection:
         "_queued_bytes",
         "_sink",
         "_writer",
+        "edit_bucket",
         "join_bucket",
         "rooms",
         "send_bucket",
@@ -116,12 +117,15 @@ class Connection:
         send_bucket: TokenBucket,
         typing_bucket: TokenBucket,
         join_bucket: TokenBucket,
+        edit_bucket: TokenBucket,
     ) -> None:
         self.user = user
         self.rooms: set[int] = set()
         self.send_bucket = send_bucket
         self.typing_bucket = typing_bucket
         self.join_bucket = join_bucket
+        # Edits, deletes and reactions (one bucket for the four actions).
+        self.edit_bucket = edit_bucket
         self._sink = sink
         self._flusher = flusher
         self._corked: list[bytes] | None = None

@@ -3,7 +3,7 @@ through the outbox relay (events) or straight through the bus (signals)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from roomchat.bus.base import Bus
 from roomchat.domain.events import RoomEvent, RoomSignal
@@ -15,12 +15,24 @@ class Fanout:
         self._hub = hub
         self._bus = bus
         self._instance_id = instance_id
+        self._listeners: list[Callable[[RoomEvent], None]] = []
+
+    def on_event(self, listener: Callable[[RoomEvent], None]) -> None:
+        """Call ``listener`` with every event this instance hears (its own as it
+        publishes them, the others' from the bus), before its clients get it: state
+        kept per instance (RoomService's membership cache) follows the events."""
+        self._listeners.append(listener)
 
     def publish(self, events: Sequence[RoomEvent]) -> None:
         """Committed events, to this instance's clients (the outbox relay, which took
         them at commit, carries them to the other instances)."""
         for event in events:
-            self._hub.deliver(event)
+            self._heard(event)
+
+    def _heard(self, event: RoomEvent) -> None:
+        for listener in self._listeners:
+            listener(event)
+        self._hub.deliver(event)
 
     def signal(self, signal: RoomSignal) -> None:
         self._hub.signal(signal)
@@ -28,7 +40,7 @@ class Fanout:
 
     def event_from_bus(self, event: RoomEvent) -> None:
         if event.origin != self._instance_id:  # else delivered locally when it was stored
-            self._hub.deliver(event)
+            self._heard(event)
 
     def signal_from_bus(self, signal: RoomSignal) -> None:
         if signal.origin != self._instance_id:

@@ -44,6 +44,8 @@ class GatewayLimits:
     join_rate_per_second: float = 2.0
     join_burst: int = 10
     max_ws_per_user: int = 20
+    edit_rate_per_second: float = 5.0
+    edit_burst: int = 20
 
 
 class Gateway:
@@ -96,6 +98,7 @@ class Gateway:
             TokenBucket(limits.send_rate_per_second, limits.send_burst),
             TokenBucket(limits.typing_rate_per_second, limits.typing_burst),
             TokenBucket(limits.join_rate_per_second, limits.join_burst),
+            TokenBucket(limits.edit_rate_per_second, limits.edit_burst),
         )
         self.connections += 1
         self._stalls.add(conn)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from roomchat import jsoncodec
 from roomchat.domain.events import typing_signal
+from roomchat.domain.message_changes import ChangeResult, MessageChanges
 from roomchat.domain.messages import MessageService
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
@@ -28,6 +29,7 @@ class Handlers:
     fanout: Fanout
     instance_id: str
     public_base_url: str
+    changes: MessageChanges
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -35,6 +37,10 @@ class Handlers:
             "leave_room_chat": self.leave_room_chat,
             "send_room_chat_message": self.send_room_chat_message,
             "typing_indicator": self.typing_indicator,
+            "edit_room_chat_message": self.edit_room_chat_message,
+            "delete_room_chat_message": self.delete_room_chat_message,
+            "add_room_chat_reaction": self.add_room_chat_reaction,
+            "remove_room_chat_reaction": self.remove_room_chat_reaction,
             "ping": self.ping,
         }
 
@@ -43,7 +49,8 @@ class Handlers:
         # Each join reads and sends up to catch_up_max_bytes of history: limited on its own.
         if not conn.join_bucket.take():
             raise ChatError(Code.RATE_LIMITED, "joining too fast; slow down")
-        room = await self.rooms.join(conn.user, p.room_id, p.passcode)
+        joined = await self.rooms.join(conn.user, p.room_id, p.passcode)
+        room = joined.room
         await self.hub.begin_join(conn, room.id)
         try:
             if p.after_seq is None:
@@ -65,6 +72,8 @@ class Handlers:
         )
         reply = protocol.success(envelope.action, data, envelope.request_id)
         self.hub.complete_join(conn, room.id, reply, history_seq)
+        if joined.event is not None:  # room_member_joined, after the reply
+            self.fanout.publish([joined.event])
         return None
 
     async def leave_room_chat(self, conn: Connection, envelope: Envelope) -> bytes | None:
@@ -88,6 +97,47 @@ class Handlers:
             self.fanout.publish([result.event])
         return None
 
+    async def edit_room_chat_message(self, conn: Connection, envelope: Envelope) -> bytes | None:
+        p = protocol.parse_payload(protocol.EditMessage, envelope.payload)
+        _take_change(conn)
+        result = await self.changes.edit(
+            conn.user,
+            p.room_id,
+            p.message_id,
+            p.message_text,
+            p.message_content,
+            keep_content="message_content" not in p.model_fields_set,
+        )
+        self._changed(conn, envelope, result)
+        return None
+
+    async def delete_room_chat_message(self, conn: Connection, envelope: Envelope) -> bytes | None:
+        p = protocol.parse_payload(protocol.DeleteMessage, envelope.payload)
+        _take_change(conn)
+        result = await self.changes.delete(conn.user, p.room_id, p.message_id)
+        self._changed(conn, envelope, result)
+        return None
+
+    async def add_room_chat_reaction(self, conn: Connection, envelope: Envelope) -> bytes | None:
+        p = protocol.parse_payload(protocol.ReactionChange, envelope.payload)
+        _take_change(conn)
+        result = await self.changes.add_reaction(conn.user, p.room_id, p.message_id, p.reaction)
+        self._changed(conn, envelope, result)
+        return None
+
+    async def remove_room_chat_reaction(self, conn: Connection, envelope: Envelope) -> bytes | None:
+        p = protocol.parse_payload(protocol.ReactionChange, envelope.payload)
+        _take_change(conn)
+        result = await self.changes.remove_reaction(conn.user, p.room_id, p.message_id, p.reaction)
+        self._changed(conn, envelope, result)
+        return None
+
+    def _changed(self, conn: Connection, envelope: Envelope, result: ChangeResult) -> None:
+        """The caller's reply first, then the broadcast (as for a sent message)."""
+        conn.send(protocol.success(envelope.action, result.reply, envelope.request_id))
+        if result.event is not None:
+            self.fanout.publish([result.event])
+
     async def typing_indicator(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.Typing, envelope.payload)
         if not conn.typing_bucket.take():
@@ -98,3 +148,9 @@ class Handlers:
 
     async def ping(self, conn: Connection, envelope: Envelope) -> bytes | None:
         return protocol.success("pong", b"{}", envelope.request_id)
+
+
+def _take_change(conn: Connection) -> None:
+    """Edits, deletes and reactions share one bucket per connection."""
+    if not conn.edit_bucket.take():
+        raise ChatError(Code.RATE_LIMITED, "changing messages too fast; slow down")

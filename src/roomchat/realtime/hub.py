@@ -27,6 +27,7 @@ import logging
 from typing import Protocol
 
 from roomchat.domain.events import RoomEvent, RoomSignal
+from roomchat.domain.room_changes import DEPARTING, departure
 from roomchat.realtime.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class RoomChannel:
         "delivered",
         "gap_task",
         "held",
+        "leaving",
         "members",
         "opening",
         "pending",
@@ -64,6 +66,9 @@ class RoomChannel:
         # not reach that connection a second time.
         self.members: dict[Connection, int] = {}
         self.pending: dict[Connection, list[RoomEvent]] = {}
+        # Joining connections that were sent away meanwhile: they leave once the join
+        # reply and the event that sent them away went out.
+        self.leaving: set[Connection] = set()
         self.delivered: int | None = None  # highest seq delivered; None until known
         self.held: dict[int, RoomEvent] = {}
         self.gap_task: asyncio.Task[None] | None = None
@@ -168,7 +173,10 @@ class Hub:
         for event in buffered:
             if event.seq > history_seq:
                 conn.send(event.frame)
-        channel.members[conn] = history_seq
+        if conn in channel.leaving:
+            self.leave(conn, room_id)
+        else:
+            channel.members[conn] = history_seq
 
     def leave(self, conn: Connection, room_id: int) -> None:
         conn.rooms.discard(room_id)
@@ -177,20 +185,11 @@ class Hub:
             return
         channel.members.pop(conn, None)
         channel.pending.pop(conn, None)
+        channel.leaving.discard(conn)
         if channel.empty:
             del self._channels[room_id]
             if channel.gap_task is not None:
                 channel.gap_task.cancel()
-
-    def remove_user(self, user_id: int, room_ids: list[int]) -> None:
-        """Stop delivering these rooms to the user's connections here (they left)."""
-        for room_id in room_ids:
-            channel = self._channels.get(room_id)
-            if channel is None:
-                continue
-            for conn in [*channel.members, *channel.pending]:
-                if conn.user.id == user_id:
-                    self.leave(conn, room_id)
 
     def drop(self, conn: Connection) -> None:
         for room_id in list(conn.rooms):
@@ -235,15 +234,33 @@ class Hub:
             if channel.gap_task is None:
                 channel.gap_task = asyncio.create_task(self._close_gap(channel))
             return
-        channel.fan_out(event)
-        channel.delivered = event.seq
+        self._fan_out(channel, event)
         held = channel.held
         while held:
             following = held.pop(channel.delivered + 1, None)
             if following is None:
                 break
-            channel.fan_out(following)
-            channel.delivered = following.seq
+            self._fan_out(channel, following)
+
+    def _fan_out(self, channel: RoomChannel, event: RoomEvent) -> None:
+        channel.fan_out(event)
+        channel.delivered = event.seq
+        if event.action in DEPARTING:
+            gone = departure(event)
+            if gone is not None:
+                self._depart(channel, gone.user_id)
+
+    def _depart(self, channel: RoomChannel, user_id: int | None) -> None:
+        """The user's connections (everyone's: None) leave the room, having just been sent
+        the event that says so. A connection still joining gets its buffered copy."""
+        for conn in [*channel.members, *channel.pending]:
+            if user_id is None or conn.user.id == user_id:
+                if conn in channel.pending:
+                    # Its join reply is not out yet: keep it until complete_join sends
+                    # the reply and this event, then let it go.
+                    channel.leaving.add(conn)
+                else:
+                    self.leave(conn, channel.room_id)
 
     async def _close_gap(self, channel: RoomChannel) -> None:
         """Wait briefly for the missing events, then read them from the database."""

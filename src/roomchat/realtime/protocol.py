@@ -42,6 +42,24 @@ class SendMessage(Payload):
     client_msg_id: StrictStr | None = None
 
 
+class EditMessage(Payload):
+    room_id: Id
+    message_id: Id
+    message_text: StrictStr
+    message_content: StrictStr | None = None  # not given: the content stays as it is
+
+
+class DeleteMessage(Payload):
+    room_id: Id
+    message_id: Id
+
+
+class ReactionChange(Payload):
+    room_id: Id
+    message_id: Id
+    reaction: StrictStr
+
+
 class Typing(Payload):
     room_id: Id
     is_typing: StrictBool

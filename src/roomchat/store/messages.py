@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, tuple_
+from sqlalchemy import Select, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Message, MessagePage, User
+from roomchat.store import reactions
 from roomchat.store.database import reads_of
 from roomchat.store.rows import message_from
 from roomchat.store.seqs import reserve_seqs
-from roomchat.store.tables import messages, users
+from roomchat.store.tables import messages, rooms, users, workspaces
 from roomchat.store.transaction import Transaction
 
 
@@ -107,15 +109,74 @@ class MessageRepo:
             .order_by(messages.c.seq)
         )
         async with self._reads.connect() as conn:
-            return [message_from(row) for row in (await conn.execute(query)).all()]
+            found = [message_from(row) for row in (await conn.execute(query)).all()]
+            return await with_reactions(conn, found)
 
     async def _page(self, query: Select[Any], limit: int, newest_first: bool) -> MessagePage:
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query.limit(limit + 1))).all()
-        found = [message_from(row) for row in rows[:limit]]
+            found = await with_reactions(conn, [message_from(row) for row in rows[:limit]])
         if newest_first:
             found.reverse()
         return MessagePage(messages=found, has_more=len(rows) > limit)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeTarget:
+    """A message about to be changed, and who moderates its room."""
+
+    message: Message
+    room_creator: int
+    workspace_owner: int
+
+
+async def target(conn: AsyncConnection, message_id: int) -> ChangeTarget | None:
+    """The message (reactions left out) with its room's creator and workspace owner."""
+    query = (
+        _with_users()
+        .add_columns(rooms.c.created_by.label("r_created_by"), workspaces.c.owner_id)
+        .join(rooms, rooms.c.id == messages.c.room_id)
+        .join(workspaces, workspaces.c.id == rooms.c.workspace_id)
+        .where(messages.c.id == message_id)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return ChangeTarget(message_from(row), row.r_created_by, row.owner_id)
+
+
+async def current(conn: AsyncConnection, message_id: int) -> Message:
+    """The message as it is now, reactions included (in the caller's transaction)."""
+    row = (await conn.execute(_with_users().where(messages.c.id == message_id))).one()
+    return (await with_reactions(conn, [message_from(row)]))[0]
+
+
+async def with_reactions(conn: AsyncConnection, found: list[Message]) -> list[Message]:
+    """The messages with their reactions summary (a tombstone has none)."""
+    summary = await reactions.summaries(conn, [m.id for m in found if m.deleted_at is None])
+    return [
+        dataclasses.replace(m, reactions=summary[m.id]) if m.id in summary else m for m in found
+    ]
+
+
+async def edit(
+    conn: AsyncConnection, message_id: int, text: str, content: str | None, now: datetime
+) -> None:
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(message_text=text, message_content=content, edited_at=now)
+    )
+
+
+async def tombstone(conn: AsyncConnection, message_id: int, now: datetime) -> None:
+    """Delete the message's text, content and reactions; its id and seq stay."""
+    await reactions.remove_all(conn, message_id)
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(message_text=None, message_content=None, deleted_at=now)
+    )
 
 
 async def _append(conn: AsyncConnection, batch: Sequence[NewMessage]) -> list[Appended]:

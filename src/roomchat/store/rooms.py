@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Room, RoomUser, RoomView
@@ -29,6 +29,20 @@ class RoomAccess:
     passcode_hash: str | None
     workspace_role: str | None  # None: not in the room's workspace
     is_member: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChanges:
+    """What a room update sets; None leaves a field as it is."""
+
+    name: str | None = None
+    passcode_hash: str | None = None
+    clear_passcode: bool = False
+    join_token: str | None = None
+
+
+# Every read of a room skips deleted ones: to everyone, a deleted room is not found.
+_LIVE = rooms.c.deleted_at.is_(None)
 
 
 class RoomRepo:
@@ -81,7 +95,7 @@ class RoomRepo:
                 room_users,
                 (room_users.c.room_id == rooms.c.id) & (room_users.c.user_id == user_id),
             )
-            .where(rooms.c.workspace_id == workspace_id)
+            .where(rooms.c.workspace_id == workspace_id, _LIVE)
             .order_by(rooms.c.id)
         )
         async with self._reads.connect() as conn:
@@ -89,7 +103,7 @@ class RoomRepo:
         return [RoomView(room_from(row), row.member_id is not None) for row in rows]
 
     async def by_token(self, join_token: str) -> Room | None:
-        query = select(rooms).where(rooms.c.join_token == join_token)
+        query = select(rooms).where(rooms.c.join_token == join_token, _LIVE)
         async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         return room_from(row) if row else None
@@ -110,7 +124,7 @@ class RoomRepo:
                 room_users,
                 (room_users.c.room_id == rooms.c.id) & (room_users.c.user_id == user_id),
             )
-            .where(rooms.c.id == room_id)
+            .where(rooms.c.id == room_id, _LIVE)
         )
         async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
@@ -122,19 +136,60 @@ class RoomRepo:
         async with self._reads.connect() as conn:
             return await _is_member(conn, room_id, user_id)
 
-    async def add_member(self, room_id: int, user_id: int) -> None:
-        """Make the user a member; a no-op when they already are."""
-        try:
-            async with self._engine.begin() as conn:
-                if await _is_member(conn, room_id, user_id):
-                    return
-                await conn.execute(
-                    insert(room_users).values(
-                        room_id=room_id, user_id=user_id, joined_at=datetime.now(UTC)
-                    )
-                )
-        except IntegrityError:
-            pass  # a concurrent join got there first: the user is a member either way
+    async def join(self, conn: AsyncConnection, room_id: int, user_id: int) -> datetime | None:
+        """Make the user a member in the caller's transaction: when they joined, or None
+        when they already were (a concurrent insert raises IntegrityError)."""
+        if await _is_member(conn, room_id, user_id):
+            return None
+        joined_at = datetime.now(UTC)
+        await conn.execute(
+            insert(room_users).values(room_id=room_id, user_id=user_id, joined_at=joined_at)
+        )
+        return joined_at
+
+    async def remove_member(self, conn: AsyncConnection, room_id: int, user_id: int) -> bool:
+        """Whether the user was a member (and now is not)."""
+        removed = await conn.execute(
+            delete(room_users).where(
+                room_users.c.room_id == room_id, room_users.c.user_id == user_id
+            )
+        )
+        return bool(removed.rowcount)
+
+    async def change(
+        self, conn: AsyncConnection, room_id: int, changes: RoomChanges
+    ) -> Room | None:
+        """Apply ``changes`` (at least one) to a room not deleted; the room as it is now,
+        or None."""
+        values: dict[str, Any] = {}
+        if changes.name is not None:
+            values["name"] = changes.name
+        if changes.passcode_hash is not None:
+            values["passcode_hash"] = changes.passcode_hash
+        elif changes.clear_passcode:
+            values["passcode_hash"] = None
+        if changes.join_token is not None:
+            values["join_token"] = changes.join_token
+        query = update(rooms).where(rooms.c.id == room_id, _LIVE).values(values)
+        row = (await conn.execute(query.returning(*rooms.c))).first()
+        return room_from(row) if row else None
+
+    async def mark_deleted(self, conn: AsyncConnection, room_id: int) -> bool:
+        """Delete the room (kept, with its log, but never read again); False if it was."""
+        deleted = await conn.execute(
+            update(rooms).where(rooms.c.id == room_id, _LIVE).values(deleted_at=datetime.now(UTC))
+        )
+        return bool(deleted.rowcount)
+
+    async def member(self, room_id: int, user_id: int) -> RoomUser | None:
+        query = (
+            select(*USER_COLUMNS, room_users.c.joined_at)
+            .join(users, users.c.id == room_users.c.user_id)
+            .where(room_users.c.room_id == room_id, room_users.c.user_id == user_id)
+        )
+        async with self._reads.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return RoomUser(room_id, user_from(row), row.joined_at) if row else None
 
     async def members(self, room_id: int) -> list[RoomUser]:
         query = (

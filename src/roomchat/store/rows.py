@@ -44,4 +44,6 @@ def message_from(row: Any, user: User | None = None) -> Message:
         message_content=m["message_content"],
         client_msg_id=m["client_msg_id"],
         created_at=m["created_at"],
+        edited_at=m["edited_at"],
+        deleted_at=m["deleted_at"],
     )

@@ -60,29 +60,33 @@ class WorkspaceRepo:
         async with self._reads.connect() as conn:
             return (await conn.execute(query)).scalar_one_or_none()
 
-    async def leave(self, workspace_id: int, user_id: int, role: str) -> list[int] | None:
-        """Drop a member who has ``role`` and their room memberships in the workspace.
+    async def leave(
+        self, conn: AsyncConnection, workspace_id: int, user_id: int, role: str
+    ) -> list[int] | None:
+        """Drop a member who has ``role`` and their room memberships in the workspace, in
+        the caller's transaction.
 
-        The rooms they left, or None when they are not a member with that role (the
-        owner, whose row this never deletes: a workspace always has its owner).
+        The rooms (not deleted) they left, or None when they are not a member with that
+        role (the owner, whose row this never deletes: a workspace always has its owner).
         """
-        async with self._engine.begin() as conn:
-            removed = await conn.execute(
-                delete(workspace_members).where(
-                    workspace_members.c.workspace_id == workspace_id,
-                    workspace_members.c.user_id == user_id,
-                    workspace_members.c.role == role,
-                )
+        removed = await conn.execute(
+            delete(workspace_members).where(
+                workspace_members.c.workspace_id == workspace_id,
+                workspace_members.c.user_id == user_id,
+                workspace_members.c.role == role,
             )
-            if not removed.rowcount:
-                return None
-            in_workspace = select(rooms.c.id).where(rooms.c.workspace_id == workspace_id)
-            left = await conn.execute(
-                delete(room_users)
-                .where(room_users.c.user_id == user_id, room_users.c.room_id.in_(in_workspace))
-                .returning(room_users.c.room_id)
-            )
-            return sorted(int(room_id) for room_id in left.scalars())
+        )
+        if not removed.rowcount:
+            return None
+        in_workspace = select(rooms.c.id).where(
+            rooms.c.workspace_id == workspace_id, rooms.c.deleted_at.is_(None)
+        )
+        left = await conn.execute(
+            delete(room_users)
+            .where(room_users.c.user_id == user_id, room_users.c.room_id.in_(in_workspace))
+            .returning(room_users.c.room_id)
+        )
+        return sorted(int(room_id) for room_id in left.scalars())
 
     async def transfer_owner(
         self, workspace_id: int, owner_id: int, new_owner_id: int, owner: str, member: str

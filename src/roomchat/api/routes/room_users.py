@@ -1,16 +1,41 @@
-"""Who is in a room."""
+"""Who is in a room: the members, adding one, leaving and removing."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field, StrictInt
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
+from roomchat.api.routes.rooms import then_publish
 from roomchat.api.routing import StrictJSONRoute
+from roomchat.domain.models import MAX_ID
 
 router = APIRouter(prefix="/api/v1/room-users", tags=["room-users"], route_class=StrictJSONRoute)
+
+
+class AddRoomUser(BaseModel):
+    user_id: StrictInt = Field(ge=1, le=MAX_ID, description="a member of the room's workspace")
 
 
 @router.get("/room/{room_id}")
 async def room_members(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     return ok([m.to_dict() for m in await svc.rooms.members(user, room_id)])
+
+
+@router.post("/room/{room_id}")
+async def add_room_member(room_id: IdPath, body: AddRoomUser, user: CurrentUser, svc: Svc) -> JSON:
+    """Add a workspace member (the room's creator or the workspace owner): 201 and
+    ``room_member_joined`` for a new member, 200 and nothing for one already in."""
+    member, event = await svc.rooms.add_member(user, room_id, body.user_id)
+    status = 201 if event is not None else 200
+    return then_publish(ok(member.to_dict(), status), svc, [event])
+
+
+@router.delete("/room/{room_id}/users/{user_id}")
+async def remove_room_member(room_id: IdPath, user_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """Leave (your own id) or remove someone (the creator or the workspace owner):
+    ``room_member_left``, after which their connections get nothing of the room."""
+    event = await svc.rooms.remove_member(user, room_id, user_id)
+    data = {"room_id": room_id, "seq": event.seq, "user_id": user_id, "removed_by": user.id}
+    return then_publish(ok(data), svc, [event])

@@ -1,17 +1,23 @@
-"""Chat rooms: create, list, look up, join by link, and page through history and events."""
+"""Chat rooms: create, list, look up, join by link, change, delete, and page through
+history and events."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictInt, StrictStr
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from roomchat.api.deps import CurrentUser, IdPath, PlainDecimal, Svc
 from roomchat.api.responses import JSON, ok, ok_encoded
 from roomchat.api.routing import StrictJSONRoute
+from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import MAX_ID
+from roomchat.errors import ChatError, Code
+from roomchat.services import Services
 
 router = APIRouter(prefix="/api/v1/room-chats", tags=["room-chats"], route_class=StrictJSONRoute)
 
@@ -28,6 +34,28 @@ class JoinByLink(BaseModel):
         max_length=64,
         description="needed for a room with a passcode, unless you are already its member",
     )
+
+
+class UpdateRoom(BaseModel):
+    name: StrictStr | None = Field(default=None, examples=["Announcements"], max_length=128)
+    passcode: StrictStr | None = Field(
+        default=None, max_length=64, description="4-64 characters sets it; null clears it"
+    )
+
+
+R = TypeVar("R", bound=Response)
+
+
+def then_publish(response: R, svc: Services, events: Sequence[RoomEvent | None]) -> R:
+    """Broadcast the change's events once the reply has gone out."""
+    stored = [event for event in events if event is not None]
+    if stored:
+
+        async def publish() -> None:  # async: on the event loop, not in a worker thread
+            svc.fanout.publish(stored)
+
+        response.background = BackgroundTask(publish)
+    return response
 
 
 @router.post("/", status_code=201)
@@ -48,14 +76,39 @@ async def join_by_link(
     join_token: str, user: CurrentUser, svc: Svc, body: JoinByLink | None = None
 ) -> JSON:
     passcode = body.passcode if body is not None else None
-    room = await svc.rooms.join_by_token(user, join_token, passcode)
-    return ok(room.to_dict(svc.public_base_url))
+    joined = await svc.rooms.join_by_token(user, join_token, passcode)
+    return then_publish(ok(joined.room.to_dict(svc.public_base_url)), svc, [joined.event])
 
 
 @router.get("/{room_id}")
 async def get_room(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     view = await svc.rooms.visible(user, room_id)
     return ok(view.to_dict(svc.public_base_url))
+
+
+@router.patch("/{room_id}")
+async def update_room(room_id: IdPath, body: UpdateRoom, user: CurrentUser, svc: Svc) -> JSON:
+    """Rename, set or clear the passcode (the creator or the workspace owner):
+    ``room_chat_updated`` to the room."""
+    if "name" in body.model_fields_set and body.name is None:
+        raise ChatError(Code.VALIDATION_ERROR, "a room's name cannot be null")
+    clear = "passcode" in body.model_fields_set and body.passcode is None
+    room, event = await svc.rooms.update(user, room_id, body.name, body.passcode, clear)
+    return then_publish(ok(room.to_dict(svc.public_base_url)), svc, [event])
+
+
+@router.post("/{room_id}/link/rotate")
+async def rotate_link(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """A new link_join; the old one stops working (the creator or the workspace owner)."""
+    room, event = await svc.rooms.rotate_link(user, room_id)
+    return then_publish(ok(room.to_dict(svc.public_base_url)), svc, [event])
+
+
+@router.delete("/{room_id}")
+async def delete_room(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """Delete the room (the creator or the workspace owner): ``room_chat_deleted``."""
+    event = await svc.rooms.delete(user, room_id)
+    return then_publish(ok({"room_id": room_id, "seq": event.seq}), svc, [event])
 
 
 @router.get("/{room_id}/messages")
@@ -68,7 +121,7 @@ async def room_messages(
     limit: Annotated[int, Query(ge=1, le=MAX_ID), PlainDecimal] = 50,
 ) -> JSON:
     page = await svc.messages.page(user, room_id, before_seq, after_seq, limit)
-    return ok({"messages": [m.to_dict() for m in page.messages], "has_more": page.has_more})
+    return ok({"messages": [m.state_dict() for m in page.messages], "has_more": page.has_more})
 
 
 @router.get("/{room_id}/events")

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
 from roomchat.api.responses import JSON, ok
+from roomchat.api.routes.rooms import then_publish
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.models import MAX_ID
 
@@ -54,8 +55,9 @@ async def add_member(workspace_id: IdPath, body: AddMember, user: CurrentUser, s
 @router.delete("/{workspace_id}/members/me")
 async def leave(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Leave the workspace and its rooms; the owner transfers ownership first (409)."""
-    await svc.workspaces.leave(user, workspace_id)
-    return ok({"workspace_id": workspace_id, "user_id": user.id})
+    events = await svc.workspaces.leave(user, workspace_id)
+    # A room_member_left for each room they were in.
+    return then_publish(ok({"workspace_id": workspace_id, "user_id": user.id}), svc, events)
 
 
 @router.post("/{workspace_id}/owner")

@@ -1,0 +1,203 @@
+"""Changing a sent message: edits, deletes and reactions, each a durable room event.
+
+Each change runs in one transaction through the EventRecorder: the room's next seq is
+reserved (which also serialises the room's changes), the message is checked and
+changed, and its event goes to the room event log and the outbox. The message's
+current state (text, tombstone, reactions) is kept in its tables by that same
+transaction, so history and the events never disagree. A change that changes nothing
+(a reaction given twice, one removed that was not given, an edit to the same text)
+succeeds without an event: its transaction is rolled back and gives its seq back.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from roomchat import jsoncodec
+from roomchat.domain import events
+from roomchat.domain.events import RoomEvent
+from roomchat.domain.messages import MessageLimits, check_text
+from roomchat.domain.models import User
+from roomchat.domain.names import has_hidden_characters
+from roomchat.domain.recorder import Change, EventRecorder
+from roomchat.domain.rooms import RoomService
+from roomchat.errors import ChatError, Code, forbidden, not_found
+from roomchat.store import messages as message_rows
+from roomchat.store import reactions
+from roomchat.store.messages import ChangeTarget
+from roomchat.store.transaction import Transaction
+
+MAX_REACTION_CHARS = 32
+MAX_DISTINCT_REACTIONS = 20  # per message
+
+# Format characters an emoji needs: the zero-width joiner of sequences (👩‍💻) and
+# the tag characters of subdivision flags. Every other hidden character is refused.
+_EMOJI_FORMAT = re.compile("[\u200d\U000e0020-\U000e007f]")
+
+
+def clean_reaction(raw: str) -> str:
+    """The reaction as stored and broadcast (NFC), or a validation_error."""
+    reaction = unicodedata.normalize("NFC", raw)
+    if not 1 <= len(reaction) <= MAX_REACTION_CHARS:
+        raise ChatError(
+            Code.VALIDATION_ERROR, f"reaction must be 1-{MAX_REACTION_CHARS} characters"
+        )
+    if any(ch.isspace() for ch in reaction) or has_hidden_characters(
+        _EMOJI_FORMAT.sub("", reaction)
+    ):
+        raise ChatError(
+            Code.VALIDATION_ERROR,
+            "reaction must be an emoji or a :short_code: without spaces or hidden characters",
+        )
+    return reaction
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeResult:
+    """``reply``: the encoded reply data; ``event``: None when nothing changed."""
+
+    reply: bytes
+    event: RoomEvent | None
+
+
+class _Unchanged(Exception):
+    """Raised inside a change that changes nothing: rolls back its seq; ``reply`` is
+    what the caller is told."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        super().__init__("unchanged")
+        self.reply = reply
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MessageChanges:
+    def __init__(
+        self,
+        rooms: RoomService,
+        recorder: EventRecorder,
+        limits: MessageLimits,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._rooms = rooms
+        self._recorder = recorder
+        self._limits = limits
+        self._clock = clock
+
+    async def edit(
+        self,
+        user: User,
+        room_id: int,
+        message_id: int,
+        message_text: str,
+        message_content: str | None,
+        *,
+        keep_content: bool,
+    ) -> ChangeResult:
+        """The author's new text (and content, unless ``keep_content``: not given)."""
+        check_text(self._limits, message_text, message_content)
+        content = message_content or None
+
+        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+            found = await self._target(tx, room_id, message_id)
+            if found.message.user.id != user.id:
+                raise forbidden("only its author may edit a message")
+            new_content = found.message.message_content if keep_content else content
+            if (found.message.message_text, found.message.message_content) == (
+                message_text,
+                new_content,
+            ):
+                message = await message_rows.current(tx.conn, message_id)
+                raise _Unchanged({"room_id": room_id, "message": message.state_dict()})
+            await message_rows.edit(tx.conn, message_id, message_text, new_content, self._clock())
+            message = await message_rows.current(tx.conn, message_id)
+            return events.MESSAGE_EDITED, events.message_edited_data(seq, message)
+
+        return await self._record(user, room_id, change)
+
+    async def delete(self, user: User, room_id: int, message_id: int) -> ChangeResult:
+        """Leave a tombstone: by its author, the room's creator or the workspace owner."""
+
+        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+            found = await self._target(tx, room_id, message_id)
+            if user.id not in (found.message.user.id, found.room_creator, found.workspace_owner):
+                raise forbidden(
+                    "only its author, the room's creator or the workspace owner may delete it"
+                )
+            await message_rows.tombstone(tx.conn, message_id, self._clock())
+            return events.MESSAGE_DELETED, events.message_deleted_data(
+                room_id, seq, message_id, user.id
+            )
+
+        return await self._record(user, room_id, change)
+
+    async def add_reaction(
+        self, user: User, room_id: int, message_id: int, raw_reaction: str
+    ) -> ChangeResult:
+        reaction = clean_reaction(raw_reaction)
+
+        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+            await self._target(tx, room_id, message_id)
+            if await reactions.has(tx.conn, message_id, user.id, reaction):
+                raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
+            if (
+                not await reactions.is_given(tx.conn, message_id, reaction)
+                and await reactions.distinct_count(tx.conn, message_id) >= MAX_DISTINCT_REACTIONS
+            ):
+                raise ChatError(
+                    Code.CONFLICT,
+                    f"a message has at most {MAX_DISTINCT_REACTIONS} different reactions",
+                )
+            await reactions.add(tx.conn, message_id, user.id, reaction, self._clock())
+            return events.REACTION_ADDED, events.reaction_data(
+                room_id, seq, message_id, user.id, reaction
+            )
+
+        return await self._record(user, room_id, change)
+
+    async def remove_reaction(
+        self, user: User, room_id: int, message_id: int, raw_reaction: str
+    ) -> ChangeResult:
+        reaction = clean_reaction(raw_reaction)
+
+        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+            await self._target(tx, room_id, message_id)
+            if not await reactions.remove(tx.conn, message_id, user.id, reaction):
+                raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
+            return events.REACTION_REMOVED, events.reaction_data(
+                room_id, seq, message_id, user.id, reaction
+            )
+
+        return await self._record(user, room_id, change)
+
+    async def _record(self, user: User, room_id: int, change: Change) -> ChangeResult:
+        """Check the caller may act in the room, then record ``change``; the reply is
+        the event's data with ``changed``."""
+        await self._rooms.require_room_member(user, room_id)
+        try:
+            event = await self._recorder.record(room_id, change)
+        except _Unchanged as unchanged:
+            return ChangeResult(jsoncodec.dumps({**unchanged.reply, "changed": False}), None)
+        except LookupError:
+            raise not_found("room") from None  # deleted since the membership check
+        data = events.data_of(event)
+        return ChangeResult(data[:-1] + b',"changed":true}', event)
+
+    async def _target(self, tx: Transaction, room_id: int, message_id: int) -> ChangeTarget:
+        """The message, if it is in the room and not deleted: not_found otherwise (a
+        message of another room, even one the caller may see, is not found here)."""
+        found = await message_rows.target(tx.conn, message_id)
+        if found is None or found.message.room_id != room_id or found.message.deleted_at:
+            raise not_found("message")
+        return found
+
+
+def _reaction_reply(room_id: int, message_id: int, user_id: int, reaction: str) -> dict[str, Any]:
+    return {"room_id": room_id, "message_id": message_id, "user_id": user_id, "reaction": reaction}
