@@ -113,9 +113,9 @@ def say_sync(ws_url: str, account: Account, room_id: int, text: str) -> dict[str
                 return dict(frame["data"])
 
 
-def all_messages(base_url: str, account: Account, room_id: int) -> list[dict[str, Any]]:
-    """Every stored message of a room, oldest first, through the REST pages."""
-    messages: list[dict[str, Any]] = []
+def _paged(base_url: str, account: Account, room_id: int, what: str) -> list[dict[str, Any]]:
+    """Every item of a room's ``/messages`` or ``/events`` pages, oldest first."""
+    items: list[dict[str, Any]] = []
     after = 0
     with httpx.Client(base_url=base_url, timeout=30) as http:
         while True:
@@ -123,29 +123,21 @@ def all_messages(base_url: str, account: Account, room_id: int) -> list[dict[str
                 http,
                 account,
                 "GET",
-                f"/api/v1/room-chats/{room_id}/messages",
+                f"/api/v1/room-chats/{room_id}/{what}",
                 params={"after_seq": after, "limit": 100},
             )
-            messages.extend(page["messages"])
-            if not page["has_more"] or not page["messages"]:
-                return messages
-            after = int(page["messages"][-1]["seq"])
+            items.extend(page[what])
+            if not page["has_more"] or not page[what]:
+                return items
+            last = page[what][-1]
+            after = int(last["seq"] if what == "messages" else last["data"]["seq"])
+
+
+def all_messages(base_url: str, account: Account, room_id: int) -> list[dict[str, Any]]:
+    """Every stored message of a room, oldest first, through the REST pages."""
+    return _paged(base_url, account, room_id, "messages")
 
 
 def all_event_seqs(base_url: str, account: Account, room_id: int) -> list[int]:
     """The seq of every durable event of a room (messages, joins, ...), oldest first."""
-    seqs: list[int] = []
-    after = 0
-    with httpx.Client(base_url=base_url, timeout=30) as http:
-        while True:
-            page = _call(
-                http,
-                account,
-                "GET",
-                f"/api/v1/room-chats/{room_id}/events",
-                params={"after_seq": after, "limit": 100},
-            )
-            seqs.extend(int(e["data"]["seq"]) for e in page["events"])
-            if not page["has_more"] or not page["events"]:
-                return seqs
-            after = seqs[-1]
+    return [int(e["data"]["seq"]) for e in _paged(base_url, account, room_id, "events")]
