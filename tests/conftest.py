@@ -29,6 +29,8 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         join_rate_per_second="1000",
         join_burst="1000",
         max_ws_per_user="1000",
+        edit_rate_per_second="1000",
+        edit_burst="1000",
     ) as process:
         yield process
 

@@ -194,11 +194,16 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             max_text_chars=settings.max_message_text_chars,
             max_content_bytes=settings.max_message_content_bytes,
             history=settings.history_limit,
-            catch_up=settings.catch_up_limit,
             catch_up_max_bytes=settings.catch_up_max_bytes,
         ),
     )
-    replay = Replay(store, rooms_, settings.instance_id, max_bytes=settings.catch_up_max_bytes)
+    replay = Replay(
+        store,
+        rooms_,
+        settings.instance_id,
+        max_bytes=settings.catch_up_max_bytes,
+        catch_up=settings.catch_up_limit,
+    )
     hub = Hub(replay, settings.gap_fill_delay_ms / 1000, settings.sweep_interval_s)
     fanout = Fanout(hub, bus, settings.instance_id)
     # Every instance's membership cache follows the room events it hears (a member
@@ -206,7 +211,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     fanout.on_event(rooms_.apply)
     changes = MessageChanges(rooms_, recorder, messages.limits)
     handlers = Handlers(
-        rooms_, messages, hub, fanout, settings.instance_id, public_base_url, changes
+        rooms_, messages, hub, fanout, settings.instance_id, public_base_url, changes, replay
     )
     gateway = Gateway(
         sockets,

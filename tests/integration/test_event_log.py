@@ -18,6 +18,7 @@ from tests.support.client import (
     TracedWs,
     Ws,
     is_message,
+    is_reply,
     marker,
     paging_id,
     send_many,
@@ -207,21 +208,77 @@ async def test_join_reply_seq_is_where_the_broadcasts_continue(api: Api, two: Tw
     await send_many(sender, rid, [f"m{n}" for n in range(1, 6)])
     data = (await listener.join(rid))["data"]
     assert list(data) == ["room", "messages", "has_more", "seq"]
-    assert data["seq"] == data["messages"][-1]["seq"] == 5
+    # seq is the room's seq, not its newest message's: the listener's own joining took
+    # seq 6 before the reply was read, so the reply holds it and it is not sent again.
+    assert data["messages"][-1]["seq"] == 5 and data["seq"] == 6
     assert data["has_more"] is False
-    # The broadcasts continue at seq + 1: the listener's own room_member_joined, then
-    # the next message.
-    joined = await listener.wait_for(lambda f: f.get("action") == "room_member_joined")
-    assert joined["data"]["seq"] == data["seq"] + 1
+    joined = await sender.wait_for(lambda f: f.get("action") == "room_member_joined")
+    assert joined["data"]["seq"] == 6
     await sender.say(rid, "next")
     after = await listener.wait_for(is_message("next"))
-    assert after["data"]["seq"] == data["seq"] + 2
-    # With after_seq, seq is where the reply's messages end.
+    assert after["data"]["seq"] == data["seq"] + 1
+    assert not [f for f in listener.received if f.get("action") == "room_member_joined"]
+    # With after_seq, the reply holds every event after it, each as it was broadcast,
+    # and seq is where they end.
     caught_up = (await listener.join(rid, after_seq=2))["data"]
-    assert [m["seq"] for m in caught_up["messages"]] == [3, 4, 5, 7]
+    assert [e["data"]["seq"] for e in caught_up["events"]] == [3, 4, 5, 6, 7]
+    assert caught_up["events"][3] == {"action": "room_member_joined", "data": joined["data"]}
+    assert caught_up["events"][4] == {"action": "new_room_chat_message", "data": after["data"]}
     assert caught_up["seq"] == 7
     nothing = (await listener.join(rid, after_seq=7))["data"]
-    assert (nothing["messages"], nothing["seq"]) == ([], 7)
+    assert (nothing["events"], nothing["seq"]) == ([], 7)
+
+
+async def test_a_join_during_reactions_sees_each_reaction_exactly_once(two: TwoClients) -> None:
+    """A join reply's messages and its seq are read at one point in time: a reaction
+    stored while the reply is read is either in its counts or broadcast after it,
+    never both and never neither (the count would drift for good)."""
+    sender, listener, rid = two.sender, two.listener, two.room_id
+    await sender.join(rid)
+    target = (await sender.say(rid, "react to me"))["id"]
+    last_toggle: dict[str, int] = {}
+
+    async def toggle(times: int) -> None:
+        for n in range(times):
+            action = "add_room_chat_reaction" if n % 2 == 0 else "remove_room_chat_reaction"
+            payload = {"room_id": rid, "message_id": target, "reaction": "👍"}
+            reply = await sender.request(action, payload)
+            assert reply["status"] == "success", reply
+            last_toggle["seq"] = reply["data"]["seq"]
+
+    toggling = asyncio.create_task(toggle(61))  # odd: the reaction is there at the end
+    rejoins = 0
+    while not toggling.done():
+        await listener.send("join_room_chat", {"room_id": rid}, request_id=f"rejoin-{rejoins}")
+        await listener.wait_for(is_reply(f"rejoin-{rejoins}"))
+        rejoins += 1
+    await toggling
+    assert rejoins >= 3, "the joins did not overlap the reactions: nothing proved"
+    last_reply = next(
+        f for f in listener.arrivals if f.get("request_id") == f"rejoin-{rejoins - 1}"
+    )
+    if last_reply["data"]["seq"] < last_toggle["seq"]:  # the last toggle follows the reply
+        await listener.wait_for(lambda f: f.get("data", {}).get("seq") == last_toggle["seq"])
+    frames = listener.arrivals
+    for n in range(rejoins):
+        start = next(i for i, f in enumerate(frames) if f.get("request_id") == f"rejoin-{n}")
+        reply = frames[start]["data"]
+        (message,) = [m for m in reply["messages"] if m["id"] == target]
+        count = sum(r["count"] for r in message["reactions"])
+        seq = reply["seq"]
+        for frame in frames[start + 1 :]:
+            if frame.get("request_id", "").startswith("rejoin-"):
+                break
+            data = frame.get("data", {})
+            assert data.get("seq", seq + 1) > seq, f"rejoin-{n}: a seq repeated or reordered"
+            seq = data.get("seq", seq)
+            if frame.get("action") == "room_chat_reaction_added":
+                count += 1
+            elif frame.get("action") == "room_chat_reaction_removed":
+                count -= 1
+            assert count in (0, 1), f"rejoin-{n}: counted {count} after seq {seq}"
+        if n == rejoins - 1:
+            assert count == 1
 
 
 async def test_a_join_during_a_stream_of_sends_misses_and_repeats_nothing(
@@ -243,19 +300,17 @@ async def test_a_join_during_a_stream_of_sends_misses_and_repeats_nothing(
         await listener.wait_for(lambda f: f.get("data", {}).get("seq") == 101)
     await marker(listener)
     in_reply = [m["seq"] for m in reply["messages"]]
-    assert reply["seq"] == in_reply[-1]
+    assert in_reply[-1] <= reply["seq"]
     durable = [
         f["data"]["seq"]
         for f in listener.arrivals
         if f.get("action") in (NEW, "room_member_joined") and "seq" in f.get("data", {})
     ]
-    # Every seq from the reply's oldest message on, once, in order, but the join's own
-    # event when the reply already went past it.
-    expected = list(range(in_reply[0], 102))
-    if in_reply[0] <= joined_seq <= reply["seq"]:
-        expected.remove(joined_seq)
-    assert in_reply + durable == expected
-    assert not durable or durable[0] == reply["seq"] + 1
+    # The broadcasts hold every seq after the reply's, once, in order; the reply holds
+    # every message from its oldest on up to its seq: the one seq in between that is
+    # no message is the join's own event (which the reply's state already holds).
+    assert durable == list(range(reply["seq"] + 1, 102))
+    assert set(range(in_reply[0], reply["seq"] + 1)) - set(in_reply) <= {joined_seq}
 
 
 CAP = 3000

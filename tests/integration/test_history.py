@@ -45,19 +45,21 @@ async def test_join_after_60_messages_returns_the_last_50_in_order(
     assert all(m["room_id"] == room["id"] and m["user_id"] == alice.id for m in data["messages"])
 
 
-async def test_join_with_after_seq_returns_only_the_missed_messages(
+async def test_join_with_after_seq_returns_only_the_missed_events(
     server: ServerProcess, api: Api
 ) -> None:
     alice, room = await room_with_60_messages(server, api)
     conn = await Ws.connect(server.ws_url, alice)
     try:
         data = (await conn.join(room["id"], after_seq=55))["data"]
-        assert seqs_of(data["messages"]) == [56, 57, 58, 59, 60]
-        assert data["has_more"] is False
+        assert list(data) == ["room", "events", "has_more", "seq"]
+        assert {e["action"] for e in data["events"]} == {"new_room_chat_message"}
+        assert seqs_of([e["data"] for e in data["events"]]) == [56, 57, 58, 59, 60]
+        assert data["has_more"] is False and data["seq"] == 60
         data = (await conn.join(room["id"], after_seq=0))["data"]
-        assert seqs_of(data["messages"]) == list(range(1, 61))
+        assert seqs_of([e["data"] for e in data["events"]]) == list(range(1, 61))
         data = (await conn.join(room["id"], after_seq=60))["data"]
-        assert data["messages"] == []
+        assert data["events"] == [] and data["seq"] == 60
     finally:
         await conn.close()
 

@@ -6,7 +6,15 @@ import asyncio
 from itertools import pairwise
 from typing import Any
 
-from tests.support.client import Api, TracedWs, Ws, is_message, is_reply, send_many
+from tests.support.client import (
+    Api,
+    TracedWs,
+    Ws,
+    caught_up_messages,
+    is_message,
+    is_reply,
+    send_many,
+)
 from tests.support.server import ServerProcess
 
 
@@ -69,7 +77,7 @@ def window_after_reply(
     start = next(i for i, f in enumerate(frames) if f.get("request_id") == request_id)
     reply = frames[start]
     assert reply["status"] == "success", reply
-    history = [m["seq"] for m in reply["data"]["messages"]]
+    history = [m["seq"] for m in caught_up_messages(reply["data"])]
     after = [
         f["data"]["seq"]
         for f in frames[start + 1 :]

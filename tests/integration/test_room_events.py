@@ -86,10 +86,11 @@ async def room(server: ServerProcess, api: Api) -> AsyncIterator[Room]:
     a = await TracedWs.connect(server.ws_url, alice)
     b = await TracedWs.connect(server.ws_url, bob)
     await a.join(made["id"])
-    await b.join(made["id"])
-    # bob's room_member_joined: alice gets it, and bob too, after his join reply.
-    assert (await a.wait_for(action(JOINED)))["data"]["user_id"] == bob.id
-    assert (await b.wait_for(action(JOINED)))["data"]["user_id"] == bob.id
+    reply = await b.join(made["id"])
+    # bob's room_member_joined: alice gets it; bob's join reply already holds it.
+    joined = await a.wait_for(action(JOINED))
+    assert joined["data"]["user_id"] == bob.id
+    assert reply["data"]["seq"] == joined["data"]["seq"]
     try:
         yield Room(owner, alice, bob, carol, ws["id"], made, a, b)
     finally:

@@ -20,7 +20,6 @@ from tests.support.client import (
     Api,
     Ws,
     error_code,
-    history,
     is_message,
     marker,
     send_many,
@@ -197,16 +196,22 @@ async def test_a_catch_up_is_capped_in_bytes_and_the_rest_comes_by_rest_pages(
     try:
         caught_up = await ws.request("join_room_chat", {"room_id": room_id, "after_seq": 0})
         data = caught_up["data"]
-        listed = json.dumps(data["messages"], separators=(",", ":"), ensure_ascii=False)
+        listed = json.dumps(data["events"], separators=(",", ":"), ensure_ascii=False)
         assert len(listed.encode()) <= CATCH_UP_CAP
         assert data["has_more"] is True
-        seqs = [m["seq"] for m in data["messages"]]
+        seqs = [e["data"]["seq"] for e in data["events"]]
         assert seqs == list(range(1, len(seqs) + 1)) and 5 < len(seqs) < 30
-        # The rest, by REST, from the seq the reply ended at.
-        after = seqs[-1]
+        assert data["seq"] == seqs[-1]
+        # The rest, by REST pages of the event log, from the seq the reply ended at.
+        after = data["seq"]
         while True:
-            page = await history(api, alice, room_id, after_seq=after, limit=100)
-            seqs += [m["seq"] for m in page["messages"]]
+            page = await api.call(
+                "GET",
+                f"/api/v1/room-chats/{room_id}/events",
+                alice,
+                params={"after_seq": after, "limit": 100},
+            )
+            seqs += [e["data"]["seq"] for e in page["events"]]
             if not page["has_more"]:
                 break
             after = seqs[-1]

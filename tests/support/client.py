@@ -189,6 +189,14 @@ def is_message(text: str) -> Callable[[Frame], bool]:
 # Added helpers (the ones above keep their behaviour).
 
 
+def caught_up_messages(data: dict[str, Any]) -> list[Any]:
+    """The new messages a join reply holds: its ``messages``, or (joined with
+    ``after_seq``) the ``new_room_chat_message`` events among its ``events``."""
+    if "messages" in data:
+        return list(data["messages"])
+    return [e["data"] for e in data["events"] if e["action"] == "new_room_chat_message"]
+
+
 def error_code(frame: Frame) -> str | None:
     """The error code of an error reply, None for a success."""
     if frame.get("status") != "error":

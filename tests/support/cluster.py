@@ -17,7 +17,7 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.support.client import Account, Api, Frame, RoomActions, history
+from tests.support.client import Account, Api, Frame, RoomActions, caught_up_messages, history
 from tests.support.databases import connect, fresh_postgres_database
 from tests.support.kafka import Broker
 from tests.support.server import ServerProcess
@@ -37,7 +37,10 @@ TEST_SETTINGS = {
 
 
 class Cluster:
-    def __init__(self, broker: Broker, database_url: str, directory: Path, size: int) -> None:
+    def __init__(
+        self, broker: Broker, database_url: str, directory: Path, size: int, **settings: str
+    ) -> None:
+        """``settings``: more ROOMCHAT_* settings for every instance, over TEST_SETTINGS."""
         self.broker = broker
         self.database_url = database_url
         topic = broker.topic()
@@ -48,7 +51,7 @@ class Cluster:
                 kafka_bootstrap_servers=broker.bootstrap,
                 kafka_topic=topic,
                 instance_id=f"i{n}-{uuid.uuid4().hex[:6]}",
-                **TEST_SETTINGS,
+                **{**TEST_SETTINGS, **settings},
             )
             for n in range(size)
         ]
@@ -67,9 +70,9 @@ class Cluster:
 
 
 @contextmanager
-def cluster(broker: Broker, directory: Path, size: int) -> Iterator[Cluster]:
+def cluster(broker: Broker, directory: Path, size: int, **settings: str) -> Iterator[Cluster]:
     with fresh_postgres_database() as url:
-        running = Cluster(broker, url, directory, size)
+        running = Cluster(broker, url, directory, size, **settings)
         try:
             yield running.start()
         finally:
@@ -198,7 +201,7 @@ class Client(RoomActions):
             if frame.get("status") != "success" or not isinstance(data, dict):
                 continue
             if action == "join_room_chat" and data["room"]["id"] == room_id:
-                shown.extend(data["messages"])
+                shown.extend(caught_up_messages(data))
             elif action == "new_room_chat_message" and data["room_id"] == room_id:
                 shown.append(data)
         return shown

@@ -164,3 +164,30 @@ async def test_room_membership_and_workspace_boundaries(domain: Domain) -> None:
     await domain.messages.send(member, room.id, "hi", None, None)
     members = await domain.rooms.members(owner, room.id)
     assert [m.user.id for m in members] == [owner.id, member.id]
+
+
+async def test_a_send_that_loses_the_race_with_the_rooms_deletion_is_not_found(
+    domain: Domain,
+) -> None:
+    """The sender passed the membership check (cached) just before the room was
+    deleted: the send gets not_found and takes no seq after the deletion's, and a
+    send to another room in the same group commit is stored as usual."""
+    owner = await domain.user("owner")
+    ws = await domain.workspaces.create(owner, "ws")
+    doomed = await domain.rooms.create(owner, ws.id, "doomed", None)
+    other = await domain.rooms.create(owner, ws.id, "other", None)
+    await domain.messages.send(owner, doomed.id, "before", None, None)
+    await domain.messages.require_member(owner, doomed.id)  # now in the member cache
+    async with domain.store.transaction() as tx:  # deleted by another instance
+        assert await domain.store.rooms.mark_deleted(tx.conn, doomed.id)
+    seq_before = await domain.store.rooms.last_seq(doomed.id)
+
+    lost, kept = await asyncio.gather(
+        domain.messages.send(owner, doomed.id, "too late", None, None),
+        domain.messages.send(owner, other.id, "fine", None, None),
+        return_exceptions=True,
+    )
+    assert isinstance(lost, ChatError) and lost.code == Code.NOT_FOUND
+    assert not isinstance(kept, BaseException) and kept.message.message_text == "fine"
+    assert await domain.store.rooms.last_seq(doomed.id) == seq_before
+    assert [e.seq for e in await domain.store.events.after(doomed.id, 0, 10)] == [seq_before]

@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from roomchat import jsoncodec
 from roomchat.domain.messages import History, MessageLimits, MessageService
 from roomchat.domain.models import User
+from roomchat.domain.replay import Replay
 from roomchat.realtime import protocol
 from roomchat.store.tables import users
 from tests.unit.conftest import Domain
@@ -42,33 +43,39 @@ def capped(domain: Domain, **limits: int) -> MessageService:
     return MessageService(domain.store, domain.rooms, "unit", limits=MessageLimits(**limits))
 
 
+def replay(domain: Domain, max_bytes: int = 1024 * 1024, **limits: int) -> Replay:
+    return Replay(domain.store, domain.rooms, "unit", max_bytes=max_bytes, **limits)
+
+
 def seqs(history: History) -> list[int]:
-    return [jsoncodec.loads(m)["seq"] for m in history.encoded]
+    """The seqs of a join reply's messages, or of its events when it catches up."""
+    items = [jsoncodec.loads(m) for m in history.encoded]
+    return [item["data"]["seq"] if "action" in item else item["seq"] for item in items]
 
 
 async def test_catch_up_stops_before_the_byte_cap_and_says_has_more(domain: Domain) -> None:
     room_id = await room_with_messages(domain, 30)
-    service = capped(domain, catch_up_max_bytes=10_000)
+    service = replay(domain, max_bytes=10_000)
     got: list[int] = []
     after = 0
     while True:
-        history = await service.after(room_id, after)
+        history = await service.catch_up(room_id, after)
         listed = b"[" + b",".join(history.encoded) + b"]"
         assert len(listed) <= 10_000 + 1
         assert history.encoded, "every page makes progress"
         got += seqs(history)
-        assert history.last_seq == got[-1]
+        assert history.seq == got[-1]
         if not history.has_more:
             break
         assert len(listed) + 1200 > 10_000  # cut because the next would not fit
-        after = history.last_seq
+        after = history.seq
     assert got == list(range(1, 31))
 
 
 async def test_latest_keeps_the_newest_that_fit(domain: Domain) -> None:
     room_id = await room_with_messages(domain, 30)
     history = await capped(domain, catch_up_max_bytes=10_000).latest(room_id)
-    assert history.has_more and history.last_seq == 30
+    assert history.has_more and history.seq == 30
     assert seqs(history) == list(range(31 - len(history.encoded), 31))
     full = await capped(domain).latest(room_id)
     assert seqs(full) == list(range(1, 31)) and not full.has_more
@@ -76,14 +83,18 @@ async def test_latest_keeps_the_newest_that_fit(domain: Domain) -> None:
 
 async def test_count_caps_still_hold_across_chunks(domain: Domain) -> None:
     room_id = await room_with_messages(domain, 30)
-    after = await capped(domain, catch_up=25, read_chunk=7).after(room_id, 2)
-    assert seqs(after) == list(range(3, 28)) and after.has_more
-    rest = await capped(domain, catch_up=25, read_chunk=7).after(room_id, 27)
-    assert seqs(rest) == [28, 29, 30] and not rest.has_more
+    after = await replay(domain, catch_up=25, page=7).catch_up(room_id, 2)
+    assert seqs(after) == list(range(3, 28)) and after.has_more and after.seq == 27
+    rest = await replay(domain, catch_up=25, page=7).catch_up(room_id, 27)
+    assert seqs(rest) == [28, 29, 30] and not rest.has_more and rest.seq == 30
     latest = await capped(domain, history=20, read_chunk=7).latest(room_id)
     assert seqs(latest) == list(range(11, 31)) and latest.has_more
-    nothing = await capped(domain, read_chunk=7).after(room_id, 30)
-    assert nothing.encoded == [] and nothing.last_seq is None and not nothing.has_more
+    nothing = await replay(domain, page=7).catch_up(room_id, 30)
+    assert nothing.encoded == [] and nothing.seq == 30 and not nothing.has_more
+    # A seq from the future (a client's bug) ends the reply at the room's seq: nothing
+    # that follows is held back from that client.
+    future = await replay(domain).catch_up(room_id, 1000)
+    assert future.encoded == [] and future.seq == 30 and not future.has_more
 
 
 def test_join_data_is_the_json_the_reply_always_had() -> None:
@@ -97,5 +108,13 @@ def test_join_data_is_the_json_the_reply_always_had() -> None:
             )
             got = protocol.join_data(
                 jsoncodec.dumps(room), [jsoncodec.dumps(m) for m in listed], has_more, seq
+            )
+            assert got == expected
+            events = [{"action": "x", "data": m} for m in listed]
+            expected = jsoncodec.dumps(
+                {"room": room, "events": events, "has_more": has_more, "seq": seq}
+            )
+            got = protocol.catch_up_data(
+                jsoncodec.dumps(room), [jsoncodec.dumps(e) for e in events], has_more, seq
             )
             assert got == expected

@@ -12,7 +12,7 @@ from roomchat.domain.events import (
     message_state_data,
     new_message_event,
 )
-from roomchat.domain.models import Message, MessagePage, User
+from roomchat.domain.models import Message, MessagePage, Room, User
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
@@ -26,7 +26,6 @@ class MessageLimits:
     max_text_chars: int = 4000
     max_content_bytes: int = 16 * 1024
     history: int = 50
-    catch_up: int = 500
     page: int = 100
     catch_up_max_bytes: int = 1024 * 1024  # of a join reply's encoded messages
     # Rows read per query while filling a join reply: bounds what one join holds in
@@ -54,14 +53,16 @@ def check_text(limits: MessageLimits, message_text: str, message_content: str | 
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """A join reply's messages, oldest first, each encoded as it is now (edits,
-    tombstones and reactions applied)."""
+    """What a join reply holds: the room, its messages oldest first (each as it is now:
+    edits, tombstones and reactions applied) or, catching up, its events (each as it
+    was broadcast), and ``seq``, where the reply ends: the broadcasts after the reply
+    are those with a greater seq, with no gap and no repeat."""
 
+    room: Room
     encoded: list[bytes]
-    # Where the reply ends: the newest message read (latest: even when the byte cap
-    # left it out); after a seq: the newest message in ``encoded``.
-    last_seq: int | None
-    has_more: bool  # older messages exist (latest), or newer ones (after a seq)
+    seq: int
+    # Older messages exist (latest), or newer events than ``seq`` (catching up).
+    has_more: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,10 @@ class MessageService:
                     results.append(SendResult(appended.message, data, event))
                 await self._recorder.append(tx, [r.event for r in results if r.event])
             return results
+        except LookupError:
+            # The room was deleted since the sender's membership check; the writer
+            # retries a batch that fails one by one, so only this send gets the error.
+            raise ChatError(Code.NOT_FOUND, "room not found") from None
         except ClientMsgIdTaken:
             # A concurrent send with the same client_msg_id (another connection or
             # instance) committed first. Redo one by one so only that send is a replay.
@@ -154,57 +159,31 @@ class MessageService:
         return result
 
     async def latest(self, room_id: int) -> History:
-        """The newest messages, at most ``history`` of them and ``catch_up_max_bytes``."""
-        repo, left, budget = (
-            self._store.messages,
-            self.limits.history,
-            self.limits.catch_up_max_bytes,
-        )
+        """The room, its newest messages as they are now (at most ``history`` of them and
+        ``catch_up_max_bytes``) and its seq, all read at one point in time."""
+        left, budget = self.limits.history, self.limits.catch_up_max_bytes
         newest_first: list[bytes] = []
-        last_seq: int | None = None
-        page = await repo.latest(room_id, min(left, self.limits.read_chunk))
-        while True:
-            for message in reversed(page.messages):
-                # The newest message read: the reply ends there even if it is cut short.
-                last_seq = message.seq if last_seq is None else last_seq
-                data = message_state_data(message)
-                budget -= len(data) + 1  # and its comma
-                if budget < 0:
+        async with self._store.snapshot() as snap:
+            found = await snap.room(room_id)
+            if found is None:
+                raise ChatError(Code.NOT_FOUND, "room not found")
+            room, seq = found
+            page = await snap.latest_messages(room_id, min(left, self.limits.read_chunk))
+            while True:
+                for message in reversed(page.messages):
+                    data = message_state_data(message)
+                    budget -= len(data) + 1  # and its comma
+                    if budget < 0:
+                        newest_first.reverse()
+                        return History(room, newest_first, seq, has_more=True)
+                    newest_first.append(data)
+                left -= len(page.messages)
+                if not page.has_more or left <= 0:
                     newest_first.reverse()
-                    return History(newest_first, last_seq, has_more=True)
-                newest_first.append(data)
-            left -= len(page.messages)
-            if not page.has_more or left <= 0:
-                newest_first.reverse()
-                return History(newest_first, last_seq, page.has_more)
-            page = await repo.before(
-                room_id, page.messages[0].seq, min(left, self.limits.read_chunk)
-            )
-
-    async def after(self, room_id: int, after_seq: int) -> History:
-        """Catch-up: the messages after ``after_seq``, at most ``catch_up`` and
-        ``catch_up_max_bytes``; ``has_more`` says the rest is to be paged by REST."""
-        repo, left, budget = (
-            self._store.messages,
-            self.limits.catch_up,
-            self.limits.catch_up_max_bytes,
-        )
-        encoded: list[bytes] = []
-        last_seq: int | None = None
-        cursor = after_seq
-        while True:
-            page = await repo.after(room_id, cursor, min(left, self.limits.read_chunk))
-            for message in page.messages:
-                data = message_state_data(message)
-                budget -= len(data) + 1
-                if budget < 0:
-                    return History(encoded, last_seq, has_more=True)
-                encoded.append(data)
-                last_seq = message.seq
-            left -= len(page.messages)
-            if not page.has_more or left <= 0 or last_seq is None:
-                return History(encoded, last_seq, page.has_more)
-            cursor = last_seq
+                    return History(room, newest_first, seq, page.has_more)
+                page = await snap.messages_before(
+                    room_id, page.messages[0].seq, min(left, self.limits.read_chunk)
+                )
 
     async def page(
         self, user: User, room_id: int, before_seq: int | None, after_seq: int | None, limit: int

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from roomchat.domain.events import RoomEvent, event_item
+from roomchat.domain.messages import History
 from roomchat.domain.models import User
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
@@ -29,13 +30,20 @@ class EventPage:
 
 class Replay:
     def __init__(
-        self, store: Store, rooms: RoomService, origin: str, max_bytes: int, page: int = 100
+        self,
+        store: Store,
+        rooms: RoomService,
+        origin: str,
+        max_bytes: int,
+        page: int = 100,
+        catch_up: int = 500,
     ) -> None:
         self._store = store
         self._rooms = rooms
         self._origin = origin
-        self._max_bytes = max_bytes  # of a page's encoded events (as a join's catch-up)
+        self._max_bytes = max_bytes  # of a page's or a join's encoded events
         self.page_limit = page
+        self._catch_up = catch_up  # events in a join reply
 
     async def last_seq(self, room_id: int) -> int:
         return await self._store.rooms.last_seq(room_id)
@@ -47,6 +55,34 @@ class Replay:
         """The room's events ``first``..``last``, rebuilt as they were broadcast."""
         found = await self._store.events.between(room_id, first, last)
         return [RoomEvent.build(e.room_id, e.seq, e.action, e.data, self._origin) for e in found]
+
+    async def catch_up(self, room_id: int, after_seq: int) -> History:
+        """A join with ``after_seq``: the room and its events after that seq, at most
+        ``catch_up`` of them and the byte cap (``has_more``: page the rest by REST)."""
+        async with self._store.snapshot() as snap:
+            found = await snap.room(room_id)
+            if found is None:
+                raise ChatError(Code.NOT_FOUND, "room not found")
+            room, room_seq = found
+            items: list[bytes] = []
+            budget, cursor = self._max_bytes, after_seq
+            while len(items) < self._catch_up and cursor < room_seq:
+                chunk = min(self._catch_up - len(items), self.page_limit)
+                events = await snap.events_after(room_id, cursor, room_seq, chunk)
+                if not events:
+                    break  # the log ends early: only a log older than the counter would
+                for event in events:
+                    item = event_item(event.action, event.data)
+                    budget -= len(item) + 1  # and its comma
+                    if budget < 0 and items:
+                        return History(room, items, cursor, has_more=True)
+                    items.append(item)
+                    cursor = event.seq
+        if cursor < room_seq:
+            return History(room, items, cursor, has_more=True)
+        # Nothing (more) after it: the reply ends at the room's seq, also for an
+        # after_seq past it, so that no later event is held back from this client.
+        return History(room, items, room_seq, has_more=False)
 
     async def page(self, user: User, room_id: int, after_seq: int, limit: int) -> EventPage:
         """The room's events after ``after_seq`` for a member: at most ``limit`` and the

@@ -9,6 +9,7 @@ from roomchat import jsoncodec
 from roomchat.domain.events import typing_signal
 from roomchat.domain.message_changes import ChangeResult, MessageChanges
 from roomchat.domain.messages import MessageService
+from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
 from roomchat.realtime import protocol
@@ -30,6 +31,7 @@ class Handlers:
     instance_id: str
     public_base_url: str
     changes: MessageChanges
+    replay: Replay
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -50,28 +52,23 @@ class Handlers:
         if not conn.join_bucket.take():
             raise ChatError(Code.RATE_LIMITED, "joining too fast; slow down")
         joined = await self.rooms.join(conn.user, p.room_id, p.passcode)
-        room = joined.room
-        await self.hub.begin_join(conn, room.id)
+        room_id = joined.room.id
+        await self.hub.begin_join(conn, room_id)
         try:
             if p.after_seq is None:
-                history = await self.messages.latest(room.id)
+                history = await self.messages.latest(room_id)
             else:
-                history = await self.messages.after(room.id, p.after_seq)
+                history = await self.replay.catch_up(room_id, p.after_seq)
         except BaseException:
-            self.hub.leave(conn, room.id)
+            self.hub.leave(conn, room_id)
             raise
-        # The seq the reply ends at, also when the byte cap cut it short: the broadcasts
-        # after the reply continue from the live point, and the client pages the gap
-        # between (has_more) by REST.
-        history_seq = history.last_seq if history.last_seq is not None else (p.after_seq or 0)
-        data = protocol.join_data(
-            jsoncodec.dumps(room.to_dict(self.public_base_url)),
-            history.encoded,
-            history.has_more,
-            history_seq,
-        )
+        room = jsoncodec.dumps(history.room.to_dict(self.public_base_url))
+        if p.after_seq is None:
+            data = protocol.join_data(room, history.encoded, history.has_more, history.seq)
+        else:
+            data = protocol.catch_up_data(room, history.encoded, history.has_more, history.seq)
         reply = protocol.success(envelope.action, data, envelope.request_id)
-        self.hub.complete_join(conn, room.id, reply, history_seq)
+        self.hub.complete_join(conn, room_id, reply, history.seq)
         if joined.event is not None:  # room_member_joined, after the reply
             self.fanout.publish([joined.event])
         return None

@@ -118,17 +118,30 @@ def success(action: str, data: bytes, request_id: RequestId = None) -> bytes:
 def join_data(room: bytes, messages: list[bytes], has_more: bool, seq: int) -> bytes:
     """A join reply's data around the already-encoded room and messages; ``seq`` is
     where the reply ends: the broadcasts after it are those with a greater seq."""
+    return _room_data(room, b"messages", messages, has_more, seq)
+
+
+def catch_up_data(room: bytes, events: list[bytes], has_more: bool, seq: int) -> bytes:
+    """A join-with-``after_seq`` reply's data: the room and its events as broadcast."""
+    return _room_data(room, b"events", events, has_more, seq)
+
+
+def _room_data(room: bytes, key: bytes, items: list[bytes], has_more: bool, seq: int) -> bytes:
     more = b"true" if has_more else b"false"
-    return (
-        b'{"room":'
-        + room
-        + b',"messages":['
-        + b",".join(messages)
-        + b'],"has_more":'
-        + more
-        + b',"seq":'
-        + str(seq).encode()
-        + b"}"
+    return b"".join(
+        (
+            b'{"room":',
+            room,
+            b',"',
+            key,
+            b'":[',
+            b",".join(items),
+            b'],"has_more":',
+            more,
+            b',"seq":',
+            str(seq).encode(),
+            b"}",
+        )
     )
 
 

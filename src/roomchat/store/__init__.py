@@ -12,6 +12,7 @@ from roomchat.store.event_log import EventLog
 from roomchat.store.invitations import InvitationRepo
 from roomchat.store.messages import MessageRepo
 from roomchat.store.rooms import RoomRepo
+from roomchat.store.snapshot import Snapshot, snapshot, snapshots_of
 from roomchat.store.tokens import TokenRepo
 from roomchat.store.transaction import Transaction, transaction
 from roomchat.store.users import UserRepo
@@ -28,6 +29,7 @@ class Store:
     messages: MessageRepo = field(init=False)
     tokens: TokenRepo = field(init=False)
     events: EventLog = field(init=False)
+    _snapshots: AsyncEngine = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepo(self.engine)
@@ -37,6 +39,7 @@ class Store:
         self.messages = MessageRepo(self.engine)
         self.tokens = TokenRepo(self.engine)
         self.events = EventLog(self.engine)
+        self._snapshots = snapshots_of(self.engine)
 
     @classmethod
     def connect(cls, url: str, pool_size: int = 10) -> Store:
@@ -45,6 +48,10 @@ class Store:
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A write transaction for several repositories (and the outbox) at once."""
         return transaction(self.engine)
+
+    def snapshot(self) -> AbstractAsyncContextManager[Snapshot]:
+        """Reads that all see one point in time (a join reply: state and seq agree)."""
+        return snapshot(self._snapshots)
 
     async def ping(self) -> None:
         await ping(self.engine)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.events import RoomEvent, data_of
 from roomchat.store.database import reads_of
@@ -76,11 +76,17 @@ class EventLog:
 
     async def after(self, room_id: int, after_seq: int, limit: int) -> list[StoredEvent]:
         """At most ``limit`` of the room's events after ``after_seq``, in seq order."""
-        query = (
-            select(*_COLUMNS)
-            .where(room_events.c.room_id == room_id, room_events.c.seq > after_seq)
-            .order_by(room_events.c.seq)
-            .limit(limit)
-        )
         async with self._reads.connect() as conn:
-            return [_stored(row) for row in (await conn.execute(query)).all()]
+            return await events_after(conn, room_id, after_seq, limit)
+
+
+async def events_after(
+    conn: AsyncConnection, room_id: int, after_seq: int, limit: int, up_to: int | None = None
+) -> list[StoredEvent]:
+    """At most ``limit`` of the room's events after ``after_seq`` (and at most ``up_to``),
+    in seq order."""
+    where = [room_events.c.room_id == room_id, room_events.c.seq > after_seq]
+    if up_to is not None:
+        where.append(room_events.c.seq <= up_to)
+    query = select(*_COLUMNS).where(*where).order_by(room_events.c.seq).limit(limit)
+    return [_stored(row) for row in (await conn.execute(query)).all()]

@@ -76,7 +76,8 @@ class GroupCommitWriter(Generic[Item, Result]):
                 for one in batch:
                     await self._commit([one])
                 return
-            log.exception("storing a batch of one failed")
+            if not isinstance(exc, ChatError):  # a ChatError is the caller's answer
+                log.exception("storing a batch of one failed")
             _, future = batch[0]
             if not future.done():
                 future.set_exception(exc)

@@ -91,16 +91,17 @@ class MessageRepo:
             return await _existing(conn, keys)
 
     async def latest(self, room_id: int, limit: int) -> MessagePage:
-        query = _with_users().where(messages.c.room_id == room_id)
-        return await self._page(query.order_by(messages.c.seq.desc()), limit, newest_first=True)
+        async with self._reads.connect() as conn:
+            return await latest(conn, room_id, limit)
 
     async def before(self, room_id: int, before_seq: int, limit: int) -> MessagePage:
-        query = _with_users().where(messages.c.room_id == room_id, messages.c.seq < before_seq)
-        return await self._page(query.order_by(messages.c.seq.desc()), limit, newest_first=True)
+        async with self._reads.connect() as conn:
+            return await before(conn, room_id, before_seq, limit)
 
     async def after(self, room_id: int, after_seq: int, limit: int) -> MessagePage:
         query = _with_users().where(messages.c.room_id == room_id, messages.c.seq > after_seq)
-        return await self._page(query.order_by(messages.c.seq), limit, newest_first=False)
+        async with self._reads.connect() as conn:
+            return await _page(conn, query.order_by(messages.c.seq), limit, newest_first=False)
 
     async def seq_range(self, room_id: int, first: int, last: int) -> list[Message]:
         query = (
@@ -112,13 +113,27 @@ class MessageRepo:
             found = [message_from(row) for row in (await conn.execute(query)).all()]
             return await with_reactions(conn, found)
 
-    async def _page(self, query: Select[Any], limit: int, newest_first: bool) -> MessagePage:
-        async with self._reads.connect() as conn:
-            rows = (await conn.execute(query.limit(limit + 1))).all()
-            found = await with_reactions(conn, [message_from(row) for row in rows[:limit]])
-        if newest_first:
-            found.reverse()
-        return MessagePage(messages=found, has_more=len(rows) > limit)
+
+async def latest(conn: AsyncConnection, room_id: int, limit: int) -> MessagePage:
+    """The room's newest ``limit`` messages as they are now, oldest first."""
+    query = _with_users().where(messages.c.room_id == room_id)
+    return await _page(conn, query.order_by(messages.c.seq.desc()), limit, newest_first=True)
+
+
+async def before(conn: AsyncConnection, room_id: int, before_seq: int, limit: int) -> MessagePage:
+    """The ``limit`` messages before ``before_seq``, oldest first."""
+    query = _with_users().where(messages.c.room_id == room_id, messages.c.seq < before_seq)
+    return await _page(conn, query.order_by(messages.c.seq.desc()), limit, newest_first=True)
+
+
+async def _page(
+    conn: AsyncConnection, query: Select[Any], limit: int, newest_first: bool
+) -> MessagePage:
+    rows = (await conn.execute(query.limit(limit + 1))).all()
+    found = await with_reactions(conn, [message_from(row) for row in rows[:limit]])
+    if newest_first:
+        found.reverse()
+    return MessagePage(messages=found, has_more=len(rows) > limit)
 
 
 @dataclass(frozen=True, slots=True)

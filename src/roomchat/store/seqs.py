@@ -19,7 +19,8 @@ async def reserve_seqs(conn: AsyncConnection, room_ids: list[int]) -> list[int]:
     One UPDATE serves every room of a batch (a batch spread over many rooms must
     not cost a round trip per room). With several rooms, their rows are first
     locked in id order, so concurrent batches of other instances cannot deadlock.
-    Raises LookupError for a room that no longer exists.
+    Raises LookupError for a room that no longer exists or was deleted (a send or a
+    change that loses the race with the room's deletion takes no seq after it).
     """
     counts = Counter(room_ids)
     ids = sorted(counts)
@@ -32,7 +33,7 @@ async def reserve_seqs(conn: AsyncConnection, room_ids: list[int]) -> list[int]:
         bump = case(counts, value=rooms.c.id)
     result = await conn.execute(
         update(rooms)
-        .where(rooms.c.id.in_(ids))
+        .where(rooms.c.id.in_(ids), rooms.c.deleted_at.is_(None))
         .values(last_seq=rooms.c.last_seq + bump)
         .returning(rooms.c.id, rooms.c.last_seq)
     )
