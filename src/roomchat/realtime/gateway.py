@@ -90,9 +90,10 @@ class Gateway:
                 f"too_many_connections: at most {limits.max_ws_per_user} per user",
             )
             return
+        sink = self.sinks.open(websocket)
         conn = Connection(
             user,
-            self.sinks.open(websocket),
+            sink,
             self._flusher,
             self._outbound,
             TokenBucket(limits.send_rate_per_second, limits.send_burst),
@@ -102,7 +103,7 @@ class Gateway:
         )
         self.connections += 1
         self._stalls.add(conn)
-        live = self._sessions.opened(session, websocket)  # closed at expiry or revocation
+        live = self._sessions.opened(session, sink.close)  # closed at expiry or revocation
         try:
             await self._serve(websocket, conn)
         finally:

@@ -21,7 +21,6 @@ from starlette.websockets import WebSocket
 
 from roomchat.domain.sessions import Session, SessionService
 from roomchat.errors import ChatError
-from roomchat.realtime.sinks import sink_for
 from roomchat.store.tokens import Revocation
 
 log = logging.getLogger(__name__)
@@ -85,8 +84,9 @@ class SocketSessions:
         except ChatError:
             return None
 
-    def opened(self, session: Session, websocket: WebSocket) -> LiveSocket:
-        live = LiveSocket(session, sink_for(websocket).close)
+    def opened(self, session: Session, close: Closer) -> LiveSocket:
+        """Track a socket of ``session`` (``close``: its sink's) until closed()."""
+        live = LiveSocket(session, close)
         self._by_session.setdefault(session.sid, set()).add(live)
         self._by_user.setdefault(session.user.id, set()).add(live)
         delay = session.expires_at - time.time()
