@@ -41,9 +41,10 @@ DESKTOP = {"width": 1280, "height": 800}
 class ServerProcess:
     """One roomchat server that can be stopped and restarted on the same port and data."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.extra_env = dict(extra_env or {})
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = data_dir / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -63,6 +64,7 @@ class ServerProcess:
                 "ROOMCHAT_SEND_BURST": "1000",
             }
         )
+        env.update(self.extra_env)
         env.pop("ROOMCHAT_KAFKA_BOOTSTRAP_SERVERS", None)
         # Serve this checkout's code (and web client) even where it is not pip-installed.
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC_DIR), env.get("PYTHONPATH")) if p)
@@ -126,8 +128,15 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path, free_port())
+def server_env() -> dict[str, str]:
+    """Extra ROOMCHAT_* settings for the test's server: none by default. A test sets its
+    own with ``@pytest.mark.parametrize("server_env", [{"ROOMCHAT_...": "..."}])``."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path, free_port(), server_env)
     srv.start()
     try:
         yield srv

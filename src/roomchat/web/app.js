@@ -14,6 +14,8 @@ import { copyJoinLink } from "/js/room.js";
 import { toggleMembers } from "/js/members.js";
 import { loadOlder, onMessagesScroll } from "/js/history.js";
 import { onComposerSubmit, onComposerInput, onComposerKeydown } from "/js/composer.js";
+import { onMessageListClick } from "/js/messageactions.js";
+import { wireSettings } from "/js/settings.js";
 
 ctx.api = new Api(() => state.token, () => signOut("Your session has expired. Please sign in again."));
 
@@ -34,7 +36,9 @@ function wire() {
   $("retry-now-btn").addEventListener("click", retryNow);
   $("older-btn").addEventListener("click", () => loadOlder());
   $("messages").addEventListener("scroll", onMessagesScroll, { passive: true });
+  $("message-list").addEventListener("click", onMessageListClick);
   $("copy-link-btn").addEventListener("click", copyJoinLink);
+  wireSettings();
   $("composer").addEventListener("submit", onComposerSubmit);
   $("composer-input").addEventListener("input", onComposerInput);
   $("composer-input").addEventListener("keydown", onComposerKeydown);

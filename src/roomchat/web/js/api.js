@@ -68,4 +68,16 @@ export class Api {
   messagesBefore(roomId, beforeSeq, limit = 50) {
     return this.request("GET", `/api/v1/room-chats/${roomId}/messages?before_seq=${beforeSeq}&limit=${limit}`);
   }
+  /** The room's durable events after afterSeq, each {action, data} exactly as broadcast. */
+  roomEvents(roomId, afterSeq, limit = 100) {
+    return this.request("GET", `/api/v1/room-chats/${roomId}/events?after_seq=${afterSeq}&limit=${limit}`);
+  }
+  /** Leave (your own id) or remove someone (the room's creator or the workspace owner). */
+  removeRoomMember(roomId, userId) {
+    return this.request("DELETE", `/api/v1/room-users/room/${roomId}/users/${userId}`);
+  }
+  /** {name?, passcode?}: a passcode string sets it, null clears it. */
+  updateRoom(roomId, changes) { return this.request("PATCH", `/api/v1/room-chats/${roomId}`, changes); }
+  rotateRoomLink(roomId) { return this.request("POST", `/api/v1/room-chats/${roomId}/link/rotate`); }
+  deleteRoom(roomId) { return this.request("DELETE", `/api/v1/room-chats/${roomId}`); }
 }

@@ -5,11 +5,10 @@ import { $ } from "/js/dom.js";
 import { ChatSocket } from "/js/ws.js";
 import { state, ctx } from "/js/state.js";
 import { joinCurrentRoom } from "/js/room.js";
-import { renderOlder } from "/js/history.js";
 import { flushOutbox } from "/js/composer.js";
-import { refreshMembersSoon } from "/js/members.js";
-import { stopTyping, onTyping, dropTyper, clearTypers } from "/js/typing.js";
+import { stopTyping, onTyping, clearTypers } from "/js/typing.js";
 import { sessionEnded } from "/js/session.js";
+import { onRoomBroadcast } from "/js/events.js";
 
 // A fresh single-use ticket per connection attempt: the access token never appears in
 // a URL (URLs end up in logs and browser history).
@@ -75,16 +74,9 @@ function renderConnection({ state: s, retryAt, everOpened }) {
   banner.hidden = false;
 }
 
+/** Durable room events (they carry a seq) go through events.js, in seq order and once;
+ *  typing indicators are not stored and have none. */
 function onBroadcast(frame) {
-  const data = frame.data || {};
-  if (frame.action === "new_room_chat_message") {
-    if (!state.room || data.room_id !== state.room.id) return;
-    if (data.client_msg_id) state.outbox.delete(data.client_msg_id);
-    ctx.timeline.add([data]);
-    renderOlder();
-    dropTyper(data.user_id);
-    if (data.user && !state.members.has(data.user_id)) refreshMembersSoon();
-  } else if (frame.action === "typing_indicator") {
-    onTyping(data);
-  }
+  if (onRoomBroadcast(frame)) return;
+  if (frame.action === "typing_indicator") onTyping(frame.data || {});
 }

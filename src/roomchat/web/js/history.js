@@ -12,7 +12,7 @@ export function renderOlder() {
   if (state.loadingOlder) status.textContent = "Loading older messages…";
   else if (!state.historyLoaded) status.textContent = "Loading…";
   else if (canPage) status.textContent = "";
-  else if (timeline.lastSeq === 0 && timeline.pending.size === 0) status.textContent = "No messages yet. Say hello!";
+  else if (timeline.messageCount === 0 && timeline.pending.size === 0) status.textContent = "No messages yet. Say hello!";
   else status.textContent = "This is the beginning of the room.";
 }
 

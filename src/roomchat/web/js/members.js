@@ -1,8 +1,13 @@
-// The open room's members: the side panel, and the lookup the typing line uses for names.
+// The open room's members: the side panel (where its moderators remove someone), the
+// membership events (room_member_joined / room_member_left), and the lookup of names
+// for the typing line, the notices and the reactions.
 
-import { $, el, displayName, initials, colourFor } from "/js/dom.js";
-import { state, ctx } from "/js/state.js";
-import { renderTyping } from "/js/typing.js";
+import { $, el, toast, displayName, initials, colourFor } from "/js/dom.js";
+import { state, ctx, canModerate } from "/js/state.js";
+import { renderTyping, dropTyper } from "/js/typing.js";
+import { confirmAction } from "/js/confirm.js";
+import { roomGone } from "/js/room.js";
+import { loadRooms } from "/js/rooms.js";
 
 /** Load the open room's members; resolves to whether the current user is one. */
 export async function loadMembers() {
@@ -35,14 +40,28 @@ export function refreshMembersSoon() {
   }, wait);
 }
 
+/** A user's name as the open room knows it (members first, then message authors). */
+export function nameOf(userId) {
+  if (userId === state.me?.id) return displayName(state.me);
+  const user = state.members.get(userId) || ctx.timeline?.userFor(userId);
+  return user && (user.display_name || user.username) ? displayName(user) : `user ${userId}`;
+}
+
 export function renderMembers() {
+  const moderator = canModerate();
   const users = [...state.members.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
   $("members-count").textContent = users.length ? `(${users.length})` : "";
   $("member-list").replaceChildren(...users.map((u) => el("li", { dataset: { userId: u.id } },
     el("span", { class: "avatar", style: `background:${colourFor(u.id)}`, "aria-hidden": "true", text: initials(u) }),
     el("span", { class: "names" },
       el("span", { text: displayName(u) + (u.id === state.me.id ? " (you)" : "") }),
-      u.username ? el("span", { class: "muted small", text: `@${u.username}` }) : null))));
+      u.username ? el("span", { class: "muted small", text: `@${u.username}` }) : null),
+    moderator && u.id !== state.me.id
+      ? el("button", {
+        type: "button", class: "small-btn remove-btn", text: "Remove",
+        "aria-label": `Remove ${displayName(u)} from the room`, onclick: () => removeMember(u),
+      })
+      : null)));
 }
 
 export function toggleMembers(force) {
@@ -51,4 +70,50 @@ export function toggleMembers(force) {
   panel.hidden = !show;
   $("members-btn").setAttribute("aria-expanded", String(show));
   if (show) loadMembers();
+}
+
+/** A moderator removes someone: room_member_left (removed_by: them) tells everyone. */
+async function removeMember(user) {
+  const room = state.room;
+  if (!room) return;
+  const ok = await confirmAction(
+    `Remove ${displayName(user)} from #${room.name}?`,
+    `They stop seeing the room. They can join it again${room.has_passcode ? " with its passcode" : ""}.`,
+    "Remove",
+  );
+  if (!ok || state.room?.id !== room.id) return;
+  try {
+    await ctx.api.removeRoomMember(room.id, user.id);
+    toast(`${displayName(user)} was removed from #${room.name}`);
+  } catch (err) {
+    toast(`Could not remove ${displayName(user)}: ${err.message}`, { error: true });
+  }
+}
+
+// ---- membership events (applied in seq order by events.js)
+
+export function memberJoined(data) {
+  const user = data.user || { id: data.user_id };
+  const name = data.user_id === state.me.id ? "You" : displayName(user, data.user_id);
+  state.members.set(data.user_id, user);
+  renderMembers();
+  ctx.timeline.addNotice(data.seq, `${name} joined`);
+}
+
+export function memberLeft(data) {
+  const self = data.removed_by === data.user_id;
+  if (data.user_id === state.me.id) {
+    // The server delivers nothing more of this room to us: leave its view.
+    const room = state.room;
+    state.passcodes.delete(room.id);
+    roomGone(self ? `You left #${room.name}.` : `You were removed from #${room.name} by ${nameOf(data.removed_by)}.`);
+    loadRooms(); // its join link is no longer ours to see
+    return;
+  }
+  const name = nameOf(data.user_id);
+  const by = data.removed_by === state.me.id ? "you" : nameOf(data.removed_by);
+  state.members.delete(data.user_id);
+  dropTyper(data.user_id);
+  renderMembers();
+  ctx.timeline.addNotice(data.seq, self ? `${name} left` : `${name} was removed by ${by}`);
 }

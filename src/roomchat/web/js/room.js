@@ -1,14 +1,18 @@
-// The open room: opening and closing it, its header, and joining it over the socket
-// (the full history the first time, only what was missed after a reconnect).
+// The open room: opening and closing it, its header, joining it over the socket (the
+// recent history the first time, the events missed after a reconnect), and what the
+// room's own events do to it (renamed, deleted, or we left it).
 
 import { $, toast, copyText } from "/js/dom.js";
-import { state, ctx, KEY_ROOM, setPane } from "/js/state.js";
+import { state, ctx, KEY_ROOM, setPane, canModerate } from "/js/state.js";
 import { renderRooms, loadRooms } from "/js/rooms.js";
 import { askPasscode } from "/js/passcode.js";
 import { loadMembers, renderMembers } from "/js/members.js";
 import { renderOlder, fillViewport } from "/js/history.js";
 import { flushOutbox } from "/js/composer.js";
 import { stopTyping, clearTypers } from "/js/typing.js";
+import { resetRoomEvents, holdRoomEvents, startRoomEvents, catchUp, lastAppliedSeq } from "/js/events.js";
+import { renderSettings, closeSettings } from "/js/settings.js";
+import { closeConfirm } from "/js/confirm.js";
 
 export function closeRoom({ leave = true } = {}) {
   const socket = ctx.socket;
@@ -17,12 +21,16 @@ export function closeRoom({ leave = true } = {}) {
   }
   stopTyping();
   clearTypers();
+  closeSettings();
+  closeConfirm();
   state.gen += 1;
   state.room = null;
   state.joined = false;
   state.historyLoaded = false;
   state.members = new Map();
+  resetRoomEvents(null);
   ctx.timeline?.reset(null);
+  $("chat-notice").hidden = true;
   $("chat-inner").hidden = true;
   $("empty-chat").hidden = false;
   $("members-panel").hidden = true;
@@ -45,7 +53,9 @@ export async function openRoom(room) {
   state.hasOlder = false;
   state.members = new Map();
   localStorage.setItem(KEY_ROOM, String(room.id));
+  resetRoomEvents(room.id);
   ctx.timeline.reset(room.id);
+  $("chat-notice").hidden = true;
   for (const item of state.outbox.values()) {
     if (item.room_id === room.id) ctx.timeline.addPending(item, state.me);
   }
@@ -80,6 +90,44 @@ function renderRoomHeader() {
   $("room-subtitle").textContent = [ws?.name, room.has_passcode ? "passcode" : null].filter(Boolean).join(" · ");
   // Only a room's members are shown its link (null until joined).
   $("copy-link-btn").hidden = !room.link_join;
+  ctx.timeline.setModerator(canModerate(room));
+}
+
+/** The open room is gone for us (deleted, left, removed): close it and say why. */
+export function roomGone(text) {
+  closeRoom(); // leave_room_chat too: after a rejoin (catch-up) the server may still send
+  $("chat-notice").textContent = text;
+  $("chat-notice").hidden = false;
+  toast(text, { ms: 5000 });
+}
+
+/** room_chat_updated: the room as its members see it now; a quiet line says what changed. */
+export function applyRoomUpdated(data) {
+  const prev = state.room;
+  if (!prev || data.room_id !== prev.id || !data.room) return;
+  const room = { ...prev, ...data.room };
+  const changes = [];
+  if (room.name !== prev.name) changes.push(`The room was renamed to #${room.name}`);
+  if (room.has_passcode !== prev.has_passcode) {
+    changes.push(room.has_passcode ? "A passcode was set: joining now needs it" : "The passcode was removed");
+  }
+  if (prev.link_join && room.link_join && room.link_join !== prev.link_join) {
+    changes.push("The join link was replaced: the old one no longer works");
+  }
+  state.room = room;
+  state.rooms = state.rooms.map((r) => (r.id === room.id ? { ...r, ...data.room } : r));
+  ctx.timeline.addNotice(data.seq, changes.length ? changes.join(". ") : "The room's settings were changed");
+  renderRoomHeader();
+  renderRooms();
+  renderSettings();
+}
+
+/** room_chat_deleted (or our own delete's reply): gone from the list, and from view. */
+export function applyRoomDeleted(data) {
+  const open = state.room?.id === data.room_id ? state.room : null;
+  state.rooms = state.rooms.filter((r) => r.id !== data.room_id);
+  if (open) roomGone(`#${open.name} was deleted.`);
+  else renderRooms();
 }
 
 /** Follow a join link: a passcode room asks for its passcode (the link alone is not
@@ -125,11 +173,14 @@ export async function copyJoinLink() {
   toast(await copyText(link) ? "Join link copied" : `Join link: ${link}`, { ms: 4000 });
 }
 
-/** join_room_chat for the open room: the full history the first time, then (after a
- *  reconnect) everything after the last seq seen, paging while has_more. */
+/** join_room_chat for the open room: the recent history the first time, then (after a
+ *  reconnect) the events after the last one applied, paged by REST while has_more. */
 export function joinCurrentRoom() {
   if (!state.room || !ctx.socket?.isOpen) return Promise.resolve();
-  if (state.joining) return state.joining;
+  if (state.joining) {
+    state.joinAgain = true; // e.g. a new connection while the last join is still paging
+    return state.joining;
+  }
   const gen = state.gen;
   const room = state.room;
   const timeline = ctx.timeline;
@@ -137,14 +188,23 @@ export function joinCurrentRoom() {
     for (;;) {
       const payload = { room_id: room.id };
       const catchingUp = state.historyLoaded;
-      if (catchingUp) payload.after_seq = timeline.lastSeq;
-      const passcode = state.passcodes.get(room.id);
+      if (catchingUp) payload.after_seq = lastAppliedSeq();
+      // A catch-up is a member's: no passcode, so that one removed meanwhile is not let
+      // back in by the passcode this tab remembers.
+      const passcode = catchingUp ? null : state.passcodes.get(room.id);
       if (passcode) payload.passcode = passcode;
+      holdRoomEvents();
       let data;
       try {
         data = await ctx.socket.request("join_room_chat", payload, { timeout: 15000 });
       } catch (err) {
         if (gen !== state.gen) return;
+        if (err.code === "wrong_passcode" && catchingUp) {
+          state.passcodes.delete(room.id);
+          roomGone(`You are no longer a member of #${room.name}.`);
+          loadRooms();
+          return;
+        }
         if (err.code === "wrong_passcode" || err.code === "rate_limited") {
           state.passcodes.delete(room.id);
           const code = await askPasscode(room, err.code, Boolean(passcode), err.message);
@@ -163,33 +223,46 @@ export function joinCurrentRoom() {
           ctx.socket.ws?.close(4000, "join timeout");
           return;
         }
+        if (err.code === "not_found" && catchingUp) {
+          applyRoomDeleted({ room_id: room.id }); // deleted while we were away
+          return;
+        }
         toast(err.code === "forbidden" ? "You cannot join this room." : `Could not join: ${err.message}`, { error: true });
         closeRoom({ leave: false });
         return;
       }
       if (gen !== state.gen) return;
-      if (data.room) {
-        state.room = { ...state.room, ...data.room };
-        renderRoomHeader();
-      }
       state.joined = true;
-      const messages = data.messages || [];
       if (!catchingUp) {
+        if (data.room) {
+          state.room = { ...state.room, ...data.room };
+          renderRoomHeader();
+        }
         state.historyLoaded = true;
-        state.hasOlder = Boolean(data.has_more) || (messages.length > 0 && messages[0].seq > 1);
-        timeline.add(messages, { scroll: "bottom" });
+        // Message seqs have gaps (edits, reactions, joins take seqs too): only has_more tells.
+        state.hasOlder = Boolean(data.has_more);
+        timeline.add(data.messages || [], { scroll: "bottom" });
+        startRoomEvents(data.seq);
         renderOlder();
         fillViewport();
         break;
       }
-      timeline.add(messages);
+      // The missed events, through the same code as live broadcasts (the room's changes
+      // too: its room_chat_updated events bring state.room to the reply's room).
+      if (!(await catchUp(data))) return;
       renderOlder();
-      if (!data.has_more || messages.length === 0) break;
+      break;
     }
-    // Joins are not broadcast, so the members list is refreshed on every (re)join.
+    // Refreshed on every (re)join: the membership events cover only what happens after.
     loadMembers();
     await flushOutbox();
   };
-  state.joining = run().finally(() => { state.joining = null; });
+  state.joining = run().finally(() => {
+    state.joining = null;
+    if (state.joinAgain) {
+      state.joinAgain = false;
+      joinCurrentRoom();
+    }
+  });
   return state.joining;
 }

@@ -7,6 +7,7 @@ import { state, ctx, KEY_TOKEN, KEY_WORKSPACE, KEY_ROOM, KEY_JOIN, showScreen, s
 import { startSocket } from "/js/connection.js";
 import { loadWorkspaces, selectWorkspace } from "/js/workspaces.js";
 import { openRoom, closeRoom, joinByLink, openJoinedRoom } from "/js/room.js";
+import { nameOf } from "/js/members.js";
 
 let authMode = "signin";
 
@@ -145,7 +146,7 @@ export async function enterApp() {
   $("me-name").textContent = displayName(state.me);
   $("me-name").title = `@${state.me.username}`;
   if (ctx.timeline) ctx.timeline.meId = state.me.id;
-  else ctx.timeline = new Timeline({ meId: state.me.id });
+  else ctx.timeline = new Timeline({ meId: state.me.id, nameOf });
   startSocket();
   await loadWorkspaces(Number(localStorage.getItem(KEY_WORKSPACE)) || null);
 

@@ -20,7 +20,8 @@ export const state = {
   historyLoaded: false, // the open room's initial history is on screen
   hasOlder: false,
   loadingOlder: false,
-  joining: null,
+  joining: null, // the join in flight (a promise)
+  joinAgain: false, // a join was asked for while one was in flight: run another after it
   passcodes: new Map(), // room_id -> passcode that worked (this tab only)
   members: new Map(), // user_id -> user, for the open room
   outbox: new Map(), // client_msg_id -> {client_msg_id, room_id, message_text, inflight}
@@ -31,6 +32,15 @@ export const state = {
 /** api: the REST client (set once by app.js); socket: the ChatSocket while signed in;
  *  timeline: the open room's message list, created on first sign-in. */
 export const ctx = { api: null, socket: null, timeline: null };
+
+/** May the user moderate `room` (delete anyone's messages, remove members, change or
+ *  delete the room)? Its creator and its workspace's owner may. */
+export function canModerate(room = state.room) {
+  if (!room || !state.me) return false;
+  if (room.created_by === state.me.id) return true;
+  const ws = state.workspaces.find((w) => w.id === room.workspace_id);
+  return Boolean(ws) && ws.owner_id === state.me.id;
+}
 
 export function showScreen(name) {
   document.body.dataset.screen = name;

@@ -9,7 +9,8 @@
 // urlFactory may return a Promise (the URL carries a single-use ticket fetched first).
 // A close with 4401 (the token expired or was revoked) is reported through onSessionEnded,
 // which renews the session; the socket then reconnects at once, without backoff.
-//   "broadcast" frame               — server-pushed frames (new_room_chat_message, typing_indicator)
+//   "broadcast" frame               — server-pushed frames (new_room_chat_message, the room's
+//                                     other events, typing_indicator)
 
 export class SocketError extends Error {
   constructor(code, message) {
