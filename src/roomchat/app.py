@@ -29,6 +29,7 @@ from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits, MessageService
+from roomchat.domain.read_state import ReadState
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
@@ -43,6 +44,7 @@ from roomchat.realtime.gateway import Gateway, GatewayLimits
 from roomchat.realtime.handlers import Handlers
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.origins import OriginPolicy
+from roomchat.realtime.receipts import Receipts
 from roomchat.realtime.sessions import SocketSessions
 from roomchat.services import Services
 from roomchat.settings import Settings
@@ -210,8 +212,24 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     # who left or was removed is forgotten at once); the hub sends away their sockets.
     fanout.on_event(rooms_.apply)
     changes = MessageChanges(rooms_, recorder, messages.limits)
+    reads = ReadState(store, rooms_, workspaces_)
+    receipts = Receipts(
+        fanout,
+        settings.instance_id,
+        reads.shares_receipts,
+        settings.read_receipt_interval_ms / 1000,
+    )
     handlers = Handlers(
-        rooms_, messages, hub, fanout, settings.instance_id, public_base_url, changes, replay
+        rooms_,
+        messages,
+        hub,
+        fanout,
+        settings.instance_id,
+        public_base_url,
+        changes,
+        replay,
+        reads,
+        receipts,
     )
     gateway = Gateway(
         sockets,
@@ -228,6 +246,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             max_ws_per_user=settings.max_ws_per_user,
             edit_rate_per_second=settings.edit_rate_per_second,
             edit_burst=settings.edit_burst,
+            read_rate_per_second=settings.read_rate_per_second,
+            read_burst=settings.read_burst,
         ),
         OriginPolicy.parse(settings.ws_allowed_origins, public_base_url),
     )
@@ -254,6 +274,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         sockets=sockets,
         replay=replay,
         recorder=recorder,
+        reads=reads,
     )
 
 

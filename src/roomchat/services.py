@@ -7,6 +7,7 @@ from typing import Any
 
 from roomchat.bus.base import Bus
 from roomchat.domain.messages import MessageService
+from roomchat.domain.read_state import ReadState
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
@@ -38,6 +39,7 @@ class Services:
     sockets: SocketSessions
     replay: Replay
     recorder: EventRecorder
+    reads: ReadState
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

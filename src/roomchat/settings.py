@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         default=5.0, description="edits, deletes and reactions per connection (one bucket)"
     )
     edit_burst: int = 20
+    read_rate_per_second: float = Field(
+        default=5.0, description="mark_room_read and mark_room_unread per connection"
+    )
+    read_burst: int = 20
+    read_receipt_interval_ms: int = Field(
+        default=1000, description="at most one room_chat_read per member and room this often"
+    )
     passcode_max_failures: int = 5
     passcode_window_seconds: int = 15 * 60
     max_frame_bytes: int = 64 * 1024

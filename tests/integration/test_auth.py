@@ -133,8 +133,8 @@ async def test_a_valid_token_works_in_the_query_and_the_authorization_header(
 ) -> None:
     alice = await api.register("alice")
     me = await api.call("GET", "/api/v1/users/me", alice)
-    assert me == alice.user
-    assert set(me) == {"id", "username", "display_name", "avatar_url"}
+    assert me == {**alice.user, "share_read_receipts": True}
+    assert set(me) == {"id", "username", "display_name", "avatar_url", "share_read_receipts"}
     by_query = await Ws.connect(server.ws_url, alice)
     by_header = Ws(
         await websockets.connect(server.ws_url, additional_headers=alice.headers, compression=None)

@@ -390,3 +390,26 @@ async def test_leaving_the_workspace_leaves_each_room_with_an_event(
         await room.a.wait_for(action(NEW))
         last = frame
     await nothing_after(room.b, last)
+
+
+async def test_a_catch_up_join_never_makes_a_removed_member_again(
+    server: ServerProcess, api: Api, room: Room
+) -> None:
+    """Removed while offline, bob's client reconnects and joins with after_seq: it is
+    told he is no longer a member, and nobody sees him join again. Joining without
+    after_seq (a decision of his) still works, as for any workspace member."""
+    await room.b.close()
+    removed = await api.call("DELETE", member_path(room.id, room.bob.id), room.alice)
+    back = await Ws.connect(server.ws_url, room.bob)
+    try:
+        reply = await back.request("join_room_chat", {"room_id": room.id, "after_seq": 1})
+        assert error_code(reply) == "forbidden"
+        members = await api.call("GET", f"/api/v1/room-users/room/{room.id}", room.alice)
+        assert room.bob.id not in [m["user_id"] for m in members]
+        await nothing_after(room.a, await room.a.wait_for(action(LEFT, room.bob.id)))
+        rejoined = (await back.join(room.id))["data"]
+        assert rejoined["seq"] == removed["seq"] + 1
+        joined = await room.a.wait_for(action(JOINED, room.bob.id))
+        assert joined["data"]["seq"] == rejoined["seq"]
+    finally:
+        await back.close()

@@ -73,6 +73,7 @@ def connection(
         Bucket(10, 10),
         Bucket(10, 10),
         Bucket(10, 10),
+        Bucket(10, 10),
     )
 
 

@@ -228,3 +228,71 @@ def test_0004_backfills_each_message_as_the_event_that_was_broadcast(
         command.downgrade(alembic_config(url), "0003")
         upgrade(url)
         assert asyncio.run(_logged(url)) == logged
+
+
+async def _seed_members(url: str) -> None:
+    """Two rooms at seq 7 and 0 with members, as revision 0005 left them."""
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    try:
+        async with engine.begin() as conn:
+            for n, name in ((1, "ann"), (2, "bob")):
+                await conn.execute(
+                    text(
+                        "INSERT INTO users (id, username, display_name, password_hash,"
+                        " created_at, username_key) VALUES (:id, :name, :name, '-', :now, :name)"
+                    ),
+                    {"id": n, "name": name, "now": now},
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO workspaces (id, name, owner_id, created_at)"
+                    " VALUES (1, 'w', 1, :now)"
+                ),
+                {"now": now},
+            )
+            for room_id, last_seq in ((1, 7), (2, 0)):
+                await conn.execute(
+                    text(
+                        "INSERT INTO rooms (id, workspace_id, name, created_by, join_token,"
+                        " last_seq, created_at) VALUES (:id, 1, 'r', 1, :token, :seq, :now)"
+                    ),
+                    {"id": room_id, "token": f"t{room_id}", "seq": last_seq, "now": now},
+                )
+                for user_id in (1, 2):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO room_users (room_id, user_id, joined_at)"
+                            " VALUES (:room, :user, :now)"
+                        ),
+                        {"room": room_id, "user": user_id, "now": now},
+                    )
+    finally:
+        await engine.dispose()
+
+
+async def _read_state(url: str) -> tuple[set[tuple[int, int, int]], set[bool]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            members = await conn.execute(
+                text("SELECT room_id, user_id, last_read_seq FROM room_users")
+            )
+            shares = await conn.scalars(text("SELECT share_read_receipts FROM users"))
+            return {tuple(row) for row in members}, {bool(s) for s in shares}
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_0006_starts_existing_members_with_everything_read(backend: str, tmp_path: Path) -> None:
+    with database_url(backend, tmp_path) as url:
+        upgrade(url, "0005")
+        asyncio.run(_seed_members(url))
+        upgrade(url)
+        members, shares = asyncio.run(_read_state(url))
+        assert members == {(1, 1, 7), (1, 2, 7), (2, 1, 0), (2, 2, 0)}
+        assert shares == {True}
+        command.downgrade(alembic_config(url), "0005")
+        upgrade(url)
+        assert asyncio.run(_read_state(url)) == (members, shares)

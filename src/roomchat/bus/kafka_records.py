@@ -18,6 +18,9 @@ from roomchat.domain.events import RoomEvent, RoomSignal
 HEARTBEAT = b"heartbeat"
 EVENT = b"event"
 SIGNAL = b"signal"
+# A signal for one user's connections: its own kind, so that an older instance, which
+# does not know it, skips it rather than showing it to the whole room.
+USER_SIGNAL = b"user-signal"
 
 Headers = list[tuple[str, bytes]]
 
@@ -33,12 +36,15 @@ def event_headers(event: RoomEvent) -> Headers:
 
 
 def signal_headers(signal: RoomSignal) -> Headers:
-    return [
-        ("kind", SIGNAL),
+    headers = [
+        ("kind", SIGNAL if signal.to_user is None else USER_SIGNAL),
         ("room", str(signal.room_id).encode()),
         ("sender", str(signal.sender_id).encode()),
         ("origin", signal.origin.encode()),
     ]
+    if signal.to_user is not None:
+        headers.append(("to", str(signal.to_user).encode()))
+    return headers
 
 
 def heartbeat_headers(origin: str) -> Headers:
@@ -57,12 +63,13 @@ def decode(headers: Sequence[tuple[str, bytes]], value: bytes) -> RoomEvent | Ro
             origin=h["origin"].decode(),
             frame=value,
         )
-    if kind == SIGNAL:
+    if kind in (SIGNAL, USER_SIGNAL):
         return RoomSignal(
             room_id=int(h["room"]),
             sender_id=int(h["sender"]),
             origin=h["origin"].decode(),
             frame=value,
+            to_user=int(h["to"]) if kind == USER_SIGNAL else None,
         )
     return None
 

@@ -90,18 +90,28 @@ class RoomEvent:
 
 @dataclass(frozen=True, slots=True)
 class RoomSignal:
-    """An ephemeral room signal: not sent to ``sender_id``'s own connections."""
+    """An ephemeral signal about a room: to the room's joined connections but
+    ``sender_id``'s own (typing, read receipts), or, with ``to_user``, to every
+    connection of that user on every instance, joined to the room or not (one device's
+    read state reaching the others)."""
 
     room_id: int
     sender_id: int
     origin: str
     frame: bytes
+    to_user: int | None = None
 
     @classmethod
     def build(
-        cls, room_id: int, sender_id: int, action: str, data: bytes, origin: str
+        cls,
+        room_id: int,
+        sender_id: int,
+        action: str,
+        data: bytes,
+        origin: str,
+        to_user: int | None = None,
     ) -> RoomSignal:
-        return cls(room_id, sender_id, origin, broadcast_frame(action, data))
+        return cls(room_id, sender_id, origin, broadcast_frame(action, data), to_user)
 
 
 def new_message_event(message: Message, origin: str, data: bytes | None = None) -> RoomEvent:

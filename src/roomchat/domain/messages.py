@@ -19,6 +19,7 @@ from roomchat.errors import ChatError, Code
 from roomchat.store import Store
 from roomchat.store.group_commit import GroupCommitWriter
 from roomchat.store.messages import ClientMsgIdTaken, NewMessage
+from roomchat.store.read_state import advance_senders
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,11 @@ class MessageService:
                         event = new_message_event(appended.message, self._origin, data)
                     results.append(SendResult(appended.message, data, event))
                 await self._recorder.append(tx, [r.event for r in results if r.event])
+                # Sending marks the room read up to the message sent.
+                await advance_senders(
+                    tx.conn,
+                    [(r.message.room_id, r.message.user.id, r.message.seq) for r in results],
+                )
             return results
         except LookupError:
             # The room was deleted since the sender's membership check; the writer

@@ -102,6 +102,7 @@ class Connection:
         "_writer",
         "edit_bucket",
         "join_bucket",
+        "read_bucket",
         "rooms",
         "send_bucket",
         "typing_bucket",
@@ -118,6 +119,7 @@ class Connection:
         typing_bucket: TokenBucket,
         join_bucket: TokenBucket,
         edit_bucket: TokenBucket,
+        read_bucket: TokenBucket,
     ) -> None:
         self.user = user
         self.rooms: set[int] = set()
@@ -126,6 +128,8 @@ class Connection:
         self.join_bucket = join_bucket
         # Edits, deletes and reactions (one bucket for the four actions).
         self.edit_bucket = edit_bucket
+        # mark_room_read and mark_room_unread.
+        self.read_bucket = read_bucket
         self._sink = sink
         self._flusher = flusher
         self._corked: list[bytes] | None = None

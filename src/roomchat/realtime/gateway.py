@@ -46,6 +46,8 @@ class GatewayLimits:
     max_ws_per_user: int = 20
     edit_rate_per_second: float = 5.0
     edit_burst: int = 20
+    read_rate_per_second: float = 5.0
+    read_burst: int = 20
 
 
 class Gateway:
@@ -100,10 +102,12 @@ class Gateway:
             TokenBucket(limits.typing_rate_per_second, limits.typing_burst),
             TokenBucket(limits.join_rate_per_second, limits.join_burst),
             TokenBucket(limits.edit_rate_per_second, limits.edit_burst),
+            TokenBucket(limits.read_rate_per_second, limits.read_burst),
         )
         self.connections += 1
         self._stalls.add(conn)
         live = self._sessions.opened(session, sink.close)  # closed at expiry or revocation
+        self._hub.attach(conn)
         try:
             await self._serve(websocket, conn)
         finally:

@@ -9,14 +9,17 @@ from roomchat import jsoncodec
 from roomchat.domain.events import typing_signal
 from roomchat.domain.message_changes import ChangeResult, MessageChanges
 from roomchat.domain.messages import MessageService
+from roomchat.domain.read_state import ReadState
 from roomchat.domain.replay import Replay
-from roomchat.domain.rooms import RoomService
+from roomchat.domain.rooms import Joined, RoomService
 from roomchat.errors import ChatError, Code
 from roomchat.realtime import protocol
 from roomchat.realtime.connection import Connection
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.protocol import Envelope
+from roomchat.realtime.receipts import Receipts
+from roomchat.store.read_state import ReadPosition
 
 # A handler returns its reply, or None when it sent it itself (or sends none).
 Handler = Callable[[Connection, Envelope], Awaitable[bytes | None]]
@@ -32,6 +35,8 @@ class Handlers:
     public_base_url: str
     changes: MessageChanges
     replay: Replay
+    reads: ReadState
+    receipts: Receipts
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -43,6 +48,8 @@ class Handlers:
             "delete_room_chat_message": self.delete_room_chat_message,
             "add_room_chat_reaction": self.add_room_chat_reaction,
             "remove_room_chat_reaction": self.remove_room_chat_reaction,
+            "mark_room_read": self.mark_room_read,
+            "mark_room_unread": self.mark_room_unread,
             "ping": self.ping,
         }
 
@@ -51,7 +58,12 @@ class Handlers:
         # Each join reads and sends up to catch_up_max_bytes of history: limited on its own.
         if not conn.join_bucket.take():
             raise ChatError(Code.RATE_LIMITED, "joining too fast; slow down")
-        joined = await self.rooms.join(conn.user, p.room_id, p.passcode)
+        if p.after_seq is None:
+            joined = await self.rooms.join(conn.user, p.room_id, p.passcode)
+        else:
+            # A catch-up resumes a membership and never creates one: a member removed
+            # while offline is told so, not let back in by their client's reconnect.
+            joined = Joined(await self.rooms.require_room_member(conn.user, p.room_id), None)
         room_id = joined.room.id
         await self.hub.begin_join(conn, room_id)
         try:
@@ -135,6 +147,30 @@ class Handlers:
         if result.event is not None:
             self.fanout.publish([result.event])
 
+    async def mark_room_read(self, conn: Connection, envelope: Envelope) -> bytes | None:
+        p = protocol.parse_payload(protocol.MarkRoom, envelope.payload)
+        _take_read(conn)
+        position = await self.reads.mark_read(conn.user, p.room_id, p.seq)
+        self._marked(conn, envelope, position)
+        return None
+
+    async def mark_room_unread(self, conn: Connection, envelope: Envelope) -> bytes | None:
+        p = protocol.parse_payload(protocol.MarkRoom, envelope.payload)
+        _take_read(conn)
+        position = await self.reads.mark_unread(conn.user, p.room_id, p.seq)
+        self._marked(conn, envelope, position)
+        return None
+
+    def _marked(self, conn: Connection, envelope: Envelope, position: ReadPosition) -> None:
+        """The caller's reply first, then the user's devices and the room hear of it."""
+        data = {
+            "room_id": position.room_id,
+            "last_read_seq": position.last_read_seq,
+            "unread_count": position.unread_count,
+        }
+        conn.send(protocol.success(envelope.action, jsoncodec.dumps(data), envelope.request_id))
+        self.receipts.moved(conn.user.id, position)
+
     async def typing_indicator(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.Typing, envelope.payload)
         if not conn.typing_bucket.take():
@@ -145,6 +181,11 @@ class Handlers:
 
     async def ping(self, conn: Connection, envelope: Envelope) -> bytes | None:
         return protocol.success("pong", b"{}", envelope.request_id)
+
+
+def _take_read(conn: Connection) -> None:
+    if not conn.read_bucket.take():
+        raise ChatError(Code.RATE_LIMITED, "marking rooms read too fast; slow down")
 
 
 def _take_change(conn: Connection) -> None:

@@ -102,6 +102,8 @@ class Hub:
         self._gap_delay = gap_delay
         self._sweep_interval = sweep_interval
         self._channels: dict[int, RoomChannel] = {}
+        # Every open connection of each user, joined to rooms or not (user signals).
+        self._users: dict[int, set[Connection]] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -191,9 +193,18 @@ class Hub:
             if channel.gap_task is not None:
                 channel.gap_task.cancel()
 
+    def attach(self, conn: Connection) -> None:
+        """A new connection: it gets its user's signals until drop()."""
+        self._users.setdefault(conn.user.id, set()).add(conn)
+
     def drop(self, conn: Connection) -> None:
         for room_id in list(conn.rooms):
             self.leave(conn, room_id)
+        mine = self._users.get(conn.user.id)
+        if mine is not None:
+            mine.discard(conn)
+            if not mine:
+                del self._users[conn.user.id]
 
     def deliver(self, event: RoomEvent) -> None:
         """A durable event: to the room's connections in seq order, exactly once."""
@@ -206,7 +217,12 @@ class Hub:
             self._sequence(channel, event)
 
     def signal(self, signal: RoomSignal) -> None:
-        """An ephemeral signal: to the room's joined connections now, if any."""
+        """An ephemeral signal: to the room's joined connections now, if any (or to
+        every connection of its ``to_user``)."""
+        if signal.to_user is not None:
+            for conn in self._users.get(signal.to_user, ()):
+                conn.send(signal.frame)
+            return
         channel = self._channels.get(signal.room_id)
         if channel is not None:
             channel.pass_on(signal)

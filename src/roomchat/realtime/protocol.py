@@ -60,6 +60,11 @@ class ReactionChange(Payload):
     reaction: StrictStr
 
 
+class MarkRoom(Payload):
+    room_id: Id
+    seq: StrictInt = Field(ge=0, le=MAX_ID)
+
+
 class Typing(Payload):
     room_id: Id
     is_typing: StrictBool

@@ -11,6 +11,7 @@ from roomchat.store.database import create_engine, ping
 from roomchat.store.event_log import EventLog
 from roomchat.store.invitations import InvitationRepo
 from roomchat.store.messages import MessageRepo
+from roomchat.store.read_state import ReadStateRepo
 from roomchat.store.rooms import RoomRepo
 from roomchat.store.snapshot import Snapshot, snapshot, snapshots_of
 from roomchat.store.tokens import TokenRepo
@@ -29,6 +30,7 @@ class Store:
     messages: MessageRepo = field(init=False)
     tokens: TokenRepo = field(init=False)
     events: EventLog = field(init=False)
+    reads: ReadStateRepo = field(init=False)
     _snapshots: AsyncEngine = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -39,6 +41,7 @@ class Store:
         self.messages = MessageRepo(self.engine)
         self.tokens = TokenRepo(self.engine)
         self.events = EventLog(self.engine)
+        self.reads = ReadStateRepo(self.engine)
         self._snapshots = snapshots_of(self.engine)
 
     @classmethod

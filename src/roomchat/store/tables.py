@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -69,6 +71,8 @@ users = Table(
     Column("username_key", String(64), nullable=False, unique=True),
     # "Log out everywhere": tokens issued before this instant are refused.
     Column("tokens_valid_after", UtcDateTime, nullable=True),
+    # Whether others see this user's read receipts (their own unread counts work anyway).
+    Column("share_read_receipts", Boolean, nullable=False, server_default=true()),
 )
 
 workspaces = Table(
@@ -111,6 +115,9 @@ room_users = Table(
     Column("room_id", BigId, ForeignKey("rooms.id"), primary_key=True),
     Column("user_id", BigId, ForeignKey("users.id"), primary_key=True, index=True),
     Column("joined_at", UtcDateTime, nullable=False),
+    # The member has read the room up to this seq (never moves back but on purpose:
+    # mark_room_unread); a message after it, by someone else and not deleted, is unread.
+    Column("last_read_seq", BigInteger, nullable=False, server_default="0"),
 )
 
 messages = Table(

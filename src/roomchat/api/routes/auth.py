@@ -97,6 +97,22 @@ async def ws_ticket(session: CurrentSession, svc: Svc) -> JSON:
     return ok({"ticket": ticket, "expires_in": expires_in})
 
 
+class UpdateMe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    share_read_receipts: StrictBool | None = Field(
+        default=None, description="false: others no longer see how far you have read"
+    )
+
+
 @router.get("/api/v1/users/me", tags=["users"])
-async def me(user: CurrentUser) -> JSON:
-    return ok(user.to_dict())
+async def me(user: CurrentUser, svc: Svc) -> JSON:
+    shares = await svc.reads.shares_receipts(user.id)
+    return ok({**user.to_dict(), "share_read_receipts": shares})
+
+
+@router.patch("/api/v1/users/me", tags=["users"])
+async def update_me(body: UpdateMe, user: CurrentUser, svc: Svc) -> JSON:
+    if body.share_read_receipts is not None:
+        await svc.reads.share_receipts(user, body.share_read_receipts)
+    shares = await svc.reads.shares_receipts(user.id)
+    return ok({**user.to_dict(), "share_read_receipts": shares})

@@ -66,8 +66,9 @@ async def create_room(body: CreateRoom, user: CurrentUser, svc: Svc) -> JSON:
 
 @router.get("/workspace/{workspace_id}")
 async def rooms_in_workspace(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
-    # link_join is null in the rooms the caller is not a member of.
-    rooms = await svc.rooms.in_workspace(user, workspace_id)
+    # link_join is null in the rooms the caller is not a member of; so are its read
+    # state (last_read_seq, unread_count) and last_message.
+    rooms = await svc.reads.room_list(user, workspace_id)
     return ok([r.to_dict(svc.public_base_url) for r in rooms])
 
 
@@ -122,6 +123,13 @@ async def room_messages(
 ) -> JSON:
     page = await svc.messages.page(user, room_id, before_seq, after_seq, limit)
     return ok({"messages": [m.state_dict() for m in page.messages], "has_more": page.has_more})
+
+
+@router.get("/{room_id}/messages/{message_id}/readers")
+async def message_readers(room_id: IdPath, message_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """The members (but its author) who read up to the message and share receipts."""
+    readers = await svc.reads.readers(user, room_id, message_id)
+    return ok({"readers": [r.to_dict() for r in readers]})
 
 
 @router.get("/{room_id}/events")

@@ -70,3 +70,9 @@ async def transfer_owner(workspace_id: IdPath, body: NewOwner, user: CurrentUser
 @router.get("/{workspace_id}/members")
 async def members(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     return ok([m.to_dict() for m in await svc.workspaces.members(user, workspace_id)])
+
+
+@router.get("/{workspace_id}/unread")
+async def workspace_unread(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """Unread counts of the caller's rooms in the workspace, and their total."""
+    return ok(await svc.reads.unread(user, workspace_id))

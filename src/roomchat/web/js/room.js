@@ -199,7 +199,9 @@ export function joinCurrentRoom() {
         data = await ctx.socket.request("join_room_chat", payload, { timeout: 15000 });
       } catch (err) {
         if (gen !== state.gen) return;
-        if (err.code === "wrong_passcode" && catchingUp) {
+        // A catch-up resumes a membership and never creates one: forbidden (or, from
+        // an older server, wrong_passcode) means we were removed while away.
+        if ((err.code === "forbidden" || err.code === "wrong_passcode") && catchingUp) {
           state.passcodes.delete(room.id);
           roomGone(`You are no longer a member of #${room.name}.`);
           loadRooms();
