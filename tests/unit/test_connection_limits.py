@@ -20,6 +20,7 @@ class FakeSink:
     def __init__(self) -> None:
         self.held = 0
         self.written: list[bytes] = []
+        self.batches: list[int] = []  # frames per try_write
         self.writable = asyncio.Event()
         self.writable.set()
         self.closed = asyncio.Event()
@@ -40,6 +41,7 @@ class FakeSink:
     def try_write(self, frames: list[bytes], wire: WireFrames) -> bool:
         if not self.writable.is_set():
             return False
+        self.batches.append(len(frames))
         self._take(frames)
         return True
 
@@ -98,6 +100,24 @@ async def test_frames_within_the_bound_wait_and_then_all_go_out_in_order() -> No
         await settle()
     assert sink.written == frames
     assert not conn.closed and sink.close_code is None
+
+
+async def test_a_backlog_goes_out_in_one_write_once_the_transport_drains() -> None:
+    """What waited while the transport was backed up is written in one go when it
+    drains (the fast path), not a frame at a time through ASGI."""
+    sink = FakeSink()
+    conn = connection(sink)
+    conn.send(b"x" * 1200)  # over the fake's high water: the transport backs up
+    await settle()
+    waiting = [bytes([65 + n]) * 50 for n in range(8)]
+    for frame in waiting:
+        conn.send(frame)
+        await settle()
+    assert sink.batches == [1] and sink.written == [b"x" * 1200]
+    sink.read(HIGH_WATER * 2)
+    await settle()
+    assert sink.batches == [1, len(waiting)]
+    assert sink.written == [b"x" * 1200, *waiting] and conn.outbound_bytes == sink.held
 
 
 async def test_past_the_byte_bound_counting_the_transport_the_client_is_closed_1013() -> None:
