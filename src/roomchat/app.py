@@ -39,11 +39,13 @@ from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
 from roomchat.outbox import Outbox, OutboxLimits
+from roomchat.realtime.activity import Activity
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway, GatewayLimits
 from roomchat.realtime.handlers import Handlers
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.origins import OriginPolicy
+from roomchat.realtime.presence import Presence, PresenceLimits
 from roomchat.realtime.receipts import Receipts
 from roomchat.realtime.sessions import SocketSessions
 from roomchat.services import Services
@@ -211,6 +213,23 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     # Every instance's membership cache follows the room events it hears (a member
     # who left or was removed is forgotten at once); the hub sends away their sockets.
     fanout.on_event(rooms_.apply)
+    activity = Activity(hub, store.reads, settings.activity_interval_ms / 1000)
+    fanout.on_event(activity.heard)
+    presence = Presence(
+        hub,
+        fanout,
+        settings.instance_id,
+        store.rooms.member_count,
+        PresenceLimits(
+            grace_s=settings.presence_grace_s,
+            ttl_s=settings.presence_ttl_s,
+            refresh_s=settings.presence_refresh_s,
+            max_members=settings.presence_max_members,
+        ),
+    )
+    hub.presence = presence
+    fanout.on_internal(presence.heard)
+    fanout.on_event(presence.heard_event)
     changes = MessageChanges(rooms_, recorder, messages.limits)
     reads = ReadState(store, rooms_, workspaces_)
     receipts = Receipts(
@@ -230,6 +249,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         replay,
         reads,
         receipts,
+        workspaces_,
+        presence,
     )
     gateway = Gateway(
         sockets,
@@ -254,6 +275,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     gateway.sinks.announce()
     messages.start()
     hub.start()
+    presence.start()
     await bus.start(fanout.event_from_bus, fanout.signal_from_bus)
     if outbox is not None:
         outbox.start()
@@ -275,6 +297,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         replay=replay,
         recorder=recorder,
         reads=reads,
+        presence=presence,
     )
 
 
@@ -286,5 +309,6 @@ async def stop_services(services: Services) -> None:
     if services.outbox is not None:
         await services.outbox.close()
     await services.bus.close()
+    await services.presence.close()
     await services.hub.close()
     await services.store.close()

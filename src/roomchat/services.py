@@ -18,6 +18,7 @@ from roomchat.outbox import Outbox
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway
 from roomchat.realtime.hub import Hub
+from roomchat.realtime.presence import Presence
 from roomchat.realtime.sessions import SocketSessions
 from roomchat.store import Store
 
@@ -40,6 +41,7 @@ class Services:
     replay: Replay
     recorder: EventRecorder
     reads: ReadState
+    presence: Presence
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

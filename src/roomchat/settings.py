@@ -45,6 +45,21 @@ class Settings(BaseSettings):
         default=5.0, description="mark_room_read and mark_room_unread per connection"
     )
     read_burst: int = 20
+    presence_grace_s: float = Field(
+        default=5.0, description="a reconnect within this long is no offline-then-online"
+    )
+    presence_ttl_s: float = Field(
+        default=15.0, description="a killed instance's users are offline everywhere after this"
+    )
+    presence_refresh_s: float = Field(
+        default=5.0, description="each instance repeats what it holds this often"
+    )
+    presence_max_members: int = Field(
+        default=1000, description="larger rooms get no presence (online_user_ids null)"
+    )
+    activity_interval_ms: int = Field(
+        default=250, description="at most one room_activity per room this often (coalesced)"
+    )
     read_receipt_interval_ms: int = Field(
         default=1000, description="at most one room_chat_read per member and room this often"
     )

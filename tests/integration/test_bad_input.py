@@ -52,6 +52,7 @@ async def scene(server: ServerProcess, api: Api, people: list[Account]) -> Async
     # The first time bob joins this room, he becomes a member: alice gets that event
     # (bob's join reply already holds it: its seq is past it).
     await a.wait_for(lambda f: f.get("action") == "room_member_joined")
+    await a.wait_for(lambda f: f.get("action") == "room_presence")  # bob is online
     yield Scene(alice, bob, room, a, b)
     await a.close()
     await b.close()

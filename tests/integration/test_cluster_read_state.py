@@ -54,3 +54,44 @@ async def test_a_mark_on_a_reaches_the_devices_and_the_room_on_b(two: Cluster) -
             await client.disconnect()
     finally:
         await api.aclose()
+
+
+async def test_workspace_activity_from_the_other_instance_in_order(two: Cluster) -> None:
+    """bob's sidebar on B follows the workspace; messages stored, edited and deleted
+    through A reach it as room_activity, with seqs only going up and the last one
+    carrying the room's newest state."""
+    a_instance, b_instance = two.instances
+    api = Api(a_instance.base_url)
+    try:
+        room, (alice, bob) = await room_with(api, 2)
+        rid, wid = room["id"], room["workspace_id"]
+        alice_a = await Client(alice, "alice@A").connect(a_instance)
+        await alice_a.join(rid)
+        bob_a = await Client(bob, "bob@A").connect(a_instance)
+        await bob_a.join(rid)  # makes bob a member
+        sidebar = await Client(bob, "bob-sidebar@B").connect(b_instance)
+        followed = await sidebar.request("subscribe_workspace", {"workspace_id": wid})
+        assert followed["status"] == "success"
+
+        sent = [await alice_a.say(rid, f"m{n}") for n in range(5)]
+        edited = await alice_a.request(
+            "edit_room_chat_message",
+            {"room_id": rid, "message_id": sent[0]["id"], "message_text": "m0!"},
+        )
+        deleted = await alice_a.request(
+            "delete_room_chat_message", {"room_id": rid, "message_id": sent[-1]["id"]}
+        )
+        last_seq = deleted["data"]["seq"]
+        assert edited["status"] == "success"
+        await sidebar.wait(
+            lambda: any(a["seq"] == last_seq for a in got(sidebar, "room_activity")), 30, "last"
+        )
+        seen = got(sidebar, "room_activity")
+        seqs = [a["seq"] for a in seen]
+        assert seqs == sorted(set(seqs)) and all(a["room_id"] == rid for a in seen)
+        assert seen[-1]["unread_count"] == 4
+        assert seen[-1]["last_message"]["id"] == sent[-2]["id"]
+        for client in (alice_a, bob_a, sidebar):
+            await client.disconnect()
+    finally:
+        await api.aclose()

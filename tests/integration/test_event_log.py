@@ -207,7 +207,7 @@ async def test_join_reply_seq_is_where_the_broadcasts_continue(api: Api, two: Tw
     assert empty["seq"] == 0 and empty["messages"] == []
     await send_many(sender, rid, [f"m{n}" for n in range(1, 6)])
     data = (await listener.join(rid))["data"]
-    assert list(data) == ["room", "messages", "has_more", "seq"]
+    assert list(data) == ["room", "messages", "has_more", "seq", "online_user_ids"]
     # seq is the room's seq, not its newest message's: the listener's own joining took
     # seq 6 before the reply was read, so the reply holds it and it is not sent again.
     assert data["messages"][-1]["seq"] == 5 and data["seq"] == 6

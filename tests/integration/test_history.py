@@ -52,7 +52,7 @@ async def test_join_with_after_seq_returns_only_the_missed_events(
     conn = await Ws.connect(server.ws_url, alice)
     try:
         data = (await conn.join(room["id"], after_seq=55))["data"]
-        assert list(data) == ["room", "events", "has_more", "seq"]
+        assert list(data) == ["room", "events", "has_more", "seq", "online_user_ids"]
         assert {e["action"] for e in data["events"]} == {"new_room_chat_message"}
         assert seqs_of([e["data"] for e in data["events"]]) == [56, 57, 58, 59, 60]
         assert data["has_more"] is False and data["seq"] == 60

@@ -160,3 +160,83 @@ async def test_read_state_needs_membership_and_good_input(server: ServerProcess,
     finally:
         for conn in (a, b, e):
             await conn.close()
+
+
+def activity(frame: Any) -> bool:
+    return bool(frame.get("action") == "room_activity")
+
+
+async def test_a_followed_workspace_reports_activity_in_rooms_not_joined(
+    server: ServerProcess, api: Api
+) -> None:
+    alice, bob, eve = [await api.register(n) for n in ("alice", "bob", "eve")]
+    ws = await api.workspace(alice, bob)
+    wid = ws["id"]
+    room = await api.room(alice, wid)
+    other = await api.room(alice, wid)  # bob is no member of this one
+    rid = room["id"]
+    a = await Ws.connect(server.ws_url, alice)
+    b = await Ws.connect(server.ws_url, bob)
+    sidebar = await Ws.connect(server.ws_url, bob)  # bob's sidebar: follows, joins nothing
+    e = await Ws.connect(server.ws_url, eve)
+    try:
+        await a.join(rid)
+        await a.join(other["id"])
+        await b.join(rid)  # makes bob a member
+        await b.request("leave_room_chat", {"room_id": rid})
+        followed = await sidebar.request("subscribe_workspace", {"workspace_id": wid})
+        assert followed["data"] == {"workspace_id": wid}
+
+        first = await a.say(rid, "one")
+        got = (await sidebar.wait_for(activity))["data"]
+        assert (got["room_id"], got["unread_count"]) == (rid, 1)
+        assert got["seq"] == first["seq"] and got["last_message"]["id"] == first["id"]
+        second = await a.say(rid, "two")
+        got = (await sidebar.wait_for(lambda f: activity(f) and f["data"]["seq"] == second["seq"]))[
+            "data"
+        ]
+        assert got["unread_count"] == 2 and got["last_message"]["message_text"] == "two"
+        deleted = await a.request(
+            "delete_room_chat_message", {"room_id": rid, "message_id": second["id"]}
+        )
+        got = (
+            await sidebar.wait_for(
+                lambda f: activity(f) and f["data"]["seq"] == deleted["data"]["seq"]
+            )
+        )["data"]
+        assert got["unread_count"] == 1 and got["last_message"]["id"] == first["id"]
+        # Marking read on another device: the sidebar connection hears it too.
+        await mark(b, rid, deleted["data"]["seq"])
+        synced = await sidebar.wait_for(lambda f: f.get("action") == READ_UPDATED)
+        assert synced["data"]["unread_count"] == 0
+
+        # Activity of a room bob is not a member of never reaches him.
+        await a.say(other["id"], "not for bob")
+        marker_msg = await a.say(rid, "for bob")
+        await sidebar.wait_for(lambda f: activity(f) and f["data"]["seq"] == marker_msg["seq"])
+        assert other["id"] not in {f["data"]["room_id"] for f in sidebar.received if activity(f)}
+
+        # Outsiders are refused; bad input changes nothing; unsubscribing stops it.
+        refused = await e.request("subscribe_workspace", {"workspace_id": wid})
+        assert error_code(refused) == "forbidden"
+        for payload in ({}, {"workspace_id": "1"}, {"workspace_id": 0.5}):
+            reply = await sidebar.request("subscribe_workspace", payload)
+            assert error_code(reply) == "validation_error"
+        stopped = await sidebar.request("unsubscribe_workspace", {"workspace_id": wid})
+        assert stopped["status"] == "success"
+        again = await sidebar.request("unsubscribe_workspace", {"workspace_id": wid})
+        assert error_code(again) == "bad_request"
+        # A control follower gets the next activity; the same pass would have sent it
+        # to the sidebar, whose ping reply comes after anything queued before it.
+        control = await Ws.connect(server.ws_url, bob)
+        try:
+            await control.request("subscribe_workspace", {"workspace_id": wid})
+            after = await a.say(rid, "after")
+            await control.wait_for(lambda f: activity(f) and f["data"]["seq"] == after["seq"])
+            await sidebar.request("ping", {})
+            assert after["seq"] not in {f["data"]["seq"] for f in sidebar.received if activity(f)}
+        finally:
+            await control.close()
+    finally:
+        for conn in (a, b, sidebar, e):
+            await conn.close()

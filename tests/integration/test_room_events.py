@@ -91,6 +91,8 @@ async def room(server: ServerProcess, api: Api) -> AsyncIterator[Room]:
     joined = await a.wait_for(action(JOINED))
     assert joined["data"]["user_id"] == bob.id
     assert reply["data"]["seq"] == joined["data"]["seq"]
+    online = await a.wait_for(action("room_presence", bob.id))  # bob is online
+    assert online["data"]["online"] is True
     try:
         yield Room(owner, alice, bob, carol, ws["id"], made, a, b)
     finally:

@@ -100,21 +100,31 @@ async def test_count_caps_still_hold_across_chunks(domain: Domain) -> None:
 def test_join_data_is_the_json_the_reply_always_had() -> None:
     room = {"id": 1, "name": "r"}
     messages = [{"seq": 1, "message_text": "a\\n\u00e9"}, {"seq": 2, "message_text": "b"}]
-    for listed in ([], messages):
+    for listed, online in (([], None), (messages, [3, 7])):
         for has_more in (True, False):
             seq = len(listed) * (2**62)
             expected = jsoncodec.dumps(
-                {"room": room, "messages": listed, "has_more": has_more, "seq": seq}
+                {
+                    "room": room,
+                    "messages": listed,
+                    "has_more": has_more,
+                    "seq": seq,
+                    "online_user_ids": online,
+                }
             )
-            got = protocol.join_data(
-                jsoncodec.dumps(room), [jsoncodec.dumps(m) for m in listed], has_more, seq
-            )
+            encoded = [jsoncodec.dumps(m) for m in listed]
+            got = protocol.join_data(jsoncodec.dumps(room), encoded, has_more, seq, online)
             assert got == expected
             events = [{"action": "x", "data": m} for m in listed]
             expected = jsoncodec.dumps(
-                {"room": room, "events": events, "has_more": has_more, "seq": seq}
+                {
+                    "room": room,
+                    "events": events,
+                    "has_more": has_more,
+                    "seq": seq,
+                    "online_user_ids": online,
+                }
             )
-            got = protocol.catch_up_data(
-                jsoncodec.dumps(room), [jsoncodec.dumps(e) for e in events], has_more, seq
-            )
+            encoded = [jsoncodec.dumps(e) for e in events]
+            got = protocol.catch_up_data(jsoncodec.dumps(room), encoded, has_more, seq, online)
             assert got == expected

@@ -21,6 +21,7 @@ class FakeConnection:
     def __init__(self, user_id: int) -> None:
         self.user = User(user_id, f"u{user_id}", f"U{user_id}", None)
         self.rooms: set[int] = set()
+        self.workspaces: set[int] = set()
         self.closed = False
         self.frames: list[dict[str, Any]] = []
         self._arrived = asyncio.Event()

@@ -21,6 +21,8 @@ SIGNAL = b"signal"
 # A signal for one user's connections: its own kind, so that an older instance, which
 # does not know it, skips it rather than showing it to the whole room.
 USER_SIGNAL = b"user-signal"
+# Between instances only (presence): never shown to a client.
+INTERNAL = b"internal"
 
 Headers = list[tuple[str, bytes]]
 
@@ -37,7 +39,7 @@ def event_headers(event: RoomEvent) -> Headers:
 
 def signal_headers(signal: RoomSignal) -> Headers:
     headers = [
-        ("kind", SIGNAL if signal.to_user is None else USER_SIGNAL),
+        ("kind", _signal_kind(signal)),
         ("room", str(signal.room_id).encode()),
         ("sender", str(signal.sender_id).encode()),
         ("origin", signal.origin.encode()),
@@ -45,6 +47,12 @@ def signal_headers(signal: RoomSignal) -> Headers:
     if signal.to_user is not None:
         headers.append(("to", str(signal.to_user).encode()))
     return headers
+
+
+def _signal_kind(signal: RoomSignal) -> bytes:
+    if signal.internal:
+        return INTERNAL
+    return SIGNAL if signal.to_user is None else USER_SIGNAL
 
 
 def heartbeat_headers(origin: str) -> Headers:
@@ -63,13 +71,14 @@ def decode(headers: Sequence[tuple[str, bytes]], value: bytes) -> RoomEvent | Ro
             origin=h["origin"].decode(),
             frame=value,
         )
-    if kind in (SIGNAL, USER_SIGNAL):
+    if kind in (SIGNAL, USER_SIGNAL, INTERNAL):
         return RoomSignal(
             room_id=int(h["room"]),
             sender_id=int(h["sender"]),
             origin=h["origin"].decode(),
             frame=value,
             to_user=int(h["to"]) if kind == USER_SIGNAL else None,
+            internal=kind == INTERNAL,
         )
     return None
 

@@ -93,13 +93,15 @@ class RoomSignal:
     """An ephemeral signal about a room: to the room's joined connections but
     ``sender_id``'s own (typing, read receipts), or, with ``to_user``, to every
     connection of that user on every instance, joined to the room or not (one device's
-    read state reaching the others)."""
+    read state reaching the others); or, ``internal``, to the instances themselves."""
 
     room_id: int
     sender_id: int
     origin: str
     frame: bytes
     to_user: int | None = None
+    # For the other instances, not for clients (presence): ``frame`` is their message.
+    internal: bool = False
 
     @classmethod
     def build(

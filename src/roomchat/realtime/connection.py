@@ -107,6 +107,7 @@ class Connection:
         "send_bucket",
         "typing_bucket",
         "user",
+        "workspaces",
     )
 
     def __init__(
@@ -123,6 +124,7 @@ class Connection:
     ) -> None:
         self.user = user
         self.rooms: set[int] = set()
+        self.workspaces: set[int] = set()  # followed (subscribe_workspace)
         self.send_bucket = send_bucket
         self.typing_bucket = typing_bucket
         self.join_bucket = join_bucket

@@ -16,6 +16,7 @@ class Fanout:
         self._bus = bus
         self._instance_id = instance_id
         self._listeners: list[Callable[[RoomEvent], None]] = []
+        self._internal: Callable[[RoomSignal], None] | None = None
 
     def on_event(self, listener: Callable[[RoomEvent], None]) -> None:
         """Call ``listener`` with every event this instance hears (its own as it
@@ -34,8 +35,13 @@ class Fanout:
             listener(event)
         self._hub.deliver(event)
 
+    def on_internal(self, listener: Callable[[RoomSignal], None]) -> None:
+        """Call ``listener`` with the other instances' internal signals (presence)."""
+        self._internal = listener
+
     def signal(self, signal: RoomSignal) -> None:
-        self._hub.signal(signal)
+        if not signal.internal:  # an internal one is for the others only
+            self._hub.signal(signal)
         self._bus.signal(signal)
 
     def event_from_bus(self, event: RoomEvent) -> None:
@@ -43,5 +49,9 @@ class Fanout:
             self._heard(event)
 
     def signal_from_bus(self, signal: RoomSignal) -> None:
-        if signal.origin != self._instance_id:
+        if signal.origin == self._instance_id:
+            return
+        if not signal.internal:
             self._hub.signal(signal)
+        elif self._internal is not None:
+            self._internal(signal)

@@ -12,14 +12,20 @@ from roomchat.domain.messages import MessageService
 from roomchat.domain.read_state import ReadState
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import Joined, RoomService
+from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code
 from roomchat.realtime import protocol
 from roomchat.realtime.connection import Connection
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.hub import Hub
+from roomchat.realtime.presence import Presence
 from roomchat.realtime.protocol import Envelope
 from roomchat.realtime.receipts import Receipts
 from roomchat.store.read_state import ReadPosition
+
+# Workspaces one connection may follow at once (subscribe_workspace): bounds what a
+# client can make the server hold.
+MAX_FOLLOWED = 100
 
 # A handler returns its reply, or None when it sent it itself (or sends none).
 Handler = Callable[[Connection, Envelope], Awaitable[bytes | None]]
@@ -37,6 +43,8 @@ class Handlers:
     replay: Replay
     reads: ReadState
     receipts: Receipts
+    workspaces: WorkspaceService
+    presence: Presence
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -48,6 +56,8 @@ class Handlers:
             "delete_room_chat_message": self.delete_room_chat_message,
             "add_room_chat_reaction": self.add_room_chat_reaction,
             "remove_room_chat_reaction": self.remove_room_chat_reaction,
+            "subscribe_workspace": self.subscribe_workspace,
+            "unsubscribe_workspace": self.unsubscribe_workspace,
             "mark_room_read": self.mark_room_read,
             "mark_room_unread": self.mark_room_unread,
             "ping": self.ping,
@@ -65,20 +75,21 @@ class Handlers:
             # while offline is told so, not let back in by their client's reconnect.
             joined = Joined(await self.rooms.require_room_member(conn.user, p.room_id), None)
         room_id = joined.room.id
+        if joined.event is not None:  # a new member: the room may now be too large
+            await self.presence.recount(room_id)
         await self.hub.begin_join(conn, room_id)
         try:
             if p.after_seq is None:
                 history = await self.messages.latest(room_id)
             else:
                 history = await self.replay.catch_up(room_id, p.after_seq)
+            online = await self.presence.online(room_id)
         except BaseException:
             self.hub.leave(conn, room_id)
             raise
         room = jsoncodec.dumps(history.room.to_dict(self.public_base_url))
-        if p.after_seq is None:
-            data = protocol.join_data(room, history.encoded, history.has_more, history.seq)
-        else:
-            data = protocol.catch_up_data(room, history.encoded, history.has_more, history.seq)
+        shape = protocol.join_data if p.after_seq is None else protocol.catch_up_data
+        data = shape(room, history.encoded, history.has_more, history.seq, online)
         reply = protocol.success(envelope.action, data, envelope.request_id)
         self.hub.complete_join(conn, room_id, reply, history.seq)
         if joined.event is not None:  # room_member_joined, after the reply
@@ -146,6 +157,26 @@ class Handlers:
         conn.send(protocol.success(envelope.action, result.reply, envelope.request_id))
         if result.event is not None:
             self.fanout.publish([result.event])
+
+    async def subscribe_workspace(self, conn: Connection, envelope: Envelope) -> bytes | None:
+        """Follow the activity of the workspace's rooms one is a member of (room_activity)."""
+        p = protocol.parse_payload(protocol.WorkspaceRef, envelope.payload)
+        await self.workspaces.require_member(conn.user, p.workspace_id)
+        if p.workspace_id not in conn.workspaces and len(conn.workspaces) >= MAX_FOLLOWED:
+            raise ChatError(
+                Code.VALIDATION_ERROR, f"at most {MAX_FOLLOWED} workspaces per connection"
+            )
+        self.hub.follow(conn, p.workspace_id)
+        data = jsoncodec.dumps({"workspace_id": p.workspace_id})
+        return protocol.success(envelope.action, data, envelope.request_id)
+
+    async def unsubscribe_workspace(self, conn: Connection, envelope: Envelope) -> bytes | None:
+        p = protocol.parse_payload(protocol.WorkspaceRef, envelope.payload)
+        if p.workspace_id not in conn.workspaces:
+            raise ChatError(Code.BAD_REQUEST, "this connection does not follow that workspace")
+        self.hub.unfollow(conn, p.workspace_id)
+        data = jsoncodec.dumps({"workspace_id": p.workspace_id})
+        return protocol.success(envelope.action, data, envelope.request_id)
 
     async def mark_room_read(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.MarkRoom, envelope.payload)

@@ -45,6 +45,15 @@ class RoomLog(Protocol):
         """The room's stored events ``first``..``last``, rebuilt as they were broadcast."""
 
 
+class PresenceObserver(Protocol):
+    """Told when a user's first local connection joins a room, and when their last
+    leaves it (realtime/presence.py)."""
+
+    def appeared(self, room_id: int, user_id: int) -> None: ...
+
+    def gone(self, room_id: int, user_id: int) -> None: ...
+
+
 class RoomChannel:
     __slots__ = (
         "delivered",
@@ -104,6 +113,11 @@ class Hub:
         self._channels: dict[int, RoomChannel] = {}
         # Every open connection of each user, joined to rooms or not (user signals).
         self._users: dict[int, set[Connection]] = {}
+        # The connections following each workspace's activity (subscribe_workspace).
+        self._followers: dict[int, set[Connection]] = {}
+        # Local connections joined (or joining) per room and user, for presence.
+        self._present: dict[int, dict[int, int]] = {}
+        self.presence: PresenceObserver | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -157,7 +171,9 @@ class Hub:
             channel.opening = asyncio.create_task(self._open(channel))
         channel.members.pop(conn, None)
         channel.pending[conn] = []
-        conn.rooms.add(room_id)
+        if room_id not in conn.rooms:
+            conn.rooms.add(room_id)
+            self._arrived(room_id, conn.user.id)
         try:
             # The history read must come after the channel learnt where the room stands.
             await asyncio.shield(channel.ready)
@@ -181,7 +197,9 @@ class Hub:
             channel.members[conn] = history_seq
 
     def leave(self, conn: Connection, room_id: int) -> None:
-        conn.rooms.discard(room_id)
+        if room_id in conn.rooms:
+            conn.rooms.discard(room_id)
+            self._departed(room_id, conn.user.id)
         channel = self._channels.get(room_id)
         if channel is None:
             return
@@ -193,13 +211,61 @@ class Hub:
             if channel.gap_task is not None:
                 channel.gap_task.cancel()
 
+    def _arrived(self, room_id: int, user_id: int) -> None:
+        users = self._present.setdefault(room_id, {})
+        count = users.get(user_id, 0) + 1
+        users[user_id] = count
+        if count == 1 and self.presence is not None:
+            self.presence.appeared(room_id, user_id)
+
+    def _departed(self, room_id: int, user_id: int) -> None:
+        users = self._present.get(room_id, {})
+        count = users.get(user_id, 0) - 1
+        if count > 0:
+            users[user_id] = count
+            return
+        users.pop(user_id, None)
+        if not users:
+            self._present.pop(room_id, None)
+        if self.presence is not None:
+            self.presence.gone(room_id, user_id)
+
+    def has_channel(self, room_id: int) -> bool:
+        return room_id in self._channels
+
+    def present_here(self) -> dict[int, list[int]]:
+        """Per room, the users with a connection joined to it on this instance."""
+        return {room_id: list(users) for room_id, users in self._present.items()}
+
     def attach(self, conn: Connection) -> None:
         """A new connection: it gets its user's signals until drop()."""
         self._users.setdefault(conn.user.id, set()).add(conn)
 
+    def follow(self, conn: Connection, workspace_id: int) -> None:
+        conn.workspaces.add(workspace_id)
+        self._followers.setdefault(workspace_id, set()).add(conn)
+
+    def unfollow(self, conn: Connection, workspace_id: int) -> None:
+        conn.workspaces.discard(workspace_id)
+        followers = self._followers.get(workspace_id)
+        if followers is not None:
+            followers.discard(conn)
+            if not followers:
+                del self._followers[workspace_id]
+
+    def followers(self, workspace_id: int) -> set[Connection]:
+        return self._followers.get(workspace_id, set())
+
+    @property
+    def followed(self) -> bool:
+        """Whether any connection here follows any workspace."""
+        return bool(self._followers)
+
     def drop(self, conn: Connection) -> None:
         for room_id in list(conn.rooms):
             self.leave(conn, room_id)
+        for workspace_id in list(conn.workspaces):
+            self.unfollow(conn, workspace_id)
         mine = self._users.get(conn.user.id)
         if mine is not None:
             mine.discard(conn)

@@ -60,6 +60,10 @@ class ReactionChange(Payload):
     reaction: StrictStr
 
 
+class WorkspaceRef(Payload):
+    workspace_id: Id
+
+
 class MarkRoom(Payload):
     room_id: Id
     seq: StrictInt = Field(ge=0, le=MAX_ID)
@@ -120,18 +124,24 @@ def success(action: str, data: bytes, request_id: RequestId = None) -> bytes:
     return _head(action, "success", request_id) + b',"data":' + data + b"}"
 
 
-def join_data(room: bytes, messages: list[bytes], has_more: bool, seq: int) -> bytes:
+def join_data(
+    room: bytes, messages: list[bytes], has_more: bool, seq: int, online: list[int] | None
+) -> bytes:
     """A join reply's data around the already-encoded room and messages; ``seq`` is
     where the reply ends: the broadcasts after it are those with a greater seq."""
-    return _room_data(room, b"messages", messages, has_more, seq)
+    return _room_data(room, b"messages", messages, has_more, seq, online)
 
 
-def catch_up_data(room: bytes, events: list[bytes], has_more: bool, seq: int) -> bytes:
+def catch_up_data(
+    room: bytes, events: list[bytes], has_more: bool, seq: int, online: list[int] | None
+) -> bytes:
     """A join-with-``after_seq`` reply's data: the room and its events as broadcast."""
-    return _room_data(room, b"events", events, has_more, seq)
+    return _room_data(room, b"events", events, has_more, seq, online)
 
 
-def _room_data(room: bytes, key: bytes, items: list[bytes], has_more: bool, seq: int) -> bytes:
+def _room_data(
+    room: bytes, key: bytes, items: list[bytes], has_more: bool, seq: int, online: list[int] | None
+) -> bytes:
     more = b"true" if has_more else b"false"
     return b"".join(
         (
@@ -145,6 +155,8 @@ def _room_data(room: bytes, key: bytes, items: list[bytes], has_more: bool, seq:
             more,
             b',"seq":',
             str(seq).encode(),
+            b',"online_user_ids":',
+            jsoncodec.dumps(online),
             b"}",
         )
     )

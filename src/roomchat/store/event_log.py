@@ -49,19 +49,21 @@ class EventLog:
         if not events:
             return
         now = datetime.now(UTC)
+        # An executemany: one compiled statement whatever the batch's size, sent as
+        # multi-row INSERTs by the driver (a .values([...]) statement would be compiled
+        # anew for each batch size, on the broadcast core's time).
         await tx.conn.execute(
-            insert(room_events).values(
-                [
-                    {
-                        "room_id": event.room_id,
-                        "seq": event.seq,
-                        "action": event.action,
-                        "data": data_of(event),
-                        "created_at": now,
-                    }
-                    for event in events
-                ]
-            )
+            insert(room_events),
+            [
+                {
+                    "room_id": event.room_id,
+                    "seq": event.seq,
+                    "action": event.action,
+                    "data": data_of(event),
+                    "created_at": now,
+                }
+                for event in events
+            ],
         )
 
     async def between(self, room_id: int, first: int, last: int) -> list[StoredEvent]:

@@ -8,7 +8,7 @@ messages never count, and nothing is kept that could drift.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,25 @@ class ReadStateRepo:
         async with self._reads.connect() as conn:
             found = [_position(row) for row in (await conn.execute(query)).all()]
         return {position.room_id: position for position in found}
+
+    async def of_members(self, room_id: int, user_ids: Collection[int]) -> dict[int, ReadPosition]:
+        """Each of these users' position in the room, for those who are members: one query."""
+        if not user_ids:
+            return {}
+        query = select(
+            room_users.c.user_id,
+            room_users.c.room_id,
+            room_users.c.last_read_seq,
+            _unread(room_id, room_users.c.user_id, room_users.c.last_read_seq).label("unread"),
+        ).where(room_users.c.room_id == room_id, room_users.c.user_id.in_(list(user_ids)))
+        async with self._reads.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {row.user_id: _position(row) for row in rows}
+
+    async def workspace_of(self, room_id: int) -> int | None:
+        query = select(rooms.c.workspace_id).where(rooms.c.id == room_id)
+        async with self._reads.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
 
     async def in_workspace(self, user_id: int, workspace_id: int) -> list[ReadPosition]:
         """The user's position in every live room of the workspace they are a member of."""

@@ -202,6 +202,11 @@ class RoomRepo:
             rows = (await conn.execute(query)).all()
         return [RoomUser(room_id, user_from(row), row.joined_at) for row in rows]
 
+    async def member_count(self, room_id: int) -> int:
+        query = select(func.count()).where(room_users.c.room_id == room_id)
+        async with self._reads.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def last_seq(self, room_id: int) -> int:
         async with self._reads.connect() as conn:
             value = (

@@ -1,0 +1,104 @@
+"""Sidebar activity: ``room_activity`` for the rooms of followed workspaces.
+
+A client shows badges for every room of a workspace, but a connection only gets the
+broadcasts of the rooms it joined. A connection that follows a workspace
+(``subscribe_workspace``) gets, for each room there its user is a member of, a
+small ``room_activity`` {room_id, seq, unread_count, last_message} when a message is
+stored, edited or deleted in it, whichever instance stored it.
+
+Each instance hears every room event already (the bus); this turns them into
+activity for its own followers. Per room, activity is coalesced: at most one flush
+per interval, always with the room's latest seq, so a busy room costs two queries
+per interval (the followers' read positions, the newest message) whatever its rate,
+and an instance with no followers does nothing at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from roomchat import jsoncodec
+from roomchat.domain.events import (
+    MESSAGE_DELETED,
+    MESSAGE_EDITED,
+    NEW_MESSAGE,
+    RoomEvent,
+    broadcast_frame,
+)
+from roomchat.realtime.hub import Hub
+from roomchat.store.read_state import ReadStateRepo
+
+log = logging.getLogger(__name__)
+
+ACTIVITY = "room_activity"
+_CHANGES = frozenset({NEW_MESSAGE, MESSAGE_EDITED, MESSAGE_DELETED})
+
+
+class Activity:
+    def __init__(self, hub: Hub, reads: ReadStateRepo, interval_s: float = 0.25) -> None:
+        self._hub = hub
+        self._reads = reads
+        self._interval = interval_s
+        self._workspace_of: dict[int, int] = {}  # rooms never change workspace
+        self._pending: dict[int, int] = {}  # room_id -> newest seq not yet flushed
+        self._flushing: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def heard(self, event: RoomEvent) -> None:
+        """A room event this instance heard (Fanout listener)."""
+        if event.action not in _CHANGES or not self._hub.followed:
+            return
+        room_id = event.room_id
+        self._pending[room_id] = max(event.seq, self._pending.get(room_id, 0))
+        if room_id not in self._flushing:
+            self._flushing.add(room_id)
+            task = asyncio.create_task(self._flush(room_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self, room_id: int) -> None:
+        """Send the room's activity, then at most once per interval while more comes."""
+        try:
+            while room_id in self._pending:
+                seq = self._pending.pop(room_id)
+                try:
+                    await self._send(room_id, seq)
+                except Exception:
+                    log.exception("room %s: sending activity failed", room_id)
+                await asyncio.sleep(self._interval)
+        finally:
+            self._flushing.discard(room_id)
+
+    async def _send(self, room_id: int, seq: int) -> None:
+        workspace_id = self._workspace_of.get(room_id)
+        if workspace_id is None:
+            found = await self._reads.workspace_of(room_id)
+            if found is None:
+                return
+            workspace_id = self._workspace_of[room_id] = found
+        followers = list(self._hub.followers(workspace_id))
+        if not followers:
+            return
+        positions = await self._reads.of_members(room_id, {c.user.id for c in followers})
+        if not positions:
+            return
+        last = (await self._reads.last_messages([room_id])).get(room_id)
+        last_message = jsoncodec.dumps(last.state_dict()) if last is not None else b"null"
+        frames: dict[int, bytes] = {}
+        for conn in followers:
+            position = positions.get(conn.user.id)
+            if position is None:
+                continue  # not a member of this room
+            frame = frames.get(conn.user.id)
+            if frame is None:
+                data = b"".join(
+                    (
+                        b'{"room_id":%d,"seq":%d,"unread_count":%d,"last_message":'
+                        % (room_id, seq, position.unread_count),
+                        last_message,
+                        b"}",
+                    )
+                )
+                frame = frames[conn.user.id] = broadcast_frame(ACTIVITY, data)
+            conn.send(frame)
