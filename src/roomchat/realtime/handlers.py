@@ -161,6 +161,9 @@ class Handlers:
     async def subscribe_workspace(self, conn: Connection, envelope: Envelope) -> bytes | None:
         """Follow the activity of the workspace's rooms one is a member of (room_activity)."""
         p = protocol.parse_payload(protocol.WorkspaceRef, envelope.payload)
+        # Each subscribe reads the database, like a join: it shares the join's bucket.
+        if not conn.join_bucket.take():
+            raise ChatError(Code.RATE_LIMITED, "subscribing too fast; slow down")
         await self.workspaces.require_member(conn.user, p.workspace_id)
         if p.workspace_id not in conn.workspaces and len(conn.workspaces) >= MAX_FOLLOWED:
             raise ChatError(
