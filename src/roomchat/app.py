@@ -221,15 +221,17 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         settings.instance_id,
         store.rooms.member_count,
         PresenceLimits(
+            enabled=settings.presence_enabled,
             grace_s=settings.presence_grace_s,
             ttl_s=settings.presence_ttl_s,
             refresh_s=settings.presence_refresh_s,
             max_members=settings.presence_max_members,
         ),
     )
-    hub.presence = presence
-    fanout.on_internal(presence.heard)
-    fanout.on_event(presence.heard_event)
+    if settings.presence_enabled:
+        hub.presence = presence
+        fanout.on_internal(presence.heard)
+        fanout.on_event(presence.heard_event)
     changes = MessageChanges(rooms_, recorder, messages.limits)
     reads = ReadState(store, rooms_, workspaces_)
     receipts = Receipts(

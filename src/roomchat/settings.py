@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         default=5.0, description="mark_room_read and mark_room_unread per connection"
     )
     read_burst: int = 20
+    presence_enabled: bool = Field(
+        default=True, description="false: no presence at all (online_user_ids null)"
+    )
     presence_grace_s: float = Field(
         default=5.0, description="a reconnect within this long is no offline-then-online"
     )

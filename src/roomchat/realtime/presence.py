@@ -41,6 +41,7 @@ INTERNAL = "presence"
 
 @dataclass(frozen=True, slots=True)
 class PresenceLimits:
+    enabled: bool = True  # off: nothing tracked, online_user_ids null, nothing sent
     grace_s: float = 5.0
     ttl_s: float = 15.0  # what an instance said of a room, unless refreshed
     refresh_s: float = 5.0
@@ -118,7 +119,7 @@ class Presence:
 
     async def online(self, room_id: int) -> list[int] | None:
         """The room's members online anywhere, or None for a room too large to track."""
-        if await self._too_large(room_id):
+        if not self._limits.enabled or await self._too_large(room_id):
             return None
         return sorted(self._seen.get(room_id, {}))
 
@@ -132,6 +133,8 @@ class Presence:
             task.add_done_callback(self._recounts.discard)
 
     async def recount(self, room_id: int) -> None:
+        if not self._limits.enabled:
+            return
         self._large[room_id] = await self._member_count(room_id) > self._limits.max_members
 
     async def _recount_quietly(self, room_id: int) -> None:
@@ -182,6 +185,8 @@ class Presence:
     # -- upkeep --------------------------------------------------------------------
 
     def start(self) -> None:
+        if not self._limits.enabled:
+            return
         self._task = asyncio.create_task(self._upkeep(), name="roomchat-presence")
 
     async def close(self) -> None:

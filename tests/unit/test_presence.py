@@ -1,0 +1,94 @@
+"""Presence's cluster view: what other instances say expires unless repeated, a
+snapshot replaces what an instance said of a room, and the grace period hides a
+quick return. The broadcasts themselves are tested over real servers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from roomchat import jsoncodec
+from roomchat.domain.events import RoomSignal
+from roomchat.realtime.hub import Hub
+from roomchat.realtime.presence import Presence, PresenceLimits
+
+ROOM = 3
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Bus:
+    """The fanout's signal(): records what this instance tells the others."""
+
+    def __init__(self) -> None:
+        self.told: list[dict[str, Any]] = []
+
+    def signal(self, signal: RoomSignal) -> None:
+        assert signal.internal
+        self.told.append({"room": signal.room_id, **jsoncodec.loads(signal.frame)})
+
+
+async def two_members(room_id: int) -> int:
+    return 2
+
+
+def said(instance: str, kind: str, users: list[int]) -> RoomSignal:
+    data = jsoncodec.dumps({"kind": kind, "user_ids": users})
+    return RoomSignal(ROOM, 0, instance, data, internal=True)
+
+
+def presence(clock: Clock, bus: Bus, grace_s: float = 5.0) -> Presence:
+    hub = Hub(None, 0.1)  # type: ignore[arg-type]  # presence never reads the log
+    limits = PresenceLimits(grace_s=grace_s, ttl_s=15.0, refresh_s=5.0, max_members=10)
+    return Presence(hub, bus, "A", two_members, limits, clock=clock)  # type: ignore[arg-type]
+
+
+async def test_what_another_instance_said_expires_unless_repeated() -> None:
+    clock, bus = Clock(), Bus()
+    view = presence(clock, bus)
+    view.heard(said("B", "up", [7]))
+    assert await view.online(ROOM) == [7]
+    clock.now += 10
+    view.heard(said("B", "snapshot", [7]))  # repeated: counts for another 15 s
+    clock.now += 10
+    view.refresh()
+    assert await view.online(ROOM) == [7]
+    clock.now += 6  # B fell silent (killed): gone after its last word's TTL
+    view.refresh()
+    assert await view.online(ROOM) == []
+
+
+async def test_a_snapshot_replaces_what_that_instance_said_of_the_room() -> None:
+    clock, bus = Clock(), Bus()
+    view = presence(clock, bus)
+    view.heard(said("B", "up", [7]))
+    view.heard(said("C", "up", [7]))
+    view.heard(said("B", "up", [8]))
+    view.heard(said("B", "snapshot", [8]))  # 7 left B (its "down" was lost)
+    assert await view.online(ROOM) == [7, 8]  # 7 is still on C
+    view.heard(said("C", "down", [7]))
+    assert await view.online(ROOM) == [8]
+    view.heard(said("B", "nonsense", "x"))  # type: ignore[arg-type]
+    view.heard(RoomSignal(ROOM, 0, "B", b"not json", internal=True))
+    assert await view.online(ROOM) == [8]
+
+
+async def test_a_return_within_the_grace_period_says_nothing() -> None:
+    clock, bus = Clock(), Bus()
+    view = presence(clock, bus, grace_s=0.05)
+    view.appeared(ROOM, 5)
+    view.gone(ROOM, 5)
+    view.appeared(ROOM, 5)  # back at once
+    assert [t["kind"] for t in bus.told] == ["up"]
+    view.gone(ROOM, 5)
+    async with asyncio.timeout(5):  # the grace period's timer fires
+        while len(bus.told) < 2:
+            await asyncio.sleep(0.01)
+    assert [t["kind"] for t in bus.told] == ["up", "down"]
+    assert await view.online(ROOM) == []
