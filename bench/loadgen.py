@@ -42,7 +42,16 @@ BCAST_SIO = b'42["new_room_chat_message"'
 # Broadcasts a load generator sees beside messages and does not count: typing, and
 # the room events its own joins cause (a first join makes a member: room_member_joined).
 QUIET_BROADCASTS = frozenset(
-    {"typing_indicator", "room_member_joined", "room_member_left", "room_chat_updated"}
+    {
+        "typing_indicator",
+        "room_member_joined",
+        "room_member_left",
+        "room_chat_updated",
+        "room_presence",
+        "room_chat_read",
+        "room_read_updated",
+        "room_activity",
+    }
 )
 FILLER = "the quick brown fox jumps over the lazy dog, benchmark chatter"
 

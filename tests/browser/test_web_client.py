@@ -98,7 +98,8 @@ def create_room(page: Any, name: str, passcode: str = "") -> None:
 
 
 def open_room(page: Any, name: str) -> None:
-    page.locator("#room-list button").filter(has_text=name).click()
+    room_name = page.locator(".room-name").filter(has_text=exact(name))
+    page.locator("#room-list button").filter(has=room_name).click()
 
 
 def send(page: Any, text: str) -> None:

@@ -16,6 +16,8 @@ import { loadOlder, onMessagesScroll } from "/js/history.js";
 import { onComposerSubmit, onComposerInput, onComposerKeydown } from "/js/composer.js";
 import { onMessageListClick } from "/js/messageactions.js";
 import { wireSettings } from "/js/settings.js";
+import { wireAccount } from "/js/account.js";
+import { recheckReading } from "/js/readmark.js";
 
 ctx.api = new Api(() => state.token, () => signOut("Your session has expired. Please sign in again."));
 
@@ -39,12 +41,15 @@ function wire() {
   $("message-list").addEventListener("click", onMessageListClick);
   $("copy-link-btn").addEventListener("click", copyJoinLink);
   wireSettings();
+  wireAccount();
   $("composer").addEventListener("submit", onComposerSubmit);
   $("composer-input").addEventListener("input", onComposerInput);
   $("composer-input").addEventListener("keydown", onComposerKeydown);
   window.addEventListener("online", retryNow);
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") retryNow();
+    if (document.visibilityState !== "visible") return;
+    retryNow();
+    recheckReading(); // what is in view now counts as read
   });
 }
 

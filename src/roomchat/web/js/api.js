@@ -43,6 +43,8 @@ export class Api {
   }
   login(username, password) { return this.request("POST", "/api/v1/auth/login", { username, password }); }
   me() { return this.request("GET", "/api/v1/users/me"); }
+  /** {share_read_receipts?}: the user as it is now (with share_read_receipts). */
+  updateMe(changes) { return this.request("PATCH", "/api/v1/users/me", changes); }
   /** A new token for the current one (same reply as login), before it expires. */
   refresh() { return this.request("POST", "/api/v1/auth/refresh"); }
   /** Revoke the current token server-side; its sockets close (4401 token_revoked). */
@@ -67,6 +69,10 @@ export class Api {
   roomMembers(roomId) { return this.request("GET", `/api/v1/room-users/room/${roomId}`); }
   messagesBefore(roomId, beforeSeq, limit = 50) {
     return this.request("GET", `/api/v1/room-chats/${roomId}/messages?before_seq=${beforeSeq}&limit=${limit}`);
+  }
+  /** Who read a message (members but its author, who share receipts): {readers: [user]}. */
+  readers(roomId, messageId) {
+    return this.request("GET", `/api/v1/room-chats/${roomId}/messages/${messageId}/readers`);
   }
   /** The room's durable events after afterSeq, each {action, data} exactly as broadcast. */
   roomEvents(roomId, afterSeq, limit = 100) {

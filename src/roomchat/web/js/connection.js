@@ -9,6 +9,9 @@ import { flushOutbox } from "/js/composer.js";
 import { stopTyping, onTyping, clearTypers } from "/js/typing.js";
 import { sessionEnded } from "/js/session.js";
 import { onRoomBroadcast } from "/js/events.js";
+import { followWorkspace, onRoomActivity, onReadUpdated } from "/js/unread.js";
+import { onRoomRead } from "/js/seenby.js";
+import { onPresence } from "/js/presence.js";
 
 // A fresh single-use ticket per connection attempt: the access token never appears in
 // a URL (URLs end up in logs and browser history).
@@ -25,8 +28,10 @@ export function startSocket() {
   const socket = new ChatSocket(socketUrl, { onSessionEnded: sessionEnded });
   ctx.socket = socket;
   socket.addEventListener("state", (ev) => renderConnection(ev.detail));
-  socket.addEventListener("open", () => {
+  socket.addEventListener("open", (ev) => {
     state.joined = false;
+    // Activity is a signal: after a reconnect the room list is read again for the counts.
+    followWorkspace({ reload: ev.detail.reconnect });
     if (state.room) joinCurrentRoom();
     else flushOutbox();
   });
@@ -74,9 +79,20 @@ function renderConnection({ state: s, retryAt, everOpened }) {
   banner.hidden = false;
 }
 
-/** Durable room events (they carry a seq) go through events.js, in seq order and once;
- *  typing indicators are not stored and have none. */
+/** Signals: not stored, no place in the room's order (room_activity carries the room's
+ *  seq, but is no event of it). */
+const SIGNALS = {
+  typing_indicator: onTyping,
+  room_activity: onRoomActivity,
+  room_read_updated: onReadUpdated,
+  room_chat_read: onRoomRead,
+  room_presence: onPresence,
+};
+
+/** Signals go to their handler; durable room events (they carry a seq) through
+ *  events.js, in seq order and once. */
 function onBroadcast(frame) {
-  if (onRoomBroadcast(frame)) return;
-  if (frame.action === "typing_indicator") onTyping(frame.data || {});
+  const signal = SIGNALS[frame.action];
+  if (signal) signal(frame.data || {});
+  else onRoomBroadcast(frame);
 }

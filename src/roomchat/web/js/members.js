@@ -1,6 +1,7 @@
-// The open room's members: the side panel (where its moderators remove someone), the
-// membership events (room_member_joined / room_member_left), and the lookup of names
-// for the typing line, the notices and the reactions.
+// The open room's members: the side panel (who is online in the room, and where its
+// moderators remove someone), the membership events (room_member_joined /
+// room_member_left), and the lookup of names for the typing line, the notices and the
+// reactions.
 
 import { $, el, toast, displayName, initials, colourFor } from "/js/dom.js";
 import { state, ctx, canModerate } from "/js/state.js";
@@ -8,6 +9,7 @@ import { renderTyping, dropTyper } from "/js/typing.js";
 import { confirmAction } from "/js/confirm.js";
 import { roomGone } from "/js/room.js";
 import { loadRooms } from "/js/rooms.js";
+import { isOnline } from "/js/presence.js";
 
 /** Load the open room's members; resolves to whether the current user is one. */
 export async function loadMembers() {
@@ -52,7 +54,9 @@ export function renderMembers() {
   const users = [...state.members.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
   $("members-count").textContent = users.length ? `(${users.length})` : "";
   $("member-list").replaceChildren(...users.map((u) => el("li", { dataset: { userId: u.id } },
-    el("span", { class: "avatar", style: `background:${colourFor(u.id)}`, "aria-hidden": "true", text: initials(u) }),
+    el("span", { class: "avatar-wrap" },
+      el("span", { class: "avatar", style: `background:${colourFor(u.id)}`, "aria-hidden": "true", text: initials(u) }),
+      isOnline(u.id) ? el("span", { class: "presence-dot", role: "img", "aria-label": "online", title: "Online in this room" }) : null),
     el("span", { class: "names" },
       el("span", { text: displayName(u) + (u.id === state.me.id ? " (you)" : "") }),
       u.username ? el("span", { class: "muted small", text: `@${u.username}` }) : null),

@@ -13,6 +13,10 @@ import { stopTyping, clearTypers } from "/js/typing.js";
 import { resetRoomEvents, holdRoomEvents, startRoomEvents, catchUp, lastAppliedSeq } from "/js/events.js";
 import { renderSettings, closeSettings } from "/js/settings.js";
 import { closeConfirm } from "/js/confirm.js";
+import { resetReading, recheckReading } from "/js/readmark.js";
+import { setOnline } from "/js/presence.js";
+import { lastReadSeq } from "/js/unread.js";
+import { updateSeenBy } from "/js/seenby.js";
 
 export function closeRoom({ leave = true } = {}) {
   const socket = ctx.socket;
@@ -23,11 +27,13 @@ export function closeRoom({ leave = true } = {}) {
   clearTypers();
   closeSettings();
   closeConfirm();
+  resetReading(null);
   state.gen += 1;
   state.room = null;
   state.joined = false;
   state.historyLoaded = false;
   state.members = new Map();
+  setOnline(null, null);
   resetRoomEvents(null);
   ctx.timeline?.reset(null);
   $("chat-notice").hidden = true;
@@ -53,6 +59,8 @@ export async function openRoom(room) {
   state.hasOlder = false;
   state.members = new Map();
   localStorage.setItem(KEY_ROOM, String(room.id));
+  resetReading(room.id);
+  setOnline(room.id, null); // no dots until the join reply says who is here
   resetRoomEvents(room.id);
   ctx.timeline.reset(room.id);
   $("chat-notice").hidden = true;
@@ -235,6 +243,7 @@ export function joinCurrentRoom() {
       }
       if (gen !== state.gen) return;
       state.joined = true;
+      setOnline(room.id, data.online_user_ids);
       if (!catchingUp) {
         if (data.room) {
           state.room = { ...state.room, ...data.room };
@@ -244,6 +253,8 @@ export function joinCurrentRoom() {
         // Message seqs have gaps (edits, reactions, joins take seqs too): only has_more tells.
         state.hasOlder = Boolean(data.has_more);
         timeline.add(data.messages || [], { scroll: "bottom" });
+        timeline.markUnread(lastReadSeq(room.id), data.seq);
+        timeline.revealDivider();
         startRoomEvents(data.seq);
         renderOlder();
         fillViewport();
@@ -255,8 +266,11 @@ export function joinCurrentRoom() {
       renderOlder();
       break;
     }
-    // Refreshed on every (re)join: the membership events cover only what happens after.
+    // Refreshed on every (re)join: the membership events cover only what happens after,
+    // and read receipts are signals (lost while away).
     loadMembers();
+    updateSeenBy({ refetch: true });
+    recheckReading();
     await flushOutbox();
   };
   state.joining = run().finally(() => {

@@ -8,6 +8,9 @@ import { startSocket } from "/js/connection.js";
 import { loadWorkspaces, selectWorkspace } from "/js/workspaces.js";
 import { openRoom, closeRoom, joinByLink, openJoinedRoom } from "/js/room.js";
 import { nameOf } from "/js/members.js";
+import { watchTimeline } from "/js/readmark.js";
+import { updateSeenBy } from "/js/seenby.js";
+import { closeAccount } from "/js/account.js";
 
 let authMode = "signin";
 
@@ -124,6 +127,7 @@ export function signOut(message, { revoke = !message } = {}) {
   ctx.socket?.stop();
   ctx.socket = null;
   closeRoom({ leave: false });
+  closeAccount();
   state.token = null;
   state.me = null;
   state.workspaces = [];
@@ -139,6 +143,12 @@ export function signOut(message, { revoke = !message } = {}) {
   if (message) showAuthError(message);
 }
 
+/** The open room's timeline changed: mark read what comes into view, follow "Seen by". */
+function onTimelineChange() {
+  watchTimeline();
+  updateSeenBy();
+}
+
 export async function enterApp() {
   scheduleRenewal();
   showScreen("app");
@@ -146,7 +156,7 @@ export async function enterApp() {
   $("me-name").textContent = displayName(state.me);
   $("me-name").title = `@${state.me.username}`;
   if (ctx.timeline) ctx.timeline.meId = state.me.id;
-  else ctx.timeline = new Timeline({ meId: state.me.id, nameOf });
+  else ctx.timeline = new Timeline({ meId: state.me.id, nameOf, onChange: onTimelineChange });
   startSocket();
   await loadWorkspaces(Number(localStorage.getItem(KEY_WORKSPACE)) || null);
 

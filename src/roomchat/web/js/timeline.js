@@ -23,10 +23,13 @@ function normalise(msg) {
 }
 
 export class Timeline {
-  /** nameOf(userId) names a user for the reactions' tooltips. */
-  constructor({ meId, nameOf = null }) {
+  /** nameOf(userId) names a user for the reactions' tooltips; onChange() runs after
+   *  messages or notices were added, deleted, or the timeline was reset. */
+  constructor({ meId, nameOf = null, onChange = null }) {
     this.meId = meId;
     this.nameOf = nameOf;
+    this.onChange = onChange;
+    this.divider = el("div", { class: "unread-divider", role: "separator", text: "New messages" });
     this.moderator = false;
     this.list = $("message-list");
     this.pendingList = $("pending-list");
@@ -46,9 +49,12 @@ export class Timeline {
     this.byId = new Map(); // message id -> seq
     this.messageCount = 0;
     this.pending = new Map(); // client_msg_id -> {item, node}
+    this.unread = null; // {after, upto}: where the "new messages" line goes
+    this.divider.remove();
     this.list.replaceChildren();
     this.pendingList.replaceChildren();
     this.jumpBtn.hidden = true;
+    this.onChange?.();
   }
 
   get firstSeq() { return this.seqs.length ? this.seqs[0] : 0; }
@@ -93,10 +99,39 @@ export class Timeline {
       if (msg.user_id === this.meId) mineAdded = true;
     }
     if (added) {
+      if (this.unread) this.placeDivider();
       if (scroll === "bottom" || (scroll === "auto" && (wasNearBottom || mineAdded))) this.scrollToBottom();
       else if (scroll === "auto") this.jumpBtn.hidden = false;
+      this.onChange?.();
     }
     return added;
+  }
+
+  /** The "new messages" line: before the first message after `lastReadSeq` written by
+   *  someone else, among those up to `uptoSeq` (what was there when the room opened).
+   *  A null lastReadSeq takes it away. */
+  markUnread(lastReadSeq, uptoSeq) {
+    this.unread = typeof lastReadSeq === "number" ? { after: lastReadSeq, upto: uptoSeq ?? Infinity } : null;
+    this.placeDivider();
+  }
+
+  placeDivider() {
+    const first = this.unread && this.seqs.find((seq) => {
+      const entry = this.items.get(seq);
+      return seq > this.unread.after && seq <= this.unread.upto && entry.kind === "msg"
+        && entry.msg.user_id !== this.meId && !entry.msg.deleted_at;
+    });
+    const entry = first ? this.items.get(first) : null;
+    if (!entry) this.divider.remove();
+    else if (this.divider.parentNode !== entry.node) entry.node.prepend(this.divider);
+    for (const e of this.items.values()) if (e.kind === "msg") e.node.classList.toggle("first-unread", e === entry);
+  }
+
+  /** Bring the "new messages" line into view if it is above the top of the view. */
+  revealDivider() {
+    if (!this.divider.isConnected) return;
+    const top = this.divider.getBoundingClientRect().top - this.scroller.getBoundingClientRect().top;
+    if (top < 0) this.scroller.scrollTop += top - 8;
   }
 
   /** A quiet line at an event's place in the room (someone joined, the room was renamed). */
@@ -104,6 +139,7 @@ export class Timeline {
     if (typeof seq !== "number" || this.items.has(seq)) return;
     const node = el("li", { class: "notice", dataset: { seq } }, text);
     this.keepingBottom(() => this.insert(seq, { kind: "notice", node }));
+    this.onChange?.();
   }
 
   /** Prepend older messages while keeping the visible ones where they are. */
@@ -197,6 +233,7 @@ export class Timeline {
     entry.mine = new Set();
     entry.editor = null;
     this.refresh(entry);
+    this.onChange?.();
   }
 
   /** room_chat_reaction_added (delta +1) / _removed (-1). */

@@ -6,6 +6,7 @@ import { state, ctx, KEY_WORKSPACE } from "/js/state.js";
 import { loadRooms } from "/js/rooms.js";
 import { closeRoom } from "/js/room.js";
 import { loadInvitations } from "/js/invitations.js";
+import { followWorkspace } from "/js/unread.js";
 
 export async function loadWorkspaces(preferId) {
   // Pending invitations show with the workspaces; accepting one opens its workspace.
@@ -41,6 +42,7 @@ export async function selectWorkspace(id) {
   $("workspace-leave").open = false;
   $("workspace-leave-form").onsubmit = onWorkspaceLeave;
   $("room-create").hidden = !state.workspace;
+  followWorkspace(); // live badges for its rooms
   await loadRooms();
 }
 

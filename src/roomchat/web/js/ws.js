@@ -10,7 +10,9 @@
 // A close with 4401 (the token expired or was revoked) is reported through onSessionEnded,
 // which renews the session; the socket then reconnects at once, without backoff.
 //   "broadcast" frame               — server-pushed frames (new_room_chat_message, the room's
-//                                     other events, typing_indicator)
+//                                     other events, and signals: typing_indicator,
+//                                     room_activity, room_read_updated, room_chat_read,
+//                                     room_presence)
 
 export class SocketError extends Error {
   constructor(code, message) {

@@ -1,0 +1,54 @@
+// The account dialog (the top bar's gear): the user's own settings. For now whether
+// others see their read receipts (PATCH /api/v1/users/me {share_read_receipts}).
+
+import { $, toast, displayName } from "/js/dom.js";
+import { state, ctx } from "/js/state.js";
+
+export function wireAccount() {
+  $("account-btn").addEventListener("click", openAccount);
+  $("account-close").addEventListener("click", closeAccount);
+  $("share-receipts").addEventListener("change", onShareChange);
+}
+
+export function closeAccount() {
+  const dialog = $("account-dialog");
+  if (dialog.open) dialog.close();
+}
+
+function renderShare() {
+  $("share-receipts").checked = state.me?.share_read_receipts !== false;
+}
+
+async function openAccount() {
+  if (!state.me) return;
+  $("account-title").textContent = displayName(state.me);
+  $("account-username").textContent = `@${state.me.username}`;
+  const box = $("share-receipts");
+  renderShare();
+  box.disabled = true;
+  $("account-dialog").showModal();
+  try {
+    state.me = { ...state.me, ...(await ctx.api.me()) }; // the setting as stored now
+  } catch (err) {
+    toast(`Could not load your settings: ${err.message}`, { error: true });
+  }
+  if (!state.me) return;
+  renderShare();
+  box.disabled = false;
+}
+
+async function onShareChange() {
+  const box = $("share-receipts");
+  const share = box.checked;
+  box.disabled = true;
+  try {
+    const me = await ctx.api.updateMe({ share_read_receipts: share });
+    if (state.me) state.me = { ...state.me, ...me };
+    toast(share ? "Others now see when you have read their messages" : "Your read receipts are private now");
+  } catch (err) {
+    toast(`Could not change the setting: ${err.message}`, { error: true });
+  } finally {
+    renderShare();
+    box.disabled = false;
+  }
+}

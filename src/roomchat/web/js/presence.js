@@ -1,0 +1,29 @@
+// Who is online in the open room: the join reply's online_user_ids (null: the room has
+// no presence, and no dots are shown), then room_presence broadcasts. A signal: every
+// (re)join's reply is the truth again.
+
+import { state } from "/js/state.js";
+import { renderMembers } from "/js/members.js";
+
+let online = null; // Set of user ids, or null: not shown
+let roomId = null;
+
+/** A join reply's online_user_ids for the open room (or null when the room closes). */
+export function setOnline(forRoomId, userIds) {
+  roomId = forRoomId;
+  online = Array.isArray(userIds) ? new Set(userIds) : null;
+  if (state.room) renderMembers();
+}
+
+/** room_presence {room_id, user_id, online}. */
+export function onPresence(data) {
+  if (online === null || data.room_id !== roomId || state.room?.id !== roomId) return;
+  if (data.online) online.add(data.user_id);
+  else online.delete(data.user_id);
+  renderMembers();
+}
+
+/** true / false, or null when the room shows no presence. */
+export function isOnline(userId) {
+  return online === null ? null : online.has(userId);
+}

@@ -1,0 +1,60 @@
+// Unread counts in the room list, kept live: the connection follows the selected
+// workspace (subscribe_workspace) and gets a room_activity for each message stored,
+// edited or deleted in its rooms; room_read_updated (every connection of the user)
+// moves a room's read position. Both are signals: after a reconnect the room list is
+// read again and the workspace followed again.
+
+import { state, ctx } from "/js/state.js";
+import { loadRooms, renderRoomStatus } from "/js/rooms.js";
+
+let followed = { ws: null, workspaceId: null }; // what the current connection follows
+
+/** Follow the selected workspace on the current connection (and stop following the one
+ *  before). reload: read the room list again once following (after a reconnect). */
+export async function followWorkspace({ reload = false } = {}) {
+  const socket = ctx.socket;
+  const ws = socket?.ws;
+  if (!socket?.isOpen || !ws) return;
+  const wsId = state.workspace?.id ?? null;
+  if (followed.ws === ws && followed.workspaceId === wsId) return;
+  if (followed.ws === ws && followed.workspaceId !== null) {
+    socket.request("unsubscribe_workspace", { workspace_id: followed.workspaceId }).catch(() => {});
+  }
+  followed = { ws, workspaceId: wsId };
+  if (wsId === null) return;
+  try {
+    await socket.request("subscribe_workspace", { workspace_id: wsId });
+  } catch (err) {
+    if (followed.ws === ws && followed.workspaceId === wsId) followed = { ws: null, workspaceId: null };
+    if (err.code !== "disconnected") console.warn("roomchat: could not follow the workspace", err);
+    return;
+  }
+  if (reload && state.workspace?.id === wsId) loadRooms();
+}
+
+/** room_activity {room_id, seq, unread_count, last_message}: a room's badge and preview. */
+export function onRoomActivity(data) {
+  const room = state.rooms.find((r) => r.id === data.room_id);
+  if (!room) return;
+  // Activity is computed a moment before it is sent: a read since then that covers it
+  // (room_read_updated came first) leaves nothing unread up to its seq.
+  const readPast = typeof room.last_read_seq === "number" && data.seq <= room.last_read_seq;
+  room.unread_count = readPast ? 0 : data.unread_count;
+  room.last_message = data.last_message ?? null;
+  renderRoomStatus(room.id);
+}
+
+/** room_read_updated {room_id, last_read_seq, unread_count}, also the mark_room_read reply. */
+export function onReadUpdated(data) {
+  const room = state.rooms.find((r) => r.id === data.room_id);
+  if (!room) return;
+  room.last_read_seq = data.last_read_seq;
+  room.unread_count = data.unread_count;
+  renderRoomStatus(room.id);
+}
+
+/** The user's read position in a room, as the room list knows it (null: not a member). */
+export function lastReadSeq(roomId) {
+  const room = state.rooms.find((r) => r.id === roomId);
+  return typeof room?.last_read_seq === "number" ? room.last_read_seq : null;
+}
