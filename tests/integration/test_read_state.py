@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.client import Account, Api, Ws, error_code
+from tests.support.client import Account, Api, TracedWs, Ws, error_code
 from tests.support.server import ServerProcess
 
 READ = "room_chat_read"
@@ -240,3 +240,32 @@ async def test_a_followed_workspace_reports_activity_in_rooms_not_joined(
     finally:
         for conn in (a, b, sidebar, e):
             await conn.close()
+
+
+async def test_receipts_are_coalesced_and_the_last_position_arrives(
+    server: ServerProcess, api: Api
+) -> None:
+    """Five moves within the receipt interval (1 s): the room hears the first at once
+    and the last when the interval ends, not all five."""
+    alice, bob = await api.register("alice"), await api.register("bob")
+    ws = await api.workspace(alice, bob)
+    rid = (await api.room(alice, ws["id"]))["id"]
+    a, b = await TracedWs.connect(server.ws_url, alice), await Ws.connect(server.ws_url, bob)
+    try:
+        await a.join(rid)
+        await b.join(rid)
+        sent = [await a.say(rid, f"m{n}") for n in range(5)]
+        for message in sent:
+            await mark(b, rid, message["seq"])
+        last = sent[-1]["seq"]
+        await a.wait_for(
+            lambda f: f.get("action") == READ and f["data"]["last_read_seq"] == last, timeout=15
+        )
+        await a.request("ping", {})
+        receipts = [f["data"] for f in a.arrivals if f.get("action") == READ]
+        assert receipts[0]["last_read_seq"] == sent[0]["seq"]
+        assert receipts[-1] == {"room_id": rid, "user_id": bob.id, "last_read_seq": last}
+        assert len(receipts) < len(sent), receipts
+    finally:
+        await a.close()
+        await b.close()
