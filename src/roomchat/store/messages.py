@@ -56,7 +56,8 @@ _MESSAGE_COLUMNS = (
 )
 
 
-def _with_users() -> Select[Any]:
+def with_users() -> Select[Any]:
+    """Messages joined with their authors (the columns message_from reads)."""
     return select(*_MESSAGE_COLUMNS).join(users, users.c.id == messages.c.user_id)
 
 
@@ -99,13 +100,13 @@ class MessageRepo:
             return await before(conn, room_id, before_seq, limit)
 
     async def after(self, room_id: int, after_seq: int, limit: int) -> MessagePage:
-        query = _with_users().where(messages.c.room_id == room_id, messages.c.seq > after_seq)
+        query = with_users().where(messages.c.room_id == room_id, messages.c.seq > after_seq)
         async with self._reads.connect() as conn:
             return await _page(conn, query.order_by(messages.c.seq), limit, newest_first=False)
 
     async def seq_range(self, room_id: int, first: int, last: int) -> list[Message]:
         query = (
-            _with_users()
+            with_users()
             .where(messages.c.room_id == room_id, messages.c.seq.between(first, last))
             .order_by(messages.c.seq)
         )
@@ -116,13 +117,13 @@ class MessageRepo:
 
 async def latest(conn: AsyncConnection, room_id: int, limit: int) -> MessagePage:
     """The room's newest ``limit`` messages as they are now, oldest first."""
-    query = _with_users().where(messages.c.room_id == room_id)
+    query = with_users().where(messages.c.room_id == room_id)
     return await _page(conn, query.order_by(messages.c.seq.desc()), limit, newest_first=True)
 
 
 async def before(conn: AsyncConnection, room_id: int, before_seq: int, limit: int) -> MessagePage:
     """The ``limit`` messages before ``before_seq``, oldest first."""
-    query = _with_users().where(messages.c.room_id == room_id, messages.c.seq < before_seq)
+    query = with_users().where(messages.c.room_id == room_id, messages.c.seq < before_seq)
     return await _page(conn, query.order_by(messages.c.seq.desc()), limit, newest_first=True)
 
 
@@ -148,7 +149,7 @@ class ChangeTarget:
 async def target(conn: AsyncConnection, message_id: int) -> ChangeTarget | None:
     """The message (reactions left out) with its room's creator and workspace owner."""
     query = (
-        _with_users()
+        with_users()
         .add_columns(rooms.c.created_by.label("r_created_by"), workspaces.c.owner_id)
         .join(rooms, rooms.c.id == messages.c.room_id)
         .join(workspaces, workspaces.c.id == rooms.c.workspace_id)
@@ -162,7 +163,7 @@ async def target(conn: AsyncConnection, message_id: int) -> ChangeTarget | None:
 
 async def current(conn: AsyncConnection, message_id: int) -> Message:
     """The message as it is now, reactions included (in the caller's transaction)."""
-    row = (await conn.execute(_with_users().where(messages.c.id == message_id))).one()
+    row = (await conn.execute(with_users().where(messages.c.id == message_id))).one()
     return (await with_reactions(conn, [message_from(row)]))[0]
 
 
@@ -256,7 +257,7 @@ async def _existing(
 ) -> dict[tuple[int, int, str], Message]:
     if not keys:
         return {}
-    query = _with_users().where(
+    query = with_users().where(
         tuple_(messages.c.room_id, messages.c.user_id, messages.c.client_msg_id).in_(keys)
     )
     found = {}

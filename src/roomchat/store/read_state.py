@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Message, User
 from roomchat.store.database import reads_of
+from roomchat.store.messages import with_users
 from roomchat.store.rows import USER_COLUMNS, message_from, user_from
 from roomchat.store.tables import messages, room_users, rooms, users
 
@@ -144,17 +145,7 @@ class ReadStateRepo:
             .where(messages.c.room_id.in_(list(room_ids)), messages.c.deleted_at.is_(None))
             .group_by(messages.c.room_id)
         )
-        query = (
-            select(
-                *messages.c,
-                users.c.id.label("u_id"),
-                users.c.username.label("u_username"),
-                users.c.display_name.label("u_display_name"),
-                users.c.avatar_url.label("u_avatar_url"),
-            )
-            .join(users, users.c.id == messages.c.user_id)
-            .where(tuple_(messages.c.room_id, messages.c.seq).in_(newest))
-        )
+        query = with_users().where(tuple_(messages.c.room_id, messages.c.seq).in_(newest))
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
         return {row.room_id: message_from(row) for row in rows}
