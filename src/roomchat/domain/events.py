@@ -134,6 +134,10 @@ class EventOutbox(Protocol):
 
     async def add(self, tx: Transaction, events: Sequence[RoomEvent]) -> None: ...
 
+    def committed(self, rows: Sequence[tuple[int, RoomEvent]]) -> None:
+        """Rows (outbox id, event) that another writer put in the table and that
+        committed (store/append_pg.py): publish them."""
+
 
 # Message changes (domain/message_changes.py): each its own event on the room's seq.
 MESSAGE_EDITED = "room_chat_message_edited"

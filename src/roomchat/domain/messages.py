@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from roomchat.domain.events import (
+    NEW_MESSAGE,
     EventOutbox,
     RoomEvent,
     message_data,
@@ -17,6 +20,7 @@ from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
 from roomchat.store import Store
+from roomchat.store.append_pg import BatchAppender, Send, Template
 from roomchat.store.group_commit import GroupCommitWriter
 from roomchat.store.messages import ClientMsgIdTaken, NewMessage
 from roomchat.store.read_state import advance_senders
@@ -91,6 +95,7 @@ class MessageService:
         self._origin = origin
         # The event log and the outbox (None: one instance, no one else to tell).
         self._recorder = EventRecorder(store, outbox, origin)
+        self._outbox = outbox
         self.limits = limits
         self._writer = GroupCommitWriter(self._store_batch)
 
@@ -101,24 +106,12 @@ class MessageService:
         await self._writer.close()
 
     async def _store_batch(self, batch: Sequence[NewMessage]) -> list[SendResult]:
-        """One transaction: the messages, their seqs, their events in the log and their
-        outbox rows."""
+        """The messages, their seqs, their events in the log and their outbox rows, all
+        in one transaction (on PostgreSQL, one statement)."""
         try:
-            async with self._store.transaction() as tx:
-                results: list[SendResult] = []
-                for appended in await self._store.messages.append(tx, batch):
-                    data = message_data(appended.message)
-                    event = None
-                    if appended.created:
-                        event = new_message_event(appended.message, self._origin, data)
-                    results.append(SendResult(appended.message, data, event))
-                await self._recorder.append(tx, [r.event for r in results if r.event])
-                # Sending marks the room read up to the message sent.
-                await advance_senders(
-                    tx.conn,
-                    [(r.message.room_id, r.message.user.id, r.message.seq) for r in results],
-                )
-            return results
+            if self._store.batches is not None:
+                return await self._store_at_once(self._store.batches, batch)
+            return await self._store_in_steps(batch)
         except LookupError:
             # The room was deleted since the sender's membership check; the writer
             # retries a batch that fails one by one, so only this send gets the error.
@@ -132,6 +125,84 @@ class MessageService:
             if existing is None:
                 raise
             return [SendResult(existing, message_data(existing), None)]
+
+    async def _store_in_steps(self, batch: Sequence[NewMessage]) -> list[SendResult]:
+        async with self._store.transaction() as tx:
+            results: list[SendResult] = []
+            for appended in await self._store.messages.append(tx, batch):
+                data = message_data(appended.message)
+                event = None
+                if appended.created:
+                    event = new_message_event(appended.message, self._origin, data)
+                results.append(SendResult(appended.message, data, event))
+            await self._recorder.append(tx, [r.event for r in results if r.event])
+            # Sending marks the room read up to the message sent.
+            await advance_senders(
+                tx.conn,
+                [(r.message.room_id, r.message.user.id, r.message.seq) for r in results],
+            )
+        return results
+
+    async def _store_at_once(
+        self, batches: BatchAppender, batch: Sequence[NewMessage]
+    ) -> list[SendResult]:
+        """The same writes as ``_store_in_steps`` in one round trip (store/append_pg.py)."""
+        now = datetime.now(UTC)
+        drafts: list[Message] = []
+        items: list[NewMessage] = []  # the send of each draft
+        first: dict[tuple[int, int, str], int] = {}
+        place: list[int] = []  # each send's draft (a repeated client_msg_id: the first's)
+        for item in batch:
+            key = item.idempotency_key
+            if key is not None and key in first:
+                place.append(first[key])
+                continue
+            if key is not None:
+                first[key] = len(drafts)
+            place.append(len(drafts))
+            items.append(item)
+            drafts.append(
+                Message(
+                    id=0,
+                    room_id=item.room_id,
+                    seq=0,
+                    user=item.user,
+                    message_text=item.message_text,
+                    message_content=item.message_content,
+                    client_msg_id=item.client_msg_id,
+                    created_at=now,
+                )
+            )
+        templates = [Template.of(draft) for draft in drafts]
+        sends = [
+            Send(d.room_id, d.user.id, d.message_text or "", d.message_content, d.client_msg_id, t)
+            for d, t in zip(drafts, templates, strict=True)
+        ]
+        origin = self._origin if self._outbox is not None else None
+        written = await batches.write(sends, now, origin)
+        made: list[SendResult] = []
+        queued: list[tuple[int, RoomEvent]] = []
+        for item, draft, template, w in zip(items, drafts, templates, written, strict=True):
+            if w.seq is None:  # an earlier send's client_msg_id: a replay
+                existing = await self._store.messages.by_client_msg_id(item)
+                if existing is None:
+                    raise LookupError("the replayed message is gone")
+                made.append(SendResult(existing, message_data(existing), None))
+                continue
+            message = dataclasses.replace(draft, id=w.message_id, seq=w.seq)
+            data = template.data(w.message_id, w.seq)
+            event = RoomEvent.build(message.room_id, message.seq, NEW_MESSAGE, data, self._origin)
+            if w.outbox_id is not None:
+                queued.append((w.outbox_id, event))
+            made.append(SendResult(message, data, event))
+        if queued and self._outbox is not None:
+            self._outbox.committed(queued)
+        results: list[SendResult] = []
+        seen: set[int] = set()
+        for at in place:  # a later send with the same client_msg_id replays the first
+            results.append(dataclasses.replace(made[at], event=None) if at in seen else made[at])
+            seen.add(at)
+        return results
 
     async def require_member(self, user: User, room_id: int) -> None:
         await self._rooms.require_room_member(user, room_id)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from roomchat.bus.base import Bus
 from roomchat.domain.events import RoomEvent
 from roomchat.outbox.relay import OutboxRelay
-from roomchat.outbox.rows import OutboxRows
+from roomchat.outbox.rows import OutboxRows, Queued
 from roomchat.store.transaction import Transaction
 
 
@@ -45,6 +45,11 @@ class Outbox:
         queued = await self.rows.insert(tx, events)
         if queued:
             tx.on_commit(lambda: self._relay.enqueue(queued))
+
+    def committed(self, rows: Sequence[tuple[int, RoomEvent]]) -> None:
+        """Rows a batch statement wrote (store/append_pg.py), once it committed."""
+        if rows:
+            self._relay.enqueue([Queued(outbox_id, event) for outbox_id, event in rows])
 
     def start(self) -> None:
         self._relay.start()

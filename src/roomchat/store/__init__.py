@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from roomchat.store.append_pg import BatchAppender
 from roomchat.store.database import create_engine, ping
 from roomchat.store.event_log import EventLog
 from roomchat.store.invitations import InvitationRepo
@@ -31,6 +32,8 @@ class Store:
     tokens: TokenRepo = field(init=False)
     events: EventLog = field(init=False)
     reads: ReadStateRepo = field(init=False)
+    # PostgreSQL: a batch of new messages in one statement (None: the general path).
+    batches: BatchAppender | None = field(init=False)
     _snapshots: AsyncEngine = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +45,8 @@ class Store:
         self.tokens = TokenRepo(self.engine)
         self.events = EventLog(self.engine)
         self.reads = ReadStateRepo(self.engine)
+        postgres = self.engine.dialect.name == "postgresql"
+        self.batches = BatchAppender(self.engine) if postgres else None
         self._snapshots = snapshots_of(self.engine)
 
     @classmethod
