@@ -59,13 +59,23 @@ async def test_unread_counts_follow_sends_deletes_and_marks(
             "rooms": [{"room_id": rid, "unread_count": 2}],
             "total": 2,
         }
+        # The last message is shown as it is now: with its reactions.
+        reacted = await b.request(
+            "add_room_chat_reaction",
+            {"room_id": rid, "message_id": sent[1]["id"], "reaction": ":+1:"},
+        )
+        assert reacted["status"] == "success", reacted
+        entry = await room_list_entry(api, bob, wid, rid)
+        assert entry["last_message"]["reactions"] == [
+            {"reaction": ":+1:", "count": 1, "user_ids": [bob.id]}
+        ]
 
         # Marking read: up to a seq, never backwards, clamped to the room's seq.
         moved = await mark(b, rid, sent[0]["seq"])
         assert moved == {"room_id": rid, "last_read_seq": sent[0]["seq"], "unread_count": 1}
         assert (await mark(b, rid, 1))["last_read_seq"] == sent[0]["seq"]
         top = await mark(b, rid, 10**6)
-        room_seq = deleted["data"]["seq"]
+        room_seq = reacted["data"]["seq"]
         assert top == {"room_id": rid, "last_read_seq": room_seq, "unread_count": 0}
         # Mark as unread from a message on: back on purpose.
         back = await mark(b, rid, sent[1]["seq"], "mark_room_unread")

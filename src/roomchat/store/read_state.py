@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Message, User
 from roomchat.store.database import reads_of
-from roomchat.store.messages import with_users
+from roomchat.store.messages import with_reactions, with_users
 from roomchat.store.rows import USER_COLUMNS, message_from, user_from
 from roomchat.store.tables import messages, room_users, rooms, users
 
@@ -148,7 +148,8 @@ class ReadStateRepo:
         query = with_users().where(tuple_(messages.c.room_id, messages.c.seq).in_(newest))
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return {row.room_id: message_from(row) for row in rows}
+            found = await with_reactions(conn, [message_from(row) for row in rows])
+        return {message.room_id: message for message in found}
 
     async def readers(self, room_id: int, message_id: int) -> list[User] | None:
         """The members other than its author who read the message and share receipts;
