@@ -17,14 +17,22 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from roomchat import __version__
-from roomchat.api.middleware import BodyLimit, SecurityHeaders
+from roomchat.api.middleware import BodyLimit, RequestId, SecurityHeaders
 from roomchat.api.responses import (
     ERROR_RESPONSES,
     on_chat_error,
     on_http_error,
     on_validation_error,
 )
-from roomchat.api.routes import auth, health, invitations, room_users, rooms, workspaces
+from roomchat.api.routes import (
+    auth,
+    health,
+    invitations,
+    metrics,
+    room_users,
+    rooms,
+    workspaces,
+)
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
 from roomchat.domain.message_changes import MessageChanges
@@ -38,6 +46,7 @@ from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
+from roomchat.metrics import Metrics, MetricsAccess, serve_separately
 from roomchat.outbox import Outbox, OutboxLimits
 from roomchat.realtime.activity import Activity
 from roomchat.realtime.fanout import Fanout
@@ -125,10 +134,11 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
     # The last added is the outermost: security headers go on the body limit's 413 too.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestId)  # outermost: its id is on every line the request logs
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
-    for module in (health, auth, workspaces, rooms, room_users, invitations):
+    for module in (health, auth, workspaces, rooms, room_users, invitations, metrics):
         app.include_router(module.router)
 
     if settings.serve_web_client and (WEB_DIR / "index.html").exists():
@@ -143,6 +153,7 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
 
 async def start_services(settings: Settings, bus: Bus) -> Services:
     store = Store.connect(settings.resolved_database_url(), settings.database_pool_size)
+    meter = Metrics(settings.instance_id)
     public_base_url = settings.resolved_public_base_url()
     users = UserService(
         store,
@@ -194,6 +205,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         rooms_,
         origin=settings.instance_id,
         outbox=outbox,
+        metrics=meter,
         limits=MessageLimits(
             max_text_chars=settings.max_message_text_chars,
             max_content_bytes=settings.max_message_content_bytes,
@@ -208,7 +220,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         max_bytes=settings.catch_up_max_bytes,
         catch_up=settings.catch_up_limit,
     )
-    hub = Hub(replay, settings.gap_fill_delay_ms / 1000, settings.sweep_interval_s)
+    hub = Hub(replay, settings.gap_fill_delay_ms / 1000, settings.sweep_interval_s, meter)
     fanout = Fanout(hub, bus, settings.instance_id)
     # Every instance's membership cache follows the room events it hears (a member
     # who left or was removed is forgotten at once); the hub sends away their sockets.
@@ -273,7 +285,13 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             read_burst=settings.read_burst,
         ),
         OriginPolicy.parse(settings.ws_allowed_origins, public_base_url),
+        meter,
     )
+    _measure_levels(meter, gateway, hub, bus, outbox)
+    access = MetricsAccess(settings.metrics_token, settings.metrics_address is not None)
+    stop_metrics_server = None
+    if settings.metrics_address:
+        stop_metrics_server = serve_separately(meter, access, settings.metrics_address)
     gateway.sinks.announce()
     messages.start()
     hub.start()
@@ -300,10 +318,41 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         recorder=recorder,
         reads=reads,
         presence=presence,
+        metrics=meter,
+        metrics_access=access,
+        stop_metrics_server=stop_metrics_server,
     )
 
 
+def _measure_levels(
+    meter: Metrics, gateway: Gateway, hub: Hub, bus: Bus, outbox: Outbox | None
+) -> None:
+    """The gauges of /metrics, read from their owners when scraped."""
+    meter.level("roomchat_connections", "Open WebSocket connections", lambda: gateway.connections)
+    meter.level(
+        "roomchat_joined_rooms", "Rooms with a joined connection here", lambda: hub.room_count
+    )
+    meter.level(
+        "roomchat_bus_healthy",
+        "1 while the bus is up and hears itself (/readyz's bus check), else 0",
+        lambda: 1.0 if bus.health().get("ok") else 0.0,
+    )
+    meter.level(
+        "roomchat_kafka_consumer_lag",
+        "Records behind the end of the topic, summed over partitions",
+        lambda: bus.health().get("lag"),
+    )
+    if outbox is not None:
+        meter.level(
+            "roomchat_outbox_backlog",
+            "Committed events not yet published on the bus",
+            lambda: outbox.health()["outbox_unpublished"],
+        )
+
+
 async def stop_services(services: Services) -> None:
+    if services.stop_metrics_server is not None:
+        services.stop_metrics_server()
     # The writer first, then the outbox: what it stores last still reaches the bus
     # before the bus closes.
     await services.sockets.close()

@@ -1,12 +1,16 @@
-"""The roomchat command: serve, migrate."""
+"""The roomchat command: serve, migrate, and the operator commands (roomchat/admin.py)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
 import logging
 import resource
+import sys
+from typing import Any
 
-from roomchat import __version__
+from roomchat import __version__, logs
 from roomchat.settings import Settings
 from roomchat.store.migrate import upgrade
 
@@ -23,16 +27,16 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, help="overrides ROOMCHAT_PORT")
     serve.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    _operator_commands(commands)
     args = parser.parse_args(argv)
 
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format, settings.instance_id)
     if args.command == "migrate":
         upgrade(settings.resolved_database_url())
         return
+    if args.command in ("users", "workspaces"):
+        sys.exit(_operate(settings, args))
     if args.host:
         settings.host = args.host
     if args.port:
@@ -45,7 +49,6 @@ def main(argv: list[str] | None = None) -> None:
 def _serve(settings: Settings) -> None:
     import uvicorn
 
-    from roomchat import logs
     from roomchat.app import create_app
     from roomchat.httpserver import protocol_class
 
@@ -62,6 +65,7 @@ def _serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's loggers write through roomchat's handler (logs.py)
         http=http or "auto",
         ws=settings.ws_impl,
         ws_max_size=settings.max_frame_bytes,
@@ -76,6 +80,60 @@ def _serve(settings: Settings) -> None:
     )
     logs.install()  # after uvicorn configured its loggers
     uvicorn.Server(config).run()
+
+
+def _operator_commands(commands: Any) -> None:
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="what", required=True
+    )
+    user = users.add_parser("create", help="register a user (password from stdin or a prompt)")
+    user.add_argument("username")
+    user.add_argument("--display-name")
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user.add_argument("--json", action="store_true", help="print the user as JSON")
+    workspaces = commands.add_parser("workspaces", help="manage workspaces").add_subparsers(
+        dest="what", required=True
+    )
+    workspace = workspaces.add_parser("create", help="create a workspace owned by a user")
+    workspace.add_argument("name")
+    workspace.add_argument("--owner", required=True, help="the owner's username")
+    workspace.add_argument("--json", action="store_true", help="print the workspace as JSON")
+
+
+def _operate(settings: Settings, args: argparse.Namespace) -> int:
+    """Run an operator command: 0 done, 1 refused (the reason on stderr)."""
+    from roomchat import admin, jsoncodec
+    from roomchat.errors import ChatError
+
+    upgrade(settings.resolved_database_url())
+    try:
+        if args.command == "users":
+            password = _password(args.password_stdin)
+            done = asyncio.run(
+                admin.create_user(settings, args.username, password, args.display_name)
+            )
+        else:
+            done = asyncio.run(admin.create_workspace(settings, args.name, args.owner))
+    except ChatError as err:
+        print(f"error: {err.code}: {err.message}", file=sys.stderr)
+        return 1
+    print(jsoncodec.dumps(done.data).decode() if args.json else done.line)
+    return 0
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("error: give --password-stdin, or run in a terminal", file=sys.stderr)
+        sys.exit(2)
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        print("error: the passwords differ", file=sys.stderr)
+        sys.exit(2)
+    return first
 
 
 def _raise_fd_limit() -> None:

@@ -1,4 +1,12 @@
-"""Keep secrets out of log lines: tokens, tickets, passwords, passcodes and join links.
+"""Log lines: readable text or one JSON object per line, and never a secret in them.
+
+``configure`` sets up the one handler every logger (uvicorn's too) writes through:
+``ROOMCHAT_LOG_FORMAT=json`` gives {time, level, logger, message, instance,
+request_id where there is one} per line (python-json-logger); the default is text.
+The request id is the REST request's (``X-Request-ID``, or one made up) or the
+WebSocket frame's ``request_id`` while its action runs (``request_id_var``).
+
+Secrets are kept out: tokens, tickets, passwords, passcodes and join links.
 
 uvicorn logs every WebSocket handshake with its full query string (``?token=...``),
 and at debug level the websockets library logs request lines, headers and frames.
@@ -10,6 +18,9 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
+
+from pythonjsonlogger.json import JsonFormatter
 
 REDACTED = "[redacted]"
 
@@ -59,8 +70,8 @@ class RedactSecrets(logging.Filter):
             # Argument by argument, so formatters that read record.args (uvicorn's
             # access log) still get their tuple.
             record.args = tuple(_clean(arg) for arg in record.args)
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+        # Not the format string on its own: a pattern could eat its "%s" ("?token=%s")
+        # and the line would fail to format and be lost. The whole message instead:
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler to report
@@ -72,6 +83,9 @@ class RedactSecrets(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
+            # Formatters that format exc_info themselves (the JSON one) would undo it:
+            # leave them only the redacted text.
+            record.exc_info = None
         return True
 
 
@@ -84,6 +98,51 @@ def _clean(arg: object) -> object:
 # Libraries that log SQL with its parameters at debug level (join tokens, ticket and
 # password hashes): never below INFO, whatever log_level says.
 _PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
+
+
+# The request being served by the current task, for every line it logs.
+request_id_var: ContextVar[str | None] = ContextVar("roomchat_request_id", default=None)
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_of(given: object) -> str | None:
+    """A client's request id, if it is safe to write in a log line (no spaces, no
+    newlines, at most 64 characters); None otherwise."""
+    text = str(given) if isinstance(given, str | int) else None
+    return text if text is not None and _REQUEST_ID.fullmatch(text) else None
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _RequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = request_id_var.get()
+        if request_id is not None:
+            record.request_id = request_id
+        return True
+
+
+def configure(level: str, log_format: str, instance: str) -> None:
+    """The root handler, in ``log_format`` (text or json), at ``level``."""
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "{levelname}{name}{message}",
+                style="{",
+                rename_fields={"levelname": "level", "name": "logger"},
+                static_fields={"instance": instance},
+                timestamp="time",
+            )
+        )
+    elif log_format == "text":
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    else:
+        raise ValueError(f"ROOMCHAT_LOG_FORMAT must be text or json, not {log_format!r}")
+    handler.addFilter(_RequestId())
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 def install() -> None:

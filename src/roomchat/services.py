@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
+from roomchat.metrics import Metrics, MetricsAccess
 from roomchat.outbox import Outbox
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway
@@ -42,6 +44,9 @@ class Services:
     recorder: EventRecorder
     reads: ReadState
     presence: Presence
+    metrics: Metrics
+    metrics_access: MetricsAccess
+    stop_metrics_server: Callable[[], None] | None = None
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

@@ -97,6 +97,17 @@ class Settings(BaseSettings):
     )
     instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     log_level: str = "info"
+    log_format: str = Field(
+        default="text", description="text: readable lines; json: one JSON object per line"
+    )
+    metrics_token: str | None = Field(
+        default=None, description="set: /metrics requires it as a bearer token (else 401)"
+    )
+    metrics_address: str | None = Field(
+        default=None,
+        description="host:port: serve /metrics there instead of on the public port "
+        "(neither set: /metrics answers loopback clients only)",
+    )
     ws_impl: str = Field(
         default="websockets-sansio",
         description="uvicorn's WebSocket implementation: websockets-sansio, websockets, wsproto",

@@ -1,8 +1,10 @@
-"""Pure ASGI middleware in front of every REST request: body size cap, security headers."""
+"""Pure ASGI middleware in front of every REST request: body size cap, security headers,
+request ids."""
 
 from __future__ import annotations
 
 import re
+import uuid
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -10,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from roomchat import jsoncodec
 from roomchat.errors import ChatError, Code
+from roomchat.logs import request_id_of, request_id_var
 
 
 class BodyTooLarge(HTTPException):
@@ -122,3 +125,29 @@ def _policy(scope: Scope) -> str:
     host = Headers(scope=scope).get("host", "")
     ws = f"ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
     return _WEB_CSP.format(ws=ws)
+
+
+class RequestId:
+    """Every REST request gets an id: the client's ``X-Request-ID`` when it is a safe
+    one, else a new one; it is on the response and on every log line of the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(Headers(scope=scope).get("x-request-id")) or uuid.uuid4().hex
+        header = (b"x-request-id", request_id.encode())
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        token = request_id_var.set(request_id)
+        try:
+            await self.app(scope, receive, tagged)
+        finally:
+            request_id_var.reset(token)

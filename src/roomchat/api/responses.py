@@ -37,25 +37,33 @@ def error_response(err: ChatError) -> JSON:
     return response
 
 
-async def on_chat_error(_request: Request, exc: Exception) -> JSON:
+def _counted(request: Request, err: ChatError) -> ChatError:
+    """The error, counted in the instance's metrics (roomchat_errors_total{code})."""
+    services = getattr(request.app.state, "services", None)
+    if services is not None:
+        services.metrics.error(err.code, "http")
+    return err
+
+
+async def on_chat_error(request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, ChatError)
-    return error_response(exc)
+    return error_response(_counted(request, exc))
 
 
-async def on_validation_error(_request: Request, exc: Exception) -> JSON:
+async def on_validation_error(request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(ChatError(Code.BAD_REQUEST, "the body is not valid JSON"))
+        bad = ChatError(Code.BAD_REQUEST, "the body is not valid JSON")
+        return error_response(_counted(request, bad))
     details = [
         {"field": ".".join(str(p) for p in e["loc"][1:] or e["loc"]), "message": e["msg"]}
         for e in errors
     ]
-    return error_response(
-        ChatError(
-            Code.VALIDATION_ERROR, "the request is missing fields or has wrong types", details
-        )
+    invalid = ChatError(
+        Code.VALIDATION_ERROR, "the request is missing fields or has wrong types", details
     )
+    return error_response(_counted(request, invalid))
 
 
 HTTP_CODES = {
@@ -67,13 +75,13 @@ HTTP_CODES = {
 }
 
 
-async def on_http_error(_request: Request, exc: Exception) -> JSON:
+async def on_http_error(request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, HTTPException)
     code = HTTP_CODES.get(exc.status_code, Code.BAD_REQUEST)
     # FastAPI raises a bare 400 for a body it cannot decode: say it as for bad JSON.
     message = "the body is not valid JSON" if exc.status_code == 400 else str(exc.detail)
     err = ChatError(code, message)
-    response = error_response(err)
+    response = error_response(_counted(request, err))
     response.status_code = exc.status_code
     return response
 

@@ -19,6 +19,7 @@ from roomchat.domain.models import Message, MessagePage, Room, User
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
+from roomchat.metrics import Metrics
 from roomchat.store import Store
 from roomchat.store.append_pg import BatchAppender, Send, Template
 from roomchat.store.group_commit import GroupCommitWriter
@@ -89,7 +90,9 @@ class MessageService:
         origin: str,
         limits: MessageLimits,
         outbox: EventOutbox | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics("local")
         self._store = store
         self._rooms = rooms
         self._origin = origin
@@ -110,8 +113,9 @@ class MessageService:
         in one transaction (on PostgreSQL, one statement)."""
         try:
             if self._store.batches is not None:
-                return await self._store_at_once(self._store.batches, batch)
-            return await self._store_in_steps(batch)
+                results = await self._store_at_once(self._store.batches, batch)
+            else:
+                results = await self._store_in_steps(batch)
         except LookupError:
             # The room was deleted since the sender's membership check; the writer
             # retries a batch that fails one by one, so only this send gets the error.
@@ -125,6 +129,9 @@ class MessageService:
             if existing is None:
                 raise
             return [SendResult(existing, message_data(existing), None)]
+        self._metrics.batch_size.observe(len(batch))
+        self._metrics.messages_stored.inc(sum(1 for r in results if r.event is not None))
+        return results
 
     async def _store_in_steps(self, batch: Sequence[NewMessage]) -> list[SendResult]:
         async with self._store.transaction() as tx:

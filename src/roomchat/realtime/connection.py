@@ -75,6 +75,7 @@ class OutboundLimits:
     max_bytes: int = 4 * 1024 * 1024  # queued frames plus what the transport holds
     max_frames: int = 1024
     write_timeout_s: float = 30.0  # waiting frames, and the transport took nothing this long
+    on_slow: Callable[[], None] | None = None  # told of each connection cut off (metrics)
 
 
 class Connection:
@@ -241,6 +242,8 @@ class Connection:
         if self._closed:
             return
         log.warning("user %s: %s, disconnecting slow client", self.user.id, why)
+        if self._limits.on_slow is not None:
+            self._limits.on_slow()
         self._closed = True
         self._corked = None
         self._queue.clear()

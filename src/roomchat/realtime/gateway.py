@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from roomchat.errors import ChatError, Code
+from roomchat.logs import request_id_of, request_id_var
+from roomchat.metrics import Metrics
 from roomchat.realtime import protocol
 from roomchat.realtime.connection import (
     Connection,
@@ -30,6 +33,7 @@ TOO_MANY_CONNECTIONS_CLOSE = 4429  # the user already has max_ws_per_user socket
 # An unknown action is named in its error reply only when it looks like an action name:
 # an error reply echoes nothing else the client sent (request_id aside).
 _PLAIN_ACTION = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+SEND = "send_room_chat_message"  # its reply time is roomchat_send_ack_seconds
 
 
 @dataclass
@@ -58,14 +62,19 @@ class Gateway:
         handlers: dict[str, Handler],
         limits: GatewayLimits,
         origins: OriginPolicy | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics("local")
         self._sessions = sessions
         self._hub = hub
         self._handlers = handlers
         self._limits = limits
         self._origins = origins or OriginPolicy([])
         self._outbound = OutboundLimits(
-            limits.outbound_buffer_bytes, limits.outbound_queue_frames, limits.write_timeout_s
+            limits.outbound_buffer_bytes,
+            limits.outbound_queue_frames,
+            limits.write_timeout_s,
+            on_slow=self._metrics.slow_clients.inc,
         )
         self.connections = 0
         self._per_user: dict[int, int] = {}  # open sockets per user id, on this instance
@@ -151,16 +160,25 @@ class Gateway:
         try:
             envelope = protocol.parse_envelope(text)
             action, request_id = envelope.action, envelope.request_id
+            # This connection's task logs under the frame's id until the next frame.
+            request_id_var.set(None if request_id is None else request_id_of(request_id))
             handler = self._handlers.get(action)
             if handler is None:
                 if not _PLAIN_ACTION.fullmatch(action):
                     action = "error"
                 known = ", ".join(sorted(self._handlers))
                 raise ChatError(Code.UNKNOWN_ACTION, f"unknown action; known: {known}")
-            return await handler(conn, envelope)
+            if action != SEND:
+                return await handler(conn, envelope)
+            started = time.perf_counter()
+            reply = await handler(conn, envelope)
+            self._metrics.send_ack.observe(time.perf_counter() - started)
+            return reply
         except ChatError as err:
+            self._metrics.error(err.code, action)
             return protocol.error(action, err, request_id)
         except Exception:
             log.exception("action %s failed", action)
             internal = ChatError(Code.INTERNAL_ERROR, "something went wrong on our side")
+            self._metrics.error(internal.code, action)
             return protocol.error(action, internal, request_id)

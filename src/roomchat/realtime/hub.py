@@ -28,6 +28,7 @@ from typing import Protocol
 
 from roomchat.domain.events import RoomEvent, RoomSignal
 from roomchat.domain.room_changes import DEPARTING, departure
+from roomchat.metrics import Metrics
 from roomchat.realtime.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,15 @@ class RoomChannel:
 
 
 class Hub:
-    def __init__(self, room_log: RoomLog, gap_delay: float, sweep_interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        room_log: RoomLog,
+        gap_delay: float,
+        sweep_interval: float = 5.0,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._log = room_log
+        self._metrics = metrics or Metrics("local")
         self._gap_delay = gap_delay
         self._sweep_interval = sweep_interval
         self._channels: dict[int, RoomChannel] = {}
@@ -149,6 +157,7 @@ class Hub:
             delivered = channel.delivered
             if delivered is None or delivered >= target or channel.gap_task is not None:
                 continue
+            self._metrics.sweeps_found.inc()
             log.warning(
                 "room %s: seq %d-%d never arrived on the bus; reading them from the database",
                 channel.room_id,
@@ -326,6 +335,8 @@ class Hub:
 
     def _fan_out(self, channel: RoomChannel, event: RoomEvent) -> None:
         channel.fan_out(event)
+        self._metrics.broadcasts.inc()
+        self._metrics.deliveries.inc(len(channel.members))  # once per broadcast
         channel.delivered = event.seq
         if event.action in DEPARTING:
             gone = departure(event)
@@ -359,6 +370,7 @@ class Hub:
                 except Exception:
                     log.exception("room %s: filling seq %d-%d failed", channel.room_id, first, last)
                     continue
+                self._metrics.gaps_filled.inc()
                 log.info(
                     "room %s: filled seq %d-%d from the database", channel.room_id, first, last
                 )

@@ -1,0 +1,52 @@
+"""Operator commands (``roomchat users create``, ``roomchat workspaces create``): the
+domain services over the configured database, with no server running.
+
+Passwords are read from standard input (``--password-stdin``) or a terminal prompt,
+never from the command line, where ``ps`` and shell history would keep them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from roomchat.domain.users import UserService
+from roomchat.domain.workspaces import WorkspaceService
+from roomchat.errors import ChatError, Code
+from roomchat.settings import Settings
+from roomchat.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What a command made, as a line for people and an object for scripts."""
+
+    line: str
+    data: dict[str, Any]
+
+
+async def create_user(
+    settings: Settings, username: str, password: str, display_name: str | None
+) -> Done:
+    store = Store.connect(settings.resolved_database_url(), 2)
+    try:
+        users = UserService(store, max_password_chars=settings.max_password_chars)
+        user = await users.register(username, password, display_name)
+    finally:
+        await store.close()
+    return Done(f"created user {user.id} {user.username}", user.to_dict())
+
+
+async def create_workspace(settings: Settings, name: str, owner_username: str) -> Done:
+    store = Store.connect(settings.resolved_database_url(), 2)
+    try:
+        owner = await UserService(store).by_username(owner_username)
+        if owner is None:
+            raise ChatError(Code.NOT_FOUND, f"no user {owner_username!r}")
+        workspace = await WorkspaceService(store).create(owner, name)
+    finally:
+        await store.close()
+    return Done(
+        f"created workspace {workspace.id} {workspace.name!r} owned by {owner.username}",
+        workspace.to_dict(),
+    )
