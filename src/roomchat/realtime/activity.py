@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 ACTIVITY = "room_activity"
 _CHANGES = frozenset({NEW_MESSAGE, MESSAGE_EDITED, MESSAGE_DELETED})
+_MAX_REMEMBERED = 100_000  # rooms whose workspace is kept in memory
 
 
 class Activity:
@@ -76,6 +77,8 @@ class Activity:
             found = await self._reads.workspace_of(room_id)
             if found is None:
                 return
+            if len(self._workspace_of) >= _MAX_REMEMBERED:
+                self._workspace_of.clear()  # a cache: bounded, and cheap to fill again
             workspace_id = self._workspace_of[room_id] = found
         followers = list(self._hub.followers(workspace_id))
         if not followers:

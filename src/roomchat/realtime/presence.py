@@ -39,6 +39,10 @@ PRESENCE = "room_presence"
 INTERNAL = "presence"
 
 
+# Rooms whose member count is kept before those no longer joined here are forgotten.
+_MAX_COUNTED = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class PresenceLimits:
     enabled: bool = True  # off: nothing tracked, online_user_ids null, nothing sent
@@ -135,7 +139,13 @@ class Presence:
     async def recount(self, room_id: int) -> None:
         if not self._limits.enabled:
             return
-        self._large[room_id] = await self._member_count(room_id) > self._limits.max_members
+        large = await self._member_count(room_id) > self._limits.max_members
+        if len(self._large) >= _MAX_COUNTED:
+            # Keep the counts of rooms joined here; the others are counted again if
+            # they are joined again (an instance lives long, rooms come and go).
+            for gone in [r for r in self._large if not self._hub.has_channel(r)]:
+                del self._large[gone]
+        self._large[room_id] = large
 
     async def _recount_quietly(self, room_id: int) -> None:
         try:
