@@ -1,5 +1,6 @@
-"""Operator commands (``roomchat users create``, ``roomchat workspaces create``): the
-domain services over the configured database, with no server running.
+"""Operator commands (``roomchat users create``, ``roomchat workspaces create``,
+``roomchat api-keys create|revoke``): the domain services over the configured
+database, with no server running.
 
 Passwords are read from standard input (``--password-stdin``) or a terminal prompt,
 never from the command line, where ``ps`` and shell history would keep them.
@@ -10,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from roomchat.domain.api_keys import ApiKeyService
+from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code
@@ -49,4 +52,35 @@ async def create_workspace(settings: Settings, name: str, owner_username: str) -
     return Done(
         f"created workspace {workspace.id} {workspace.name!r} owned by {owner.username}",
         workspace.to_dict(),
+    )
+
+
+def _api_keys(settings: Settings, store: Store) -> ApiKeyService:
+    limiter = RateLimiter(settings.api_key_rate_limit, "too many requests with this API key")
+    return ApiKeyService(store, WorkspaceService(store), settings.api_keys_per_workspace, limiter)
+
+
+async def create_api_key(settings: Settings, workspace_id: int, name: str) -> Done:
+    store = Store.connect(settings.resolved_database_url(), 2)
+    try:
+        issued = await _api_keys(settings, store).create_as_operator(workspace_id, name)
+    finally:
+        await store.close()
+    made, bot = issued.api_key, issued.api_key.bot
+    return Done(
+        f"created API key {made.id} {made.name!r} in workspace {workspace_id}: it acts as "
+        f"{bot.username} (user {bot.id})\nthe key, shown this once: {issued.key}",
+        issued.to_dict(),
+    )
+
+
+async def revoke_api_key(settings: Settings, key_id: int) -> Done:
+    store = Store.connect(settings.resolved_database_url(), 2)
+    try:
+        revoked = await _api_keys(settings, store).revoke_as_operator(key_id)
+    finally:
+        await store.close()
+    return Done(
+        f"revoked API key {revoked.id} {revoked.name!r} of workspace {revoked.workspace_id}",
+        revoked.to_dict(),
     )

@@ -25,6 +25,7 @@ from roomchat.api.responses import (
     on_validation_error,
 )
 from roomchat.api.routes import (
+    api_keys,
     auth,
     health,
     invitations,
@@ -35,8 +36,10 @@ from roomchat.api.routes import (
 )
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
+from roomchat.domain.api_keys import ApiKeyService
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits, MessageService
+from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.read_state import ReadState
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
@@ -138,7 +141,8 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
-    for module in (health, auth, workspaces, rooms, room_users, invitations, metrics):
+    routes = (health, auth, workspaces, api_keys, rooms, room_users, invitations, metrics)
+    for module in routes:
         app.include_router(module.router)
 
     if settings.serve_web_client and (WEB_DIR / "index.html").exists():
@@ -192,6 +196,12 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     # Edits, reactions, membership and room changes: each its own seq and event.
     recorder = EventRecorder(store, outbox, settings.instance_id)
     workspaces_ = WorkspaceService(store, recorder=recorder)
+    keys = ApiKeyService(
+        store,
+        workspaces_,
+        settings.api_keys_per_workspace,
+        RateLimiter(settings.api_key_rate_limit, "too many requests with this API key"),
+    )
     rooms_ = RoomService(
         store,
         workspaces_,
@@ -320,6 +330,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         presence=presence,
         metrics=meter,
         metrics_access=access,
+        api_keys=keys,
+        rest_sends=RateLimiter(settings.rest_send_limit, "sending too fast; slow down"),
         stop_metrics_server=stop_metrics_server,
     )
 

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from roomchat import __version__, logs
+from roomchat.domain.models import MAX_ID
 from roomchat.settings import Settings
 from roomchat.store.migrate import upgrade
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         upgrade(settings.resolved_database_url())
         return
-    if args.command in ("users", "workspaces"):
+    if args.command in ("users", "workspaces", "api-keys"):
         sys.exit(_operate(settings, args))
     if args.host:
         settings.host = args.host
@@ -100,6 +101,23 @@ def _operator_commands(commands: Any) -> None:
     workspace.add_argument("name")
     workspace.add_argument("--owner", required=True, help="the owner's username")
     workspace.add_argument("--json", action="store_true", help="print the workspace as JSON")
+    keys = commands.add_parser(
+        "api-keys", help="manage workspaces' API keys (docs/server-api.md)"
+    ).add_subparsers(dest="what", required=True)
+    key = keys.add_parser("create", help="make a key for a workspace; the key is printed once")
+    key.add_argument("--workspace", type=_id, required=True, help="the workspace's id")
+    key.add_argument("--name", required=True, help="what it is for; its bot's display name")
+    key.add_argument("--json", action="store_true", help="print it, the key included, as JSON")
+    revoke = keys.add_parser("revoke", help="revoke a key: every instance refuses it from now")
+    revoke.add_argument("id", type=_id, help="the key's id (as created or listed)")
+    revoke.add_argument("--json", action="store_true", help="print the revoked key as JSON")
+
+
+def _id(text: str) -> int:
+    """A row id on the command line: a plain decimal 1..2^63-1 (else exit 2)."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an id (1 to {MAX_ID})")
+    return int(text)
 
 
 def _operate(settings: Settings, args: argparse.Namespace) -> int:
@@ -114,8 +132,12 @@ def _operate(settings: Settings, args: argparse.Namespace) -> int:
             done = asyncio.run(
                 admin.create_user(settings, args.username, password, args.display_name)
             )
-        else:
+        elif args.command == "workspaces":
             done = asyncio.run(admin.create_workspace(settings, args.name, args.owner))
+        elif args.what == "create":
+            done = asyncio.run(admin.create_api_key(settings, args.workspace, args.name))
+        else:
+            done = asyncio.run(admin.revoke_api_key(settings, args.id))
     except ChatError as err:
         print(f"error: {err.code}: {err.message}", file=sys.stderr)
         return 1

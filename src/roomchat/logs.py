@@ -6,7 +6,7 @@ request_id where there is one} per line (python-json-logger); the default is tex
 The request id is the REST request's (``X-Request-ID``, or one made up) or the
 WebSocket frame's ``request_id`` while its action runs (``request_id_var``).
 
-Secrets are kept out: tokens, tickets, passwords, passcodes and join links.
+Secrets are kept out: tokens, tickets, API keys, passwords, passcodes and join links.
 
 uvicorn logs every WebSocket handshake with its full query string (``?token=...``),
 and at debug level the websockets library logs request lines, headers and frames.
@@ -47,6 +47,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf'\1"{REDACTED}"',
     ),
+    # API keys (domain/api_keys.py), wherever they turn up: a header, a query, a body
+    (re.compile(r"rck_[A-Za-z0-9_-]+"), REDACTED),
     # Anything shaped like a JWT, wherever it turns up
     # (its dots percent-encoded too)
     (

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from roomchat.bus.base import Bus
+from roomchat.domain.api_keys import ApiKeyService
 from roomchat.domain.messages import MessageService
+from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.read_state import ReadState
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
@@ -46,6 +48,8 @@ class Services:
     presence: Presence
     metrics: Metrics
     metrics_access: MetricsAccess
+    api_keys: ApiKeyService
+    rest_sends: RateLimiter  # POST .../messages, per user (WebSocket sends: per connection)
     stop_metrics_server: Callable[[], None] | None = None
 
     def bus_health(self) -> dict[str, Any]:

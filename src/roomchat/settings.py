@@ -170,6 +170,18 @@ class Settings(BaseSettings):
     header_read_timeout_s: float = Field(
         default=10.0, description="a client must finish its request headers within this"
     )
+    api_keys_per_workspace: int = Field(
+        default=25, description="unrevoked API keys a workspace may have (docs/server-api.md)"
+    )
+    api_key_rate_limit: str = Field(
+        default="20/second",
+        description="requests per API key and instance (the limits notation; ';' joins several)",
+    )
+    rest_send_limit: str = Field(
+        default="20/second",
+        description="messages a user (or bot) may post per instance through "
+        "POST /api/v1/room-chats/{room_id}/messages",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

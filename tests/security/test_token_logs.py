@@ -2,8 +2,8 @@
 
 Every WebSocket handshake logged its full ``?token=`` at INFO (uvicorn's line, also
 on a 403). Now every log line passes a redacting filter (query credentials, join
-link paths, Authorization headers, JSON secrets, anything shaped like a JWT), and
-browsers connect with a single-use ticket instead of a token in the URL.
+link paths, Authorization headers, JSON secrets, anything shaped like a JWT or an API
+key), and browsers connect with a single-use ticket instead of a token in the URL.
 
 The attacker reads the server's logs (a log shipper, a support bundle, a shared
 terminal). The test starts a server at debug level, the most talkative, does
@@ -112,6 +112,37 @@ async def test_no_secret_reaches_the_log(chatty: ServerProcess) -> None:
             await conn.request("join_room_chat", {"room_id": room["id"], "passcode": PASSCODE})
         finally:
             await conn.close()
+        # An API key: its one showing, in the header of REST calls, on /ws (refused),
+        # and again once revoked.
+        made = await api.call(
+            "POST",
+            f"/api/v1/workspaces/{workspace['id']}/api-keys",
+            account,
+            201,
+            json={"name": "Logged bot"},
+        )
+        secrets.append(made["key"])
+        bot = Account(made["user"], made["key"])
+        await api.call(
+            "POST", f"/api/v1/room-users/room/{room['id']}", bot, 201, json={"user_id": bot.id}
+        )
+        await api.call(
+            "POST",
+            f"/api/v1/room-chats/{room['id']}/messages",
+            bot,
+            201,
+            json={"message_text": "from the bot"},
+        )
+        for refused in (
+            websockets.connect(f"{chatty.ws_url}?token={bot.token}"),
+            websockets.connect(chatty.ws_url, additional_headers=bot.headers),
+        ):
+            with pytest.raises(InvalidStatus):
+                await refused
+        path = f"/api/v1/workspaces/{workspace['id']}/api-keys/{made['id']}"
+        await api.call("DELETE", path, account)
+        await api.call("GET", "/api/v1/users/me", bot, 401)
+
         await api.call("POST", "/api/v1/auth/logout", account)
     finally:
         await api.aclose()
@@ -127,3 +158,4 @@ async def test_no_secret_reaches_the_log(chatty: ServerProcess) -> None:
     for token in (account.token, registered["access_token"]):
         for part in token.split("."):
             assert part not in logs
+    assert bot.token.removeprefix("rck_") not in logs

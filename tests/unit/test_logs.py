@@ -67,3 +67,22 @@ def test_unsafe_request_ids_are_dropped(given: object) -> None:
 def test_safe_request_ids_are_kept() -> None:
     assert logs.request_id_of("trace-42:a.b_c") == "trace-42:a.b_c"
     assert logs.request_id_of(17) == "17"
+
+
+API_KEY = "rck_" + "Ab9-_xYz" * 5 + "k2Q"  # the shape of domain/api_keys.py's keys
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"Authorization: Bearer {API_KEY}",
+        f"GET /ws?token={API_KEY} 403",
+        f'{{"key": "{API_KEY}", "name": "bot"}}',
+        f"no such key {API_KEY}.",
+        f"/api/v1/x?key={API_KEY}&y=1",
+    ],
+)
+def test_an_api_key_is_redacted_wherever_it_appears(line: str) -> None:
+    cleaned = logs.redact(line)
+    assert "[redacted]" in cleaned
+    assert API_KEY not in cleaned and API_KEY[4:20] not in cleaned

@@ -1,5 +1,6 @@
 """Revisions upgrade databases with data in them: 0003 with messages waiting in the
-outbox, 0004 with messages to backfill into the room event log."""
+outbox, 0004 with messages to backfill into the room event log, 0006 and 0007 with
+workspaces, rooms and members."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from alembic import command
 from sqlalchemy import insert, select, text
 
 from roomchat import jsoncodec
+from roomchat.domain.api_keys import ApiKeyService
 from roomchat.domain.events import (
     NEW_MESSAGE,
     action_of,
@@ -20,6 +22,9 @@ from roomchat.domain.events import (
     new_message_event,
 )
 from roomchat.domain.models import MAX_ID, Message, User
+from roomchat.domain.rate_limits import RateLimiter
+from roomchat.domain.workspaces import WorkspaceService
+from roomchat.errors import ChatError
 from roomchat.store import Store
 from roomchat.store.database import create_engine
 from roomchat.store.messages import NewMessage
@@ -296,3 +301,64 @@ def test_0006_starts_existing_members_with_everything_read(backend: str, tmp_pat
         command.downgrade(alembic_config(url), "0005")
         upgrade(url)
         assert asyncio.run(_read_state(url)) == (members, shares)
+
+
+async def _seed_workspace_members(url: str) -> None:
+    """Ann owns the seeded workspace, Bob is a member of it (as revision 0006 keeps them)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for user_id, role in ((1, "owner"), (2, "member")):
+                await conn.execute(
+                    text(
+                        "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at)"
+                        " VALUES (1, :user, :role, :now)"
+                    ),
+                    {"user": user_id, "role": role, "now": datetime.now(UTC)},
+                )
+    finally:
+        await engine.dispose()
+
+
+async def _make_key(url: str) -> tuple[str, User, tuple[str | None, ...]]:
+    """A key for the seeded workspace, made and used by the live code; its bot, and the
+    roles of the owner, the other member and the bot."""
+    store = Store.connect(url)
+    try:
+        keys = ApiKeyService(store, WorkspaceService(store), 5, RateLimiter("100/second", "-"))
+        issued = await keys.create_as_operator(1, "Migrated bot")
+        bot = await keys.authenticate(issued.key)
+        roles = tuple([await store.workspaces.role(1, user_id) for user_id in (1, 2, bot.id)])
+        return issued.key, bot, roles
+    finally:
+        await store.close()
+
+
+async def _refused(url: str, key: str) -> str:
+    store = Store.connect(url)
+    try:
+        keys = ApiKeyService(store, WorkspaceService(store), 5, RateLimiter("100/second", "-"))
+        with pytest.raises(ChatError) as refused:
+            await keys.authenticate(key)
+        return refused.value.code
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_0007_gives_existing_workspaces_api_keys(backend: str, tmp_path: Path) -> None:
+    with database_url(backend, tmp_path) as url:
+        upgrade(url, "0006")
+        asyncio.run(_seed_members(url))
+        asyncio.run(_seed_workspace_members(url))
+        before = asyncio.run(_read_state(url))
+        upgrade(url)
+        assert asyncio.run(_read_state(url)) == before
+        key, bot, roles = asyncio.run(_make_key(url))
+        assert bot.username.startswith("bot-") and bot.display_name == "Migrated bot"
+        assert roles == ("owner", "member", "bot")
+        # Down and up again with a key and its bot stored: the key is gone for good.
+        command.downgrade(alembic_config(url), "0006")
+        upgrade(url)
+        assert asyncio.run(_refused(url, key)) == "unauthorized"
+        assert asyncio.run(_make_key(url))[2][:2] == ("owner", "member")

@@ -9,9 +9,10 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, Field, StrictInt
 
+from roomchat.domain.api_keys import is_api_key
 from roomchat.domain.models import MAX_ID, User
 from roomchat.domain.sessions import Session
-from roomchat.errors import unauthorized
+from roomchat.errors import forbidden, unauthorized
 from roomchat.services import Services
 
 _bearer = HTTPBearer(auto_error=False)
@@ -27,17 +28,35 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def _credential(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None:
+        raise unauthorized("send Authorization: Bearer <token>")
+    return credentials.credentials
+
+
 async def current_session(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Session:
-    if credentials is None:
-        raise unauthorized("send Authorization: Bearer <token>")
-    return await services(request).sessions.authenticate(credentials.credentials)
+    """A user's login session: refreshing, logging out and WebSocket tickets need one."""
+    token = _credential(credentials)
+    svc = services(request)
+    if is_api_key(token):
+        await svc.api_keys.authenticate(token)  # an invalid key is still a 401
+        raise forbidden("an API key has no session: it cannot refresh, log out or open a WebSocket")
+    return await svc.sessions.authenticate(token)
 
 
-async def current_user(session: Annotated[Session, Depends(current_session)]) -> User:
-    return session.user
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The caller: a user by their access token, or a workspace's bot by its API key."""
+    token = _credential(credentials)
+    svc = services(request)
+    if is_api_key(token):
+        return await svc.api_keys.authenticate(token)
+    return (await svc.sessions.authenticate(token)).user
 
 
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")

@@ -25,9 +25,13 @@ def ok(data: Any, status_code: int = 200) -> JSON:
     return JSON({"status": "success", "data": data}, status_code=status_code)
 
 
-def ok_encoded(data: bytes) -> Response:
+def ok_encoded(data: bytes, status_code: int = 200) -> Response:
     """A success envelope around ``data`` already encoded (stored events, byte for byte)."""
-    return Response(b'{"status":"success","data":' + data + b"}", media_type=JSON.media_type)
+    return Response(
+        b'{"status":"success","data":' + data + b"}",
+        status_code=status_code,
+        media_type=JSON.media_type,
+    )
 
 
 def error_response(err: ChatError) -> JSON:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from roomchat.domain.models import Invitation, User, Workspace
 from roomchat.domain.names import normalise_username
+from roomchat.domain.roles import BOT
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
 from roomchat.store.invitations import InvitationLimits
@@ -62,7 +63,8 @@ class InvitationService:
                 "more can be sent when some are answered or expire",
             )
         invitee = await self._resolve(user_id, username)
-        if invitee is None:
+        # A bot belongs to its own workspace only: inviting one is inviting nobody.
+        if invitee is None or await self._store.workspaces.holds_role(invitee.id, BOT):
             return
         now = self._clock()
         await self._store.invitations.create(

@@ -25,6 +25,7 @@ from roomchat.domain.messages import MessageLimits, check_text
 from roomchat.domain.models import User
 from roomchat.domain.names import has_hidden_characters
 from roomchat.domain.recorder import Change, EventRecorder
+from roomchat.domain.roles import manages_room
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import messages as message_rows
@@ -106,7 +107,7 @@ class MessageChanges:
         content = message_content or None
 
         async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
-            found = await self._target(tx, room_id, message_id)
+            found = await self._target(tx, room_id, message_id, user)
             if found.message.user.id != user.id:
                 raise forbidden("only its author may edit a message")
             new_content = found.message.message_content if keep_content else content
@@ -123,11 +124,14 @@ class MessageChanges:
         return await self._record(user, room_id, change)
 
     async def delete(self, user: User, room_id: int, message_id: int) -> ChangeResult:
-        """Leave a tombstone: by its author, the room's creator or the workspace owner."""
+        """Leave a tombstone: by its author or whoever manages the room (its creator, the
+        workspace owner, the workspace's bots)."""
 
         async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
-            found = await self._target(tx, room_id, message_id)
-            if user.id not in (found.message.user.id, found.room_creator, found.workspace_owner):
+            found = await self._target(tx, room_id, message_id, user)
+            if found.message.user.id != user.id and not manages_room(
+                user.id, found.room_creator, found.actor_role
+            ):
                 raise forbidden(
                     "only its author, the room's creator or the workspace owner may delete it"
                 )
@@ -144,7 +148,7 @@ class MessageChanges:
         reaction = clean_reaction(raw_reaction)
 
         async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
-            await self._target(tx, room_id, message_id)
+            await self._target(tx, room_id, message_id, user)
             if await reactions.has(tx.conn, message_id, user.id, reaction):
                 raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
             if (
@@ -168,7 +172,7 @@ class MessageChanges:
         reaction = clean_reaction(raw_reaction)
 
         async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
-            await self._target(tx, room_id, message_id)
+            await self._target(tx, room_id, message_id, user)
             if not await reactions.remove(tx.conn, message_id, user.id, reaction):
                 raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
             return events.REACTION_REMOVED, events.reaction_data(
@@ -190,10 +194,12 @@ class MessageChanges:
         data = events.data_of(event)
         return ChangeResult(data[:-1] + b',"changed":true}', event)
 
-    async def _target(self, tx: Transaction, room_id: int, message_id: int) -> ChangeTarget:
+    async def _target(
+        self, tx: Transaction, room_id: int, message_id: int, actor: User
+    ) -> ChangeTarget:
         """The message, if it is in the room and not deleted: not_found otherwise (a
         message of another room, even one the caller may see, is not found here)."""
-        found = await message_rows.target(tx.conn, message_id)
+        found = await message_rows.target(tx.conn, message_id, actor.id)
         if found is None or found.message.room_id != room_id or found.message.deleted_at:
             raise not_found("message")
         return found

@@ -188,3 +188,30 @@ class Message:
 class MessagePage:
     messages: list[Message]
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A workspace's API key as its owner sees it: never the key itself, which is shown
+    once, when it is made (``IssuedKey``)."""
+
+    id: int
+    workspace_id: int
+    name: str
+    prefix: str  # the key's first characters, to tell keys apart
+    bot: User  # who the key acts as
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "workspace_id": self.workspace_id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "user": self.bot.to_dict(),
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+            "revoked_at": self.revoked_at,
+        }

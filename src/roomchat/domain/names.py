@@ -43,3 +43,13 @@ def username_skeleton(username: str) -> str:
     for sequence, replacement in _CONFUSABLE_SEQUENCES:
         key = key.replace(sequence, replacement)
     return key
+
+
+# Bots (API keys: domain/api_keys.py) are named "bot-..."; people cannot take such a
+# name, nor one that looks like it ("b0t-", "bot_", "bot."), so a name that reads as a
+# bot is one.
+BOT_PREFIX = "bot-"
+
+
+def reads_as_bot(username: str) -> bool:
+    return username_skeleton(username).startswith(username_skeleton(BOT_PREFIX))

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import Room, RoomUser, RoomView, User
 from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.roles import manages_room
 from roomchat.domain.room_changes import (
     MEMBER_JOINED,
     MEMBER_LEFT,
@@ -30,7 +31,7 @@ from roomchat.domain.room_changes import (
     room_deleted_data,
     room_updated_data,
 )
-from roomchat.domain.workspaces import OWNER, WorkspaceService, clean_name
+from roomchat.domain.workspaces import WorkspaceService, clean_name
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
 from roomchat.store.rooms import RoomAccess, RoomChanges
@@ -213,9 +214,10 @@ class RoomService:
         return await self._join(user, access, passcode)
 
     async def _manage(self, user: User, room_id: int) -> RoomAccess:
-        """The room, if ``user`` created it or owns its workspace; forbidden otherwise."""
+        """The room, if ``user`` created it or manages its workspace's rooms (the owner,
+        the workspace's bots); forbidden otherwise."""
         access = await self._access(user, room_id)
-        if access.room.created_by != user.id and access.workspace_role != OWNER:
+        if not manages_room(user.id, access.room.created_by, access.workspace_role):
             raise forbidden("only the room's creator or the workspace owner can do that")
         return access
 

@@ -61,9 +61,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def ticket_hash(ticket: str) -> str:
-    # A ticket is 256 random bits: a plain hash suffices, no salt or slow hash needed.
-    return hashlib.sha256(ticket.encode()).hexdigest()
+def secret_hash(secret: str) -> str:
+    """How a random secret is stored (tickets, API keys): one is 256 random bits, so a
+    plain hash suffices, no salt or slow hash needed."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class SessionService:
@@ -186,7 +187,7 @@ class SessionService:
         expires_at = min(now + self._ticket_ttl, session.expires_at)
         ticket = secrets.token_urlsafe(32)
         await self._store.tokens.add_ticket(
-            ticket_hash(ticket),
+            secret_hash(ticket),
             Ticket(
                 session.user.id,
                 session.sid,
@@ -202,7 +203,7 @@ class SessionService:
         if not ticket or len(ticket) > 128:
             raise unauthorized("unknown, used or expired ticket")
         now = self._clock()
-        found = await self._store.tokens.redeem_ticket(ticket_hash(ticket), _utc(now))
+        found = await self._store.tokens.redeem_ticket(secret_hash(ticket), _utc(now))
         if found is None or found.token_expires_at.timestamp() <= now:
             raise unauthorized("unknown, used or expired ticket")
         # The ticket's issue time stands in for its token's: a ticket is only issued

@@ -8,7 +8,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from roomchat.domain.models import User
-from roomchat.domain.names import has_hidden_characters, normalise_username, username_skeleton
+from roomchat.domain.names import (
+    BOT_PREFIX,
+    has_hidden_characters,
+    normalise_username,
+    reads_as_bot,
+    username_skeleton,
+)
 from roomchat.domain.throttle import LoginThrottle
 from roomchat.errors import ChatError, Code, not_found, unauthorized
 from roomchat.store import Store
@@ -50,6 +56,10 @@ class UserService:
             raise ChatError(
                 Code.VALIDATION_ERROR,
                 "username must be 3-32 letters, digits, '_', '.' or '-'",
+            )
+        if reads_as_bot(canonical):
+            raise ChatError(
+                Code.VALIDATION_ERROR, f"usernames starting with {BOT_PREFIX!r} are the bots'"
             )
         self._check_password_length(password)
         name = (display_name or "").strip() or canonical

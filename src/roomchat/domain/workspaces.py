@@ -8,13 +8,11 @@ from roomchat.domain.invitations import InvitationService
 from roomchat.domain.models import User, Workspace, WorkspaceMember
 from roomchat.domain.names import has_hidden_characters
 from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.roles import BOT, MEMBER, OWNER
 from roomchat.domain.room_changes import MEMBER_LEFT, member_left_data
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
 from roomchat.store.seqs import reserve_seqs
-
-OWNER = "owner"
-MEMBER = "member"
 
 
 def clean_name(name: str, what: str) -> str:
@@ -40,7 +38,10 @@ class WorkspaceService:
         self._recorder = recorder or EventRecorder(store, None, "local")
 
     async def create(self, user: User, name: str) -> Workspace:
-        return await self._store.workspaces.create(clean_name(name, "name"), user.id)
+        name = clean_name(name, "name")
+        if await self._store.workspaces.holds_role(user.id, BOT):
+            raise forbidden("a bot acts in its own workspace only")
+        return await self._store.workspaces.create(name, user.id)
 
     async def mine(self, user: User) -> list[Workspace]:
         return await self._store.workspaces.of_user(user.id)
@@ -58,7 +59,7 @@ class WorkspaceService:
         self, owner: User, workspace_id: int, user_id: int | None, username: str | None
     ) -> None:
         """Invite a user (the owner only); the reply is the same whoever they are."""
-        await self._require_owner(owner, workspace_id, "only the workspace owner can invite")
+        await self.require_owner(owner, workspace_id, "only the workspace owner can invite")
         await self.invitations.invite(owner, workspace_id, user_id, username)
 
     async def accept(self, user: User, invitation_id: int) -> Workspace:
@@ -70,10 +71,13 @@ class WorkspaceService:
         One ``room_member_left`` per room they were in (``removed_by``: themselves),
         stored with the leave in one transaction; the caller publishes them.
         """
-        if await self.require_member(user, workspace_id) == OWNER:
+        role = await self.require_member(user, workspace_id)
+        if role == OWNER:
             raise ChatError(
                 Code.CONFLICT, "the owner cannot leave; transfer ownership to a member first"
             )
+        if role == BOT:
+            raise forbidden("a bot stays in its workspace; the owner revokes its API key")
         async with self._store.transaction() as tx:
             # Deletes only a "member" row: an owner (even one made so meanwhile) stays.
             rooms = await self._store.workspaces.leave(tx.conn, workspace_id, user.id, MEMBER)
@@ -94,7 +98,7 @@ class WorkspaceService:
         return events
 
     async def transfer_owner(self, owner: User, workspace_id: int, user_id: int) -> Workspace:
-        await self._require_owner(owner, workspace_id, "only the workspace owner can do that")
+        await self.require_owner(owner, workspace_id, "only the workspace owner can do that")
         if user_id == owner.id:
             raise ChatError(Code.CONFLICT, "you already own this workspace")
         workspace = await self._store.workspaces.transfer_owner(
@@ -105,7 +109,7 @@ class WorkspaceService:
             raise not_found("workspace member")
         return workspace
 
-    async def _require_owner(self, user: User, workspace_id: int, message: str) -> None:
+    async def require_owner(self, user: User, workspace_id: int, message: str) -> None:
         if await self.require_member(user, workspace_id) != OWNER:
             raise forbidden(message)
 

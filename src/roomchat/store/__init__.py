@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from roomchat.store.api_keys import ApiKeyRepo
 from roomchat.store.append_pg import BatchAppender
 from roomchat.store.database import create_engine, ping
 from roomchat.store.event_log import EventLog
@@ -32,6 +33,7 @@ class Store:
     tokens: TokenRepo = field(init=False)
     events: EventLog = field(init=False)
     reads: ReadStateRepo = field(init=False)
+    api_keys: ApiKeyRepo = field(init=False)
     # PostgreSQL: a batch of new messages in one statement (None: the general path).
     batches: BatchAppender | None = field(init=False)
     _snapshots: AsyncEngine = field(init=False, repr=False)
@@ -45,6 +47,7 @@ class Store:
         self.tokens = TokenRepo(self.engine)
         self.events = EventLog(self.engine)
         self.reads = ReadStateRepo(self.engine)
+        self.api_keys = ApiKeyRepo(self.engine)
         postgres = self.engine.dialect.name == "postgresql"
         self.batches = BatchAppender(self.engine) if postgres else None
         self._snapshots = snapshots_of(self.engine)

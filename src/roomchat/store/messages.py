@@ -17,7 +17,7 @@ from roomchat.store import reactions
 from roomchat.store.database import reads_of
 from roomchat.store.rows import message_from
 from roomchat.store.seqs import reserve_seqs
-from roomchat.store.tables import messages, rooms, users, workspaces
+from roomchat.store.tables import messages, rooms, users, workspace_members
 from roomchat.store.transaction import Transaction
 
 
@@ -139,26 +139,31 @@ async def _page(
 
 @dataclass(frozen=True, slots=True)
 class ChangeTarget:
-    """A message about to be changed, and who moderates its room."""
+    """A message about to be changed, its room's creator, and the changer's role in the
+    room's workspace (None: none)."""
 
     message: Message
     room_creator: int
-    workspace_owner: int
+    actor_role: str | None
 
 
-async def target(conn: AsyncConnection, message_id: int) -> ChangeTarget | None:
-    """The message (reactions left out) with its room's creator and workspace owner."""
+async def target(conn: AsyncConnection, message_id: int, actor_id: int) -> ChangeTarget | None:
+    """The message (reactions left out) with its room's creator and ``actor_id``'s role."""
     query = (
         with_users()
-        .add_columns(rooms.c.created_by.label("r_created_by"), workspaces.c.owner_id)
+        .add_columns(rooms.c.created_by.label("r_created_by"), workspace_members.c.role)
         .join(rooms, rooms.c.id == messages.c.room_id)
-        .join(workspaces, workspaces.c.id == rooms.c.workspace_id)
+        .outerjoin(
+            workspace_members,
+            (workspace_members.c.workspace_id == rooms.c.workspace_id)
+            & (workspace_members.c.user_id == actor_id),
+        )
         .where(messages.c.id == message_id)
     )
     row = (await conn.execute(query)).first()
     if row is None:
         return None
-    return ChangeTarget(message_from(row), row.r_created_by, row.owner_id)
+    return ChangeTarget(message_from(row), row.r_created_by, row.role)
 
 
 async def current(conn: AsyncConnection, message_id: int) -> Message:

@@ -227,3 +227,22 @@ message_reactions = Table(
     Column("reaction", String(64), primary_key=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# A workspace's API keys (docs/server-api.md). Only a hash of the key is stored; each
+# key has a bot user of its own (``user_id``), a member of the workspace with the
+# role "bot". A revoked key stays listed (``revoked_at``); its bot stays the author
+# of what it posted.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("prefix", String(16), nullable=False),  # the key's first characters, to tell keys apart
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    # Written at most once a minute per key: when the key was last used, about.
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)

@@ -60,6 +60,14 @@ class WorkspaceRepo:
         async with self._reads.connect() as conn:
             return (await conn.execute(query)).scalar_one_or_none()
 
+    async def holds_role(self, user_id: int, role: str) -> bool:
+        """Whether the user has ``role`` in any workspace."""
+        query = select(workspace_members.c.user_id).where(
+            workspace_members.c.user_id == user_id, workspace_members.c.role == role
+        )
+        async with self._reads.connect() as conn:
+            return (await conn.execute(query.limit(1))).first() is not None
+
     async def leave(
         self, conn: AsyncConnection, workspace_id: int, user_id: int, role: str
     ) -> list[int] | None:

@@ -43,6 +43,24 @@ class UpdateRoom(BaseModel):
     )
 
 
+class PostMessage(BaseModel):
+    message_text: StrictStr = Field(
+        examples=["Deploy 142 finished"],
+        description="not blank; at most max_message_text_chars (default 4000) characters",
+    )
+    message_content: StrictStr | None = Field(
+        default=None, description="at most max_message_content_bytes (default 16384) bytes"
+    )
+    client_msg_id: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        examples=["deploy-142"],
+        description="makes a retry safe: the same id again (same room, same sender) "
+        "answers the stored message (200) instead of storing another",
+    )
+
+
 R = TypeVar("R", bound=Response)
 
 
@@ -123,6 +141,20 @@ async def room_messages(
 ) -> JSON:
     page = await svc.messages.page(user, room_id, before_seq, after_seq, limit)
     return ok({"messages": [m.state_dict() for m in page.messages], "has_more": page.has_more})
+
+
+@router.post("/{room_id}/messages", status_code=201)
+async def post_message(room_id: IdPath, body: PostMessage, user: CurrentUser, svc: Svc) -> Response:
+    """Send a message as a room member (a user by token, a bot by API key), as
+    ``send_room_chat_message`` does: stored, then ``new_room_chat_message`` to the room
+    on every instance. 201 and the message; 200 and the stored one for a repeated
+    ``client_msg_id``."""
+    svc.rest_sends.hit(str(user.id))
+    result = await svc.messages.send(
+        user, room_id, body.message_text, body.message_content, body.client_msg_id
+    )
+    status = 201 if result.event is not None else 200
+    return then_publish(ok_encoded(result.data, status), svc, [result.event])
 
 
 @router.get("/{room_id}/messages/{message_id}/readers")

@@ -1,0 +1,51 @@
+"""A workspace's API keys: make one (shown once), list them, revoke one (owner only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from roomchat.api.deps import CurrentUser, IdPath, Svc
+from roomchat.api.responses import JSON, ok
+from roomchat.api.routing import StrictJSONRoute
+from roomchat.domain.api_keys import MAX_NAME_CHARS
+
+router = APIRouter(
+    prefix="/api/v1/workspaces/{workspace_id}/api-keys",
+    tags=["api-keys"],
+    route_class=StrictJSONRoute,
+)
+
+
+class NewApiKey(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    name: StrictStr = Field(
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        examples=["Deploy notifier"],
+        description="what the key is for; its bot's display_name in messages",
+    )
+
+
+@router.post("", status_code=201)
+async def create_api_key(
+    workspace_id: IdPath, body: NewApiKey, user: CurrentUser, svc: Svc
+) -> JSON:
+    """A new key and its bot (the owner only). The reply's ``key`` is the only time the
+    key is shown: keep it now. Bearer it to act as the bot (docs/server-api.md)."""
+    issued = await svc.api_keys.create(user, workspace_id, body.name)
+    return ok(issued.to_dict(), 201)
+
+
+@router.get("")
+async def api_keys(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """The workspace's keys, revoked ones too (``revoked_at`` set); never the keys."""
+    return ok([k.to_dict() for k in await svc.api_keys.keys(user, workspace_id)])
+
+
+@router.delete("/{key_id}")
+async def revoke_api_key(workspace_id: IdPath, key_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """Revoke the key: refused from now on, on every instance. Its bot stays the author
+    of what it posted."""
+    return ok((await svc.api_keys.revoke(user, workspace_id, key_id)).to_dict())
