@@ -1,17 +1,19 @@
-"""What a real client does, over real sockets: REST with httpx, WebSocket with websockets."""
+"""What a real client does, over real sockets: the test suite's helpers, built on
+roomchat.client (its ``Connection`` for the WebSocket, its ``Rest`` for REST), so every
+integration test exercises the Python client's connection layer too."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
 import httpx
-import websockets
 from websockets.asyncio.client import ClientConnection
+
+from roomchat.client import Connection, Rest
 
 Frame = dict[str, Any]
 
@@ -35,20 +37,18 @@ class Account:
 
 
 class Api:
+    """REST with assertions: ``call`` checks the exact status a test expects."""
+
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.rest = Rest(base_url)
+        self.http = self.rest.http  # the raw path: requests no client would make
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.rest.aclose()
 
     async def register(self, name: str | None = None, password: str = "password-123") -> Account:
-        username = unique(name or "user")
-        response = await self.http.post(
-            "/api/v1/auth/register",
-            json={"username": username, "password": password, "display_name": name},
-        )
-        assert response.status_code == 201, response.text
-        data = response.json()["data"]
+        body = {"username": unique(name or "user"), "password": password, "display_name": name}
+        data = await self.rest.call("POST", "/api/v1/auth/register", json=body)
         return Account(data["user"], data["access_token"])
 
     async def call(
@@ -115,33 +115,42 @@ class RoomActions:
         return reply["data"]  # type: ignore[no-any-return]
 
 
-@dataclass
 class Ws(RoomActions):
-    """A WebSocket client that keeps every frame it received, in order."""
+    """A WebSocket client that keeps every frame it received, in order.
 
-    conn: ClientConnection
-    received: list[Frame] = field(default_factory=list)
-    _cursor: int = 0
+    It reads through roomchat.client's ``Connection`` (``link``); ``conn`` is the raw
+    WebSocket beneath, for frames no client would send (fuzzing, malformed input).
+    """
+
+    def __init__(self, link: Connection | ClientConnection) -> None:
+        self.link = link if isinstance(link, Connection) else Connection(link)
+        self.received: list[Frame] = []
+        self._cursor = 0
+
+    @property
+    def conn(self) -> ClientConnection:
+        return self.link.websocket
 
     @classmethod
-    async def connect(cls, ws_url: str, account: Account) -> Ws:
-        conn = await websockets.connect(
-            f"{ws_url}?token={account.token}", max_size=2**22, compression=None
-        )
-        return cls(conn)
+    async def connect(cls, ws_url: str, account: Account) -> Self:
+        # The token in the query, as these tests always did (tests of the other ways of
+        # connecting name theirs); roomchat.client.Client itself uses tickets.
+        return cls(await Connection.open(ws_url, token=account.token, token_in_query=True))
 
     async def close(self) -> None:
-        await self.conn.close()
+        await self.link.close()
 
     async def send(self, action: str, payload: dict[str, Any] | None = None, **extra: Any) -> None:
         frame: dict[str, Any] = {"action": action, "payload": payload or {}, **extra}
-        await self.conn.send(json.dumps(frame))
+        await self.link.send_frame(frame)
+
+    async def _receive(self, timeout: float) -> None:
+        self.received.append(await asyncio.wait_for(self.link.receive(), timeout))
 
     async def next(self, timeout: float = 10.0) -> Frame:
         """The next frame not yet consumed by next()/wait_for()."""
         while self._cursor >= len(self.received):
-            raw = await asyncio.wait_for(self.conn.recv(), timeout)
-            self.received.append(json.loads(raw))
+            await self._receive(timeout)
         frame = self.received[self._cursor]
         self._cursor += 1
         return frame
@@ -159,8 +168,7 @@ class Ws(RoomActions):
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 raise TimeoutError("no matching frame")
-            raw = await asyncio.wait_for(self.conn.recv(), left)
-            self.received.append(json.loads(raw))
+            await self._receive(left)
 
     async def request(
         self, action: str, payload: dict[str, Any] | None = None, timeout: float = 10.0
@@ -292,41 +300,19 @@ async def marker(ws: Ws, timeout: float = 10.0) -> list[Frame]:
     return (await until(ws, is_pong(request_id), timeout))[:-1]
 
 
-class _Recording:
-    """Wraps a client connection to keep every frame in arrival order."""
-
-    def __init__(self, conn: ClientConnection) -> None:
-        self._conn = conn
-        self.log: list[Frame] = []
-        self.raw: list[bytes] = []
-
-    async def recv(self) -> str | bytes:
-        raw = await self._conn.recv()
-        self.log.append(json.loads(raw))
-        self.raw.append(raw.encode() if isinstance(raw, str) else raw)
-        return raw
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-
-@dataclass
 class TracedWs(Ws):
-    """A Ws that also keeps every frame in arrival order (``wait_for`` reorders ``received``)."""
+    """A Ws that also keeps every frame in arrival order (``wait_for`` reorders ``received``),
+    recorded by the connection's tap as each frame is read."""
 
-    @classmethod
-    async def connect(cls, ws_url: str, account: Account) -> TracedWs:
-        base = await Ws.connect(ws_url, account)
-        return cls(_Recording(base.conn))  # type: ignore[arg-type]
+    def __init__(self, link: Connection | ClientConnection) -> None:
+        super().__init__(link)
+        self.arrivals: list[Frame] = []
+        self.raw_arrivals: list[bytes] = []  # the same frames, as the bytes the server sent
+        self.link.tap = self._record
 
-    @property
-    def arrivals(self) -> list[Frame]:
-        return self.conn.log  # type: ignore[attr-defined, no-any-return]
-
-    @property
-    def raw_arrivals(self) -> list[bytes]:
-        """The same frames as ``arrivals``, as the bytes the server sent."""
-        return self.conn.raw  # type: ignore[attr-defined, no-any-return]
+    def _record(self, raw: str | bytes, frame: Frame) -> None:
+        self.arrivals.append(frame)
+        self.raw_arrivals.append(raw.encode() if isinstance(raw, str) else raw)
 
     def seqs(self, room_id: int) -> list[int]:
         """The seqs of the room's message broadcasts, in arrival order."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,8 +14,8 @@ from typing import Any
 
 import httpx
 import websockets
-from websockets.asyncio.client import ClientConnection
 
+from roomchat.client import Connection
 from tests.support.client import Account, Api, Frame, RoomActions, caught_up_messages, history
 from tests.support.databases import connect, fresh_postgres_database
 from tests.support.kafka import Broker
@@ -134,7 +133,7 @@ class Client(RoomActions):
         self.account = account
         self.name = name
         self.frames: list[Frame] = []
-        self.conn: ClientConnection | None = None
+        self.conn: Connection | None = None  # roomchat.client's connection layer
         self.instance: ServerProcess | None = None
         self._reader: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
@@ -142,16 +141,16 @@ class Client(RoomActions):
     async def connect(self, instance: ServerProcess) -> Client:
         await self.disconnect()
         self.instance = instance
-        self.conn = await websockets.connect(
-            f"{instance.ws_url}?token={self.account.token}", max_size=2**22, compression=None
+        self.conn = await Connection.open(
+            instance.ws_url, token=self.account.token, token_in_query=True
         )
         self._reader = asyncio.create_task(self._read(self.conn))
         return self
 
-    async def _read(self, conn: ClientConnection) -> None:
+    async def _read(self, conn: Connection) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
-            async for raw in conn:
-                self.frames.append(json.loads(raw))
+            while True:
+                self.frames.append(await conn.receive())
                 self._changed.set()
         self._changed.set()
 
@@ -179,9 +178,7 @@ class Client(RoomActions):
     async def send(self, action: str, payload: dict[str, Any]) -> str:
         request_id = uuid.uuid4().hex
         assert self.conn is not None
-        await self.conn.send(
-            json.dumps({"action": action, "payload": payload, "request_id": request_id})
-        )
+        await self.conn.send(action, payload, request_id)
         return request_id
 
     def reply(self, request_id: str) -> Frame | None:

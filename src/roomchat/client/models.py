@@ -1,0 +1,137 @@
+"""The protocol's objects (docs/protocol.md, "Objects") as frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from roomchat.client.fields import (
+    JSONObject,
+    integer,
+    integers,
+    obj,
+    objects,
+    optional_integer,
+    optional_text,
+    optional_timestamp,
+    text,
+    timestamp,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    display_name: str | None
+    avatar_url: str | None
+
+    @classmethod
+    def from_data(cls, data: JSONObject) -> User:
+        return cls(
+            id=integer(data, "id"),
+            username=text(data, "username"),
+            display_name=optional_text(data, "display_name"),
+            avatar_url=optional_text(data, "avatar_url"),
+        )
+
+    @property
+    def name(self) -> str:
+        """What to show: the display name, or the username when there is none."""
+        return self.display_name or self.username
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: int
+    workspace_id: int
+    name: str
+    created_by: int | None
+    link_join: str | None  # shown to the room's members only
+    created_at: datetime
+    has_passcode: bool
+
+    @classmethod
+    def from_data(cls, data: JSONObject) -> Room:
+        return cls(
+            id=integer(data, "id"),
+            workspace_id=integer(data, "workspace_id"),
+            name=text(data, "name"),
+            created_by=optional_integer(data, "created_by"),
+            link_join=optional_text(data, "link_join"),
+            created_at=timestamp(data, "created_at"),
+            has_passcode=bool(data.get("has_passcode", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    reaction: str
+    count: int
+    user_ids: tuple[int, ...]  # the first 20 who gave it; count is exact
+
+    @classmethod
+    def from_data(cls, data: JSONObject) -> Reaction:
+        return cls(text(data, "reaction"), integer(data, "count"), integers(data, "user_ids"))
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message as the server last described it.
+
+    ``text`` and ``content`` are the wire's ``message_text`` and ``message_content``; both
+    are None once the message is deleted (a tombstone keeps its id and seq).
+    """
+
+    id: int
+    room_id: int
+    seq: int  # its place in the room; edits and deletes do not move it
+    user_id: int
+    user: User
+    text: str | None
+    content: str | None
+    client_msg_id: str | None
+    created_at: datetime
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+    reactions: tuple[Reaction, ...] = ()
+
+    @classmethod
+    def from_data(cls, data: JSONObject) -> Message:
+        # A new message (and the send reply) has no edited_at/deleted_at/reactions keys:
+        # it cannot have been edited, deleted or reacted to yet.
+        return cls(
+            id=integer(data, "id"),
+            room_id=integer(data, "room_id"),
+            seq=integer(data, "seq"),
+            user_id=integer(data, "user_id"),
+            user=User.from_data(obj(data, "user")),
+            text=optional_text(data, "message_text"),
+            content=optional_text(data, "message_content"),
+            client_msg_id=optional_text(data, "client_msg_id"),
+            created_at=timestamp(data, "created_at"),
+            edited_at=optional_timestamp(data, "edited_at"),
+            deleted_at=optional_timestamp(data, "deleted_at"),
+            reactions=_reactions(data),
+        )
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedRoom:
+    """What ``Client.join`` returns: the room and where the client stands in it."""
+
+    room: Room
+    seq: int  # the room's seq the client has applied up to
+    messages: tuple[Message, ...]  # a first join: the latest messages as they are now
+    has_older: bool  # a first join: older messages exist (page them over REST)
+    online_user_ids: tuple[int, ...] | None  # None: presence not shown for this room
+
+
+def _reactions(data: JSONObject) -> tuple[Reaction, ...]:
+    if data.get("reactions") is None:
+        return ()
+    return tuple(Reaction.from_data(r) for r in objects(data, "reactions"))
