@@ -156,8 +156,11 @@ class SocketSwitch:
 
     def restore(self) -> None:
         self.blocked = False
-        self.page.locator("#retry-now-btn").click()
-        expect(self.page.locator("#conn-state")).to_have_text("Connected")
+        # The socket's own retry may be under way as we click (the banner then covers
+        # the button, or hides it): send the click event itself, which is a no-op
+        # unless the socket is closed, and allow for one backoff (at most 15 s).
+        self.page.locator("#retry-now-btn").dispatch_event("click")
+        expect(self.page.locator("#conn-state")).to_have_text("Connected", timeout=20_000)
 
 
 # ---------------------------------------------------------------- tests
