@@ -1,6 +1,6 @@
 """Operator commands (``roomchat users create``, ``roomchat workspaces create``,
-``roomchat api-keys create|revoke``): the domain services over the configured
-database, with no server running.
+``roomchat api-keys create|revoke``, ``roomchat webhooks list``): the domain services
+over the configured database, with no server running.
 
 Passwords are read from standard input (``--password-stdin``) or a terminal prompt,
 never from the command line, where ``ps`` and shell history would keep them.
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from roomchat.domain.api_keys import ApiKeyService
+from roomchat.domain.models import Webhook
 from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
@@ -84,3 +85,26 @@ async def revoke_api_key(settings: Settings, key_id: int) -> Done:
         f"revoked API key {revoked.id} {revoked.name!r} of workspace {revoked.workspace_id}",
         revoked.to_dict(),
     )
+
+
+async def list_webhooks(settings: Settings, workspace_id: int | None) -> Done:
+    store = Store.connect(settings.resolved_database_url(), 2)
+    try:
+        if workspace_id is not None and await store.workspaces.get(workspace_id) is None:
+            raise ChatError(Code.NOT_FOUND, f"no workspace {workspace_id}")
+        found = await store.webhooks.listed(workspace_id)
+    finally:
+        await store.close()
+    lines = [
+        f"{w.id}\tworkspace {w.workspace_id}\t{_state(w)}\t{w.url}\t{','.join(w.events)}"
+        for w in found
+    ]
+    return Done("\n".join(lines) or "no webhooks", {"webhooks": [w.to_dict() for w in found]})
+
+
+def _state(webhook: Webhook) -> str:
+    if not webhook.enabled:
+        return f"disabled ({webhook.disabled_reason})"
+    if webhook.failing_since is not None:
+        return f"failing since {webhook.failing_since.isoformat()} ({webhook.failures} attempts)"
+    return "enabled"

@@ -32,6 +32,7 @@ from roomchat.api.routes import (
     metrics,
     room_users,
     rooms,
+    webhooks,
     workspaces,
 )
 from roomchat.bus.base import Bus
@@ -47,6 +48,7 @@ from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
 from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
+from roomchat.domain.webhooks import RetryPolicy, WebhookService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
 from roomchat.metrics import Metrics, MetricsAccess, serve_separately
@@ -63,6 +65,9 @@ from roomchat.realtime.sessions import SocketSessions
 from roomchat.services import Services
 from roomchat.settings import Settings
 from roomchat.store import Store
+from roomchat.webhooks.addresses import AddressPolicy
+from roomchat.webhooks.dispatcher import Dispatcher, DispatchLimits
+from roomchat.webhooks.sender import Sender
 
 log = logging.getLogger("roomchat")
 WEB_DIR = Path(__file__).parent / "web"
@@ -141,7 +146,17 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
-    routes = (health, auth, workspaces, api_keys, rooms, room_users, invitations, metrics)
+    routes = (
+        health,
+        auth,
+        workspaces,
+        api_keys,
+        webhooks,
+        rooms,
+        room_users,
+        invitations,
+        metrics,
+    )
     for module in routes:
         app.include_router(module.router)
 
@@ -202,6 +217,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         settings.api_keys_per_workspace,
         RateLimiter(settings.api_key_rate_limit, "too many requests with this API key"),
     )
+    addresses = AddressPolicy.parse(settings.webhook_allowed_networks)
+    webhooks_ = WebhookService(store, workspaces_, addresses.check, settings.webhooks_per_workspace)
     rooms_ = RoomService(
         store,
         workspaces_,
@@ -254,6 +271,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         hub.presence = presence
         fanout.on_internal(presence.heard)
         fanout.on_event(presence.heard_event)
+    dispatcher = _webhook_dispatcher(settings, store, addresses, meter)
+    fanout.on_event(dispatcher.heard)  # an event heard: endpoints may have one to send
     changes = MessageChanges(rooms_, recorder, messages.limits)
     reads = ReadState(store, rooms_, workspaces_)
     receipts = Receipts(
@@ -310,6 +329,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     if outbox is not None:
         outbox.start()
     await sockets.start()
+    dispatcher.start()
     return Services(
         store,
         bus,
@@ -331,8 +351,31 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         metrics=meter,
         metrics_access=access,
         api_keys=keys,
+        webhooks=webhooks_,
+        webhook_dispatcher=dispatcher,
         rest_sends=RateLimiter(settings.rest_send_limit, "sending too fast; slow down"),
         stop_metrics_server=stop_metrics_server,
+    )
+
+
+def _webhook_dispatcher(
+    settings: Settings, store: Store, addresses: AddressPolicy, meter: Metrics
+) -> Dispatcher:
+    return Dispatcher(
+        store.webhooks,
+        Sender(addresses, settings.webhook_timeout_s, settings.webhook_concurrency),
+        settings.instance_id,
+        RetryPolicy(
+            backoff_initial_s=settings.webhook_backoff_initial_s,
+            backoff_max_s=settings.webhook_backoff_max_s,
+            retry_window_s=settings.webhook_retry_window_s,
+        ),
+        DispatchLimits(
+            concurrency=settings.webhook_concurrency,
+            lease_s=settings.webhook_lease_s,
+            poll_s=settings.webhook_poll_interval_s,
+        ),
+        meter,
     )
 
 
@@ -365,6 +408,8 @@ def _measure_levels(
 async def stop_services(services: Services) -> None:
     if services.stop_metrics_server is not None:
         services.stop_metrics_server()
+    # Its leases handed back: another instance delivers those endpoints from now.
+    await services.webhook_dispatcher.close()
     # The writer first, then the outbox: what it stores last still reaches the bus
     # before the bus closes.
     await services.sockets.close()

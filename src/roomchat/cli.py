@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         upgrade(settings.resolved_database_url())
         return
-    if args.command in ("users", "workspaces", "api-keys"):
+    if args.command in ("users", "workspaces", "api-keys", "webhooks"):
         sys.exit(_operate(settings, args))
     if args.host:
         settings.host = args.host
@@ -111,6 +111,12 @@ def _operator_commands(commands: Any) -> None:
     revoke = keys.add_parser("revoke", help="revoke a key: every instance refuses it from now")
     revoke.add_argument("id", type=_id, help="the key's id (as created or listed)")
     revoke.add_argument("--json", action="store_true", help="print the revoked key as JSON")
+    hooks = commands.add_parser(
+        "webhooks", help="see workspaces' webhook endpoints (docs/integration.md)"
+    ).add_subparsers(dest="what", required=True)
+    listing = hooks.add_parser("list", help="endpoints and their delivery state; no secrets")
+    listing.add_argument("--workspace", type=_id, help="one workspace's only (default: all)")
+    listing.add_argument("--json", action="store_true", help="print them as a JSON list")
 
 
 def _id(text: str) -> int:
@@ -134,6 +140,8 @@ def _operate(settings: Settings, args: argparse.Namespace) -> int:
             )
         elif args.command == "workspaces":
             done = asyncio.run(admin.create_workspace(settings, args.name, args.owner))
+        elif args.command == "webhooks":
+            done = asyncio.run(admin.list_webhooks(settings, args.workspace))
         elif args.what == "create":
             done = asyncio.run(admin.create_api_key(settings, args.workspace, args.name))
         else:

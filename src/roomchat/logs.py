@@ -126,6 +126,9 @@ class _RequestId(logging.Filter):
         return True
 
 
+_URL_LOGGERS = ("httpx", "httpcore")
+
+
 def configure(level: str, log_format: str, instance: str) -> None:
     """The root handler, in ``log_format`` (text or json), at ``level``."""
     handler = logging.StreamHandler()
@@ -145,6 +148,11 @@ def configure(level: str, log_format: str, instance: str) -> None:
         raise ValueError(f"ROOMCHAT_LOG_FORMAT must be text or json, not {log_format!r}")
     handler.addFilter(_RequestId())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # httpx logs each request's full URL at INFO: a webhook URL's path or query is often
+    # the receiver's own secret (Slack-style /services/T0/B0/XXXX). Webhook lines name
+    # the endpoint and its host instead (webhooks/dispatcher.py).
+    for name in _URL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def install() -> None:

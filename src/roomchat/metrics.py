@@ -102,6 +102,12 @@ class Metrics:
             [*labels, "code"],
             registry=reg,
         )
+        self._webhook_deliveries = Counter(
+            "roomchat_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, failed, blocked)",
+            [*labels, "outcome"],
+            registry=reg,
+        )
         self.send_ack = Histogram(
             "roomchat_send_ack_seconds",
             "From a send_room_chat_message frame arriving to its reply being queued",
@@ -122,6 +128,9 @@ class Metrics:
         self._errors.labels(self.instance, code).inc()
         if code == "rate_limited":
             self._rate_limited.labels(self.instance, kind).inc()
+
+    def webhook_delivery(self, outcome: str) -> None:
+        self._webhook_deliveries.labels(self.instance, outcome).inc()
 
     def level(self, name: str, documentation: str, read: Level) -> None:
         """A gauge whose value ``read`` gives when scraped (None: leave it out)."""

@@ -16,6 +16,7 @@ from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
 from roomchat.domain.users import UserService
+from roomchat.domain.webhooks import WebhookService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.metrics import Metrics, MetricsAccess
 from roomchat.outbox import Outbox
@@ -25,6 +26,7 @@ from roomchat.realtime.hub import Hub
 from roomchat.realtime.presence import Presence
 from roomchat.realtime.sessions import SocketSessions
 from roomchat.store import Store
+from roomchat.webhooks.dispatcher import Dispatcher
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Services:
     metrics_access: MetricsAccess
     api_keys: ApiKeyService
     rest_sends: RateLimiter  # POST .../messages, per user (WebSocket sends: per connection)
+    webhooks: WebhookService
+    webhook_dispatcher: Dispatcher
     stop_metrics_server: Callable[[], None] | None = None
 
     def bus_health(self) -> dict[str, Any]:

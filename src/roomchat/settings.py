@@ -183,6 +183,42 @@ class Settings(BaseSettings):
         "POST /api/v1/room-chats/{room_id}/messages",
     )
 
+    # --- Webhooks (docs/integration.md) ---
+    webhooks_per_workspace: int = Field(
+        default=10, description="webhook endpoints a workspace may register"
+    )
+    webhook_allowed_networks: str = Field(
+        default="",
+        description="comma-separated CIDRs webhook URLs may resolve to besides public "
+        "addresses (loopback, private, link-local and other special ranges are refused)",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, description="a delivery not answered within this (in all) has failed"
+    )
+    webhook_concurrency: int = Field(
+        default=16, description="webhook requests in flight at once per instance"
+    )
+    webhook_retry_window_s: float = Field(
+        default=24 * 3600.0,
+        description="an endpoint failing for longer than this is disabled (its events wait)",
+    )
+    webhook_backoff_initial_s: float = Field(
+        default=5.0, description="first retry after a failed delivery; doubles each time"
+    )
+    webhook_backoff_max_s: float = Field(
+        default=3600.0, description="longest wait between two retries"
+    )
+    webhook_poll_interval_s: float = Field(
+        default=5.0,
+        description="how often an endpoint's rooms are checked for events with no wake-up "
+        "(events this instance hears wake it at once)",
+    )
+    webhook_lease_s: float = Field(
+        default=15.0,
+        description="an instance's hold on an endpoint; a stopped instance's endpoints "
+        "are taken over after this",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

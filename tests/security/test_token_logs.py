@@ -22,10 +22,13 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from tests.support.client import Account, Api, Ws, unique
+from tests.support.receiver import receiving
 from tests.support.server import ServerProcess, running_server
 
 PASSWORD = "hunter2-very-secret"
 PASSCODE = "passcode-4417-secret"
+RECEIVER_PATH_TOKEN = "path-token-5521"
+RECEIVER_QUERY_TOKEN = "query-token-8812-secret"
 
 
 @pytest.fixture(scope="module", params=["text", "json"])
@@ -35,7 +38,13 @@ def chatty(
     """A server at debug level, the most talkative, in each log format."""
     directory: Path = tmp_path_factory.mktemp(f"logs-{backend}-{request.param}")
     with running_server(
-        backend, directory, log_level="debug", log_format=str(request.param)
+        backend,
+        directory,
+        log_level="debug",
+        log_format=str(request.param),
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_backoff_initial_s="0.1",
+        webhook_poll_interval_s="0.5",
     ) as process:
         yield process
 
@@ -139,6 +148,33 @@ async def test_no_secret_reaches_the_log(chatty: ServerProcess) -> None:
         ):
             with pytest.raises(InvalidStatus):
                 await refused
+        # A webhook: its secret (shown at registration and rotation) signs deliveries
+        # that fail, then succeed; the receiver's own token is in its URL's query.
+        hooks = f"/api/v1/workspaces/{workspace['id']}/webhooks"
+        async with receiving() as receiver:
+            receiver.answer = "fail"
+            url = receiver.url(f"/hook/{RECEIVER_PATH_TOKEN}?sig={RECEIVER_QUERY_TOKEN}")
+            body = {"url": url, "events": ["new_room_chat_message"]}
+            hook = await api.call("POST", hooks, account, 201, json=body)
+            rotated = await api.call("POST", f"{hooks}/{hook['id']}/secret/rotate", account, 200)
+            secrets += [
+                hook["secret"],
+                rotated["secret"],
+                RECEIVER_QUERY_TOKEN,
+                RECEIVER_PATH_TOKEN,
+            ]
+            await api.call(
+                "POST",
+                f"/api/v1/room-chats/{room['id']}/messages",
+                bot,
+                201,
+                json={"message_text": "to the webhook"},
+            )
+            await receiver.wait_for(lambda r: len(r.requests) >= 2)
+            receiver.answer = "ok"
+            await receiver.wait_for(lambda r: len(r.accepted) >= 1)
+            await api.call("GET", f"{hooks}/{hook['id']}/deliveries", account, 200)
+            await api.call("GET", hooks, account, 200)
         path = f"/api/v1/workspaces/{workspace['id']}/api-keys/{made['id']}"
         await api.call("DELETE", path, account)
         await api.call("GET", "/api/v1/users/me", bot, 401)
@@ -159,3 +195,7 @@ async def test_no_secret_reaches_the_log(chatty: ServerProcess) -> None:
         for part in token.split("."):
             assert part not in logs
     assert bot.token.removeprefix("rck_") not in logs
+    for secret in (hook["secret"], rotated["secret"]):  # nor the key without its prefix
+        assert secret.removeprefix("whsec_") not in logs
+    # The webhook did fail, and that was logged (by endpoint and host, not URL).
+    assert f"endpoint {hook['id']} (127.0.0.1) failed" in logs

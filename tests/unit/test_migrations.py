@@ -23,13 +23,15 @@ from roomchat.domain.events import (
 )
 from roomchat.domain.models import MAX_ID, Message, User
 from roomchat.domain.rate_limits import RateLimiter
+from roomchat.domain.users import UserService
+from roomchat.domain.webhooks import WebhookService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
 from roomchat.store import Store
 from roomchat.store.database import create_engine
 from roomchat.store.messages import NewMessage
 from roomchat.store.migrate import alembic_config, upgrade
-from roomchat.store.tables import messages, outbox
+from roomchat.store.tables import messages, outbox, webhook_cursors
 from tests.support.databases import database_url
 
 MESSAGE = {"id": 1, "room_id": 1, "seq": 1, "message_text": "waiting for the broker"}
@@ -362,3 +364,50 @@ def test_0007_gives_existing_workspaces_api_keys(backend: str, tmp_path: Path) -
         upgrade(url)
         assert asyncio.run(_refused(url, key)) == "unauthorized"
         assert asyncio.run(_make_key(url))[2][:2] == ("owner", "member")
+
+
+async def _register_webhook(url: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """An endpoint registered by the live code on the migrated data: its cursors (each
+    existing room at its seq then) and the rooms it has anything pending in."""
+    store = Store.connect(url)
+    try:
+
+        async def reachable(_: str) -> None:
+            return None
+
+        hooks = WebhookService(store, WorkspaceService(store), reachable, 3)
+        owner = await UserService(store).by_username("ann")
+        assert owner is not None
+        made = await hooks.create(owner, 1, "https://example.com/hook", [NEW_MESSAGE])
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                cursors = await conn.execute(
+                    select(webhook_cursors.c.room_id, webhook_cursors.c.delivered_seq)
+                    .where(webhook_cursors.c.webhook_id == made.webhook.id)
+                    .order_by(webhook_cursors.c.room_id)
+                )
+                found = [(row[0], row[1]) for row in cursors]
+        finally:
+            await engine.dispose()
+        pending = await store.webhooks.pending_rooms(made.webhook.id, 1, 10)
+        return found, [room_id for room_id, _ in pending]
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_0008_webhooks_start_at_each_existing_rooms_seq(backend: str, tmp_path: Path) -> None:
+    with database_url(backend, tmp_path) as url:
+        upgrade(url, "0007")
+        asyncio.run(_seed_members(url))
+        asyncio.run(_seed_workspace_members(url))
+        before = asyncio.run(_read_state(url))
+        upgrade(url)
+        assert asyncio.run(_read_state(url)) == before
+        cursors, pending = asyncio.run(_register_webhook(url))
+        # Room 1's seven old events are not sent to an endpoint registered now.
+        assert cursors == [(1, 7), (2, 0)] and pending == []
+        command.downgrade(alembic_config(url), "0007")
+        upgrade(url)
+        assert asyncio.run(_register_webhook(url))[0] == cursors

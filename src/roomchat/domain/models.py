@@ -215,3 +215,71 @@ class ApiKey:
             "last_used_at": self.last_used_at,
             "revoked_at": self.revoked_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A webhook endpoint with its delivery state. ``to_dict`` never shows a secret: the
+    secret is shown once, when made or rotated (domain/webhooks.py)."""
+
+    id: int
+    workspace_id: int
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    enabled: bool
+    disabled_reason: str | None
+    failing_since: datetime | None
+    failures: int
+    next_attempt_at: datetime | None
+    created_by: int
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "workspace_id": self.workspace_id,
+            "url": self.url,
+            "events": list(self.events),
+            "enabled": self.enabled,
+            "disabled_reason": self.disabled_reason,
+            "failing_since": self.failing_since,
+            "failures": self.failures,
+            "next_attempt_at": self.next_attempt_at,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One attempt to deliver one event to one endpoint."""
+
+    event_id: str
+    event_type: str
+    room_id: int
+    seq: int
+    attempt: int
+    outcome: str  # delivered | failed | blocked
+    response_code: int | None
+    error: str | None
+    duration_ms: int
+    attempted_at: datetime
+    next_retry_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "room_id": self.room_id,
+            "seq": self.seq,
+            "attempt": self.attempt,
+            "outcome": self.outcome,
+            "response_code": self.response_code,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+            "attempted_at": self.attempted_at,
+            "next_retry_at": self.next_retry_at,
+        }

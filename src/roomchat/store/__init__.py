@@ -19,6 +19,7 @@ from roomchat.store.snapshot import Snapshot, snapshot, snapshots_of
 from roomchat.store.tokens import TokenRepo
 from roomchat.store.transaction import Transaction, transaction
 from roomchat.store.users import UserRepo
+from roomchat.store.webhooks import WebhookRepo
 from roomchat.store.workspaces import WorkspaceRepo
 
 
@@ -34,6 +35,7 @@ class Store:
     events: EventLog = field(init=False)
     reads: ReadStateRepo = field(init=False)
     api_keys: ApiKeyRepo = field(init=False)
+    webhooks: WebhookRepo = field(init=False)
     # PostgreSQL: a batch of new messages in one statement (None: the general path).
     batches: BatchAppender | None = field(init=False)
     _snapshots: AsyncEngine = field(init=False, repr=False)
@@ -48,6 +50,7 @@ class Store:
         self.events = EventLog(self.engine)
         self.reads = ReadStateRepo(self.engine)
         self.api_keys = ApiKeyRepo(self.engine)
+        self.webhooks = WebhookRepo(self.engine)
         postgres = self.engine.dialect.name == "postgresql"
         self.batches = BatchAppender(self.engine) if postgres else None
         self._snapshots = snapshots_of(self.engine)

@@ -246,3 +246,62 @@ api_keys = Table(
     Column("last_used_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
 )
+
+# A workspace's webhook endpoints (docs/integration.md). The signing secret is kept as
+# is (it signs every delivery); after a rotation the previous one keeps signing beside
+# it until ``previous_secret_expires_at``. Delivery state lives on the row, so every
+# instance sees it: ``failing_since``/``failures``/``next_attempt_at`` while a receiver
+# fails, ``enabled`` false with ``disabled_reason`` once it failed too long. One instance
+# at a time delivers an endpoint's events: the one holding its lease.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    Column("events", String(1024), nullable=False),  # action names, comma-separated
+    Column("secret", String(64), nullable=False),
+    Column("previous_secret", String(64), nullable=True),
+    Column("previous_secret_expires_at", UtcDateTime, nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("disabled_reason", String(256), nullable=True),
+    Column("failing_since", UtcDateTime, nullable=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("created_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+)
+
+# How far each endpoint got in each room: every event up to ``delivered_seq`` was
+# delivered (or was not one it asked for). Rooms that existed when the endpoint was
+# registered start at their seq then; a room made later starts at 0.
+webhook_cursors = Table(
+    "webhook_cursors",
+    metadata,
+    Column("webhook_id", BigId, ForeignKey("webhooks.id"), nullable=False),
+    Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
+    Column("delivered_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("webhook_id", "room_id"),
+)
+
+# Recent delivery attempts, for GET .../webhooks/{id}/deliveries: the newest few hundred
+# per endpoint are kept.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("webhook_id", BigId, ForeignKey("webhooks.id"), nullable=False, index=True),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("room_id", BigId, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered | failed | blocked
+    Column("response_code", Integer, nullable=True),
+    Column("error", String(256), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Column("attempted_at", UtcDateTime, nullable=False),
+    Column("next_retry_at", UtcDateTime, nullable=True),
+)
