@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -182,3 +184,21 @@ def test_signatures_verify_with_the_standard_library_and_both_secrets_while_rota
         Verifier(new).verify(body + b" ", headers)
     expired = signing_secrets(rotating, NOW + timedelta(hours=2))
     assert expired == [new]
+
+
+def test_the_docs_verification_without_the_library_accepts_ours_and_only_ours() -> None:
+    """docs/integration.md's stdlib check, run as written, on what roomchat signs."""
+    docs = (Path(__file__).parents[2] / "docs" / "integration.md").read_text()
+    start = docs.index("import base64, hashlib, hmac, time")
+    code = docs[start : docs.index("```", start)]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "integration.md", "exec"), namespace)
+    verified = namespace["verified"]
+    old, new = new_secret(), new_secret()
+    body = b'{"id":"evt_3_9","data":{"message_text":"caf\xc3\xa9"}}'
+    headers = signature_headers("evt_3_9", datetime.now(UTC), body, [new, old])
+    assert verified(new, body, headers) and verified(old, body, headers)
+    assert not verified(new_secret(), body, headers)
+    assert not verified(new, body + b" ", headers)
+    stale = signature_headers("evt_3_9", datetime.now(UTC) - timedelta(minutes=10), body, [new])
+    assert not verified(new, body, stale)
