@@ -353,6 +353,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         api_keys=keys,
         webhooks=webhooks_,
         webhook_dispatcher=dispatcher,
+        activity=activity,
         rest_sends=RateLimiter(settings.rest_send_limit, "sending too fast; slow down"),
         stop_metrics_server=stop_metrics_server,
     )
@@ -418,5 +419,6 @@ async def stop_services(services: Services) -> None:
         await services.outbox.close()
     await services.bus.close()
     await services.presence.close()
+    await services.activity.close()
     await services.hub.close()
     await services.store.close()

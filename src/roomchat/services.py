@@ -20,6 +20,7 @@ from roomchat.domain.webhooks import WebhookService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.metrics import Metrics, MetricsAccess
 from roomchat.outbox import Outbox
+from roomchat.realtime.activity import Activity
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway
 from roomchat.realtime.hub import Hub
@@ -54,6 +55,7 @@ class Services:
     rest_sends: RateLimiter  # POST .../messages, per user (WebSocket sends: per connection)
     webhooks: WebhookService
     webhook_dispatcher: Dispatcher
+    activity: Activity
     stop_metrics_server: Callable[[], None] | None = None
 
     def bus_health(self) -> dict[str, Any]:

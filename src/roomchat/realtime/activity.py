@@ -46,6 +46,13 @@ class Activity:
         self._flushing: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def close(self) -> None:
+        """Stop the rooms' pending flushes (nobody is left to tell at shutdown)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def heard(self, event: RoomEvent) -> None:
         """A room event this instance heard (Fanout listener)."""
         if event.action not in _CHANGES or not self._hub.followed:
