@@ -102,8 +102,10 @@ def _clean(arg: object) -> object:
 _PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
 
 
-# The request being served by the current task, for every line it logs.
-request_id_var: ContextVar[str | None] = ContextVar("roomchat_request_id", default=None)
+# The request being served by the current task, for every line it logs: as the client
+# sent it (a WebSocket frame's request_id), checked by request_id_of only when a line
+# is logged, not on every frame.
+request_id_var: ContextVar[object] = ContextVar("roomchat_request_id", default=None)
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
@@ -120,7 +122,8 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 class _RequestId(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        request_id = request_id_var.get()
+        given = request_id_var.get()
+        request_id = None if given is None else request_id_of(given)
         if request_id is not None:
             record.request_id = request_id
         return True

@@ -86,3 +86,21 @@ def test_an_api_key_is_redacted_wherever_it_appears(line: str) -> None:
     cleaned = logs.redact(line)
     assert "[redacted]" in cleaned
     assert API_KEY not in cleaned and API_KEY[4:20] not in cleaned
+
+
+@pytest.mark.parametrize("given", ["forged\n2026-01-01 INFO admin logged in", "x" * 65, 3.5])
+def test_a_frames_unsafe_request_id_never_reaches_a_line(
+    captured: io.StringIO, given: object
+) -> None:
+    """The gateway stores a frame's request_id as sent; only a safe one is logged."""
+    logs.configure("info", "json", "inst-1")
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(captured)
+    token = logs.request_id_var.set(given)
+    try:
+        logging.getLogger("roomchat.test").warning("something")
+    finally:
+        logs.request_id_var.reset(token)
+    (line,) = captured.getvalue().splitlines()
+    assert "request_id" not in json.loads(line)

@@ -127,3 +127,91 @@ async def test_one_bad_message_fails_alone_not_the_batch_it_shared() -> None:
     await w.close()
     assert outcomes[0] == "stored:a" and outcomes[2] == "stored:c"
     assert isinstance(outcomes[1], ValueError)
+
+
+async def settle() -> None:
+    """Let every ready task run a few steps (to check that something did not start)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+class Gated:
+    """A fake append whose every commit waits for the test to let it end."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[str, int]]] = []
+        self.committed: list[list[tuple[str, int]]] = []
+        self.gates: list[asyncio.Event] = []
+        self.started = asyncio.Condition()
+
+    async def append(self, batch: Sequence[tuple[str, int]]) -> list[str]:
+        gate = asyncio.Event()
+        async with self.started:
+            self.batches.append(list(batch))
+            self.gates.append(gate)
+            self.started.notify_all()
+        await gate.wait()
+        self.committed.append(list(batch))
+        return [f"{room}:{n}" for room, n in batch]
+
+    async def until_started(self, count: int) -> None:
+        async with asyncio.timeout(5), self.started:
+            await self.started.wait_for(lambda: len(self.batches) >= count)
+
+
+async def test_batches_of_other_keys_commit_side_by_side_and_each_key_keeps_its_order() -> None:
+    storage = Gated()
+    writer: GroupCommitWriter[tuple[str, int], str] = GroupCommitWriter(
+        storage.append, max_batch=10, key=lambda item: item[0], in_flight=2
+    )
+    writer.start()
+    try:
+        first = asyncio.create_task(writer.write(("a", 1)))
+        await storage.until_started(1)
+        # a:1 is committing: a:2 waits behind it; b's writes go in a batch of their own.
+        queued = [
+            asyncio.create_task(writer.write(item)) for item in (("a", 2), ("b", 1), ("b", 2))
+        ]
+        await storage.until_started(2)
+        assert storage.batches == [[("a", 1)], [("b", 1), ("b", 2)]]
+        # Two in flight: c waits for one to end, though its key is free.
+        later = asyncio.create_task(writer.write(("c", 1)))
+        await settle()  # the writer looked, and must not have started a third
+        assert len(storage.batches) == 2
+        storage.gates[1].set()  # b's batch ends first: a:2 still waits for a:1
+        assert await queued[1] == "b:1" and await queued[2] == "b:2"
+        await storage.until_started(3)
+        assert storage.batches[2] == [("c", 1)]
+        storage.gates[0].set()
+        assert await first == "a:1"
+        await storage.until_started(4)
+        assert storage.batches[3] == [("a", 2)]
+        for gate in storage.gates:
+            gate.set()
+        assert await queued[0] == "a:2" and await later == "c:1"
+        order_of_a = [item for batch in storage.committed for item in batch if item[0] == "a"]
+        assert order_of_a == [("a", 1), ("a", 2)]
+    finally:
+        for gate in storage.gates:
+            gate.set()
+        await writer.close()
+
+
+async def test_without_a_key_one_batch_commits_at_a_time() -> None:
+    storage = Gated()
+    writer: GroupCommitWriter[tuple[str, int], str] = GroupCommitWriter(storage.append, in_flight=4)
+    writer.start()
+    try:
+        first = asyncio.create_task(writer.write(("a", 1)))
+        await storage.until_started(1)
+        other = asyncio.create_task(writer.write(("b", 1)))
+        await settle()
+        assert len(storage.batches) == 1  # in_flight needs a key to order by
+        storage.gates[0].set()
+        await storage.until_started(2)
+        storage.gates[1].set()
+        assert (await first, await other) == ("a:1", "b:1")
+    finally:
+        for gate in storage.gates:
+            gate.set()
+        await writer.close()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from roomchat.errors import ChatError, Code
-from roomchat.logs import request_id_of, request_id_var
+from roomchat.logs import request_id_var
 from roomchat.metrics import Metrics
 from roomchat.realtime import protocol
 from roomchat.realtime.connection import (
@@ -161,7 +161,7 @@ class Gateway:
             envelope = protocol.parse_envelope(text)
             action, request_id = envelope.action, envelope.request_id
             # This connection's task logs under the frame's id until the next frame.
-            request_id_var.set(None if request_id is None else request_id_of(request_id))
+            request_id_var.set(request_id)  # checked if a line is logged (logs.py)
             handler = self._handlers.get(action)
             if handler is None:
                 if not _PLAIN_ACTION.fullmatch(action):

@@ -1,16 +1,20 @@
 """Group commit: concurrent writes share one transaction and one commit.
 
-While a batch commits, new writes queue up; the next batch takes them all (up to a
-bound). One writer per instance also means an instance's own writes to a room
-commit in the order they were made. What a batch is and how it is stored is the
-caller's: ``append`` stores a batch and returns one result per item, in order.
+While batches commit, new writes queue up; the next batch takes them (up to a bound).
+The caller's ``key`` names what must stay in order (a room): with one, up to
+``in_flight`` batches commit at once, but no two of them share a key, and a key's
+writes are taken oldest first, so each key's writes commit in the order they were
+made. Without a key one batch commits at a time, so everything keeps its order. What
+a batch is and how it is stored is the caller's: ``append`` stores a batch and
+returns one result per item, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from roomchat.errors import ChatError, Code
@@ -27,11 +31,18 @@ class GroupCommitWriter(Generic[Item, Result]):
         append: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         max_batch: int = 256,
         max_pending: int = 10_000,
+        *,
+        key: Callable[[Item], Hashable] | None = None,
+        in_flight: int = 1,
     ) -> None:
         self._append = append
         self._max_batch = max_batch
         self._max_pending = max_pending
+        self._key = key
+        self._in_flight = in_flight if key is not None else 1
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._busy: set[Hashable] = set()  # keys of the batches committing now
+        self._commits: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -59,12 +70,44 @@ class GroupCommitWriter(Generic[Item, Result]):
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                await self._commit(batch)
-            if self._closing:
+            while len(self._commits) < self._in_flight:
+                batch, keys = self._next_batch()
+                if not batch:
+                    break
+                self._busy |= keys
+                task = asyncio.create_task(self._commit(batch))
+                self._commits.add(task)
+                task.add_done_callback(functools.partial(self._finished, keys=keys))
+            if self._closing and not self._pending and not self._commits:
                 return
+
+    def _finished(self, task: asyncio.Task[None], *, keys: set[Hashable]) -> None:
+        self._commits.discard(task)
+        self._busy -= keys
+        self._wake.set()  # its keys are free: writes waiting on them can go
+
+    def _next_batch(self) -> tuple[list[tuple[Item, asyncio.Future[Result]]], set[Hashable]]:
+        """The oldest writes whose key no committing batch holds (all of a key's, in
+        order, until the batch is full), and their keys."""
+        if self._key is None:
+            first = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            return first, set()
+        batch: list[tuple[Item, asyncio.Future[Result]]] = []
+        keys: set[Hashable] = set()
+        rest: list[tuple[Item, asyncio.Future[Result]]] = []
+        for index, pending in enumerate(self._pending):
+            if len(batch) >= self._max_batch:
+                rest.extend(self._pending[index:])
+                break
+            key = self._key(pending[0])
+            if key in self._busy:
+                rest.append(pending)  # behind a batch committing now: keeps its place
+            else:
+                batch.append(pending)
+                keys.add(key)
+        self._pending = rest
+        return batch, keys
 
     async def _commit(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
