@@ -239,6 +239,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             history=settings.history_limit,
             catch_up_max_bytes=settings.catch_up_max_bytes,
         ),
+        cache_recent=True,
+        commits_in_flight=settings.commits_in_flight,
     )
     replay = Replay(
         store,
@@ -252,6 +254,8 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
     # Every instance's membership cache follows the room events it hears (a member
     # who left or was removed is forgotten at once); the hub sends away their sockets.
     fanout.on_event(rooms_.apply)
+    # Joins are served from each room's newest messages in memory, kept exact by its events.
+    fanout.on_event(messages.heard)
     activity = Activity(hub, store.reads, settings.activity_interval_ms / 1000)
     fanout.on_event(activity.heard)
     presence = Presence(

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     kafka_typing_ttl_s: float = Field(
         default=5.0, description="typing indicators older than this are not shown"
     )
+    commits_in_flight: int = Field(
+        default=2,
+        description="group commits of new messages in flight at once on PostgreSQL (no two "
+        "sharing a room); SQLite always has one",
+    )
     outbox_batch: int = 500
     outbox_orphan_after_s: float = Field(
         default=30.0,

@@ -16,6 +16,7 @@ from roomchat.domain.events import (
     new_message_event,
 )
 from roomchat.domain.models import Message, MessagePage, Room, User
+from roomchat.domain.recent import RecentHistory
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
@@ -91,7 +92,12 @@ class MessageService:
         limits: MessageLimits,
         outbox: EventOutbox | None = None,
         metrics: Metrics | None = None,
+        cache_recent: bool = False,
+        commits_in_flight: int = 1,
     ) -> None:
+        """``cache_recent``: serve joins from each room's newest messages in memory
+        (domain/recent.py), which only the room events keep exact: whoever sets it
+        passes every event this instance hears to ``heard`` (``fanout.on_event``)."""
         self._metrics = metrics or Metrics("local")
         self._store = store
         self._rooms = rooms
@@ -100,7 +106,20 @@ class MessageService:
         self._recorder = EventRecorder(store, outbox, origin)
         self._outbox = outbox
         self.limits = limits
-        self._writer = GroupCommitWriter(self._store_batch)
+        # On PostgreSQL a batch is one statement (store/append_pg.py): several can be in
+        # flight, no two sharing a room, so each room's sends still commit in order.
+        in_flight = commits_in_flight if store.batches is not None else 1
+        self._writer: GroupCommitWriter[NewMessage, SendResult] = GroupCommitWriter(
+            self._store_batch, key=_room_of, in_flight=in_flight
+        )
+        self.recent: RecentHistory | None = None
+        if cache_recent:
+            self.recent = RecentHistory(limits.history, limits.catch_up_max_bytes)
+
+    def heard(self, event: RoomEvent) -> None:
+        """Follow a room event this instance heard (keeps the recent history exact)."""
+        if self.recent is not None:
+            self.recent.heard(event)
 
     def start(self) -> None:
         self._writer.start()
@@ -189,9 +208,14 @@ class MessageService:
         written = await batches.write(sends, now, origin)
         made: list[SendResult] = []
         queued: list[tuple[int, RoomEvent]] = []
+        # Sends repeating an earlier send's client_msg_id: their messages, in one read.
+        replayed = await self._store.messages.by_client_msg_ids(
+            [item for item, w in zip(items, written, strict=True) if w.seq is None]
+        )
         for item, draft, template, w in zip(items, drafts, templates, written, strict=True):
             if w.seq is None:  # an earlier send's client_msg_id: a replay
-                existing = await self._store.messages.by_client_msg_id(item)
+                key = item.idempotency_key
+                existing = replayed.get(key) if key is not None else None
                 if existing is None:
                     raise LookupError("the replayed message is gone")
                 made.append(SendResult(existing, message_data(existing), None))
@@ -242,11 +266,46 @@ class MessageService:
                 )
         return result
 
-    async def latest(self, room_id: int) -> History:
+    async def latest(self, room_id: int, at_least: int | None = None) -> History:
         """The room, its newest messages as they are now (at most ``history`` of them and
-        ``catch_up_max_bytes``) and its seq, all read at one point in time."""
+        ``catch_up_max_bytes``) and its seq, all read at one point in time.
+
+        ``at_least``: the seq the room's events were delivered up to here; given it, the
+        answer may come from memory (domain/recent.py), never ending before it.
+        """
+        recent = self.recent
+        if recent is not None and at_least is not None:
+            cut = recent.cut(room_id, at_least)
+            if cut is not None:
+                return History(cut.room, cut.encoded, cut.seq, cut.has_more)
+        if recent is None:
+            return (await self._read_latest(room_id))[0]
+        fill = recent.begin_fill(room_id)
+        try:
+            history, ids = await self._read_latest(room_id)
+        except BaseException:
+            recent.abandon(fill)
+            raise
+        recent.end_fill(
+            fill,
+            history.room,
+            history.seq,
+            list(zip(ids, history.encoded, strict=True)),
+            history.has_more,
+        )
+        return history
+
+    async def _read_latest(self, room_id: int) -> tuple[History, list[int]]:
+        """``latest`` from the database, with the ids of the messages it holds."""
         left, budget = self.limits.history, self.limits.catch_up_max_bytes
         newest_first: list[bytes] = []
+        ids: list[int] = []
+
+        def done(room: Room, seq: int, has_more: bool) -> tuple[History, list[int]]:
+            newest_first.reverse()
+            ids.reverse()
+            return History(room, newest_first, seq, has_more), ids
+
         async with self._store.snapshot() as snap:
             found = await snap.room(room_id)
             if found is None:
@@ -258,13 +317,12 @@ class MessageService:
                     data = message_state_data(message)
                     budget -= len(data) + 1  # and its comma
                     if budget < 0:
-                        newest_first.reverse()
-                        return History(room, newest_first, seq, has_more=True)
+                        return done(room, seq, True)
                     newest_first.append(data)
+                    ids.append(message.id)
                 left -= len(page.messages)
                 if not page.has_more or left <= 0:
-                    newest_first.reverse()
-                    return History(room, newest_first, seq, page.has_more)
+                    return done(room, seq, page.has_more)
                 page = await snap.messages_before(
                     room_id, page.messages[0].seq, min(left, self.limits.read_chunk)
                 )
@@ -282,3 +340,7 @@ class MessageService:
         if before_seq is not None:
             return await self._store.messages.before(room_id, before_seq, limit)
         return await self._store.messages.latest(room_id, limit)
+
+
+def _room_of(item: NewMessage) -> int:
+    return item.room_id

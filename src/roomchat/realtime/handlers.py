@@ -80,7 +80,7 @@ class Handlers:
         await self.hub.begin_join(conn, room_id)
         try:
             if p.after_seq is None:
-                history = await self.messages.latest(room_id)
+                history = await self.messages.latest(room_id, self._known_seq(room_id, joined))
             else:
                 history = await self.replay.catch_up(room_id, p.after_seq)
             online = await self.presence.online(room_id)
@@ -95,6 +95,14 @@ class Handlers:
         if joined.event is not None:  # room_member_joined, after the reply
             self.fanout.publish([joined.event])
         return None
+
+    def _known_seq(self, room_id: int, joined: Joined) -> int | None:
+        """Where a join reply's history may not end before: what the hub delivered here,
+        and this join's own room_member_joined (stored, published after the reply)."""
+        delivered = self.hub.delivered(room_id)
+        if delivered is None or joined.event is None:
+            return delivered
+        return max(delivered, joined.event.seq)
 
     async def leave_room_chat(self, conn: Connection, envelope: Envelope) -> bytes | None:
         p = protocol.parse_payload(protocol.LeaveRoom, envelope.payload)

@@ -239,6 +239,13 @@ class Hub:
         if self.presence is not None:
             self.presence.gone(room_id, user_id)
 
+    def delivered(self, room_id: int) -> int | None:
+        """The seq the room's events were delivered up to here (None: not known yet). A
+        join reply must not end before it: the events in between went out before the
+        joiner was registered and would never reach it."""
+        channel = self._channels.get(room_id)
+        return channel.delivered if channel is not None else None
+
     def has_channel(self, room_id: int) -> bool:
         return room_id in self._channels
 

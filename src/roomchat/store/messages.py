@@ -85,6 +85,14 @@ class MessageRepo:
             return None
         return (await self._by_keys([key])).get(key)
 
+    async def by_client_msg_ids(
+        self, items: Sequence[NewMessage]
+    ) -> dict[tuple[int, int, str], Message]:
+        """The stored messages the items' client_msg_ids name, by idempotency key, in
+        one query."""
+        keys = [k for k in {item.idempotency_key for item in items} if k is not None]
+        return await self._by_keys(keys) if keys else {}
+
     async def _by_keys(
         self, keys: list[tuple[int, int, str]]
     ) -> dict[tuple[int, int, str], Message]:
