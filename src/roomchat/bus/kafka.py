@@ -83,7 +83,8 @@ class KafkaBus:
         self._signal_sends: set[asyncio.Task[None]] = set()
         self._connected_at: float | None = None
         self._started_wall: float | None = None
-        self._behind: dict[TopicPartition, int] = {}  # position past the log's end
+        # Partitions whose log ended before our position: that position, and since when.
+        self._behind: dict[TopicPartition, tuple[int, float]] = {}
         self._heard: dict[int, float] = {}  # partition -> when our heartbeat came back
         self._next_heartbeat = 0.0
         self._rtt_ms: float | None = None
@@ -310,10 +311,17 @@ class KafkaBus:
             end = ends.get(tp, 0)
             behind = self._behind.pop(tp, None)
             if position > end:
-                # An end offset may trail a fetch by a record or so: only a log that stays
-                # short of where we were a check ago is a lost one.
-                if not after_outage and (behind is None or end >= behind):
-                    self._behind[tp] = position
+                # An end offset may trail what was fetched (a busy broker reports it late;
+                # a new leader's high watermark may dip for a moment): only a log that
+                # stays short of where we were for deaf_after_s is a lost one. Without an
+                # outage in between, that is rare, and the hub's sweep repairs meanwhile.
+                now = time.monotonic()
+                if behind is not None and end >= behind[0]:
+                    behind = None  # it caught up with where we were: not lost
+                if not after_outage and (
+                    behind is None or now - behind[1] < self._config.deaf_after_s
+                ):
+                    self._behind[tp] = behind or (position, now)
                     continue
                 log.warning(
                     "partition %d of %s ends at %d, before our position %d: the broker lost "
