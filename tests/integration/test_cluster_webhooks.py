@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.client import Api
-from tests.support.cluster import Cluster, cluster, room_with
+from tests.support.cluster import Cluster, cluster, room_with, until
 from tests.support.kafka import Broker
 from tests.support.receiver import receiving
 from tests.support.server import ServerProcess
@@ -77,6 +77,8 @@ async def test_each_event_is_delivered_once_for_the_cluster(two: Cluster) -> Non
             await receiver.wait_for(lambda r: len(r.accepted) >= 10)
             ids = [e["id"] for e in receiver.accepted_events()]
             assert ids == [f"evt_{rid}_{m['seq']}" for m in sent]  # once each, in seq order
+            # Counted once the answer came, just after the receiver took it.
+            await until(lambda: delivered_by(a) + delivered_by(b) >= 10, 10, "counted")
             counts = {i.base_url: delivered_by(i) for i in (a, b)}
             assert sorted(counts.values()) == [0.0, 10.0]  # one instance delivered them all
 
@@ -97,6 +99,7 @@ async def test_each_event_is_delivered_once_for_the_cluster(two: Cluster) -> Non
             await receiver.wait_for(lambda r: len(r.accepted) >= 13, timeout=30)
             ids = [e["id"] for e in receiver.accepted_events()]
             assert ids[10:] == [f"evt_{rid}_{m['seq']}" for m in more]
+            await until(lambda: delivered_by(other) >= 3, 10, "counted")
             assert delivered_by(other) == 3.0
     finally:
         await api_a.aclose()
