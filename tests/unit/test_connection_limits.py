@@ -8,7 +8,6 @@ import pytest
 
 from roomchat.domain.models import User
 from roomchat.realtime.connection import SLOW_CONSUMER, Connection, Flusher, OutboundLimits
-from roomchat.realtime.connection import TokenBucket as Bucket
 from roomchat.realtime.wire import WireFrames
 
 HIGH_WATER = 1000  # the fake transport stops taking writes above this many bytes
@@ -71,11 +70,7 @@ def connection(
         sink,
         Flusher(),
         OutboundLimits(max_bytes, max_frames, timeout),
-        Bucket(10, 10),
-        Bucket(10, 10),
-        Bucket(10, 10),
-        Bucket(10, 10),
-        Bucket(10, 10),
+        {},
     )
 
 

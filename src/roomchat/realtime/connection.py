@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from roomchat.domain.models import User
@@ -101,12 +101,8 @@ class Connection:
         "_queued_bytes",
         "_sink",
         "_writer",
-        "edit_bucket",
-        "join_bucket",
-        "read_bucket",
+        "buckets",
         "rooms",
-        "send_bucket",
-        "typing_bucket",
         "user",
         "workspaces",
     )
@@ -117,22 +113,13 @@ class Connection:
         sink: FrameSink,
         flusher: Flusher,
         limits: OutboundLimits,
-        send_bucket: TokenBucket,
-        typing_bucket: TokenBucket,
-        join_bucket: TokenBucket,
-        edit_bucket: TokenBucket,
-        read_bucket: TokenBucket,
+        buckets: Mapping[str, TokenBucket],
     ) -> None:
         self.user = user
         self.rooms: set[int] = set()
         self.workspaces: set[int] = set()  # followed (subscribe_workspace)
-        self.send_bucket = send_bucket
-        self.typing_bucket = typing_bucket
-        self.join_bucket = join_bucket
-        # Edits, deletes and reactions (one bucket for the four actions).
-        self.edit_bucket = edit_bucket
-        # mark_room_read and mark_room_unread.
-        self.read_bucket = read_bucket
+        # The rate limits its actions take from, by name (realtime/handlers.py Limit).
+        self.buckets = buckets
         self._sink = sink
         self._flusher = flusher
         self._corked: list[bytes] | None = None

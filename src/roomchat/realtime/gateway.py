@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -20,7 +21,7 @@ from roomchat.realtime.connection import (
     StallSweep,
     TokenBucket,
 )
-from roomchat.realtime.handlers import Handler
+from roomchat.realtime.handlers import Action, Limit
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.origins import OriginPolicy
 from roomchat.realtime.sessions import SocketSessions
@@ -59,7 +60,7 @@ class Gateway:
         self,
         sessions: SocketSessions,
         hub: Hub,
-        handlers: dict[str, Handler],
+        actions: dict[str, Action[Any]],
         limits: GatewayLimits,
         origins: OriginPolicy | None = None,
         metrics: Metrics | None = None,
@@ -67,7 +68,7 @@ class Gateway:
         self._metrics = metrics or Metrics("local")
         self._sessions = sessions
         self._hub = hub
-        self._handlers = handlers
+        self._actions = actions
         self._limits = limits
         self._origins = origins or OriginPolicy([])
         self._outbound = OutboundLimits(
@@ -107,11 +108,13 @@ class Gateway:
             sink,
             self._flusher,
             self._outbound,
-            TokenBucket(limits.send_rate_per_second, limits.send_burst),
-            TokenBucket(limits.typing_rate_per_second, limits.typing_burst),
-            TokenBucket(limits.join_rate_per_second, limits.join_burst),
-            TokenBucket(limits.edit_rate_per_second, limits.edit_burst),
-            TokenBucket(limits.read_rate_per_second, limits.read_burst),
+            {
+                Limit.SEND: TokenBucket(limits.send_rate_per_second, limits.send_burst),
+                Limit.TYPING: TokenBucket(limits.typing_rate_per_second, limits.typing_burst),
+                Limit.JOIN: TokenBucket(limits.join_rate_per_second, limits.join_burst),
+                Limit.CHANGE: TokenBucket(limits.edit_rate_per_second, limits.edit_burst),
+                Limit.READ: TokenBucket(limits.read_rate_per_second, limits.read_burst),
+            },
         )
         self.connections += 1
         self._stalls.add(conn)
@@ -162,16 +165,16 @@ class Gateway:
             action, request_id = envelope.action, envelope.request_id
             # This connection's task logs under the frame's id until the next frame.
             request_id_var.set(request_id)  # checked if a line is logged (logs.py)
-            handler = self._handlers.get(action)
-            if handler is None:
+            spec = self._actions.get(action)
+            if spec is None:
                 if not _PLAIN_ACTION.fullmatch(action):
                     action = "error"
-                known = ", ".join(sorted(self._handlers))
+                known = ", ".join(sorted(self._actions))
                 raise ChatError(Code.UNKNOWN_ACTION, f"unknown action; known: {known}")
             if action != SEND:
-                return await handler(conn, envelope)
+                return await _run(spec, conn, envelope)
             started = time.perf_counter()
-            reply = await handler(conn, envelope)
+            reply = await _run(spec, conn, envelope)
             self._metrics.send_ack.observe(time.perf_counter() - started)
             return reply
         except ChatError as err:
@@ -182,3 +185,11 @@ class Gateway:
             internal = ChatError(Code.INTERNAL_ERROR, "something went wrong on our side")
             self._metrics.error(internal.code, action)
             return protocol.error(action, internal, request_id)
+
+
+async def _run(spec: Action[Any], conn: Connection, envelope: protocol.Envelope) -> bytes | None:
+    """Parse the payload, take from the action's rate limit, run it (handlers.Action)."""
+    payload = protocol.parse_payload(spec.payload, envelope.payload)
+    if spec.limit is not None and not conn.buckets[spec.limit].take():
+        raise ChatError(Code.RATE_LIMITED, spec.refusal)
+    return await spec.run(conn, envelope, payload)

@@ -1,9 +1,13 @@
-"""One handler per WebSocket action: parse the payload, call the domain, reply."""
+"""One handler per WebSocket action, and the table saying how the gateway runs each:
+its payload model and the per-connection rate limit it takes from. A handler gets
+the parsed payload, calls the domain and replies."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic
 
 from roomchat import jsoncodec
 from roomchat.domain.events import typing_signal
@@ -19,7 +23,7 @@ from roomchat.realtime.connection import Connection
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.presence import Presence
-from roomchat.realtime.protocol import Envelope
+from roomchat.realtime.protocol import Envelope, P
 from roomchat.realtime.receipts import Receipts
 from roomchat.store.read_state import ReadPosition
 
@@ -27,8 +31,28 @@ from roomchat.store.read_state import ReadPosition
 # client can make the server hold.
 MAX_FOLLOWED = 100
 
-# A handler returns its reply, or None when it sent it itself (or sends none).
-Handler = Callable[[Connection, Envelope], Awaitable[bytes | None]]
+
+class Limit(StrEnum):
+    """The per-connection rate limits (token buckets, sized by GatewayLimits)."""
+
+    SEND = "send"
+    TYPING = "typing"
+    JOIN = "join"  # joins and workspace subscriptions: each reads the database
+    CHANGE = "change"  # edits, deletes and reactions
+    READ = "read"  # mark_room_read and mark_room_unread
+
+
+@dataclass(frozen=True, slots=True)
+class Action(Generic[P]):
+    """How the gateway runs one action: parse ``payload`` (a malformed frame takes
+    nothing from a limit), take one from the connection's ``limit`` (``rate_limited``
+    saying ``refusal`` when it is empty), then ``run`` it with the parsed payload.
+    ``run`` returns its reply, or None when it sent it itself (or sends none)."""
+
+    payload: type[P]
+    run: Callable[[Connection, Envelope, P], Awaitable[bytes | None]]
+    limit: Limit | None = None
+    refusal: str = ""
 
 
 @dataclass
@@ -46,28 +70,53 @@ class Handlers:
     workspaces: WorkspaceService
     presence: Presence
 
-    def table(self) -> dict[str, Handler]:
+    def table(self) -> dict[str, Action[Any]]:
+        change = "changing messages too fast; slow down"
+        read = "marking rooms read too fast; slow down"
         return {
-            "join_room_chat": self.join_room_chat,
-            "leave_room_chat": self.leave_room_chat,
-            "send_room_chat_message": self.send_room_chat_message,
-            "typing_indicator": self.typing_indicator,
-            "edit_room_chat_message": self.edit_room_chat_message,
-            "delete_room_chat_message": self.delete_room_chat_message,
-            "add_room_chat_reaction": self.add_room_chat_reaction,
-            "remove_room_chat_reaction": self.remove_room_chat_reaction,
-            "subscribe_workspace": self.subscribe_workspace,
-            "unsubscribe_workspace": self.unsubscribe_workspace,
-            "mark_room_read": self.mark_room_read,
-            "mark_room_unread": self.mark_room_unread,
-            "ping": self.ping,
+            "join_room_chat": Action(
+                protocol.JoinRoom, self.join_room_chat, Limit.JOIN, "joining too fast; slow down"
+            ),
+            "leave_room_chat": Action(protocol.LeaveRoom, self.leave_room_chat),
+            "send_room_chat_message": Action(
+                protocol.SendMessage,
+                self.send_room_chat_message,
+                Limit.SEND,
+                "sending too fast; slow down",
+            ),
+            "typing_indicator": Action(
+                protocol.Typing,
+                self.typing_indicator,
+                Limit.TYPING,
+                "typing indicators too fast; slow down",
+            ),
+            "edit_room_chat_message": Action(
+                protocol.EditMessage, self.edit_room_chat_message, Limit.CHANGE, change
+            ),
+            "delete_room_chat_message": Action(
+                protocol.DeleteMessage, self.delete_room_chat_message, Limit.CHANGE, change
+            ),
+            "add_room_chat_reaction": Action(
+                protocol.ReactionChange, self.add_room_chat_reaction, Limit.CHANGE, change
+            ),
+            "remove_room_chat_reaction": Action(
+                protocol.ReactionChange, self.remove_room_chat_reaction, Limit.CHANGE, change
+            ),
+            "subscribe_workspace": Action(
+                protocol.WorkspaceRef,
+                self.subscribe_workspace,
+                Limit.JOIN,
+                "subscribing too fast; slow down",
+            ),
+            "unsubscribe_workspace": Action(protocol.WorkspaceRef, self.unsubscribe_workspace),
+            "mark_room_read": Action(protocol.MarkRoom, self.mark_room_read, Limit.READ, read),
+            "mark_room_unread": Action(protocol.MarkRoom, self.mark_room_unread, Limit.READ, read),
+            "ping": Action(protocol.Ping, self.ping),
         }
 
-    async def join_room_chat(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.JoinRoom, envelope.payload)
-        # Each join reads and sends up to catch_up_max_bytes of history: limited on its own.
-        if not conn.join_bucket.take():
-            raise ChatError(Code.RATE_LIMITED, "joining too fast; slow down")
+    async def join_room_chat(
+        self, conn: Connection, envelope: Envelope, p: protocol.JoinRoom
+    ) -> bytes | None:
         if p.after_seq is None:
             joined = await self.rooms.join(conn.user, p.room_id, p.passcode)
         else:
@@ -104,18 +153,18 @@ class Handlers:
             return delivered
         return max(delivered, joined.event.seq)
 
-    async def leave_room_chat(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.LeaveRoom, envelope.payload)
+    async def leave_room_chat(
+        self, conn: Connection, envelope: Envelope, p: protocol.LeaveRoom
+    ) -> bytes | None:
         if p.room_id not in conn.rooms:
             raise ChatError(Code.BAD_REQUEST, "this connection has not joined that room")
         self.hub.leave(conn, p.room_id)
         data = jsoncodec.dumps({"room_id": p.room_id})
         return protocol.success(envelope.action, data, envelope.request_id)
 
-    async def send_room_chat_message(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.SendMessage, envelope.payload)
-        if not conn.send_bucket.take():
-            raise ChatError(Code.RATE_LIMITED, "sending too fast; slow down")
+    async def send_room_chat_message(
+        self, conn: Connection, envelope: Envelope, p: protocol.SendMessage
+    ) -> bytes | None:
         result = await self.messages.send(
             conn.user, p.room_id, p.message_text, p.message_content, p.client_msg_id
         )
@@ -125,9 +174,9 @@ class Handlers:
             self.fanout.publish([result.event])
         return None
 
-    async def edit_room_chat_message(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.EditMessage, envelope.payload)
-        _take_change(conn)
+    async def edit_room_chat_message(
+        self, conn: Connection, envelope: Envelope, p: protocol.EditMessage
+    ) -> bytes | None:
         result = await self.changes.edit(
             conn.user,
             p.room_id,
@@ -139,23 +188,23 @@ class Handlers:
         self._changed(conn, envelope, result)
         return None
 
-    async def delete_room_chat_message(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.DeleteMessage, envelope.payload)
-        _take_change(conn)
+    async def delete_room_chat_message(
+        self, conn: Connection, envelope: Envelope, p: protocol.DeleteMessage
+    ) -> bytes | None:
         result = await self.changes.delete(conn.user, p.room_id, p.message_id)
         self._changed(conn, envelope, result)
         return None
 
-    async def add_room_chat_reaction(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.ReactionChange, envelope.payload)
-        _take_change(conn)
+    async def add_room_chat_reaction(
+        self, conn: Connection, envelope: Envelope, p: protocol.ReactionChange
+    ) -> bytes | None:
         result = await self.changes.add_reaction(conn.user, p.room_id, p.message_id, p.reaction)
         self._changed(conn, envelope, result)
         return None
 
-    async def remove_room_chat_reaction(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.ReactionChange, envelope.payload)
-        _take_change(conn)
+    async def remove_room_chat_reaction(
+        self, conn: Connection, envelope: Envelope, p: protocol.ReactionChange
+    ) -> bytes | None:
         result = await self.changes.remove_reaction(conn.user, p.room_id, p.message_id, p.reaction)
         self._changed(conn, envelope, result)
         return None
@@ -166,12 +215,10 @@ class Handlers:
         if result.event is not None:
             self.fanout.publish([result.event])
 
-    async def subscribe_workspace(self, conn: Connection, envelope: Envelope) -> bytes | None:
+    async def subscribe_workspace(
+        self, conn: Connection, envelope: Envelope, p: protocol.WorkspaceRef
+    ) -> bytes | None:
         """Follow the activity of the workspace's rooms one is a member of (room_activity)."""
-        p = protocol.parse_payload(protocol.WorkspaceRef, envelope.payload)
-        # Each subscribe reads the database, like a join: it shares the join's bucket.
-        if not conn.join_bucket.take():
-            raise ChatError(Code.RATE_LIMITED, "subscribing too fast; slow down")
         await self.workspaces.require_member(conn.user, p.workspace_id)
         if p.workspace_id not in conn.workspaces and len(conn.workspaces) >= MAX_FOLLOWED:
             raise ChatError(
@@ -181,24 +228,25 @@ class Handlers:
         data = jsoncodec.dumps({"workspace_id": p.workspace_id})
         return protocol.success(envelope.action, data, envelope.request_id)
 
-    async def unsubscribe_workspace(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.WorkspaceRef, envelope.payload)
+    async def unsubscribe_workspace(
+        self, conn: Connection, envelope: Envelope, p: protocol.WorkspaceRef
+    ) -> bytes | None:
         if p.workspace_id not in conn.workspaces:
             raise ChatError(Code.BAD_REQUEST, "this connection does not follow that workspace")
         self.hub.unfollow(conn, p.workspace_id)
         data = jsoncodec.dumps({"workspace_id": p.workspace_id})
         return protocol.success(envelope.action, data, envelope.request_id)
 
-    async def mark_room_read(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.MarkRoom, envelope.payload)
-        _take_read(conn)
+    async def mark_room_read(
+        self, conn: Connection, envelope: Envelope, p: protocol.MarkRoom
+    ) -> bytes | None:
         position = await self.reads.mark_read(conn.user, p.room_id, p.seq)
         self._marked(conn, envelope, position)
         return None
 
-    async def mark_room_unread(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.MarkRoom, envelope.payload)
-        _take_read(conn)
+    async def mark_room_unread(
+        self, conn: Connection, envelope: Envelope, p: protocol.MarkRoom
+    ) -> bytes | None:
         position = await self.reads.mark_unread(conn.user, p.room_id, p.seq)
         self._marked(conn, envelope, position)
         return None
@@ -213,24 +261,12 @@ class Handlers:
         conn.send(protocol.success(envelope.action, jsoncodec.dumps(data), envelope.request_id))
         self.receipts.moved(conn.user.id, position)
 
-    async def typing_indicator(self, conn: Connection, envelope: Envelope) -> bytes | None:
-        p = protocol.parse_payload(protocol.Typing, envelope.payload)
-        if not conn.typing_bucket.take():
-            raise ChatError(Code.RATE_LIMITED, "typing indicators too fast; slow down")
+    async def typing_indicator(
+        self, conn: Connection, envelope: Envelope, p: protocol.Typing
+    ) -> bytes | None:
         await self.messages.require_member(conn.user, p.room_id)
         self.fanout.signal(typing_signal(p.room_id, conn.user.id, p.is_typing, self.instance_id))
         return None
 
-    async def ping(self, conn: Connection, envelope: Envelope) -> bytes | None:
+    async def ping(self, conn: Connection, envelope: Envelope, p: protocol.Ping) -> bytes | None:
         return protocol.success("pong", b"{}", envelope.request_id)
-
-
-def _take_read(conn: Connection) -> None:
-    if not conn.read_bucket.take():
-        raise ChatError(Code.RATE_LIMITED, "marking rooms read too fast; slow down")
-
-
-def _take_change(conn: Connection) -> None:
-    """Edits, deletes and reactions share one bucket per connection."""
-    if not conn.edit_bucket.take():
-        raise ChatError(Code.RATE_LIMITED, "changing messages too fast; slow down")

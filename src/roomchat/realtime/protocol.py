@@ -69,6 +69,10 @@ class MarkRoom(Payload):
     seq: StrictInt = Field(ge=0, le=MAX_ID)
 
 
+class Ping(Payload):
+    """ping takes no payload (whatever is sent is ignored)."""
+
+
 class Typing(Payload):
     room_id: Id
     is_typing: StrictBool
