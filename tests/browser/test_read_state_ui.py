@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_room_events_ui import enter_room, message, notices, two_users_in_room
+from tests.browser.test_room_events_ui import act, enter_room, message, notices, two_users_in_room
 from tests.browser.test_web_client import (
     accept_invitation,
     add_member,
@@ -203,3 +203,38 @@ def test_online_dots_follow_who_is_in_the_room(new_page: Any) -> None:
     bob.close()
     expect(member_row(alice, "Bob").locator(".presence-dot")).to_have_count(0)
     expect(member_row(alice, "Alice").locator(".presence-dot")).to_have_count(1)
+
+
+def test_mark_unread_from_a_message_stays_until_the_room_is_read_again(new_page: Any) -> None:
+    alice, bob = two_users_in_room(new_page, "General")
+    create_room(alice, "Random")  # and she is in it now
+    enter_room(bob, "Random")
+    go_to(alice, "General")
+    go_to(bob, "General")
+    for text in ("one", "two", "three"):
+        send(alice, text)
+    expect(bubbles(bob, "three")).to_have_count(1)
+    # His own messages offer no such action (they never count as unread).
+    send(bob, "mine")
+    mine = message(bob, "mine")
+    mine.hover()
+    expect(mine.locator(".actions").get_by_role("button", name="Edit")).to_be_visible()
+    expect(mine.locator(".actions").get_by_role("button", name="Mark unread")).to_have_count(0)
+
+    # Bob has read them all; he marks them unread from "two" on (his own not counted).
+    act(bob, "two", "Mark unread")
+    expect(bob.locator("#toast")).to_have_text("2 messages marked unread")
+    expect(message(bob, "two").locator(".unread-divider")).to_have_text("New messages")
+
+    # Staying in the room did not read them again: elsewhere, the badge says 2 ...
+    go_to(bob, "Random")
+    expect(badge(bob, "General")).to_have_text("2")
+    # ... and so does the server, after a reload.
+    bob.reload()
+    expect(badge(bob, "General")).to_have_text("2")
+
+    # Opening the room reads them again.
+    go_to(bob, "General")
+    expect(bubbles(bob, "three")).to_have_count(1)
+    go_to(bob, "Random")
+    expect(badge(bob, "General")).to_be_hidden()

@@ -1,11 +1,14 @@
 // Changing sent messages: the inline editor (your own), deleting (your own, or anyone's
-// as the room's creator or the workspace owner), and the quick reactions. What changed
+// as the room's creator or the workspace owner), the quick reactions, and marking
+// unread from a message. What changed
 // shows when the change's broadcast comes back (events.js applies each once, in order).
 
 import { el, toast } from "/js/dom.js";
 import { state, ctx } from "/js/state.js";
 import { confirmAction } from "/js/confirm.js";
 import { nameOf } from "/js/members.js";
+import { pauseReading } from "/js/readmark.js";
+import { onReadUpdated } from "/js/unread.js";
 
 /** The one click listener of the message list: buttons say what they do in data-act. */
 export function onMessageListClick(ev) {
@@ -22,6 +25,7 @@ export function onMessageListClick(ev) {
   if (btn.dataset.act === "react") toggleReaction(entry, btn.dataset.reaction);
   else if (btn.dataset.act === "edit") startEdit(entry);
   else if (btn.dataset.act === "delete") deleteMessage(entry);
+  else if (btn.dataset.act === "unread") markUnreadFrom(entry);
 }
 
 /** Send a change over the socket; resolves to the reply's data, or null (toasted). */
@@ -53,6 +57,18 @@ async function toggleReaction(entry, reaction) {
   if (reply && reply.changed === false) {
     await change(had ? "add_room_chat_reaction" : "remove_room_chat_reaction", payload);
   }
+}
+
+/** "Mark unread from here": the room's read position moves back to just before this
+ *  message (mark_room_unread), and stays there while the room is open. */
+async function markUnreadFrom(entry) {
+  const msg = entry.msg;
+  const reply = await change("mark_room_unread", { room_id: msg.room_id, seq: msg.seq });
+  if (!reply) return;
+  pauseReading(msg.room_id);
+  onReadUpdated(reply);
+  ctx.timeline.markUnread(reply.last_read_seq);
+  toast(reply.unread_count === 1 ? "1 message marked unread" : `${reply.unread_count} messages marked unread`);
 }
 
 async function deleteMessage(entry) {

@@ -9,7 +9,9 @@ import { onReadUpdated, lastReadSeq } from "/js/unread.js";
 const MARK_INTERVAL_MS = 500;
 
 let observer = null;
-const reading = { roomId: null, seen: 0, sent: 0, lastAt: 0, timer: 0, inflight: false };
+// paused: the user marked the open room unread; what scrolls into view does not mark
+// it read again until the room is opened anew.
+const reading = { roomId: null, seen: 0, sent: 0, lastAt: 0, timer: 0, inflight: false, paused: false };
 
 function ensureObserver() {
   if (observer || typeof IntersectionObserver === "undefined") return;
@@ -38,6 +40,15 @@ export function resetReading(roomId) {
   reading.seen = 0;
   reading.sent = roomId === null ? 0 : (lastReadSeq(roomId) ?? 0);
   reading.timer = 0;
+  reading.paused = false;
+}
+
+/** Stop marking the open room read (it was just marked unread) until it is opened anew. */
+export function pauseReading(roomId) {
+  if (reading.roomId !== roomId) return;
+  reading.paused = true;
+  clearTimeout(reading.timer);
+  reading.timer = 0;
 }
 
 /** The timeline changed: watch its items (already watched ones are ignored). */
@@ -56,7 +67,7 @@ export function recheckReading() {
 }
 
 function schedule() {
-  if (reading.seen <= reading.sent || reading.timer) return;
+  if (reading.paused || reading.seen <= reading.sent || reading.timer) return;
   const wait = Math.max(0, reading.lastAt + MARK_INTERVAL_MS - Date.now());
   reading.timer = setTimeout(() => {
     reading.timer = 0;
@@ -75,7 +86,7 @@ async function send() {
   const roomId = reading.roomId;
   const seq = reading.seen;
   // Read state needs membership, not a join: a mark flushed on closing the room counts.
-  if (roomId === null || seq <= reading.sent || reading.inflight || !ctx.socket?.isOpen) return;
+  if (roomId === null || reading.paused || seq <= reading.sent || reading.inflight || !ctx.socket?.isOpen) return;
   reading.inflight = true;
   reading.lastAt = Date.now();
   try {

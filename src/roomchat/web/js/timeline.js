@@ -334,6 +334,8 @@ export class Timeline {
         title: `React with ${reaction}`, "aria-label": `React with ${reaction}`,
       }, reaction));
       if (!deleted && mine) buttons.push(el("button", { type: "button", class: "edit-btn", dataset: { act: "edit" }, text: "Edit" }));
+      // Others' messages only: one's own never count as unread.
+      if (!deleted && !mine) buttons.push(el("button", { type: "button", class: "unread-btn", dataset: { act: "unread" }, text: "Mark unread" }));
       if (!deleted && (mine || this.moderator)) {
         buttons.push(el("button", { type: "button", class: "delete-btn", dataset: { act: "delete" }, text: "Delete" }));
       }
