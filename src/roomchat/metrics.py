@@ -108,6 +108,13 @@ class Metrics:
             [*labels, "outcome"],
             registry=reg,
         )
+        # Where join replies' history came from: memory (domain/recent.py) or database.
+        self.join_history = Counter(
+            "roomchat_join_history",
+            "Join replies by where their history came from (memory or database)",
+            [*labels, "source"],
+            registry=reg,
+        )
         self.send_ack = Histogram(
             "roomchat_send_ack_seconds",
             "From a send_room_chat_message frame arriving to its reply being queued",

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.client import Account, Api, TracedWs, Ws, error_code, history
 from tests.support.cluster import Client, Cluster, cluster, room_with
@@ -42,6 +44,17 @@ async def heard(ws: TracedWs, room_id: int, seq: int) -> None:
             and f["data"].get("seq") == seq
         )
     )
+
+
+def served_from(server: ServerProcess) -> dict[str, float]:
+    """roomchat_join_history_total by source, from the server's /metrics."""
+    counts = {"memory": 0.0, "database": 0.0}
+    text = httpx.get(f"{server.base_url}/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "roomchat_join_history_total":
+                counts[sample.labels["source"]] = sample.value
+    return counts
 
 
 async def ok(ws: Ws, action: str, **payload: Any) -> dict[str, Any]:
@@ -79,7 +92,11 @@ async def test_a_fresh_join_shows_each_change_as_the_database_holds_it(
             message_id=first["id"],
             message_text="first, édité",
         )
+        before = served_from(server)
         shown = await check(edit["seq"])
+        # That join was answered from memory, not the database: the edit updated it.
+        assert served_from(server)["memory"] == before["memory"] + 1
+        assert served_from(server)["database"] == before["database"]
         assert shown[first["id"]]["message_text"] == "first, édité"
         assert shown[first["id"]]["edited_at"] is not None
 

@@ -102,7 +102,7 @@ async def test_counters_move_by_exactly_what_was_done(metered: ServerProcess) ->
     assert after[("roomchat_bus_healthy", ())] == 1
     # Nothing per user or per room: every label is one of the bounded sets.
     names = {label for _, labels in after for label, _ in labels}
-    assert names <= {"code", "kind", "le"}
+    assert names <= {"code", "kind", "le", "source", "outcome"}
 
 
 def test_every_log_line_is_one_json_object(metered: ServerProcess) -> None:

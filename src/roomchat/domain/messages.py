@@ -277,7 +277,9 @@ class MessageService:
         if recent is not None and at_least is not None:
             cut = recent.cut(room_id, at_least)
             if cut is not None:
+                self._metrics.join_history.labels(self._metrics.instance, "memory").inc()
                 return History(cut.room, cut.encoded, cut.seq, cut.has_more)
+        self._metrics.join_history.labels(self._metrics.instance, "database").inc()
         if recent is None:
             return (await self._read_latest(room_id))[0]
         fill = recent.begin_fill(room_id)

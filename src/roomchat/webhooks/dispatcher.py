@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ class DispatchLimits:
     lease_s: float = 15.0
     poll_s: float = 5.0
     retry_s: float = 1.0  # after the database failed us
+    quiet_s: float = 0.1  # an idle endpoint looks for new events at most this often
 
 
 class _Worker:
@@ -157,8 +159,13 @@ class Dispatcher:
                 log.exception("webhooks: endpoint %d: reading or recording failed", webhook_id)
                 await asyncio.sleep(self._limits.retry_s)
                 continue
+            idle_since = time.monotonic()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.wake.wait(), self._limits.poll_s)
+            # Woken by every event the instance hears, most of them other workspaces':
+            # at most one look per quiet_s, however busy the cluster (a bound on the
+            # queries an idle endpoint makes, at the cost of that much latency).
+            await asyncio.sleep(max(0.0, idle_since + self._limits.quiet_s - time.monotonic()))
 
     def _until_due(self, webhook: Webhook) -> float:
         if webhook.next_attempt_at is None:
