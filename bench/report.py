@@ -13,11 +13,13 @@ SYSTEM_LABEL = {
     "ceiling": "ceiling (websockets)",
     "picows": "picows",
     "wsnode": "ws (Node.js)",
+    "pgjoin": "websockets + asyncpg",
     "socketio": "python-socketio",
     "socketionode": "socket.io (Node.js)",
 }
 COLORS = {"roomchat": "tab:blue", "ceiling": "tab:green", "picows": "tab:olive",
-          "wsnode": "tab:purple", "socketio": "tab:orange", "socketionode": "tab:red"}
+          "wsnode": "tab:purple", "pgjoin": "tab:brown", "socketio": "tab:orange",
+          "socketionode": "tab:red"}
 SCEN_LABEL = {
     "fanout100": "Fan-out, rooms of 100",
     "fanout1000": "Fan-out, rooms of 1,000",
@@ -557,4 +559,6 @@ METHOD = """\
   only, compression off), one `pg` INSERT per message from a pool of 10 (named, prepared
   statements; better-sqlite3 if PostgreSQL is absent), `@socket.io/redis-adapter` across
   instances. The Node.js peers run as one `node` process each, pinned like the others.
+  *websockets + asyncpg* (`pgjoin`, the join scenario only): the ceiling with its history
+  in PostgreSQL, one INSERT per message and one SELECT of the room's last 50 per join.
 """

@@ -49,12 +49,13 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 SOURCE_ADDRS = [f"127.0.0.{i}" for i in range(2, 10)]
 JWT_SECRET = "roomchat-bench-secret-not-for-production-0123456789abcdef"
 
-SYSTEMS = ["roomchat", "ceiling", "picows", "wsnode", "socketio", "socketionode"]
+SYSTEMS = ["roomchat", "ceiling", "picows", "wsnode", "pgjoin", "socketio", "socketionode"]
 SCENARIOS = ["fanout100", "fanout1000", "cross", "conns", "join", "persist"]
 # the ceiling and its picows and Node.js `ws` twins have no database and one instance
 CEILINGS = ("ceiling", "picows", "wsnode")
 CAN_RUN = {
     **{c: {"fanout100", "fanout1000", "conns", "join"} for c in CEILINGS},
+    "pgjoin": {"join"},
     "socketio": set(SCENARIOS),
     "socketionode": set(SCENARIOS),
     "roomchat": set(SCENARIOS),
@@ -62,6 +63,11 @@ CAN_RUN = {
 WHY_NOT = {
     **{(c, "cross"): "one process, no cross-instance transport" for c in CEILINGS},
     **{(c, "persist"): "no database" for c in CEILINGS},
+    **{
+        ("pgjoin", sc): "a join peer only (the ceiling with its history in PostgreSQL)"
+        for sc in SCENARIOS
+        if sc != "join"
+    },
 }
 
 
@@ -318,6 +324,27 @@ class WsNode(Ceiling):
         return [shutil.which("node") or "node", str(NODE_DIR / "ws_server.js")]
 
 
+class PgJoin(Ceiling):
+    """The ceiling with its history in PostgreSQL: one INSERT per message, one SELECT of
+    the last 50 per join (issue 11's "minimal websockets + asyncpg join")."""
+
+    name = "pgjoin"
+
+    def __init__(self, *a: Any) -> None:
+        super().__init__(*a)
+        self.db = f"bench_{self.name}_{self.run_id.replace('-', '_')}_{os.getpid()}"
+
+    def prepare(self) -> None:
+        asyncio.run(pg_recreate(self.db))
+
+    def command(self) -> list[str]:
+        url = f"postgresql://postgres@127.0.0.1:5432/{self.db}"
+        return [PY, str(BENCH / "peers/ceiling_server.py"), "--pg", url]
+
+    def cleanup(self) -> None:
+        asyncio.run(pg_recreate(self.db, drop_only=True))
+
+
 class SocketIO(System):
     name = "socketio"
     dialect = "sio"
@@ -548,7 +575,7 @@ class Roomchat(System):
 
 
 SYSTEM_CLASSES: dict[str, type[System]] = {
-    "roomchat": Roomchat, "ceiling": Ceiling, "picows": Picows, "wsnode": WsNode,
+    "roomchat": Roomchat, "ceiling": Ceiling, "picows": Picows, "wsnode": WsNode, "pgjoin": PgJoin,
     "socketio": SocketIO, "socketionode": SocketIONode,
 }
 

@@ -6,7 +6,12 @@ messages of the room, kept in memory), leave_room_chat, send_room_chat_message
 (replies to the sender, then one pre-encoded frame broadcast to the room with
 websockets.broadcast), ping. No auth, no database.
 
-Run: python bench/peers/ceiling_server.py --port 8101
+With ``--pg URL`` (the *pgjoin* peer): the same, but each message is INSERTed into
+PostgreSQL (asyncpg, autocommit) before it is answered and broadcast, and a join is
+one SELECT of the room's last 50: the least a Python server that keeps its history in
+a database does per join.
+
+Run: python bench/peers/ceiling_server.py --port 8101 [--pg postgresql://...]
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ rooms: dict[int, set[ServerConnection]] = {}
 history: dict[int, deque[dict[str, Any]]] = {}
 seqs: dict[int, int] = {}
 ids = count(1)
+pool: Any = None  # asyncpg pool with --pg
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS ceiling_messages"
+    " (room_id bigint, seq bigint, data text NOT NULL, PRIMARY KEY (room_id, seq))"
+)
+_INSERT = "INSERT INTO ceiling_messages (room_id, seq, data) VALUES ($1, $2, $3)"
+_LAST_50 = "SELECT data FROM ceiling_messages WHERE room_id = $1 ORDER BY seq DESC LIMIT 50"
 
 
 def reply(action: str, data: Any, request_id: Any) -> str:
@@ -76,7 +89,10 @@ async def handler(ws: ServerConnection) -> None:
                     "client_msg_id": payload.get("client_msg_id"),
                     "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
                 }
-                history[room].append(m)
+                if pool is not None:
+                    await pool.execute(_INSERT, room, seq, orjson.dumps(m).decode())
+                else:
+                    history[room].append(m)
                 await ws.send(reply(action, m, rid))
                 # one JSON encode, one frame for every member
                 broadcast(
@@ -93,7 +109,12 @@ async def handler(ws: ServerConnection) -> None:
                 rooms.setdefault(room, set()).add(ws)
                 h = history.setdefault(room, deque(maxlen=50))
                 joined.add(room)
-                data = {"room": {"id": room}, "messages": list(h), "has_more": False}
+                if pool is not None:
+                    stored = await pool.fetch(_LAST_50, room)
+                    messages = [orjson.Fragment(r[0]) for r in reversed(stored)]
+                else:
+                    messages = list(h)
+                data = {"room": {"id": room}, "messages": messages, "has_more": False}
                 await ws.send(reply(action, data, rid))
             elif action == "leave_room_chat":
                 room = payload.get("room_id")
@@ -109,9 +130,15 @@ async def handler(ws: ServerConnection) -> None:
             rooms.get(room, set()).discard(ws)
 
 
-async def main(host: str, port: int) -> None:
+async def main(host: str, port: int, pg: str | None) -> None:
+    global pool
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if pg:
+        import asyncpg
+
+        pool = await asyncpg.create_pool(pg, min_size=2, max_size=10)
+        await pool.execute(_CREATE)
     async with serve(handler, host, port, compression=None, backlog=4096, max_size=2**20) as server:
         print(f"ceiling listening on {host}:{port}", flush=True)
         await server.serve_forever()
@@ -121,5 +148,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8101)
+    ap.add_argument("--pg", default=None, help="keep history in PostgreSQL (the pgjoin peer)")
     a = ap.parse_args()
-    (uvloop.run if uvloop else asyncio.run)(main(a.host, a.port))
+    (uvloop.run if uvloop else asyncio.run)(main(a.host, a.port, a.pg))
