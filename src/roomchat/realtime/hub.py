@@ -7,6 +7,11 @@ ones before it arrive, and a gap that stays open is filled from the database. So
 every client of every instance sees a room's events in the same order. Signals
 (typing) have no seq: they go straight to the room's joined connections.
 
+A channel outlives its last member for a while (resting: at most ``REST_ROOMS``, each
+for up to ``REST_S``), still following the room's events: joining the room again then
+needs no database read to learn where it stands. A resting channel that sees a gap
+is dropped instead of filling it: nobody here is waiting for those events.
+
 A gap at a room's end (the bus lost its last event, and nothing followed it) shows
 no later seq to reveal it; a slow sweep compares each joined room's seq counter in
 the database with what was delivered and fills what stayed missing for a whole sweep.
@@ -24,6 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 
 from roomchat.domain.events import RoomEvent, RoomSignal
@@ -32,6 +40,11 @@ from roomchat.metrics import Metrics
 from roomchat.realtime.connection import Connection
 
 log = logging.getLogger(__name__)
+
+# Channels kept after their last member left (no setting: each costs a few hundred
+# bytes and one seq comparison per event of its room).
+REST_ROOMS = 10_000
+REST_S = 600.0
 
 
 class RoomLog(Protocol):
@@ -113,12 +126,17 @@ class Hub:
         gap_delay: float,
         sweep_interval: float = 5.0,
         metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._log = room_log
         self._metrics = metrics or Metrics("local")
         self._gap_delay = gap_delay
         self._sweep_interval = sweep_interval
         self._channels: dict[int, RoomChannel] = {}
+        # Channels nobody here is joined to (still following their room), oldest first,
+        # with when their last member left.
+        self._resting: OrderedDict[int, float] = OrderedDict()
+        self._clock = clock
         # Every open connection of each user, joined to rooms or not (user signals).
         self._users: dict[int, set[Connection]] = {}
         # The connections following each workspace's activity (subscribe_workspace).
@@ -157,6 +175,9 @@ class Hub:
             delivered = channel.delivered
             if delivered is None or delivered >= target or channel.gap_task is not None:
                 continue
+            if channel.room_id in self._resting:
+                self._discard(channel.room_id)  # nobody here waits for what it missed
+                continue
             self._metrics.sweeps_found.inc()
             log.warning(
                 "room %s: seq %d-%d never arrived on the bus; reading them from the database",
@@ -170,7 +191,7 @@ class Hub:
 
     @property
     def room_count(self) -> int:
-        return len(self._channels)
+        return len(self._channels) - len(self._resting)
 
     async def begin_join(self, conn: Connection, room_id: int) -> None:
         """Start buffering the room's events for ``conn``; then read its history."""
@@ -178,11 +199,15 @@ class Hub:
         if channel is None:
             channel = self._channels[room_id] = RoomChannel(room_id)
             channel.opening = asyncio.create_task(self._open(channel))
+        else:
+            self._resting.pop(room_id, None)
         channel.members.pop(conn, None)
         channel.pending[conn] = []
         if room_id not in conn.rooms:
             conn.rooms.add(room_id)
             self._arrived(room_id, conn.user.id)
+        if channel.ready.done() and not channel.ready.cancelled() and not channel.ready.exception():
+            return  # open already (no task switch: the join goes on at once)
         try:
             # The history read must come after the channel learnt where the room stands.
             await asyncio.shield(channel.ready)
@@ -216,9 +241,26 @@ class Hub:
         channel.pending.pop(conn, None)
         channel.leaving.discard(conn)
         if channel.empty:
-            del self._channels[room_id]
-            if channel.gap_task is not None:
-                channel.gap_task.cancel()
+            self._rest(channel)
+
+    def _rest(self, channel: RoomChannel) -> None:
+        """Keep an empty channel following its room, unless it cannot be trusted to."""
+        if channel.delivered is None or channel.held or channel.gap_task is not None:
+            self._discard(channel.room_id)
+            return
+        now = self._clock()
+        self._resting[channel.room_id] = now
+        while self._resting:
+            oldest, since = next(iter(self._resting.items()))
+            if len(self._resting) <= REST_ROOMS and now - since <= REST_S:
+                break
+            self._discard(oldest)
+
+    def _discard(self, room_id: int) -> None:
+        self._resting.pop(room_id, None)
+        channel = self._channels.pop(room_id, None)
+        if channel is not None and channel.gap_task is not None:
+            channel.gap_task.cancel()
 
     def _arrived(self, room_id: int, user_id: int) -> None:
         users = self._present.setdefault(room_id, {})
@@ -247,7 +289,8 @@ class Hub:
         return channel.delivered if channel is not None else None
 
     def has_channel(self, room_id: int) -> bool:
-        return room_id in self._channels
+        """Whether a connection here is joined (or joining) to the room."""
+        return room_id in self._channels and room_id not in self._resting
 
     def present_here(self) -> dict[int, list[int]]:
         """Per room, the users with a connection joined to it on this instance."""
@@ -328,6 +371,9 @@ class Hub:
         if event.seq <= channel.delivered:
             return  # already delivered: a repeat from the bus, or older than the channel
         if event.seq > channel.delivered + 1:
+            if channel.room_id in self._resting:
+                self._discard(channel.room_id)  # nobody waits for the missing ones here
+                return
             channel.held[event.seq] = event
             if channel.gap_task is None:
                 channel.gap_task = asyncio.create_task(self._close_gap(channel))
@@ -342,8 +388,9 @@ class Hub:
 
     def _fan_out(self, channel: RoomChannel, event: RoomEvent) -> None:
         channel.fan_out(event)
-        self._metrics.broadcasts.inc()
-        self._metrics.deliveries.inc(len(channel.members))  # once per broadcast
+        if channel.room_id not in self._resting:
+            self._metrics.broadcasts.inc()
+            self._metrics.deliveries.inc(len(channel.members))  # once per broadcast
         channel.delivered = event.seq
         if event.action in DEPARTING:
             gone = departure(event)
