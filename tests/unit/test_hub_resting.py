@@ -40,9 +40,7 @@ async def test_joining_again_after_everyone_left_reads_no_database() -> None:
     assert hub.room_count == 1 and hub.has_channel(ROOM)
 
 
-async def test_a_resting_channel_that_sees_a_gap_is_dropped_and_the_next_join_reads_again() -> (
-    None
-):
+async def test_a_resting_channel_that_sees_a_gap_is_dropped_and_the_next_join_reads_again() -> None:
     db = CountingDatabase(last_seq=0)
     hub = Hub(db, 60.0)
     conn = FakeConnection(2)
