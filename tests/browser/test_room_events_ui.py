@@ -181,9 +181,16 @@ def test_member_joined_line_and_members_list(new_page: Any) -> None:
 def test_edit_own_message_shows_edited_to_both(new_page: Any) -> None:
     alice, bob = two_users_in_room(new_page)
     send(alice, "Helo everyone")
-    send(bob, "Hi Alice")
+    # Bob replies once he has Alice's message. send() returns when the box is cleared,
+    # before the server has the message: without this wait Bob's reply can reach the
+    # server first, take the lower seq and rightly be shown above Alice's.
     expect(bubbles(bob, "Helo everyone")).to_have_count(1)
+    send(bob, "Hi Alice")
     expect(bubbles(alice, "Hi Alice")).to_have_count(1)
+    for page in (alice, bob):
+        expect(page.locator("#message-list > li.msg .bubble")).to_have_text(
+            ["Helo everyone", "Hi Alice"]
+        )
 
     # Only the author may edit; Bob is not a moderator, so he cannot delete Alice's either.
     expect(message(bob, "Helo everyone").get_by_role("button", name="Edit")).to_have_count(0)
@@ -225,6 +232,9 @@ def test_delete_own_message_leaves_a_tombstone(new_page: Any) -> None:
     send(bob, "first")
     send(bob, "oops, wrong room")
     send(bob, "third")
+    # Alice reacts once all three are on her screen: one arriving between act()'s hover
+    # and its click would move the hovered row away from under the pointer.
+    expect(bubbles(alice, "third")).to_have_count(1)
     react(alice, "oops, wrong room", THUMBS)
     expect_count(bob, "oops, wrong room", THUMBS, 1, mine=False)
 

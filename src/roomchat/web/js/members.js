@@ -11,18 +11,37 @@ import { roomGone } from "/js/room.js";
 import { loadRooms } from "/js/rooms.js";
 import { isOnline } from "/js/presence.js";
 
+// The membership events applied while a members request is under way, one list per
+// request: its reply may have been read before them (a removal would come back), so
+// they are applied again on top of it.
+const loading = new Set();
+
+function noteMembership(roomId, userId, user) {
+  for (const changes of loading) changes.push({ roomId, userId, user });
+}
+
 /** Load the open room's members; resolves to whether the current user is one. */
 export async function loadMembers() {
   const room = state.room;
   if (!room) return false;
+  const changes = [];
+  loading.add(changes);
   let rows;
   try {
     rows = await ctx.api.roomMembers(room.id);
   } catch {
     return false;
+  } finally {
+    loading.delete(changes);
   }
   if (state.room?.id !== room.id) return false;
-  state.members = new Map(rows.map((r) => [r.user_id, r.user || { id: r.user_id }]));
+  const members = new Map(rows.map((r) => [r.user_id, r.user || { id: r.user_id }]));
+  for (const c of changes) {
+    if (c.roomId !== room.id) continue;
+    if (c.user) members.set(c.userId, c.user);
+    else members.delete(c.userId);
+  }
+  state.members = members;
   renderMembers();
   renderTyping();
   return state.members.has(state.me.id);
@@ -100,6 +119,7 @@ export function memberJoined(data) {
   const user = data.user || { id: data.user_id };
   const name = data.user_id === state.me.id ? "You" : displayName(user, data.user_id);
   state.members.set(data.user_id, user);
+  noteMembership(data.room_id, data.user_id, user);
   renderMembers();
   ctx.timeline.addNotice(data.seq, `${name} joined`);
 }
@@ -117,6 +137,7 @@ export function memberLeft(data) {
   const name = nameOf(data.user_id);
   const by = data.removed_by === state.me.id ? "you" : nameOf(data.removed_by);
   state.members.delete(data.user_id);
+  noteMembership(data.room_id, data.user_id, null);
   dropTyper(data.user_id);
   renderMembers();
   ctx.timeline.addNotice(data.seq, self ? `${name} left` : `${name} was removed by ${by}`);
