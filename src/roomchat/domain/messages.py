@@ -113,6 +113,9 @@ class MessageService:
             self._store_batch, key=_room_of, in_flight=in_flight
         )
         self.recent: RecentHistory | None = None
+        join_history = self._metrics.join_history
+        self._from_memory = join_history.labels(self._metrics.instance, "memory")
+        self._from_database = join_history.labels(self._metrics.instance, "database")
         if cache_recent:
             self.recent = RecentHistory(limits.history, limits.catch_up_max_bytes)
 
@@ -277,9 +280,9 @@ class MessageService:
         if recent is not None and at_least is not None:
             cut = recent.cut(room_id, at_least)
             if cut is not None:
-                self._metrics.join_history.labels(self._metrics.instance, "memory").inc()
+                self._from_memory.inc()
                 return History(cut.room, cut.encoded, cut.seq, cut.has_more)
-        self._metrics.join_history.labels(self._metrics.instance, "database").inc()
+        self._from_database.inc()
         if recent is None:
             return (await self._read_latest(room_id))[0]
         fill = recent.begin_fill(room_id)

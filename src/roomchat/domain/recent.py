@@ -84,6 +84,8 @@ class _Entry:
     older: bool
     size: int
     used_at: float
+    # The last cut, until the entry changes: most joins of a room ask for the same.
+    cut: Cut | None = None
 
 
 @dataclass(slots=True)
@@ -123,6 +125,15 @@ class RecentHistory:
         entry = self._entries.get(room_id)
         if entry is None or entry.seq < at_least:
             return None
+        entry.used_at = self._clock()
+        self._entries.move_to_end(room_id)
+        if entry.cut is None:
+            entry.cut = self._cut(entry)
+        cut = entry.cut
+        self._evict()
+        return cut
+
+    def _cut(self, entry: _Entry) -> Cut:
         budget = self._reply_bytes
         newest_first: list[bytes] = []
         has_more = entry.older
@@ -132,9 +143,6 @@ class RecentHistory:
                 has_more = True
                 break
             newest_first.append(data)
-        entry.used_at = self._clock()
-        self._entries.move_to_end(room_id)
-        self._evict()
         newest_first.reverse()
         return Cut(entry.room, newest_first, entry.seq, has_more)
 
@@ -190,6 +198,7 @@ class RecentHistory:
             self._drop(event.room_id)
             return
         entry.seq = event.seq
+        entry.cut = None
         self._trim(entry)
         self.size += entry.size - before
         self._evict()

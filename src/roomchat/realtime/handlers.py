@@ -5,7 +5,7 @@ the parsed payload, calls the domain and replies."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic
 
@@ -13,6 +13,7 @@ from roomchat import jsoncodec
 from roomchat.domain.events import typing_signal
 from roomchat.domain.message_changes import ChangeResult, MessageChanges
 from roomchat.domain.messages import MessageService
+from roomchat.domain.models import Room
 from roomchat.domain.read_state import ReadState
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import Joined, RoomService
@@ -30,6 +31,9 @@ from roomchat.store.read_state import ReadPosition
 # Workspaces one connection may follow at once (subscribe_workspace): bounds what a
 # client can make the server hold.
 MAX_FOLLOWED = 100
+# Rooms whose encoding join replies reuse (a room's every field is its key, so a
+# renamed room is a new entry); emptied when full.
+ENCODED_ROOMS = 10_000
 
 
 class Limit(StrEnum):
@@ -69,6 +73,7 @@ class Handlers:
     receipts: Receipts
     workspaces: WorkspaceService
     presence: Presence
+    _encoded_rooms: dict[Room, bytes] = field(default_factory=dict, repr=False)
 
     def table(self) -> dict[str, Action[Any]]:
         change = "changing messages too fast; slow down"
@@ -136,7 +141,7 @@ class Handlers:
         except BaseException:
             self.hub.leave(conn, room_id)
             raise
-        room = jsoncodec.dumps(history.room.to_dict(self.public_base_url))
+        room = self._encoded(history.room)
         shape = protocol.join_data if p.after_seq is None else protocol.catch_up_data
         data = shape(room, history.encoded, history.has_more, history.seq, online)
         reply = protocol.success(envelope.action, data, envelope.request_id)
@@ -144,6 +149,15 @@ class Handlers:
         if joined.event is not None:  # room_member_joined, after the reply
             self.fanout.publish([joined.event])
         return None
+
+    def _encoded(self, room: Room) -> bytes:
+        encoded = self._encoded_rooms.get(room)
+        if encoded is None:
+            if len(self._encoded_rooms) >= ENCODED_ROOMS:
+                self._encoded_rooms.clear()
+            encoded = jsoncodec.dumps(room.to_dict(self.public_base_url))
+            self._encoded_rooms[room] = encoded
+        return encoded
 
     def _known_seq(self, room_id: int, joined: Joined) -> int | None:
         """Where a join reply's history may not end before: what the hub delivered here,
