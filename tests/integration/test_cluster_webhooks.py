@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.client import Api
 from tests.support.cluster import Cluster, cluster, room_with, until
 from tests.support.kafka import Broker
+from tests.support.metrics import scrape, value
 from tests.support.receiver import receiving
 from tests.support.server import ServerProcess
 
@@ -34,15 +33,7 @@ def two(broker: Broker, tmp_path: Path) -> Iterator[Cluster]:
 
 
 def delivered_by(instance: ServerProcess) -> float:
-    text = httpx.get(f"{instance.base_url}/metrics", timeout=5).text
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "roomchat_webhook_deliveries_total" and (
-                sample.labels.get("outcome") == "delivered"
-            ):
-                total += sample.value
-    return total
+    return value(scrape(instance), "roomchat_webhook_deliveries_total", outcome="delivered")
 
 
 async def test_each_event_is_delivered_once_for_the_cluster(two: Cluster) -> None:

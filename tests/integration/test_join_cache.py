@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.client import Account, Api, TracedWs, Ws, error_code, history
 from tests.support.cluster import Client, Cluster, cluster, room_with
 from tests.support.kafka import Broker
+from tests.support.metrics import scrape, value
 from tests.support.server import ServerProcess
 
 ROOMS = "/api/v1/room-chats"
@@ -48,13 +47,11 @@ async def heard(ws: TracedWs, room_id: int, seq: int) -> None:
 
 def served_from(server: ServerProcess) -> dict[str, float]:
     """roomchat_join_history_total by source, from the server's /metrics."""
-    counts = {"memory": 0.0, "database": 0.0}
-    text = httpx.get(f"{server.base_url}/metrics", timeout=5).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "roomchat_join_history_total":
-                counts[sample.labels["source"]] = sample.value
-    return counts
+    samples = scrape(server)
+    return {
+        source: value(samples, "roomchat_join_history_total", source=source)
+        for source in ("memory", "database")
+    }
 
 
 async def ok(ws: Ws, action: str, **payload: Any) -> dict[str, Any]:

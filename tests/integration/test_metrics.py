@@ -12,12 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.client import Api, Ws, error_code, marker
+from tests.support.metrics import moved, scrape
 from tests.support.server import ServerProcess, free_port, module_server, running_server
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest.fixture(scope="module")
@@ -33,23 +31,6 @@ def metered(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         log_level="info",
     ) as server:
         yield server
-
-
-def scrape(server: ServerProcess, **headers: str) -> Samples:
-    response = httpx.get(f"{server.base_url}/metrics", headers=headers, timeout=5)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "instance"))
-            samples[(sample.name, labels)] = sample.value
-    return samples
-
-
-def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    key = (name, tuple(sorted(labels.items())))
-    return after.get(key, 0.0) - before.get(key, 0.0)
 
 
 async def test_counters_move_by_exactly_what_was_done(metered: ServerProcess) -> None:

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.client import Account, Api, Ws, is_message
+from tests.support.metrics import scrape, value
 from tests.support.receiver import Receiver, receiving
 from tests.support.server import ServerProcess, module_server, running_server
 
@@ -86,14 +85,7 @@ def once_each(receiver: Receiver) -> list[dict[str, Any]]:
 
 
 def delivered_count(server: ServerProcess) -> float:
-    text = httpx.get(f"{server.base_url}/metrics").text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "roomchat_webhook_deliveries_total" and (
-                sample.labels.get("outcome") == "delivered"
-            ):
-                return sample.value
-    return 0.0
+    return value(scrape(server), "roomchat_webhook_deliveries_total", outcome="delivered")
 
 
 async def test_events_arrive_signed_once_each_in_seq_order(server: ServerProcess, api: Api) -> None:
