@@ -19,6 +19,15 @@ class CountingDatabase(Database):
         return await super().last_seq(room_id)
 
 
+async def resting_room(db: CountingDatabase) -> Hub:
+    """A hub whose channel for ROOM rests: joined once, then left by its only member."""
+    hub = Hub(db, 60.0)
+    conn = FakeConnection(2)
+    await joined(hub, conn)
+    hub.leave(conn, ROOM)  # type: ignore[arg-type]
+    return hub
+
+
 async def test_joining_again_after_everyone_left_reads_no_database() -> None:
     db = CountingDatabase(last_seq=2)
     hub = Hub(db, 60.0)
@@ -42,10 +51,7 @@ async def test_joining_again_after_everyone_left_reads_no_database() -> None:
 
 async def test_a_resting_channel_that_sees_a_gap_is_dropped_and_the_next_join_reads_again() -> None:
     db = CountingDatabase(last_seq=0)
-    hub = Hub(db, 60.0)
-    conn = FakeConnection(2)
-    await joined(hub, conn)
-    hub.leave(conn, ROOM)  # type: ignore[arg-type]
+    hub = await resting_room(db)
     hub.deliver(message(2))  # seq 1 never came: nobody here waits for it
     assert hub.delivered(ROOM) is None
     assert db.fills == []  # no database read for a room nobody here is in
@@ -60,10 +66,7 @@ async def test_a_resting_channel_that_sees_a_gap_is_dropped_and_the_next_join_re
 
 async def test_a_resting_channel_behind_the_database_at_a_sweep_is_dropped() -> None:
     db = CountingDatabase(last_seq=0)
-    hub = Hub(db, 60.0)
-    conn = FakeConnection(2)
-    await joined(hub, conn)
-    hub.leave(conn, ROOM)  # type: ignore[arg-type]
+    hub = await resting_room(db)
     db.newest = 1  # stored, but the bus lost it
     await hub.sweep()  # remembers what the database held
     await hub.sweep()  # still not delivered a sweep later

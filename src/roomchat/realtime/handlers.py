@@ -73,7 +73,7 @@ class Handlers:
     receipts: Receipts
     workspaces: WorkspaceService
     presence: Presence
-    _encoded_rooms: dict[Room, bytes] = field(default_factory=dict, repr=False)
+    _encoded_rooms: dict[Room, bytes] = field(default_factory=dict, init=False, repr=False)
 
     def table(self) -> dict[str, Action[Any]]:
         change = "changing messages too fast; slow down"
