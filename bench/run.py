@@ -13,7 +13,8 @@ Only loopback addresses are used; every load loop is bounded in count and time.
 
     .venv/bin/python bench/run.py                # full run
     .venv/bin/python bench/run.py --quick        # smoke run, < 3 minutes
-    .venv/bin/python bench/run.py --profile      # + py-spy on roomchat (fan-out 100)
+    .venv/bin/python bench/run.py --profile      # + py-spy on roomchat (Python frames)
+    .venv/bin/python bench/run.py --perf         # + perf on roomchat (kernel, interpreter, C)
     .venv/bin/python bench/run.py --systems roomchat --scenarios fanout100,join
 """
 
@@ -238,6 +239,51 @@ async def pg_scalar(db: str, sql: str) -> Any:
         return await c.fetchval(sql)
     finally:
         await c.close()
+
+
+class Autoanalyze:
+    """ANALYZE a system's database every few seconds while a scenario runs, when the
+    machine's PostgreSQL has autovacuum off (as here; a production one has it on).
+
+    A table's statistics are what its cached plans were made from, and only ANALYZE
+    (autovacuum's, in production) renews both. With autovacuum off, a prepared
+    statement planned while a table was nearly empty keeps that plan as the table
+    grows to millions of rows: roomchat's batch statement joined every batch to all
+    of ``messages`` (bench/notes.md, "Stale plans"). Every system on PostgreSQL gets
+    the same treatment."""
+
+    EVERY_S = 10.0
+
+    def __init__(self, db: str) -> None:
+        self._db = db
+        self._stop = threading.Event()
+        self.runs = 0
+        self._thread = threading.Thread(target=self._loop, name=f"analyze-{db}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.EVERY_S):
+            with contextlib.suppress(Exception):
+                asyncio.run(pg_scalar(self._db, "ANALYZE"))
+                self.runs += 1
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join(timeout=60)
+        return self.runs
+
+
+def autovacuum_on() -> bool:
+    try:
+        return bool(asyncio.run(pg_scalar("postgres", "SHOW autovacuum")) == "on")
+    except Exception:
+        return True  # no PostgreSQL: nothing to emulate
+
+
+def pg_database(system: System) -> str | None:
+    """The PostgreSQL database a system keeps its messages in, if any."""
+    db = getattr(system, "db", None)
+    return db if db is not None and getattr(system, "use_pg", True) else None
 
 
 def pg_available() -> bool:
@@ -648,6 +694,36 @@ class Profiler:
             _, err = self.p.communicate()
         return err.decode(errors="replace")[-500:]
 
+    def summary(self) -> str:
+        import profile_summary
+
+        return profile_summary.summarize(self.out)
+
+
+class PerfProfiler(Profiler):
+    """``perf record`` (the kernel's sampler) against a server process. py-spy sees only
+    Python frames and, sampling without stopping the process, puts most of uvloop's
+    passes on ``Runner.run``; perf shows where the CPU goes by library and symbol: the
+    kernel's socket work, the interpreter, uvloop, libc."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.out = out
+        self.p = subprocess.Popen(
+            ["perf", "record", "-e", "cpu-clock", "-F", "499", "-p", str(pid), "-o", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+    def summary(self) -> str:
+        parts = []
+        for sort, top in (("dso", 12), ("sym", 40)):
+            text = subprocess.run(
+                ["perf", "report", "-i", str(self.out), "--stdio", "--no-children",
+                 "--sort", sort], capture_output=True, text=True, timeout=300,
+            ).stdout
+            rows = [line for line in text.splitlines() if line.strip() and line[0] != "#"]
+            parts.append(f"by {sort}:\n" + "\n".join(rows[:top]))
+        return f"{self.out.name}: perf record -e cpu-clock\n\n" + "\n\n".join(parts)
+
 
 def scenario_spec(
     system: System, name: str, cfg: dict[str, Any], rooms: list[int]
@@ -673,7 +749,7 @@ def scenario_spec(
 
 
 def run_scenario(system: System, name: str, cfg: dict[str, Any], workdir: Path,
-                 profile_dir: Path | None) -> dict[str, Any]:
+                 profile_dir: Path | None, tool: type[Profiler] = Profiler) -> dict[str, Any]:
     sc = cfg["scenarios"][name]
     n_inst = 2 if name == "cross" else 1
     fresh = name in ("cross", "conns") or not system.instances
@@ -684,26 +760,29 @@ def run_scenario(system: System, name: str, cfg: dict[str, Any], workdir: Path,
     rooms = system.rooms(n_rooms)
     spec = scenario_spec(system, name, cfg, rooms)
     stored0 = system.stored_messages() if name == "persist" else None
+    db = pg_database(system)
+    analyzer = Autoanalyze(db) if db is not None and not autovacuum_on() else None
     profs: list[Profiler] = []
 
     def on_phase(ph: str) -> None:
-        # py-spy from the start of the measured load (after connecting and joining)
+        # the profiler from the start of the measured load (after connecting and joining)
         if ph == "load" and profile_dir is not None and system.name == "roomchat" and not profs:
             profile_dir.mkdir(parents=True, exist_ok=True)
-            prof_out = profile_dir / f"roomchat-{name}.speedscope.json"
-            profs.append(Profiler(system.instances[0][0].pid, prof_out))
+            suffix = ".perf.data" if tool is PerfProfiler else ".speedscope.json"
+            prof_out = profile_dir / f"roomchat-{name}{suffix}"
+            profs.append(tool(system.instances[0][0].pid, prof_out))
 
     timeout = 900 if not cfg["common"]["quick"] else 120
     t0 = time.monotonic()
     res = run_loadgen(spec, workdir, f"{system.name}-{name}", timeout, on_phase)
     res["wall_seconds"] = round(time.monotonic() - t0, 1)
+    if analyzer is not None:
+        res["analyze_runs"] = analyzer.stop()  # autovacuum is off: see Autoanalyze
     for prof in profs:
         err = prof.stop()
         res["profile"] = {"file": str(prof.out.relative_to(ROOT)), "py_spy": err}
         with contextlib.suppress(Exception):
-            import profile_summary
-
-            text = profile_summary.summarize(prof.out)
+            text = prof.summary()
             prof.out.with_suffix(".txt").write_text(text + "\n")
             res["profile"]["summary"] = text
     res["server_rss_bytes"] = [rss_bytes(p.pid) for p, _ in system.instances]
@@ -892,6 +971,9 @@ def main() -> int:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--profile", action="store_true",
                     help="py-spy record roomchat during its scenarios (speedscope files)")
+    ap.add_argument("--perf", action="store_true",
+                    help="perf record roomchat during its scenarios: where the CPU goes by"
+                         " library (kernel, interpreter, uvloop) and symbol")
     ap.add_argument("--out", default=None,
                     help="report folder (default docs/, or bench/results/quick with --quick)")
     ap.add_argument("--no-report", action="store_true")
@@ -919,7 +1001,8 @@ def main() -> int:
     results_dir = BENCH / "results"
     results_dir.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"roomchat-bench-{run_id}-"))
-    profile_dir = results_dir / "profiles" if args.profile else None
+    profile_dir = results_dir / "profiles" if args.profile or args.perf else None
+    tool = PerfProfiler if args.perf else Profiler
     cmd = ".venv/bin/python bench/run.py" + (" --quick" if args.quick else "")
     extra = [a for a in sys.argv[1:] if a != "--quick"]
     if extra:
@@ -958,7 +1041,7 @@ def main() -> int:
                     best: dict[str, Any] | None = None
                     for attempt in range(1 + args.retry_busy):
                         try:
-                            res = run_scenario(system, sc, cfg, workdir, profile_dir)
+                            res = run_scenario(system, sc, cfg, workdir, profile_dir, tool)
                         except Exception as e:
                             system.stop()
                             res = {"error": f"{type(e).__name__}: {e}"[:3000]}
