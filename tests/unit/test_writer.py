@@ -215,19 +215,3 @@ async def test_without_a_key_one_batch_commits_at_a_time() -> None:
         for gate in storage.gates:
             gate.set()
         await writer.close()
-
-
-async def test_the_next_batch_is_on_its_way_before_the_last_ones_writers_resume(
-    storage: Storage, writer: GroupCommitWriter
-) -> None:
-    # A writer resumed after its commit goes on to broadcast, which can hold the event
-    # loop; the writes queued behind it must already be with the database by then.
-    first = await hold_first_batch(storage, writer)
-    queued = [asyncio.create_task(writer.write(n)) for n in range(2)]
-    await asyncio.sleep(0)  # the queued writes are pending, behind the held batch
-    batches_when_first_resumed: list[list[Any]] = []
-    first.add_done_callback(lambda _: batches_when_first_resumed.extend(storage.batches))
-    storage.gate.set()
-    assert await first == "stored:first"
-    assert await asyncio.gather(*queued) == ["stored:0", "stored:1"]
-    assert batches_when_first_resumed == [["first"], [0, 1]]

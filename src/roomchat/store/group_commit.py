@@ -12,6 +12,7 @@ returns one result per item, in order.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
@@ -74,9 +75,16 @@ class GroupCommitWriter(Generic[Item, Result]):
                 if not batch:
                     break
                 self._busy |= keys
-                self._commits.add(asyncio.create_task(self._commit(batch, keys)))
+                task = asyncio.create_task(self._commit(batch))
+                self._commits.add(task)
+                task.add_done_callback(functools.partial(self._finished, keys=keys))
             if self._closing and not self._pending and not self._commits:
                 return
+
+    def _finished(self, task: asyncio.Task[None], *, keys: set[Hashable]) -> None:
+        self._commits.discard(task)
+        self._busy -= keys
+        self._wake.set()  # its keys are free: writes waiting on them can go
 
     def _next_batch(self) -> tuple[list[tuple[Item, asyncio.Future[Result]]], set[Hashable]]:
         """The oldest writes whose key no committing batch holds (all of a key's, in
@@ -101,43 +109,22 @@ class GroupCommitWriter(Generic[Item, Result]):
         self._pending = rest
         return batch, keys
 
-    async def _commit(
-        self, batch: list[tuple[Item, asyncio.Future[Result]]], keys: set[Hashable]
-    ) -> None:
-        try:
-            outcomes = await self._store(batch)
-        finally:
-            # The batch is durable (or failed): free its keys and wake the loop that
-            # starts the next batch before resuming this one's writers. Their work
-            # after a commit (a sent message's broadcast) can hold the event loop for
-            # milliseconds; woken first, the next batch is already on its way to the
-            # database meanwhile, instead of leaving after it.
-            self._commits.discard(asyncio.current_task())
-            self._busy -= keys
-            self._wake.set()
-        for future, outcome in outcomes:
-            if future.done():
-                continue
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
-    async def _store(
-        self, batch: list[tuple[Item, asyncio.Future[Result]]]
-    ) -> list[tuple[asyncio.Future[Result], Result | BaseException]]:
-        """Each write's result, or the exception that is its answer."""
+    async def _commit(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
             results = await self._append([item for item, _ in batch])
         except Exception as exc:
             if len(batch) > 1:
                 # One bad item must not fail the others that shared its commit.
                 log.warning("a batch of %d failed (%r); storing them one by one", len(batch), exc)
-                outcomes = []
                 for one in batch:
-                    outcomes += await self._store([one])
-                return outcomes
+                    await self._commit([one])
+                return
             if not isinstance(exc, ChatError):  # a ChatError is the caller's answer
                 log.exception("storing a batch of one failed")
-            return [(batch[0][1], exc)]
-        return [(future, result) for (_, future), result in zip(batch, results, strict=True)]
+            _, future = batch[0]
+            if not future.done():
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
