@@ -667,9 +667,11 @@ def summarize(_args: argparse.Namespace) -> None:
 
 # --------------------------------------------------------------------------- the model
 
-# Figures from docs/benchmarks.md (run 20261126-072311), cited in docs/scaling.md.
-PG_STORED_PER_S = 5_242  # persistence at saturation: one PostgreSQL, the 2-core machine
-PERSIST_SERVER_CORES = 0.686  # the server's CPU at that saturation (4 recipients a message)
+# Figures from docs/benchmarks.md (run 20261127-150100), cited in docs/scaling.md.
+PERSIST_STORED_PER_S = 8_194  # persistence at saturation (the roomchat server's core binds)
+PERSIST_SERVER_CORES = 0.792  # the server's CPU at that saturation (4 recipients a message)
+PERSIST_PG_CORES = 0.486  # PostgreSQL's CPU at that saturation
+PG_PRIMARY_CORES = 8  # cores of one PostgreSQL primary given to writes (an assumption)
 RSS_PER_CONN_KIB = 24.6  # server RSS per idle joined connection
 
 # Assumptions (docs/scaling.md says why each): change them here, the table follows.
@@ -693,7 +695,13 @@ def load_measured() -> dict[str, Any]:
 def send_cost_us(conn_us: float) -> float:
     """Server CPU per message sent and stored on its instance (an estimate from the
     persistence figure: its CPU less its 4 deliveries per message at ``conn_us``)."""
-    return PERSIST_SERVER_CORES / PG_STORED_PER_S * 1e6 - 4 * conn_us
+    return PERSIST_SERVER_CORES / PERSIST_STORED_PER_S * 1e6 - 4 * conn_us
+
+
+def pg_primaries(stored_per_s: float) -> float:
+    """Primaries of ``PG_PRIMARY_CORES`` a write rate takes, at the PostgreSQL CPU per
+    stored message measured in batches (linear in cores: an extrapolation)."""
+    return stored_per_s * PERSIST_PG_CORES / PERSIST_STORED_PER_S / PG_PRIMARY_CORES
 
 
 def cpu_terms(c: int, n: int, m: dict[str, Any], presence: bool = True) -> dict[str, float]:
@@ -741,9 +749,9 @@ def model(c: int, m: dict[str, Any], presence: bool = True) -> dict[str, Any]:
         binds = "per-instance CPU"
     terms = cpu_terms(c, n, m, presence)
     egress = r * RECORD_BYTES * n / 1e6
-    pg = r / PG_STORED_PER_S
+    pg = pg_primaries(r)
     if pg > 1:
-        binds += f"; PostgreSQL: {pg:.1f} x one primary"
+        binds += f"; PostgreSQL: {pg:.1f} x one {PG_PRIMARY_CORES}-core primary"
     return {
         "connections": c,
         "events_per_s": r,
@@ -798,7 +806,7 @@ def table(args: argparse.Namespace) -> None:
         print(
             "| connections | R events/s | deliveries/s | instances N | CPU/instance "
             "| of which skip / presence | Kafka in MB/s | Kafka out MB/s "
-            "| PG (x one primary) | what binds |"
+            f"| PG (x one {PG_PRIMARY_CORES}-core primary) | what binds |"
         )
         print("|---" * 10 + "|")
         for c in args.connections:
