@@ -774,10 +774,13 @@ def run_scenario(system: System, name: str, cfg: dict[str, Any], workdir: Path,
 
     timeout = 900 if not cfg["common"]["quick"] else 120
     t0 = time.monotonic()
-    res = run_loadgen(spec, workdir, f"{system.name}-{name}", timeout, on_phase)
+    try:
+        res = run_loadgen(spec, workdir, f"{system.name}-{name}", timeout, on_phase)
+    finally:
+        analyze_runs = analyzer.stop() if analyzer is not None else None
     res["wall_seconds"] = round(time.monotonic() - t0, 1)
-    if analyzer is not None:
-        res["analyze_runs"] = analyzer.stop()  # autovacuum is off: see Autoanalyze
+    if analyze_runs is not None:
+        res["analyze_runs"] = analyze_runs  # autovacuum is off: see Autoanalyze
     for prof in profs:
         err = prof.stop()
         res["profile"] = {"file": str(prof.out.relative_to(ROOT)), "py_spy": err}
