@@ -181,9 +181,8 @@ def test_member_joined_line_and_members_list(new_page: Any) -> None:
 def test_edit_own_message_shows_edited_to_both(new_page: Any) -> None:
     alice, bob = two_users_in_room(new_page)
     send(alice, "Helo everyone")
-    # Bob replies once he has Alice's message. send() returns when the box is cleared,
-    # before the server has the message: without this wait Bob's reply can reach the
-    # server first, take the lower seq and rightly be shown above Alice's.
+    # Bob replies once he has Alice's message (send() returns once the server has it,
+    # so Bob's reply takes the higher seq and is shown below it).
     expect(bubbles(bob, "Helo everyone")).to_have_count(1)
     send(bob, "Hi Alice")
     expect(bubbles(alice, "Hi Alice")).to_have_count(1)

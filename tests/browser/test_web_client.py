@@ -102,11 +102,17 @@ def open_room(page: Any, name: str) -> None:
     page.locator("#room-list button").filter(has=room_name).click()
 
 
-def send(page: Any, text: str) -> None:
+def send(page: Any, text: str, *, stored: bool = True) -> None:
+    """Send `text` from the composer. With `stored`, return once the server has it (the
+    sender's own message is confirmed), so a message another user sends next is ordered
+    after it; without (sending while offline), once it is queued."""
     box = page.locator("#composer-input")
+    confirmed = bubbles(page, text).count() if stored else 0
     box.fill(text)
     box.press("Enter")
     expect(box).to_have_value("")
+    if stored:
+        expect(bubbles(page, text)).to_have_count(confirmed + 1)
 
 
 def shot(page: Any, directory: Path | None, name: str) -> None:
@@ -386,7 +392,7 @@ def test_reconnect_catches_up_after_server_restart(
     shot(alice, screenshot_dir, "desktop-reconnecting")
 
     # Alice writes while offline: queued, shown as pending.
-    send(alice, "written while offline")
+    send(alice, "written while offline", stored=False)
     expect(alice.locator("#pending-list .msg")).to_have_count(1)
     expect(alice.locator("#pending-list .state")).to_have_text("Waiting for connection…")
 
