@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -273,17 +274,13 @@ class Autoanalyze:
         return self.runs
 
 
+@functools.cache
 def autovacuum_on() -> bool:
+    """The server's setting, read once a run."""
     try:
         return bool(asyncio.run(pg_scalar("postgres", "SHOW autovacuum")) == "on")
     except Exception:
         return True  # no PostgreSQL: nothing to emulate
-
-
-def pg_database(system: System) -> str | None:
-    """The PostgreSQL database a system keeps its messages in, if any."""
-    db = getattr(system, "db", None)
-    return db if db is not None and getattr(system, "use_pg", True) else None
 
 
 def pg_available() -> bool:
@@ -332,6 +329,10 @@ class System:
         pass
 
     def stored_messages(self) -> int | None:
+        return None
+
+    def pg_database(self) -> str | None:
+        """The PostgreSQL database it keeps its messages in, if any."""
         return None
 
 
@@ -383,6 +384,9 @@ class PgJoin(Ceiling):
     def prepare(self) -> None:
         asyncio.run(pg_recreate(self.db))
 
+    def pg_database(self) -> str | None:
+        return self.db
+
     def command(self) -> list[str]:
         url = f"postgresql://postgres@127.0.0.1:5432/{self.db}"
         return [PY, str(BENCH / "peers/ceiling_server.py"), "--pg", url]
@@ -400,6 +404,9 @@ class SocketIO(System):
         self.db = f"bench_{self.name}_{self.run_id.replace('-', '_')}_{os.getpid()}"
         self.use_pg = pg_available()
         self.sqlite = None
+
+    def pg_database(self) -> str | None:
+        return self.db if self.use_pg else None
 
     def command(self) -> list[str]:
         return [PY, str(BENCH / "peers/socketio_server.py")]
@@ -467,6 +474,9 @@ class Roomchat(System):
     def binary(self) -> list[str]:
         exe = Path(PY).parent / "roomchat"
         return [str(exe), "serve"] if exe.exists() else [PY, "-m", "roomchat", "serve"]
+
+    def pg_database(self) -> str | None:
+        return self.db if self.use_pg else None
 
     def prepare(self) -> None:
         if self.use_pg:
@@ -760,7 +770,7 @@ def run_scenario(system: System, name: str, cfg: dict[str, Any], workdir: Path,
     rooms = system.rooms(n_rooms)
     spec = scenario_spec(system, name, cfg, rooms)
     stored0 = system.stored_messages() if name == "persist" else None
-    db = pg_database(system)
+    db = system.pg_database()
     analyzer = Autoanalyze(db) if db is not None and not autovacuum_on() else None
     profs: list[Profiler] = []
 
@@ -783,7 +793,7 @@ def run_scenario(system: System, name: str, cfg: dict[str, Any], workdir: Path,
         res["analyze_runs"] = analyze_runs  # autovacuum is off: see Autoanalyze
     for prof in profs:
         err = prof.stop()
-        res["profile"] = {"file": str(prof.out.relative_to(ROOT)), "py_spy": err}
+        res["profile"] = {"file": str(prof.out.relative_to(ROOT)), "stderr": err}
         with contextlib.suppress(Exception):
             text = prof.summary()
             prof.out.with_suffix(".txt").write_text(text + "\n")
