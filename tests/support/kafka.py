@@ -7,6 +7,7 @@ stop and restart the broker skip there (they cannot restart a broker they did no
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -98,6 +99,17 @@ class Broker:
         self.require_restartable()
         self.stop()
         self.start()
+
+    def freeze(self) -> None:
+        """Stop the broker's process without ending it (SIGSTOP): it answers nothing."""
+        self.require_restartable()
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen broker go on (SIGCONT), its log intact."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def require_restartable(self) -> None:
         if self.external:

@@ -37,7 +37,9 @@ from roomchat.bus.kafka_records import (
     room_key,
     signal_headers,
 )
+from roomchat.bus.lost_logs import LostLogs
 from roomchat.domain.events import RoomEvent, RoomSignal
+from roomchat.shutdown import inner_cancellation_suppressed
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +85,9 @@ class KafkaBus:
         self._signal_sends: set[asyncio.Task[None]] = set()
         self._connected_at: float | None = None
         self._started_wall: float | None = None
-        # Partitions whose log ended before our position: that position, and since when.
-        self._behind: dict[TopicPartition, tuple[int, float]] = {}
+        # A lost log is one that stays short of our position for as long as a deaf
+        # instance is allowed to hear nothing (it is deaf on that partition meanwhile).
+        self._lost_logs = LostLogs(config.deaf_after_s)
         self._heard: dict[int, float] = {}  # partition -> when our heartbeat came back
         self._next_heartbeat = 0.0
         self._rtt_ms: float | None = None
@@ -185,6 +188,7 @@ class KafkaBus:
             raise
         self._connected_at = time.monotonic()
         self._heard.clear()
+        self._lost_logs.forget()  # a new consumer, at positions of its own
         self._tasks.append(asyncio.create_task(self._consume(consumer), name="roomchat-kafka-in"))
         self._set_up()
         log.info(
@@ -250,7 +254,9 @@ class KafkaBus:
         self._producer = self._consumer = None
         for client in (consumer, producer):
             if client is not None:
-                with contextlib.suppress(Exception):
+                # With the broker gone, the consumer's stop() raises a CancelledError of
+                # its own: the producer must still be stopped (shutdown.py).
+                with contextlib.suppress(Exception), inner_cancellation_suppressed():
                     await asyncio.wait_for(client.stop(), 5)
 
     def _set_up(self) -> None:
@@ -292,42 +298,30 @@ class KafkaBus:
                 await asyncio.wait_for(self._closing.wait(), c.retry_interval_s)
 
     async def _check_positions(self, after_outage: bool = False) -> None:
-        """Measure lag; re-read partitions whose log now ends before our position.
-
-        A broker that lost its log (restarted without storage, topic recreated) starts
-        its offsets again at 0: a consumer waiting at its old position would hear
-        nothing until the new log grew past it.
-        """
+        """Measure lag; re-read partitions whose log the broker lost (bus/lost_logs.py:
+        an end that stays short of our position, never one answer, outage or not)."""
         consumer = self._consumer
         if consumer is None:
             return
+        if after_outage:
+            self._lost_logs.forget()
         # Positions first: read after them, a log that was not lost ends at or past them.
         positions = {tp: await consumer.position(tp) for tp in self._partitions}
         ends = await asyncio.wait_for(
             consumer.end_offsets(self._partitions), self._config.produce_timeout_s
         )
         lag = 0
+        now = time.monotonic()
         for tp, position in positions.items():
             end = ends.get(tp, 0)
-            behind = self._behind.pop(tp, None)
-            if position > end:
-                # An end offset may trail what was fetched (a busy broker reports it late;
-                # a new leader's high watermark may dip for a moment): only a log that
-                # stays short of where we were for deaf_after_s is a lost one. Without an
-                # outage in between, that is rare, and the hub's sweep repairs meanwhile.
-                now = time.monotonic()
-                if behind is not None and end >= behind[0]:
-                    behind = None  # it caught up with where we were: not lost
-                if not after_outage and (
-                    behind is None or now - behind[1] < self._config.deaf_after_s
-                ):
-                    self._behind[tp] = behind or (position, now)
-                    continue
+            # Meanwhile the hub's sweep delivers to joined rooms what this misses.
+            if self._lost_logs.lost(tp.partition, position, end, now):
                 log.warning(
-                    "partition %d of %s ends at %d, before our position %d: the broker lost "
-                    "its log; reading the partition from its start",
+                    "partition %d of %s ended before our position for %.0fs (at %d, we are "
+                    "at %d): the broker lost its log; reading the partition from its start",
                     tp.partition,
                     self._topic,
+                    self._config.deaf_after_s,
                     end,
                     position,
                 )
@@ -383,7 +377,7 @@ class KafkaBus:
         if producer is None:
             return
         try:
-            await asyncio.wait_for(
+            delivery = await asyncio.wait_for(
                 producer.send(
                     self._topic,
                     signal.frame,
@@ -395,6 +389,14 @@ class KafkaBus:
         except Exception as exc:
             self._signals_dropped += 1
             log.debug("signal not sent: %s", _describe(exc))
+            return
+        # Nobody waits for the broker's answer, but a failed one must be taken: else
+        # asyncio logs "Future exception was never retrieved" when it is collected.
+        delivery.add_done_callback(self._signal_delivered)
+
+    def _signal_delivered(self, delivery: asyncio.Future[Any]) -> None:
+        if not delivery.cancelled() and delivery.exception() is not None:
+            self._signals_dropped += 1
 
     # -- receiving ----------------------------------------------------------------------
 

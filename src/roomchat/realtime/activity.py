@@ -11,12 +11,20 @@ activity for its own followers. Per room, activity is coalesced: at most one flu
 per interval, always with the room's latest seq, so a busy room costs two queries
 per interval (the followers' read positions, the newest message) whatever its rate,
 and an instance with no followers does nothing at all.
+
+Per room, activity only goes forward (docs/protocol.md): listeners hear events as
+the bus brings them, so one stored elsewhere before the newest heard here may come
+after it, and the bus may repeat itself or read a partition again. Each room's
+highest seq taken is kept, and an event at or below it is no news: the activity
+already sent or pending was read after it was stored. The marks are kept for the
+``_MAX_REMEMBERED`` rooms that moved last.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 
 from roomchat import jsoncodec
 from roomchat.domain.events import (
@@ -33,7 +41,7 @@ log = logging.getLogger(__name__)
 
 ACTIVITY = "room_activity"
 _CHANGES = frozenset({NEW_MESSAGE, MESSAGE_EDITED, MESSAGE_DELETED})
-_MAX_REMEMBERED = 100_000  # rooms whose workspace is kept in memory
+_MAX_REMEMBERED = 100_000  # rooms whose workspace, and whose highest seq, is kept in memory
 
 
 class Activity:
@@ -43,6 +51,8 @@ class Activity:
         self._interval = interval_s
         self._workspace_of: dict[int, int] = {}  # rooms never change workspace
         self._pending: dict[int, int] = {}  # room_id -> newest seq not yet flushed
+        # room_id -> the highest seq taken (sent or pending), the room moved last at the end
+        self._taken: OrderedDict[int, int] = OrderedDict()
         self._flushing: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -58,7 +68,13 @@ class Activity:
         if event.action not in _CHANGES or not self._hub.followed:
             return
         room_id = event.room_id
-        self._pending[room_id] = max(event.seq, self._pending.get(room_id, 0))
+        if event.seq <= self._taken.get(room_id, 0):
+            return  # heard late or again: activity at or past it went out, or will
+        self._taken[room_id] = event.seq
+        self._taken.move_to_end(room_id)
+        if len(self._taken) > _MAX_REMEMBERED:
+            self._taken.popitem(last=False)
+        self._pending[room_id] = event.seq
         if room_id not in self._flushing:
             self._flushing.add(room_id)
             task = asyncio.create_task(self._flush(room_id))

@@ -21,7 +21,14 @@ class Fanout:
     def on_event(self, listener: Callable[[RoomEvent], None]) -> None:
         """Call ``listener`` with every event this instance hears (its own as it
         publishes them, the others' from the bus), before its clients get it: state
-        kept per instance (RoomService's membership cache) follows the events."""
+        kept per instance (RoomService's membership cache) follows the events.
+
+        As heard, not in seq order and not once each: an event stored on another
+        instance before one stored here comes after it, and the bus may repeat itself
+        (a partition read again). Only the hub orders, and only for joined rooms; a
+        listener that must not go back keeps its room's highest seq (the recent
+        history cache, sidebar activity). Nothing is dropped here: a late
+        ``member_left`` must still reach the membership cache."""
         self._listeners.append(listener)
 
     def publish(self, events: Sequence[RoomEvent]) -> None:
