@@ -18,6 +18,7 @@ class Code(StrEnum):
     CONFLICT = "conflict"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INTERNAL_ERROR = "internal_error"
+    UNAVAILABLE = "unavailable"
 
 
 HTTP_STATUS: dict[Code, int] = {
@@ -32,6 +33,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.CONFLICT: 409,
     Code.PAYLOAD_TOO_LARGE: 413,
     Code.INTERNAL_ERROR: 500,
+    Code.UNAVAILABLE: 503,
 }
 
 
@@ -75,3 +77,15 @@ def rate_limited(message: str, retry_after_s: int) -> ChatError:
     return ChatError(
         Code.RATE_LIMITED, message, {"retry_after_s": retry_after_s}, retry_after_s=retry_after_s
     )
+
+
+# What REST's Retry-After says with `unavailable`: a hint, not a promise.
+UNAVAILABLE_RETRY_AFTER_S = 2
+
+
+def unavailable(
+    message: str = "the database is unreachable or too slow right now; try again shortly",
+) -> ChatError:
+    """Nothing the caller did: a part this server needs is unreachable or too slow for now.
+    The request's outcome may be unknown (a send: try again with its client_msg_id)."""
+    return ChatError(Code.UNAVAILABLE, message, retry_after_s=UNAVAILABLE_RETRY_AFTER_S)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from roomchat import jsoncodec
-from roomchat.errors import ChatError, Code
+from roomchat.errors import ChatError, Code, unavailable
+from roomchat.store.database import is_unavailable
+
+log = logging.getLogger(__name__)
 
 
 class JSON(Response):
@@ -70,6 +75,20 @@ async def on_validation_error(request: Request, exc: Exception) -> JSON:
     return error_response(_counted(request, invalid))
 
 
+# What the database layer raises when it fails (asyncpg's timeouts and socket errors
+# are OSErrors): those that mean "unreachable or too slow" answer 503 `unavailable`.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OSError, SQLAlchemyError)
+
+
+async def on_database_error(request: Request, exc: Exception) -> JSON:
+    """The database unreachable or too slow: 503 `unavailable`, logged in one line (no
+    traceback: nothing to debug here). Any other such error stays a 500."""
+    if not is_unavailable(exc):
+        raise exc
+    log.warning("request failed: the database is unavailable (%s)", type(exc).__name__)
+    return error_response(_counted(request, unavailable()))
+
+
 HTTP_CODES = {
     401: Code.UNAUTHORIZED,
     403: Code.FORBIDDEN,
@@ -110,6 +129,7 @@ _ERRORS_DOC = {
     413: "payload_too_large: the body is over max_body_bytes (default 1 MiB)",
     422: "validation_error: missing fields, wrong types, or values out of range",
     429: "rate_limited: try again after Retry-After seconds",
+    503: "unavailable: the database is unreachable or too slow; try again (Retry-After)",
 }
 # Every route may answer these, each with the error envelope (FastAPI responses=).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Errors after which the outcome of a send is unknown or it was refused only for now:
 # the same client_msg_id is sent again (docs/protocol.md, "Safe retries").
-_SEND_AGAIN = frozenset({"rate_limited", "internal_error"})
+_SEND_AGAIN = frozenset({"rate_limited", "internal_error", "unavailable"})
 # Network trouble while (re)connecting: try again after a pause.
 _AWAY = (OSError, InvalidHandshake, httpx.HTTPError, TimeoutError, RequestError)
 # A resume refused with these: the room is no longer ours to follow.

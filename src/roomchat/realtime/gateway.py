@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from roomchat.errors import ChatError, Code
+from roomchat.errors import ChatError, Code, unavailable
 from roomchat.logs import request_id_var
 from roomchat.metrics import Metrics
 from roomchat.realtime import protocol
@@ -26,6 +26,7 @@ from roomchat.realtime.hub import Hub
 from roomchat.realtime.origins import OriginPolicy
 from roomchat.realtime.sessions import SocketSessions
 from roomchat.realtime.sinks import Sinks
+from roomchat.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,12 @@ class Gateway:
         except ChatError as err:
             self._metrics.error(err.code, action)
             return protocol.error(action, err, request_id)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):  # the database down or too slow: nothing to debug
+                log.warning("action %s failed: the database is unavailable", action)
+                down = unavailable()
+                self._metrics.error(down.code, action)
+                return protocol.error(action, down, request_id)
             log.exception("action %s failed", action)
             internal = ChatError(Code.INTERNAL_ERROR, "something went wrong on our side")
             self._metrics.error(internal.code, action)

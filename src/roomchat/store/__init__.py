@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat.store.api_keys import ApiKeyRepo
 from roomchat.store.append_pg import BatchAppender
-from roomchat.store.database import create_engine, ping
+from roomchat.store.database import Timeouts, create_engine, ping
 from roomchat.store.event_log import EventLog
 from roomchat.store.invitations import InvitationRepo
 from roomchat.store.messages import MessageRepo
@@ -39,6 +39,7 @@ class Store:
     # PostgreSQL: a batch of new messages in one statement (None: the general path).
     batches: BatchAppender | None = field(init=False)
     _snapshots: AsyncEngine = field(init=False, repr=False)
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def __post_init__(self) -> None:
         self.users = UserRepo(self.engine)
@@ -56,8 +57,9 @@ class Store:
         self._snapshots = snapshots_of(self.engine)
 
     @classmethod
-    def connect(cls, url: str, pool_size: int = 10) -> Store:
-        return cls(create_engine(url, pool_size))
+    def connect(cls, url: str, pool_size: int = 10, timeouts: Timeouts | None = None) -> Store:
+        timeouts = timeouts or Timeouts()
+        return cls(create_engine(url, pool_size, timeouts), timeouts)
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A write transaction for several repositories (and the outbox) at once."""
@@ -68,7 +70,8 @@ class Store:
         return snapshot(self._snapshots)
 
     async def ping(self) -> None:
-        await ping(self.engine)
+        """A round trip to the database within the readiness timeout, else TimeoutError."""
+        await ping(self.engine, self.timeouts.readiness_s)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from roomchat.errors import ChatError, Code
+from roomchat.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,14 @@ class GroupCommitWriter(Generic[Item, Result]):
         try:
             results = await self._append([item for item, _ in batch])
         except Exception as exc:
+            if is_unavailable(exc):
+                # The database is down or too slow: one by one, each would wait as long
+                # again. The whole batch fails now (its callers answer `unavailable`).
+                log.warning("a batch of %d failed: the database is unavailable", len(batch))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
             if len(batch) > 1:
                 # One bad item must not fail the others that shared its commit.
                 log.warning("a batch of %d failed (%r); storing them one by one", len(batch), exc)
