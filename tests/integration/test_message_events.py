@@ -211,9 +211,15 @@ async def test_each_change_is_replied_to_then_broadcast_in_seq_order_and_replaye
     ]
     assert mine == [("delete_room_chat_message", True), (DELETED, False)]
 
-    # Replayed after the message's seq: the same events, exactly as broadcast.
+    # Replayed after the message's seq: the same events, exactly as broadcast, but for
+    # the edit, which now shows the message as the delete left it (no earlier text).
     replayed = await rest_events(api, people.other, rid, after_seq=sent["seq"])
-    assert replayed == [{"action": f["action"], "data": f["data"]} for f in got[1:]]
+    assert [e["action"] for e in replayed] == [f["action"] for f in got[1:]]
+    assert replayed[1:] == [{"action": f["action"], "data": f["data"]} for f in got[2:]]
+    tomb = replayed[0]["data"]["message"]
+    assert replayed[0]["data"]["seq"] == edit["seq"] and tomb["id"] == sent["id"]
+    assert tomb["message_text"] is None and tomb["message_content"] is None
+    assert tomb["deleted_at"] is not None
     body = (
         await api.http.get(
             f"/api/v1/room-chats/{rid}/events",
@@ -223,8 +229,9 @@ async def test_each_change_is_replied_to_then_broadcast_in_seq_order_and_replaye
     ).content
     raw = [r for r in room.other.raw_arrivals if b'"action":"room_chat_' in r[:40]]
     assert len(raw) == 5
-    for frame in raw:  # the broadcast's data, byte for byte, in the replay
+    for frame in raw[1:]:  # the broadcast's data, byte for byte, in the replay
         assert frame[frame.index(b',"data":') + 8 : -1] in body
+    assert b"first, edited" not in body and b"rich" not in body
 
 
 async def test_edit_sets_or_clears_content_only_when_given(room: Room) -> None:

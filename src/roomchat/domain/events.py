@@ -156,6 +156,35 @@ def message_edited_data(seq: int, message: Message) -> dict[str, Any]:
     return {"room_id": message.room_id, "seq": seq, "message": message.state_dict()}
 
 
+def edited_message_id(event: RoomEvent) -> int | None:
+    """The message a ``room_chat_message_edited`` shows (None for other events): the
+    event log keeps it, so a later edit or delete finds the event to rewrite."""
+    if event.action != MESSAGE_EDITED:
+        return None
+    return int(jsoncodec.loads(data_of(event))["message"]["id"])
+
+
+def shown_as_now(action: str, data: bytes, message: Message) -> bytes:
+    """A stored event that shows ``message`` (its ``new_room_chat_message`` or one of its
+    ``room_chat_message_edited``), rewritten to show no earlier version of it.
+
+    The text and content become the current ones (null for a tombstone), with
+    ``edited_at`` and ``deleted_at`` as they are now: a replay reads the message as
+    history does. Everything else stays, the ``reactions`` of an edit too: they are
+    those before the reaction events that follow it in the log (a delete's event,
+    later in the log, clears them).
+    """
+    fields = jsoncodec.loads(data)
+    shown = fields if action == NEW_MESSAGE else fields["message"]
+    if shown["id"] != message.id:
+        raise ValueError(f"event does not show message {message.id}")
+    shown["message_text"] = message.message_text
+    shown["message_content"] = message.message_content
+    shown["edited_at"] = message.edited_at
+    shown["deleted_at"] = message.deleted_at
+    return jsoncodec.dumps(fields)
+
+
 def message_deleted_data(
     room_id: int, seq: int, message_id: int, deleted_by: int
 ) -> dict[str, Any]:

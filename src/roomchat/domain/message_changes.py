@@ -7,6 +7,13 @@ current state (text, tombstone, reactions) is kept in its tables by that same
 transaction, so history and the events never disagree. A change that changes nothing
 (a reaction given twice, one removed that was not given, an edit to the same text)
 succeeds without an event: its transaction is rolled back and gives its seq back.
+
+An edit or a delete also takes the earlier versions out of the room event log: the
+message's stored ``new_room_chat_message`` and earlier edits are rewritten, in the
+same transaction, to show it as it is now (``_show_as_now``). Rewriting beats storing
+events by reference: a replay stays a plain read of pre-encoded events and sending
+(the hot path) is untouched, while the cost lands on edits and deletes, which are
+rare and touch a handful of rows.
 """
 
 from __future__ import annotations
@@ -22,14 +29,14 @@ from roomchat import jsoncodec
 from roomchat.domain import events
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.messages import MessageLimits, check_text
-from roomchat.domain.models import User
+from roomchat.domain.models import Message, User
 from roomchat.domain.names import has_hidden_characters
 from roomchat.domain.recorder import Change, EventRecorder
 from roomchat.domain.roles import manages_room
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code, forbidden, not_found
+from roomchat.store import event_log, reactions
 from roomchat.store import messages as message_rows
-from roomchat.store import reactions
 from roomchat.store.messages import ChangeTarget
 from roomchat.store.transaction import Transaction
 
@@ -119,6 +126,7 @@ class MessageChanges:
                 raise _Unchanged({"room_id": room_id, "message": message.state_dict()})
             await message_rows.edit(tx.conn, message_id, message_text, new_content, self._clock())
             message = await message_rows.current(tx.conn, message_id)
+            await _show_as_now(tx, message)
             return events.MESSAGE_EDITED, events.message_edited_data(seq, message)
 
         return await self._record(user, room_id, change)
@@ -136,6 +144,7 @@ class MessageChanges:
                     "only its author, the room's creator or the workspace owner may delete it"
                 )
             await message_rows.tombstone(tx.conn, message_id, self._clock())
+            await _show_as_now(tx, await message_rows.current(tx.conn, message_id))
             return events.MESSAGE_DELETED, events.message_deleted_data(
                 room_id, seq, message_id, user.id
             )
@@ -203,6 +212,16 @@ class MessageChanges:
         if found is None or found.message.room_id != room_id or found.message.deleted_at:
             raise not_found("message")
         return found
+
+
+async def _show_as_now(tx: Transaction, message: Message) -> None:
+    """Rewrite the message's stored events so that none shows an earlier version."""
+    found = await event_log.message_events(tx.conn, message.room_id, message.seq, message.id)
+    await event_log.rewrite(
+        tx.conn,
+        message.room_id,
+        {e.seq: events.shown_as_now(e.action, e.data, message) for e in found},
+    )
 
 
 def _reaction_reply(room_id: int, message_id: int, user_id: int, reaction: str) -> dict[str, Any]:

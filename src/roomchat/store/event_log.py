@@ -4,7 +4,9 @@ Every durable room event is appended here in the transaction that takes its seq
 (store/seqs.py), whatever its kind: a new message today; edits, reactions and
 membership changes call the same ``append``. A row keeps the event as it was
 broadcast (its ``action`` and encoded ``data``), so gap fill and catch-up replay it
-byte for byte.
+byte for byte, but for what an edit or a delete took back: the events that show an
+earlier version of a message are rewritten in the transaction of the edit or delete
+(``message_events`` / ``rewrite``), so no later reader gets that version from here.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.events import RoomEvent, data_of
+from roomchat.domain.events import NEW_MESSAGE, RoomEvent, data_of, edited_message_id
 from roomchat.store.database import reads_of
 from roomchat.store.tables import room_events
 from roomchat.store.transaction import Transaction
@@ -61,6 +63,7 @@ class EventLog:
                     "action": event.action,
                     "data": data_of(event),
                     "created_at": now,
+                    "message_id": edited_message_id(event),
                 }
                 for event in events
             ],
@@ -92,3 +95,37 @@ async def events_after(
         where.append(room_events.c.seq <= up_to)
     query = select(*_COLUMNS).where(*where).order_by(room_events.c.seq).limit(limit)
     return [_stored(row) for row in (await conn.execute(query)).all()]
+
+
+async def message_events(
+    conn: AsyncConnection, room_id: int, message_seq: int, message_id: int
+) -> list[StoredEvent]:
+    """The stored events that show a message, in seq order: its ``new_room_chat_message``
+    (at the message's own seq: the primary key) and its edits (the partial index on
+    ``message_id``). Read in the caller's transaction, which holds the room's seq."""
+    new = select(*_COLUMNS).where(
+        room_events.c.room_id == room_id,
+        room_events.c.seq == message_seq,
+        room_events.c.action == NEW_MESSAGE,
+    )
+    edits = select(*_COLUMNS).where(
+        room_events.c.message_id == message_id, room_events.c.room_id == room_id
+    )
+    query = union_all(new, edits).order_by("seq")
+    return [_stored(row) for row in (await conn.execute(query)).all()]
+
+
+_REWRITE = (
+    update(room_events)
+    .where(room_events.c.room_id == bindparam("r_id"), room_events.c.seq == bindparam("r_seq"))
+    .values(data=bindparam("r_data"))
+)
+
+
+async def rewrite(conn: AsyncConnection, room_id: int, data: dict[int, bytes]) -> None:
+    """Replace the ``data`` of the room's events at these seqs (their seq, action and
+    count stay: the log keeps no gap), in the caller's transaction."""
+    if data:
+        await conn.execute(
+            _REWRITE, [{"r_id": room_id, "r_seq": seq, "r_data": d} for seq, d in data.items()]
+        )

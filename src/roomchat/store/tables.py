@@ -142,7 +142,8 @@ messages = Table(
 # The room event log: every durable room event, on its room's seq, as it was broadcast
 # (``data`` is the broadcast's encoded ``data`` object; domain.events.broadcast_frame
 # rebuilds the frame from ``action`` and ``data``). Written in the transaction that
-# takes the seq; read to fill gaps and to page a room's events.
+# takes the seq; read to fill gaps and to page a room's events. An edit or a delete
+# rewrites the ``data`` of the message's earlier events (store/event_log.py).
 room_events = Table(
     "room_events",
     metadata,
@@ -151,7 +152,17 @@ room_events = Table(
     Column("action", String(64), nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # The message an edit event shows (null for every other event: a new message's
+    # event is found at the message's own seq), so a later edit or delete finds them.
+    Column("message_id", BigInteger, nullable=True),
     PrimaryKeyConstraint("room_id", "seq"),
+)
+# Partial: only edits are in it, so sending (the hot path) maintains no index for it.
+Index(
+    "ix_room_events_message_id",
+    room_events.c.message_id,
+    postgresql_where=room_events.c.message_id.is_not(None),
+    sqlite_where=room_events.c.message_id.is_not(None),
 )
 
 passcode_failures = Table(
