@@ -7,8 +7,10 @@ way (roomchat/webhooks/ sends them). The event's ``id`` is stable (its room and 
 a retry, or a delivery repeated after a crash, carries the same one, so a receiver
 deduplicates by it.
 
-A failed delivery is retried after ``backoff_initial_s``, doubling up to
-``backoff_max_s``; the endpoint's later events wait behind it (seq order per room). An
+A failed delivery is retried ``backoff_initial_s`` after the failed attempt ended,
+doubling up to ``backoff_max_s``; the endpoint's later events wait behind it (seq order
+per room). Counted from the end, not the start: an endpoint that times out waits its
+whole delay after each timeout, so it holds a request slot less and less often. An
 endpoint that has failed for longer than ``retry_window_s`` is disabled, its state
 shown to the owner; re-enabling it resumes where it stopped, nothing skipped.
 """
@@ -103,18 +105,18 @@ class RetryPolicy:
     backoff_max_s: float = 3600.0
     retry_window_s: float = 24 * 3600.0
 
-    def after_failure(self, webhook: Webhook, now: datetime) -> Failing:
-        """The endpoint's state after one more failed attempt."""
+    def after_failure(self, webhook: Webhook, ended: datetime) -> Failing:
+        """The endpoint's state after one more failed attempt, which ended at ``ended``."""
         failures = webhook.failures + 1
-        since = webhook.failing_since or now
-        if (now - since).total_seconds() >= self.retry_window_s:
+        since = webhook.failing_since or ended
+        if (ended - since).total_seconds() >= self.retry_window_s:
             reason = (
                 f"disabled after {failures} failed attempts since {since.isoformat()}: "
                 "re-enable it once the receiver is fixed"
             )
             return Failing(failures, since, None, reason[:256])
         delay = min(self.backoff_max_s, self.backoff_initial_s * 2 ** min(failures - 1, 30))
-        return Failing(failures, since, now + timedelta(seconds=delay), None)
+        return Failing(failures, since, ended + timedelta(seconds=delay), None)
 
 
 @dataclass(frozen=True, slots=True)

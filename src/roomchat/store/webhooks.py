@@ -5,11 +5,16 @@ endpoint's cursor in a room says up to which seq it got everything. A room's seq
 bumped under its row lock and committed with its events, so whatever ``rooms.last_seq``
 a reader sees, every event up to it is committed: a cursor never skips one that
 commits late.
+
+Whoever keeps endpoints in memory (the dispatcher) is told when this instance changes
+one (``on_change``); other instances' changes reach it with its next lease renewal,
+which reads every endpoint it holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +33,8 @@ from roomchat.store.tables import (
     webhooks,
     workspaces,
 )
+
+log = logging.getLogger(__name__)
 
 # Attempts kept per endpoint for the deliveries listing.
 KEEP_ATTEMPTS = 200
@@ -113,6 +120,18 @@ class WebhookRepo:
         self._engine = engine
         self._reads = reads_of(engine)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` once an endpoint was made, changed or deleted here."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # the change is committed; a listener's trouble is its own
+                log.exception("webhooks: a change listener failed")
 
     # --- what the owner manages ---
 
@@ -157,7 +176,9 @@ class WebhookRepo:
                     ),
                 )
             )
-            return await self._one(conn, new.workspace_id, webhook_id)  # type: ignore[return-value]
+            made = await self._one(conn, new.workspace_id, webhook_id)
+        self._changed()
+        return made  # type: ignore[return-value]
 
     async def _one(
         self, conn: AsyncConnection, workspace_id: int, webhook_id: int
@@ -199,7 +220,10 @@ class WebhookRepo:
                     .where(webhooks.c.id == webhook_id, webhooks.c.workspace_id == workspace_id)
                     .values(**values)
                 )
-            return await self._one(conn, workspace_id, webhook_id)
+            changed = await self._one(conn, workspace_id, webhook_id)
+        if values and changed is not None:
+            self._changed()
+        return changed
 
     async def delete(self, workspace_id: int, webhook_id: int) -> Webhook | None:
         async with self._engine.begin() as conn:
@@ -209,7 +233,8 @@ class WebhookRepo:
             for table in (webhook_deliveries, webhook_cursors):
                 await conn.execute(delete(table).where(table.c.webhook_id == webhook_id))
             await conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id))
-            return found
+        self._changed()
+        return found
 
     async def attempts(self, webhook_id: int, limit: int) -> list[DeliveryAttempt]:
         """The newest attempts first."""
@@ -224,10 +249,10 @@ class WebhookRepo:
 
     # --- what the dispatcher uses ---
 
-    async def lease(self, owner: str, until: datetime, now: datetime) -> list[int]:
+    async def lease(self, owner: str, until: datetime, now: datetime) -> list[Webhook]:
         """Renew this instance's leases and take every enabled endpoint nobody holds:
-        the ids held now. Concurrent instances never both take one (the UPDATE's
-        condition is checked again on the locked row)."""
+        the endpoints held now, as they are now. Concurrent instances never both take
+        one (the UPDATE's condition is checked again on the locked row)."""
         query = (
             update(webhooks)
             .where(
@@ -239,10 +264,11 @@ class WebhookRepo:
                 ),
             )
             .values(lease_owner=owner, lease_until=until)
-            .returning(webhooks.c.id)
+            .returning(*webhooks.c)
         )
         async with self._engine.begin() as conn:
-            return sorted((await conn.execute(query)).scalars().all())
+            held = [_webhook(row) for row in (await conn.execute(query)).all()]
+        return sorted(held, key=lambda webhook: webhook.id)
 
     async def release(self, owner: str, webhook_ids: Sequence[int] | None = None) -> None:
         where = [webhooks.c.lease_owner == owner]
@@ -276,7 +302,43 @@ class WebhookRepo:
         async with self._reads.connect() as conn:
             return [(row[0], row[1]) for row in (await conn.execute(query)).all()]
 
-    async def events_after(self, room_id: int, after_seq: int, limit: int) -> list[LoggedEvent]:
+    async def pending(self, owner: str, limit: int) -> list[tuple[int, int]]:
+        """(endpoint, room) pairs with events past the cursor, for the enabled endpoints
+        ``owner`` holds: one query for all of them."""
+        cursor = func.coalesce(webhook_cursors.c.delivered_seq, 0)
+        query = (
+            select(webhooks.c.id, rooms.c.id)
+            .select_from(
+                webhooks.join(rooms, rooms.c.workspace_id == webhooks.c.workspace_id).outerjoin(
+                    webhook_cursors,
+                    and_(
+                        webhook_cursors.c.webhook_id == webhooks.c.id,
+                        webhook_cursors.c.room_id == rooms.c.id,
+                    ),
+                )
+            )
+            .where(webhooks.c.lease_owner == owner, webhooks.c.enabled, rooms.c.last_seq > cursor)
+            .order_by(webhooks.c.id, rooms.c.id)
+            .limit(limit)
+        )
+        async with self._reads.connect() as conn:
+            return [(row[0], row[1]) for row in (await conn.execute(query)).all()]
+
+    async def workspaces_of(self, room_ids: Sequence[int]) -> dict[int, int]:
+        """room -> its workspace, for those of ``room_ids`` that exist."""
+        query = select(rooms.c.id, rooms.c.workspace_id).where(rooms.c.id.in_(list(room_ids)))
+        async with self._reads.connect() as conn:
+            return {row[0]: row[1] for row in (await conn.execute(query)).all()}
+
+    async def events_past_cursor(
+        self, webhook_id: int, room_id: int, limit: int
+    ) -> list[LoggedEvent]:
+        """The room's events the endpoint has not had yet, oldest first."""
+        cursor = (
+            select(webhook_cursors.c.delivered_seq)
+            .where(webhook_cursors.c.webhook_id == webhook_id, webhook_cursors.c.room_id == room_id)
+            .scalar_subquery()
+        )
         query = (
             select(
                 room_events.c.room_id,
@@ -285,7 +347,7 @@ class WebhookRepo:
                 room_events.c.data,
                 room_events.c.created_at,
             )
-            .where(room_events.c.room_id == room_id, room_events.c.seq > after_seq)
+            .where(room_events.c.room_id == room_id, room_events.c.seq > func.coalesce(cursor, 0))
             .order_by(room_events.c.seq)
             .limit(limit)
         )

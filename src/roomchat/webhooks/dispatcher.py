@@ -1,61 +1,81 @@
-"""Delivers each webhook endpoint's events from the room event log, once per cluster.
+"""Delivers webhook endpoints' events from the room event log, once per cluster.
 
-Every instance runs a dispatcher. An endpoint is delivered by the instance holding its
-lease (a row lock-free lease on the ``webhooks`` row, renewed every third of its
+Every instance runs one dispatcher. An endpoint is delivered by the instance holding
+its lease (a row lock-free lease on the ``webhooks`` row, renewed every third of its
 length): a stopped instance's endpoints are taken over when its leases run out, a
 shut-down one hands them back at once.
 
-The holder's worker for an endpoint reads, room by room, the events past the
-endpoint's cursor, posts each one the endpoint asked for, and moves the cursor once
-the receiver took it (2xx). A failure stops the endpoint where it is: later events of
-that room wait behind it, so a receiver sees each room in seq order. The state lives
-in the database, so a restart, another instance or a re-enable picks up exactly there.
+Work follows the events that have subscribers, never the number of endpoints. The
+endpoints an instance holds are kept in memory by workspace, refreshed by every lease
+renewal (one query) and at once when this instance changes one. An event heard is
+placed in its room's workspace (remembered per room) and gives work only to the
+endpoints there that asked for its kind; an idle endpoint costs nothing. An endpoint
+with work has a task until it has none (webhooks/delivery.py delivers each room in
+seq order); one that is backing off waits on the instance's one timer, set for the
+earliest due. Every ``poll_s`` one query finds what no event announced: endpoints
+just taken over, events this instance never heard.
 
-Chat never waits for any of this: workers are woken by the events the instance hears
-(``heard``, a flag set per worker) and run their own requests, at most
-``concurrency`` at a time per instance, each bounded in time (webhooks/sender.py).
+The state lives in the database (a cursor per endpoint and room, the failure state on
+the row), so a restart, another instance or a re-enable picks up exactly there.
+
+Chat never waits for any of this: requests run in slots, at most ``concurrency`` per
+instance and ``workspace_concurrency`` per workspace (webhooks/slots.py), each bounded
+in time (webhooks/sender.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from roomchat.domain.events import RoomEvent
-from roomchat.domain.models import DeliveryAttempt, Webhook
-from roomchat.domain.webhooks import RetryPolicy, event_id, signing_secrets, webhook_body
+from roomchat.domain.models import Webhook
+from roomchat.domain.webhooks import RetryPolicy
 from roomchat.metrics import Metrics
-from roomchat.store.webhooks import LoggedEvent, WebhookRepo
-from roomchat.webhooks.sender import Sender, signature_headers
+from roomchat.store.webhooks import WebhookRepo
+from roomchat.webhooks.delivery import Delivery, DispatchStats
+from roomchat.webhooks.metering import DispatchMetrics
+from roomchat.webhooks.sender import Sender
+from roomchat.webhooks.slots import SlotPool
 
 log = logging.getLogger(__name__)
 
-ROOMS_PER_PASS = 100
-EVENTS_PER_READ = 100
-PRUNE_EVERY = 50  # attempts recorded between two trims of an endpoint's history
-_IDLE, _MORE, _FAILED = "idle", "more", "failed"
+ROOMS_REMEMBERED = 100_000  # room -> workspace entries kept (a few MB at most)
+ROOMS_PER_LOOKUP = 500
+PENDING_PER_SWEEP = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class DispatchLimits:
     concurrency: int = 16
+    workspace_concurrency: int = 4
     lease_s: float = 15.0
     poll_s: float = 5.0
     retry_s: float = 1.0  # after the database failed us
-    quiet_s: float = 0.1  # an idle endpoint looks for new events at most this often
 
 
-class _Worker:
-    def __init__(self, task_of: Callable[[_Worker], asyncio.Task[None]]) -> None:
-        self.wake = asyncio.Event()
-        self.task = task_of(self)
+class _RoomWorkspaces:
+    """room -> workspace for the rooms heard of lately (a room never changes workspace)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._known: OrderedDict[int, int] = OrderedDict()
+
+    def get(self, room_id: int) -> int | None:
+        workspace_id = self._known.get(room_id)
+        if workspace_id is not None:
+            self._known.move_to_end(room_id)
+        return workspace_id
+
+    def put(self, room_id: int, workspace_id: int) -> None:
+        self._known[room_id] = workspace_id
+        if len(self._known) > self._size:
+            self._known.popitem(last=False)
 
 
 class Dispatcher:
@@ -72,179 +92,251 @@ class Dispatcher:
         self._repo = repo
         self._sender = sender
         self._owner = owner
-        self._retry = retry
         self._limits = limits
-        self._metrics = metrics
         self._clock = clock
-        self._requests = asyncio.Semaphore(limits.concurrency)
-        self._workers: dict[int, _Worker] = {}
-        self._recorded: dict[int, int] = {}
-        self._closing = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.stats = DispatchStats()
+        self._slots = SlotPool(limits.concurrency, limits.workspace_concurrency)
+        self._delivery = Delivery(repo, sender, self._slots, retry, self.stats, metrics, clock)
+        self._held: dict[int, Webhook] = {}
+        self._by_workspace: dict[int, set[int]] = {}
+        self._rooms = _RoomWorkspaces(ROOMS_REMEMBERED)
+        self._unplaced: dict[int, set[str]] = {}  # room -> actions heard, workspace unknown
+        # endpoint -> rooms it may have events in, in the order they came (a dict as an
+        # ordered set: a busy room goes to the back, the others get their turn)
+        self._pending: dict[int, dict[int, None]] = {}
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._renew_now = asyncio.Event()
+        self._sweep_now = asyncio.Event()
+        self._place_now = asyncio.Event()
+        self._due_changed = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        if metrics is not None:
+            metrics.registry.register(DispatchMetrics(self, metrics.instance))
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._hold_leases(), name="roomchat-webhook-leases")
-
-    def heard(self, event: RoomEvent) -> None:
-        """A room event reached this instance: endpoints may have something to send."""
-        for worker in self._workers.values():
-            worker.wake.set()
+        self._loops = [
+            asyncio.create_task(self._hold_leases(), name="roomchat-webhook-leases"),
+            asyncio.create_task(self._sweep(), name="roomchat-webhook-sweep"),
+            asyncio.create_task(self._place(), name="roomchat-webhook-rooms"),
+            asyncio.create_task(self._retry_when_due(), name="roomchat-webhook-retries"),
+        ]
 
     @property
     def endpoints(self) -> int:
         """Endpoints this instance delivers now."""
-        return len(self._workers)
+        return len(self._held)
+
+    @property
+    def requests_in_flight(self) -> int:
+        return self._slots.busy
+
+    def changed(self) -> None:
+        """An endpoint was made, changed or deleted on this instance: renew (and so
+        re-read every endpoint held) now, not at the next renewal."""
+        self._renew_now.set()
+
+    def heard(self, event: RoomEvent) -> None:
+        """A room event reached this instance: endpoints that asked for it have work."""
+        if not self._held:
+            return  # nothing delivered here: not even a lookup
+        workspace_id = self._rooms.get(event.room_id)
+        if workspace_id is None:
+            self._unplaced.setdefault(event.room_id, set()).add(event.action)
+            self._place_now.set()
+            return
+        self._notify(workspace_id, event.room_id, (event.action,))
 
     async def close(self) -> None:
         """Stop delivering and hand the leases back (another instance takes over now)."""
-        self._closing.set()
-        tasks = [w.task for w in self._workers.values()]
-        if self._task is not None:
-            tasks.append(self._task)
+        tasks = [*self._loops, *self._running.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._workers.clear()
+        self._running.clear()
+        self._held.clear()
+        self._by_workspace.clear()
         try:
             await self._repo.release(self._owner)
         except Exception as exc:  # the leases run out by themselves
             log.warning("webhooks: could not hand back leases: %s", type(exc).__name__)
         await self._sender.close()
 
-    async def _hold_leases(self) -> None:
-        every = self._limits.lease_s / 3
-        while not self._closing.is_set():
-            now = self._clock()
-            try:
-                held = set(
-                    await self._repo.lease(
-                        self._owner, now + timedelta(seconds=self._limits.lease_s), now
-                    )
-                )
-            except Exception:
-                log.exception("webhooks: renewing leases failed")
-                held = set(self._workers)  # keep going; a lease outlives a short outage
-            for webhook_id in list(self._workers):
-                worker = self._workers[webhook_id]
-                if webhook_id not in held or worker.task.done():
-                    worker.task.cancel()
-                    del self._workers[webhook_id]
-            for webhook_id in held - set(self._workers):
-                self._workers[webhook_id] = _Worker(
-                    lambda w, i=webhook_id: asyncio.create_task(  # type: ignore[misc]
-                        self._work(i, w), name=f"roomchat-webhook-{i}"
-                    )
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), every)
+    def _db(self) -> WebhookRepo:
+        self.stats.queries += 1
+        return self._repo
 
-    async def _work(self, webhook_id: int, worker: _Worker) -> None:
-        while True:
-            worker.wake.clear()  # before reading: what is heard from now wakes us again
-            try:
-                webhook = await self._repo.by_id(webhook_id)
-                if webhook is None or not webhook.enabled:
-                    return  # deleted or disabled: the lease goes with the next renewal
-                due_in = self._until_due(webhook)
-                if due_in > 0:
-                    # Backing off: what is heard does not shorten it. Re-reading the row
-                    # every poll_s sees an owner's re-enable made on any instance.
-                    await asyncio.sleep(min(due_in, self._limits.poll_s))
-                    continue
-                if await self._pass(webhook) is not _IDLE:
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhooks: endpoint %d: reading or recording failed", webhook_id)
-                await asyncio.sleep(self._limits.retry_s)
-                continue
-            idle_since = time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(worker.wake.wait(), self._limits.poll_s)
-            # Woken by every event the instance hears, most of them other workspaces':
-            # at most one look per quiet_s, however busy the cluster (a bound on the
-            # queries an idle endpoint makes, at the cost of that much latency).
-            await asyncio.sleep(max(0.0, idle_since + self._limits.quiet_s - time.monotonic()))
+    # --- who gets work ---
+
+    def _notify(self, workspace_id: int, room_id: int, actions: Iterable[str]) -> None:
+        for webhook_id in self._by_workspace.get(workspace_id, ()):
+            if any(action in self._held[webhook_id].events for action in actions):
+                self._give(webhook_id, room_id)
+
+    def _give(self, webhook_id: int, room_id: int) -> None:
+        self.stats.wakeups += 1
+        self._pending.setdefault(webhook_id, {})[room_id] = None
+        self._start(webhook_id)
+
+    def _start(self, webhook_id: int) -> None:
+        webhook = self._held.get(webhook_id)
+        if webhook is None or webhook_id in self._running:
+            return  # a running task takes what was added before it ends
+        if self._until_due(webhook) > 0:
+            self._due_changed.set()  # backing off: the timer starts it when due
+            return
+        self._running[webhook_id] = asyncio.create_task(
+            self._run(webhook_id), name=f"roomchat-webhook-{webhook_id}"
+        )
 
     def _until_due(self, webhook: Webhook) -> float:
         if webhook.next_attempt_at is None:
             return 0.0
         return (webhook.next_attempt_at - self._clock()).total_seconds()
 
-    async def _pass(self, webhook: Webhook) -> str:
-        """Deliver what is pending: _IDLE (nothing was), _MORE (look again at once) or
-        _FAILED (re-read the endpoint: it backs off)."""
-        rooms = await self._repo.pending_rooms(webhook.id, webhook.workspace_id, ROOMS_PER_PASS)
-        for room_id, cursor in rooms:
-            webhook, ok = await self._room(webhook, room_id, cursor)
-            if not ok:
-                return _FAILED
-        return _MORE if rooms else _IDLE
+    # --- an endpoint with work ---
 
-    async def _room(self, webhook: Webhook, room_id: int, cursor: int) -> tuple[Webhook, bool]:
-        events = await self._repo.events_after(room_id, cursor, EVENTS_PER_READ)
-        skipped = 0
-        for event in events:
-            if event.action not in webhook.events:
-                skipped = event.seq  # not asked for: the cursor passes it
+    async def _run(self, webhook_id: int) -> None:
+        try:
+            await self._deliver_pending(webhook_id)
+        finally:
+            # In the same step as the last look at its rooms: a room given from now
+            # finds no task running and starts one.
+            if self._running.get(webhook_id) is asyncio.current_task():
+                del self._running[webhook_id]
+
+    async def _deliver_pending(self, webhook_id: int) -> None:
+        reread = True
+        while rooms := self._pending.get(webhook_id):
+            room_id = next(iter(rooms))
+            try:
+                if reread:  # once a run: another instance's change, an owner's re-enable
+                    found = await self._db().by_id(webhook_id)
+                    if found is None or not found.enabled:
+                        self._drop(webhook_id)  # deleted or disabled (maybe elsewhere)
+                        return
+                    self._keep(found)
+                    reread = False
+                webhook = self._held[webhook_id]
+                if self._until_due(webhook) > 0:
+                    self._due_changed.set()
+                    return  # its rooms wait for the timer
+                del rooms[room_id]
+                outcome = await self._delivery.room(webhook, room_id)
+            except Exception:
+                log.exception("webhooks: endpoint %d: reading or recording failed", webhook_id)
+                self._pending.setdefault(webhook_id, {})[room_id] = None
+                await asyncio.sleep(self._limits.retry_s)
+                reread = True
                 continue
-            webhook, ok = await self._deliver(webhook, event)
-            if not ok:
-                return webhook, False
-            skipped = 0
-        if skipped:
-            await self._repo.advance(webhook.id, room_id, skipped)
-        return webhook, True
+            if outcome.more or outcome.failed:
+                self._pending.setdefault(webhook_id, {})[room_id] = None
+            if not outcome.webhook.enabled:
+                self._drop(webhook_id)  # disabled: its lease was handed back with it
+                return
+            self._keep(outcome.webhook)
+            if outcome.failed:
+                self._due_changed.set()
+                return
+        self._pending.pop(webhook_id, None)
 
-    async def _deliver(self, webhook: Webhook, event: LoggedEvent) -> tuple[Webhook, bool]:
-        message_id = event_id(event.room_id, event.seq)
-        body = webhook_body(webhook.workspace_id, event)
-        now = self._clock()
-        headers = signature_headers(message_id, now, body, signing_secrets(webhook, now))
-        async with self._requests:
-            result = await self._sender.post(webhook.url, headers, body)
-        if self._metrics is not None:
-            self._metrics.webhook_delivery(result.outcome)
-        attempt = DeliveryAttempt(
-            event_id=message_id,
-            event_type=event.action,
-            room_id=event.room_id,
-            seq=event.seq,
-            attempt=webhook.failures + 1,
-            outcome=result.outcome,
-            response_code=result.response_code,
-            error=result.error,
-            duration_ms=result.duration_ms,
-            attempted_at=now,
-            next_retry_at=None,
-        )
-        if result.outcome == "delivered":
-            await self._repo.delivered(webhook.id, attempt, was_failing=webhook.failures > 0)
-            await self._trim(webhook.id)
-            return dataclasses.replace(webhook, failures=0, failing_since=None), True
-        state = self._retry.after_failure(webhook, now)
-        attempt = dataclasses.replace(attempt, next_retry_at=state.next_attempt_at)
-        await self._repo.failed(webhook.id, attempt, state)
-        await self._trim(webhook.id)
-        # The host only: a URL's path or query may carry the receiver's own token.
-        host = urlsplit(webhook.url).hostname
-        if state.disabled_reason is not None:
-            log.warning("webhooks: endpoint %d (%s) disabled: %s", webhook.id, host, result.error)
-        else:
-            log.info(
-                "webhooks: endpoint %d (%s) failed %s (%s); retry %d at %s",
-                webhook.id,
-                host,
-                message_id,
-                result.error,
-                state.failures,
-                state.next_attempt_at,
-            )
-        return webhook, False
+    # --- what this instance holds ---
 
-    async def _trim(self, webhook_id: int) -> None:
-        count = self._recorded.get(webhook_id, 0) + 1
-        self._recorded[webhook_id] = count % PRUNE_EVERY
-        if count >= PRUNE_EVERY:
-            await self._repo.prune(webhook_id)
+    def _keep(self, webhook: Webhook) -> None:
+        self._held[webhook.id] = webhook
+        self._by_workspace.setdefault(webhook.workspace_id, set()).add(webhook.id)
+
+    def _drop(self, webhook_id: int) -> None:
+        webhook = self._held.pop(webhook_id, None)
+        if webhook is not None:
+            same = self._by_workspace.get(webhook.workspace_id, set())
+            same.discard(webhook_id)
+            if not same:
+                self._by_workspace.pop(webhook.workspace_id, None)
+        self._pending.pop(webhook_id, None)
+        self._delivery.forget(webhook_id)
+        task = self._running.pop(webhook_id, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()  # another instance may deliver it now: stop at once
+
+    def _apply(self, held: list[Webhook]) -> None:
+        now_held = {webhook.id for webhook in held}
+        for webhook_id in [i for i in self._held if i not in now_held]:
+            self._drop(webhook_id)
+        taken = [webhook for webhook in held if webhook.id not in self._held]
+        for webhook in held:
+            if webhook.id not in self._running:  # a run keeps its own, newer, state
+                self._keep(webhook)
+        if taken:
+            self._sweep_now.set()  # what they have pending, whatever this instance heard
+        self._due_changed.set()  # a re-enable or another instance's change may be due now
+
+    # --- the loops ---
+
+    async def _hold_leases(self) -> None:
+        every = self._limits.lease_s / 3
+        while True:
+            self._renew_now.clear()
+            now = self._clock()
+            until = now + timedelta(seconds=self._limits.lease_s)
+            try:
+                held = await self._db().lease(self._owner, until, now)
+            except Exception:
+                log.exception("webhooks: renewing leases failed")
+            else:  # on failure keep going: a lease outlives a short outage
+                self._apply(held)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._renew_now.wait(), every)
+
+    async def _sweep(self) -> None:
+        while True:
+            self._sweep_now.clear()
+            if self._held:
+                try:
+                    found = await self._db().pending(self._owner, PENDING_PER_SWEEP)
+                except Exception:
+                    log.exception("webhooks: looking for pending events failed")
+                    found = []
+                for webhook_id, room_id in found:
+                    if webhook_id in self._held:
+                        self._give(webhook_id, room_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_now.wait(), self._limits.poll_s)
+
+    async def _place(self) -> None:
+        """Finds the workspaces of rooms heard of for the first time, a batch a query."""
+        while True:
+            await self._place_now.wait()
+            self._place_now.clear()
+            heard, self._unplaced = self._unplaced, {}
+            rooms = list(heard)
+            for start in range(0, len(rooms), ROOMS_PER_LOOKUP):
+                batch = rooms[start : start + ROOMS_PER_LOOKUP]
+                try:
+                    found = await self._db().workspaces_of(batch)
+                except Exception:
+                    log.exception("webhooks: finding rooms' workspaces failed")
+                    for room_id in batch:
+                        self._unplaced.setdefault(room_id, set()).update(heard[room_id])
+                    await asyncio.sleep(self._limits.retry_s)
+                    self._place_now.set()
+                    continue
+                for room_id, workspace_id in found.items():
+                    self._rooms.put(room_id, workspace_id)
+                    self._notify(workspace_id, room_id, heard[room_id])
+
+    async def _retry_when_due(self) -> None:
+        """The one timer: starts endpoints whose back-off is over and that have work."""
+        while True:
+            self._due_changed.clear()
+            soonest: float | None = None
+            for webhook_id in list(self._pending):
+                webhook = self._held.get(webhook_id)
+                if webhook is None or webhook_id in self._running:
+                    continue
+                wait = self._until_due(webhook)
+                if wait <= 0:
+                    self._start(webhook_id)
+                elif soonest is None or wait < soonest:
+                    soonest = wait
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._due_changed.wait(), soonest)

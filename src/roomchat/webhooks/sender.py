@@ -4,6 +4,10 @@ The request goes to the address ``AddressPolicy`` checked, with the URL's host i
 ``Host`` and in TLS's server name (the certificate is verified for the host). No
 redirect is followed (it could lead anywhere) and no proxy from the environment is
 used (it would connect to an address nobody checked). Only the status is read.
+
+Connecting has a bound of its own, shorter than the request's: a host that never
+answers the connection gives its slot back soon, while a receiver that is connected
+and working still has the whole timeout to answer.
 """
 
 from __future__ import annotations
@@ -47,13 +51,16 @@ _Done = Callable[..., Result]
 
 
 class Sender:
-    def __init__(self, policy: AddressPolicy, timeout_s: float, concurrency: int) -> None:
+    def __init__(
+        self, policy: AddressPolicy, timeout_s: float, connect_timeout_s: float, concurrency: int
+    ) -> None:
         self._policy = policy
         self._timeout_s = timeout_s
+        self._timeouts = httpx.Timeout(timeout_s, connect=min(connect_timeout_s, timeout_s))
         self._client = httpx.AsyncClient(
             trust_env=False,
             follow_redirects=False,
-            timeout=httpx.Timeout(timeout_s),
+            timeout=self._timeouts,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"user-agent": USER_AGENT},
         )
@@ -89,9 +96,11 @@ class Sender:
                 content=body,
                 headers={**headers, "host": authority, "content-type": "application/json"},
                 extensions={"sni_hostname": target.host},
-                timeout=httpx.Timeout(self._timeout_s),
+                timeout=self._timeouts,
             ) as response:
                 code = response.status_code
+        except httpx.ConnectTimeout:
+            return done("failed", error="connect timed out")
         except httpx.TimeoutException:
             return done("failed", error="timed out")
         except httpx.HTTPError as exc:
