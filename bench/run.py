@@ -499,6 +499,10 @@ class Roomchat(System):
             "ROOMCHAT_LOGIN_LIMIT_PER_ADDRESS": "1000000/minute",
             "ROOMCHAT_MAX_WS_PER_USER": "1000000",
             "ROOMCHAT_JOIN_BURST": "1000000",
+            # One owner makes every room and invites every simulated user.
+            "ROOMCHAT_ROOMS_PER_WORKSPACE": "1000000",
+            "ROOMCHAT_ROOMS_PER_CREATOR": "1000000",
+            "ROOMCHAT_INVITATION_RATE_LIMIT": "1000000/minute",
             "ROOMCHAT_LOG_LEVEL": "warning",
             "ROOMCHAT_SERVE_WEB_CLIENT": "false",
         }

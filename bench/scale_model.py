@@ -216,6 +216,9 @@ def server_env(port: int, workdir: Path, bootstrap: str, topic: str) -> dict[str
         "ROOMCHAT_LOGIN_LIMIT_PER_ADDRESS": "1000000/minute",
         "ROOMCHAT_MAX_WS_PER_USER": "100000",
         "ROOMCHAT_JOIN_BURST": "100000",
+        "ROOMCHAT_ROOMS_PER_WORKSPACE": "1000000",
+        "ROOMCHAT_ROOMS_PER_CREATOR": "1000000",
+        "ROOMCHAT_INVITATION_RATE_LIMIT": "1000000/minute",
         # A drained backlog arrives faster than any live traffic: room for it, so that
         # the measurement is of the server and not of its slow-consumer guard.
         "ROOMCHAT_OUTBOUND_BUFFER_BYTES": str(512 * 1024 * 1024),

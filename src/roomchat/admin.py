@@ -47,7 +47,8 @@ async def create_workspace(settings: Settings, name: str, owner_username: str) -
         owner = await UserService(store).by_username(owner_username)
         if owner is None:
             raise ChatError(Code.NOT_FOUND, f"no user {owner_username!r}")
-        workspace = await WorkspaceService(store).create(owner, name)
+        service = WorkspaceService(store, owned_limit=settings.workspaces_per_owner)
+        workspace = await service.create(owner, name)
     finally:
         await store.close()
     return Done(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -19,8 +20,10 @@ from starlette.websockets import WebSocket
 from roomchat import __version__
 from roomchat.api.middleware import BodyLimit, RequestId, SecurityHeaders
 from roomchat.api.responses import (
+    DATABASE_ERRORS,
     ERROR_RESPONSES,
     on_chat_error,
+    on_database_error,
     on_http_error,
     on_validation_error,
 )
@@ -38,6 +41,7 @@ from roomchat.api.routes import (
 from roomchat.bus.base import Bus
 from roomchat.bus.memory import MemoryBus
 from roomchat.domain.api_keys import ApiKeyService
+from roomchat.domain.invitations import MAX_PENDING_PER_WORKSPACE, InvitationService
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.rate_limits import RateLimiter
@@ -64,7 +68,11 @@ from roomchat.realtime.receipts import Receipts
 from roomchat.realtime.sessions import SocketSessions
 from roomchat.services import Services
 from roomchat.settings import Settings
+from roomchat.shutdown import run_step
 from roomchat.store import Store
+from roomchat.store.database import Timeouts
+from roomchat.store.invitations import InvitationLimits
+from roomchat.store.rooms import RoomLimits
 from roomchat.webhooks.addresses import AddressPolicy
 from roomchat.webhooks.dispatcher import Dispatcher, DispatchLimits
 from roomchat.webhooks.sender import Sender
@@ -72,6 +80,9 @@ from roomchat.webhooks.sender import Sender
 log = logging.getLogger("roomchat")
 WEB_DIR = Path(__file__).parent / "web"
 WS_PATH = "/ws"
+# Each shutdown step's bound: well past a healthy step's time (the outbox relay's grace
+# is 5 s, the broker clients' stops 5 s each), and the next step runs after it anyway.
+SHUTDOWN_STEP_TIMEOUT_S = 15.0
 
 
 class RoomchatAPI(FastAPI):
@@ -146,6 +157,8 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, on_database_error)
     routes = (
         health,
         auth,
@@ -171,7 +184,15 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
 
 
 async def start_services(settings: Settings, bus: Bus) -> Services:
-    store = Store.connect(settings.resolved_database_url(), settings.database_pool_size)
+    store = Store.connect(
+        settings.resolved_database_url(),
+        settings.database_pool_size,
+        Timeouts(
+            statement_s=settings.database_statement_timeout_s,
+            pool_s=settings.database_pool_timeout_s,
+            readiness_s=settings.readiness_timeout_s,
+        ),
+    )
     meter = Metrics(settings.instance_id)
     public_base_url = settings.resolved_public_base_url()
     users = UserService(
@@ -210,12 +231,26 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         )
     # Edits, reactions, membership and room changes: each its own seq and event.
     recorder = EventRecorder(store, outbox, settings.instance_id)
-    workspaces_ = WorkspaceService(store, recorder=recorder)
+    workspaces_ = WorkspaceService(
+        store,
+        InvitationService(
+            store,
+            InvitationLimits(
+                MAX_PENDING_PER_WORKSPACE,
+                settings.invitations_per_user,
+                settings.invitations_from_one_inviter,
+            ),
+            limiter=RateLimiter(settings.invitation_rate_limit, "inviting too fast; slow down"),
+        ),
+        recorder=recorder,
+        owned_limit=settings.workspaces_per_owner,
+    )
     keys = ApiKeyService(
         store,
         workspaces_,
         settings.api_keys_per_workspace,
         RateLimiter(settings.api_key_rate_limit, "too many requests with this API key"),
+        creations=RateLimiter(settings.api_key_create_limit, "making API keys too fast"),
     )
     addresses = AddressPolicy.parse(settings.webhook_allowed_networks)
     webhooks_ = WebhookService(store, workspaces_, addresses.check, settings.webhooks_per_workspace)
@@ -226,6 +261,7 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         timedelta(seconds=settings.passcode_window_seconds),
         recorder=recorder,
         public_base_url=public_base_url,
+        limits=RoomLimits(settings.rooms_per_workspace, settings.rooms_per_creator),
     )
     messages = MessageService(
         store,
@@ -366,9 +402,14 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
 def _webhook_dispatcher(
     settings: Settings, store: Store, addresses: AddressPolicy, meter: Metrics
 ) -> Dispatcher:
-    return Dispatcher(
+    dispatcher = Dispatcher(
         store.webhooks,
-        Sender(addresses, settings.webhook_timeout_s, settings.webhook_concurrency),
+        Sender(
+            addresses,
+            settings.webhook_timeout_s,
+            settings.webhook_connect_timeout_s,
+            settings.webhook_concurrency,
+        ),
         settings.instance_id,
         RetryPolicy(
             backoff_initial_s=settings.webhook_backoff_initial_s,
@@ -377,11 +418,15 @@ def _webhook_dispatcher(
         ),
         DispatchLimits(
             concurrency=settings.webhook_concurrency,
+            workspace_concurrency=settings.webhook_workspace_concurrency,
             lease_s=settings.webhook_lease_s,
             poll_s=settings.webhook_poll_interval_s,
         ),
         meter,
     )
+    # Endpoints made, changed or deleted here are seen at once, not at the next renewal.
+    store.webhooks.on_change(dispatcher.changed)
+    return dispatcher
 
 
 def _measure_levels(
@@ -411,18 +456,36 @@ def _measure_levels(
 
 
 async def stop_services(services: Services) -> None:
-    if services.stop_metrics_server is not None:
-        services.stop_metrics_server()
+    """Stop every part in order: each step bounded, and each runs whatever the one before
+    did (failed, timed out, or raised a CancelledError of its own)."""
+    finished = [
+        await run_step(name, step, SHUTDOWN_STEP_TIMEOUT_S)
+        for name, step in _shutdown_steps(services)
+    ]
+    if all(finished):
+        log.info("roomchat stopped cleanly")
+    else:
+        log.warning("roomchat stopped; %d shutdown steps did not finish", finished.count(False))
+
+
+def _shutdown_steps(services: Services) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+    stop_metrics_server = services.stop_metrics_server
+    if stop_metrics_server is not None:
+        steps.append(("the metrics server", lambda: asyncio.to_thread(stop_metrics_server)))
     # Its leases handed back: another instance delivers those endpoints from now.
-    await services.webhook_dispatcher.close()
+    steps.append(("the webhook dispatcher", services.webhook_dispatcher.close))
     # The writer first, then the outbox: what it stores last still reaches the bus
     # before the bus closes.
-    await services.sockets.close()
-    await services.messages.close()
+    steps.append(("the token revocation poll", services.sockets.close))
+    steps.append(("the message writer", services.messages.close))
     if services.outbox is not None:
-        await services.outbox.close()
-    await services.bus.close()
-    await services.presence.close()
-    await services.activity.close()
-    await services.hub.close()
-    await services.store.close()
+        steps.append(("the outbox relay", services.outbox.close))
+    steps += [
+        ("the bus", services.bus.close),
+        ("presence", services.presence.close),
+        ("room activity", services.activity.close),
+        ("the hub", services.hub.close),
+        ("the store", services.store.close),
+    ]
+    return steps

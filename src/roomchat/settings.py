@@ -26,6 +26,21 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default sqlite+aiosqlite:///{data_dir}/roomchat.db",
     )
     database_pool_size: int = 20
+    database_statement_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a database statement not answered within this fails the request with "
+        "unavailable (503); on SQLite, how long to wait for another process's lock",
+    )
+    database_pool_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="longest wait for a database connection (a free one in the pool, or a "
+        "new one opened), then unavailable (503)",
+    )
+    readiness_timeout_s: float = Field(
+        default=2.0, gt=0, description="/readyz says the database is down past this"
+    )
     public_base_url: str | None = Field(
         default=None, description="Base of link_join; default http://{host}:{port}"
     )
@@ -187,6 +202,33 @@ class Settings(BaseSettings):
         description="messages a user (or bot) may post per instance through "
         "POST /api/v1/room-chats/{room_id}/messages",
     )
+    api_key_create_limit: str = Field(
+        default="10/hour;50/day",
+        description="API keys an owner may make per instance (the limits notation)",
+    )
+    workspaces_per_owner: int = Field(
+        default=20, description="workspaces a user may own; one more is a conflict"
+    )
+    rooms_per_workspace: int = Field(
+        default=1000, description="rooms (not deleted) a workspace may have"
+    )
+    rooms_per_creator: int = Field(
+        default=100, description="rooms (not deleted) one member may have made in a workspace"
+    )
+    invitations_per_user: int = Field(
+        default=100,
+        description="pending invitations a user's list holds; a new one takes the place "
+        "of the oldest from a stranger (someone sharing no workspace with them)",
+    )
+    invitations_from_one_inviter: int = Field(
+        default=3,
+        description="of those, how many one inviter may hold; their newer one replaces "
+        "their oldest",
+    )
+    invitation_rate_limit: str = Field(
+        default="120/hour;1000/day",
+        description="invitations an owner may send per instance (the limits notation)",
+    )
 
     # --- Webhooks (docs/integration.md) ---
     webhooks_per_workspace: int = Field(
@@ -200,8 +242,18 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(
         default=10.0, description="a delivery not answered within this (in all) has failed"
     )
+    webhook_connect_timeout_s: float = Field(
+        default=3.0,
+        description="a receiver's host that has not accepted the connection within this "
+        "has failed (frees the request slot sooner than webhook_timeout_s)",
+    )
     webhook_concurrency: int = Field(
         default=16, description="webhook requests in flight at once per instance"
+    )
+    webhook_workspace_concurrency: int = Field(
+        default=4,
+        description="of those, at most this many for one workspace's endpoints (a "
+        "workspace whose receivers hang never holds them all)",
     )
     webhook_retry_window_s: float = Field(
         default=24 * 3600.0,
@@ -215,8 +267,8 @@ class Settings(BaseSettings):
     )
     webhook_poll_interval_s: float = Field(
         default=5.0,
-        description="how often an endpoint's rooms are checked for events with no wake-up "
-        "(events this instance hears wake it at once)",
+        description="how often one query looks for events of the endpoints this instance "
+        "delivers that no event heard announced (events heard start deliveries at once)",
     )
     webhook_lease_s: float = Field(
         default=15.0,

@@ -192,28 +192,38 @@ async def test_bad_invitations_are_validation_errors_and_change_nothing(
     assert await member_ids(api, owner, workspace) == {owner.id}
 
 
-async def test_an_invitees_list_is_bounded_and_the_bound_is_silent(api: Api) -> None:
-    """A spammer with many workspaces cannot make a user's list hold more than 100;
-    the spammer cannot tell when the list is full (same reply), and the invitee
-    makes room by declining."""
-    spammer, victim = await api.register("spammer"), await api.register("victim")
-    first_reply = None
-    for _ in range(101):
-        workspace = await api.workspace(spammer)
-        response = await api.http.post(
-            members_path(workspace), headers=spammer.headers, json={"user_id": victim.id}
-        )
-        assert response.status_code == 202
-        body = response.json()
-        body["data"].pop("workspace_id")
-        first_reply = first_reply or body
-        assert body == first_reply
+async def test_strangers_with_many_workspaces_cannot_crowd_out_a_colleague(api: Api) -> None:
+    """Issue 20, item 4: five strangers, each with the twenty workspaces one may own,
+    invite one user a hundred times: the user's list used to fill (100) and drop every
+    later invitation, a colleague's too. Now each inviter holds at most three places
+    (their newest three), the colleague's invitation arrives, and every inviter got
+    the same reply whatever became of theirs."""
+    victim, colleague = await api.register("victim"), await api.register("colleague")
+    await api.workspace(colleague, victim)
+    strangers = [await api.register(f"stranger{n}") for n in range(5)]
+    newest: dict[int, list[int]] = {}
+    replies = set()
+    for stranger in strangers:
+        made = []
+        for _ in range(20):
+            workspace = await api.workspace(stranger)
+            response = await api.http.post(
+                members_path(workspace), headers=stranger.headers, json={"user_id": victim.id}
+            )
+            assert response.status_code == 202
+            replies.add(response.json()["data"]["detail"])
+            made.append(workspace["id"])
+        newest[stranger.id] = made[-3:]
+    assert len(replies) == 1
+
+    team = await api.workspace(colleague)
+    await api.call("POST", members_path(team), colleague, 202, json={"user_id": victim.id})
     pending = await api.invitations(victim)
-    assert len(pending) == 100
-    assert workspace["id"] not in {i["workspace_id"] for i in pending}  # the 101st
-    await api.call("POST", f"/api/v1/invitations/{pending[0]['id']}/decline", victim)
-    await api.call("POST", members_path(workspace), spammer, 202, json={"user_id": victim.id})
-    assert workspace["id"] in {i["workspace_id"] for i in await api.invitations(victim)}
+    by_inviter: dict[int, list[int]] = {}
+    for invitation in pending:
+        by_inviter.setdefault(invitation["invited_by"]["id"], []).append(invitation["workspace_id"])
+    assert by_inviter == {**newest, colleague.id: [team["id"]]}
+    await api.accept_invitation(victim, team["id"])
 
 
 async def test_a_member_leaves_and_loses_the_rooms_at_once(server: ServerProcess, api: Api) -> None:

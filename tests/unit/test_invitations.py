@@ -24,7 +24,7 @@ class Clock:
 
 async def test_a_workspace_holds_at_most_its_bound_of_pending_invitations(domain: Domain) -> None:
     clock = Clock()
-    service = InvitationService(domain.store, InvitationLimits(3, 2), timedelta(days=1), clock)
+    service = InvitationService(domain.store, InvitationLimits(3, 2, 2), timedelta(days=1), clock)
     workspaces = WorkspaceService(domain.store, service)
     owner = await domain.user("owner")
     ws = await workspaces.create(owner, "ws")
@@ -51,14 +51,34 @@ async def test_a_workspace_holds_at_most_its_bound_of_pending_invitations(domain
     assert [i.workspace_id for i in await service.pending(invitees[0])] == [ws.id]
 
 
-async def test_an_invitees_bound_is_silent(domain: Domain) -> None:
-    service = InvitationService(domain.store, InvitationLimits(10, 2))
+async def test_a_full_list_makes_room_from_strangers_never_dropping_the_newest(
+    domain: Domain,
+) -> None:
+    """Issue 20, item 4: an invitee's bound used to drop every later invitation. Now
+    an inviter's newer invitation replaces their oldest, and one to a full list takes
+    the place of a stranger's oldest: a colleague's (sharing a workspace) stays."""
+    service = InvitationService(domain.store, InvitationLimits(10, 3, 2))
     workspaces = WorkspaceService(domain.store, service)
-    owner, invitee = await domain.user("owner"), await domain.user("invitee")
-    spaces = [await workspaces.create(owner, f"ws{n}") for n in range(3)]
+    stranger, other, colleague, invitee = [
+        await domain.user(name) for name in ("stranger", "other", "colleague", "invitee")
+    ]
+    shared = await workspaces.create(colleague, "shared")
+    await workspaces.invite(colleague, shared.id, invitee.id, None)
+    [invitation] = await service.pending(invitee)
+    await workspaces.accept(invitee, invitation.id)
+    team = await workspaces.create(colleague, "team")
+    await workspaces.invite(colleague, team.id, invitee.id, None)
+
+    spaces = [await workspaces.create(stranger, f"ws{n}") for n in range(3)]
     for ws in spaces:
-        await workspaces.invite(owner, ws.id, invitee.id, None)  # no error for the third
-    assert [i.workspace_id for i in await service.pending(invitee)] == [s.id for s in spaces[:2]]
+        await workspaces.invite(stranger, ws.id, invitee.id, None)  # no error for any
+    listed = [i.workspace_id for i in await service.pending(invitee)]
+    assert listed == [team.id, spaces[1].id, spaces[2].id]
+
+    theirs = await workspaces.create(other, "theirs")
+    await workspaces.invite(other, theirs.id, invitee.id, None)
+    listed = [i.workspace_id for i in await service.pending(invitee)]
+    assert listed == [team.id, spaces[2].id, theirs.id]
 
 
 class Monotonic:

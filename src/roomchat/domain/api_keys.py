@@ -6,7 +6,9 @@ made; only its SHA-256 is stored. Each key comes with a bot user of its own, nam
 the key's name: a request with the key acts as that bot, a member of the key's
 workspace with the role "bot" (domain/roles.py says what it may do). Every request
 reads the key's row, so a revoked key is refused by every instance from the moment
-the revocation commits.
+the revocation commits. Revoking takes the bot out of the workspace and its rooms in
+the same transaction (a dead bot is no member of anything); its user stays, the
+author of what it posted. An owner makes a bounded number of keys per hour and day.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import ApiKey, User
 from roomchat.domain.names import BOT_PREFIX, username_skeleton
 from roomchat.domain.rate_limits import RateLimiter
@@ -72,12 +75,16 @@ class ApiKeyService:
         per_workspace: int,
         limiter: RateLimiter,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        creations: RateLimiter | None = None,
     ) -> None:
         self._store = store
         self._workspaces = workspaces
         self._per_workspace = per_workspace
-        self._limiter = limiter
+        self._limiter = limiter  # requests per key
         self._clock = clock
+        # Keys an owner makes (each makes a user that is never deleted); None: not
+        # limited (the operator's command).
+        self._creations = creations
 
     async def _require_owner(self, user: User, workspace_id: int) -> None:
         await self._workspaces.require_owner(
@@ -86,6 +93,9 @@ class ApiKeyService:
 
     async def create(self, owner: User, workspace_id: int, name: str) -> IssuedKey:
         await self._require_owner(owner, workspace_id)
+        name = clean_key_name(name)  # bad input changes nothing, not even the count
+        if self._creations is not None:
+            self._creations.hit(str(owner.id))
         return await self.create_as_operator(workspace_id, name)
 
     async def create_as_operator(self, workspace_id: int, name: str) -> IssuedKey:
@@ -123,19 +133,35 @@ class ApiKeyService:
         await self._require_owner(owner, workspace_id)
         return await self._store.api_keys.of_workspace(workspace_id)
 
-    async def revoke(self, owner: User, workspace_id: int, key_id: int) -> ApiKey:
+    async def revoke(
+        self, owner: User, workspace_id: int, key_id: int
+    ) -> tuple[ApiKey, list[RoomEvent]]:
+        """The key revoked, and its bot's ``room_member_left`` events to publish."""
         await self._require_owner(owner, workspace_id)
-        return await self._revoke(key_id, workspace_id)
+        return await self._revoke(key_id, workspace_id, owner.id)
 
     async def revoke_as_operator(self, key_id: int) -> ApiKey:
-        """Revoke any key (``roomchat api-keys revoke``)."""
-        return await self._revoke(key_id, None)
-
-    async def _revoke(self, key_id: int, workspace_id: int | None) -> ApiKey:
-        revoked = await self._store.api_keys.revoke(key_id, workspace_id, self._clock())
-        if revoked is None:
-            raise not_found("API key")
+        """Revoke any key (``roomchat api-keys revoke``). Its bot's departures are in
+        the room event log; instances find them there (no server runs this)."""
+        revoked, _ = await self._revoke(key_id, None, None)
         return revoked
+
+    async def _revoke(
+        self, key_id: int, workspace_id: int | None, revoked_by: int | None
+    ) -> tuple[ApiKey, list[RoomEvent]]:
+        async with self._store.transaction() as tx:
+            found = await self._store.api_keys.revoke(tx.conn, key_id, workspace_id, self._clock())
+            if found is None:
+                raise not_found("API key")
+            # Again for a key revoked before: a bot left behind then leaves now. With no
+            # one revoking (the operator), the bot is the one who left.
+            removed_by = found.bot_id if revoked_by is None else revoked_by
+            events = await self._workspaces.remove_bots(
+                tx, found.workspace_id, [found.bot_id], removed_by
+            )
+        revoked = await self._store.api_keys.get(key_id)
+        assert revoked is not None  # keys are never deleted
+        return revoked, events
 
     async def authenticate(self, key: str) -> User:
         """The bot a key acts as; 401 for an unknown or revoked key, 429 past its limit."""

@@ -3,6 +3,12 @@
 An owner invites by username or id and gets one answer whatever the user is
 (unknown, already a member, already invited, or invited now), so inviting cannot be
 used to find out who has an account. Only the invitee sees the invitation.
+
+A user's list is bounded, and nobody can keep it full to crowd out the invitations
+that matter: one inviter holds only a few of its places (their newest), and a new
+invitation to a full list takes the place of the oldest from a stranger (an inviter
+who shares no workspace with the user), so a colleague's always arrives; a later
+invitation is never the one dropped. Each inviter is rate limited.
 """
 
 from __future__ import annotations
@@ -12,19 +18,23 @@ from datetime import UTC, datetime, timedelta
 
 from roomchat.domain.models import Invitation, User, Workspace
 from roomchat.domain.names import normalise_username
-from roomchat.domain.roles import BOT
+from roomchat.domain.rate_limits import RateLimiter
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
 from roomchat.store.invitations import InvitationLimits
 
-# Pending invitations a workspace may have, and a user may be sent: nobody can make
-# the server, or someone's invitation list, hold an unbounded number of them.
+# Pending invitations a workspace may have: nobody can make the server hold an
+# unbounded number of them.
 MAX_PENDING_PER_WORKSPACE = 1000
+# ROOMCHAT_INVITATIONS_PER_USER's and ROOMCHAT_INVITATIONS_FROM_ONE_INVITER's defaults.
 MAX_PENDING_PER_INVITEE = 100
-# An invitation nobody answered expires, so it stops counting against either bound.
+MAX_PENDING_PER_INVITER = 3
+# An invitation nobody answered expires, so it stops counting against any bound.
 INVITATION_TTL = timedelta(days=30)
 
-DEFAULT_LIMITS = InvitationLimits(MAX_PENDING_PER_WORKSPACE, MAX_PENDING_PER_INVITEE)
+DEFAULT_LIMITS = InvitationLimits(
+    MAX_PENDING_PER_WORKSPACE, MAX_PENDING_PER_INVITEE, MAX_PENDING_PER_INVITER
+)
 
 
 class InvitationService:
@@ -34,11 +44,14 @@ class InvitationService:
         limits: InvitationLimits = DEFAULT_LIMITS,
         ttl: timedelta = INVITATION_TTL,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._store = store
         self._limits = limits
         self._ttl = ttl
         self._clock = clock
+        # Per inviter; None: not limited (the operator's commands, unit tests).
+        self._limiter = limiter
 
     def _since(self) -> datetime:
         return self._clock() - self._ttl
@@ -48,13 +61,23 @@ class InvitationService:
     ) -> None:
         """Invite someone to a workspace the caller owns (the caller checked that).
 
-        Every outcome but a full workspace looks the same to the owner. The
-        workspace's bound is checked before the user is looked up, so hitting it says
-        nothing about the user; the invitee's bound is silent (their list is full:
-        they decline some to make room).
+        Every outcome but a full workspace or the rate limit looks the same to the
+        owner. Both are checked before the user is looked up, so hitting them says
+        nothing about the user; what the invitee's list makes room by is silent.
         """
         if (user_id is None) == (username is None):
             raise ChatError(Code.VALIDATION_ERROR, "give either user_id or username")
+        canonical = None
+        if username is not None:
+            canonical = normalise_username(username)
+            if canonical is None:
+                # Says only that this cannot be a username at all, never whether one exists.
+                raise ChatError(
+                    Code.VALIDATION_ERROR,
+                    "username must be 3-32 letters, digits, '_', '.' or '-'",
+                )
+        if self._limiter is not None:
+            self._limiter.hit(str(owner.id))
         pending = await self._store.invitations.pending_in_workspace(workspace_id, self._since())
         if pending >= self._limits.per_workspace:
             raise ChatError(
@@ -62,25 +85,20 @@ class InvitationService:
                 f"this workspace has {self._limits.per_workspace} unanswered invitations; "
                 "more can be sent when some are answered or expire",
             )
-        invitee = await self._resolve(user_id, username)
-        # A bot belongs to its own workspace only: inviting one is inviting nobody.
-        if invitee is None or await self._store.workspaces.holds_role(invitee.id, BOT):
+        invitee = await self._resolve(user_id, canonical)
+        # A bot belongs to its own workspace only (a revoked key's to none): inviting
+        # one is inviting nobody.
+        if invitee is None or await self._store.api_keys.is_bot(invitee.id):
             return
         now = self._clock()
         await self._store.invitations.create(
             workspace_id, invitee.id, owner.id, now, now - self._ttl, self._limits
         )
 
-    async def _resolve(self, user_id: int | None, username: str | None) -> User | None:
+    async def _resolve(self, user_id: int | None, canonical: str | None) -> User | None:
         if user_id is not None:
             return await self._store.users.get(user_id)
-        assert username is not None
-        canonical = normalise_username(username)
-        if canonical is None:
-            # Says only that this cannot be a username at all, never whether one exists.
-            raise ChatError(
-                Code.VALIDATION_ERROR, "username must be 3-32 letters, digits, '_', '.' or '-'"
-            )
+        assert canonical is not None
         return await self._store.users.by_username(canonical)
 
     async def pending(self, user: User) -> list[Invitation]:

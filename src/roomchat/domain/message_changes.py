@@ -30,7 +30,7 @@ from roomchat.domain import events
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.messages import MessageLimits, check_text
 from roomchat.domain.models import Message, User
-from roomchat.domain.names import has_hidden_characters
+from roomchat.domain.names import has_hidden_characters, renders_as_nothing
 from roomchat.domain.recorder import Change, EventRecorder
 from roomchat.domain.roles import manages_room
 from roomchat.domain.rooms import RoomService
@@ -61,6 +61,12 @@ def clean_reaction(raw: str) -> str:
         raise ChatError(
             Code.VALIDATION_ERROR,
             "reaction must be an emoji or a :short_code: without spaces or hidden characters",
+        )
+    # Joiners, tag characters or a lone combining mark pass the checks above (an emoji
+    # needs them) but would show every member an empty reaction.
+    if renders_as_nothing(reaction):
+        raise ChatError(
+            Code.VALIDATION_ERROR, "a reaction must show something: an emoji or a :short_code:"
         )
     return reaction
 

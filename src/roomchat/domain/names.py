@@ -27,6 +27,23 @@ def has_hidden_characters(text: str) -> bool:
     return any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in text)
 
 
+# What draws nothing on its own: other (C: controls, format characters...), marks (M:
+# combining accents, variation selectors) and separators (Z: spaces). Letters,
+# digits, punctuation and symbols (emoji are symbols) draw something, but for these
+# few, letters and a symbol that are blank space: the Hangul fillers, braille blank.
+_DRAWS_NOTHING_CATEGORIES = ("C", "M", "Z")
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def renders_as_nothing(text: str) -> bool:
+    """True when no character of ``text`` draws anything a reader could see: a zero-width
+    joiner or tag characters on their own, a lone combining mark, a Hangul filler."""
+    return not any(
+        unicodedata.category(ch)[0] not in _DRAWS_NOTHING_CATEGORIES and ch not in _BLANK_LOOKING
+        for ch in text
+    )
+
+
 def normalise_username(raw: str) -> str | None:
     """The canonical form of a username (NFKC, lower case), or None when it is not one.
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from roomchat.domain.models import Message, RoomView, User
+from roomchat.domain.room_list import cursor_after
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import forbidden, not_found
@@ -35,6 +36,12 @@ class RoomListEntry:
         return listed
 
 
+@dataclass(frozen=True, slots=True)
+class RoomListPage:
+    entries: list[RoomListEntry]
+    next_cursor: str | None  # None: this is the last page
+
+
 class ReadState:
     def __init__(self, store: Store, rooms: RoomService, workspaces: WorkspaceService) -> None:
         self._store = store
@@ -56,14 +63,21 @@ class ReadState:
             raise forbidden("join the room first")
         return position
 
-    async def room_list(self, user: User, workspace_id: int) -> list[RoomListEntry]:
-        """The workspace's rooms; for those the caller is a member of, their read state
-        and newest message (a few queries for the whole list, none per room)."""
-        views = await self._rooms.in_workspace(user, workspace_id)
+    async def room_list(
+        self, user: User, workspace_id: int, after: int, limit: int
+    ) -> RoomListPage:
+        """Up to ``limit`` of the workspace's rooms after room ``after``; for those the
+        caller is a member of, their read state and newest message (a few queries for
+        the page, none per room)."""
+        views = await self._rooms.in_workspace(user, workspace_id, after, limit + 1)
+        more = len(views) > limit
+        views = views[:limit]
         mine = [v.room.id for v in views if v.is_member]
         positions = await self._store.reads.positions(user.id, mine)
         last = await self._store.reads.last_messages(mine)
-        return [RoomListEntry(v, positions.get(v.room.id), last.get(v.room.id)) for v in views]
+        entries = [RoomListEntry(v, positions.get(v.room.id), last.get(v.room.id)) for v in views]
+        next_cursor = cursor_after(workspace_id, views[-1].room.id) if more else None
+        return RoomListPage(entries, next_cursor)
 
     async def unread(self, user: User, workspace_id: int) -> dict[str, Any]:
         """{rooms: [{room_id, unread_count}], total} over the caller's rooms there."""

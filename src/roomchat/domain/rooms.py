@@ -34,7 +34,7 @@ from roomchat.domain.room_changes import (
 from roomchat.domain.workspaces import WorkspaceService, clean_name
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
-from roomchat.store.rooms import RoomAccess, RoomChanges
+from roomchat.store.rooms import RoomAccess, RoomChanges, RoomLimits, TooManyRooms
 from roomchat.store.transaction import Transaction
 
 MEMBER_CACHE_SIZE = 200_000
@@ -43,6 +43,9 @@ MEMBER_CACHE_SIZE = 200_000
 # room_chat_updated / room_chat_deleted) reaches it; the age bounds what a lost event
 # could leave behind.
 MEMBER_CACHE_TTL_S = 10.0
+# ROOMCHAT_ROOMS_PER_WORKSPACE's and ROOMCHAT_ROOMS_PER_CREATOR's defaults: a room list
+# of a thousand rooms is a few hundred KiB; one member alone cannot make it that long.
+DEFAULT_ROOM_LIMITS = RoomLimits(per_workspace=1000, per_creator=100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +77,10 @@ class RoomService:
         hasher: PasswordHasher | None = None,
         recorder: EventRecorder | None = None,
         public_base_url: str = "",
+        limits: RoomLimits = DEFAULT_ROOM_LIMITS,
     ) -> None:
         self._store = store
+        self._limits = limits
         self._workspaces = workspaces
         self._max_failures = passcode_max_failures
         self._window = passcode_window
@@ -95,13 +100,29 @@ class RoomService:
         passcode_hash = None
         if passcode is not None and passcode != "":
             passcode_hash = await self._hash_passcode(passcode)
-        return await self._store.rooms.create(
-            workspace_id, name, user.id, passcode_hash, secrets.token_urlsafe(24)
-        )
+        try:
+            return await self._store.rooms.create(
+                workspace_id, name, user.id, passcode_hash, secrets.token_urlsafe(24), self._limits
+            )
+        except TooManyRooms as full:
+            if full.by_creator:
+                raise ChatError(
+                    Code.CONFLICT,
+                    f"you have made {self._limits.per_creator} rooms in this workspace, the "
+                    "most one member may; delete one first",
+                ) from None
+            raise ChatError(
+                Code.CONFLICT,
+                f"this workspace has {self._limits.per_workspace} rooms, the most it may; "
+                "delete one first",
+            ) from None
 
-    async def in_workspace(self, user: User, workspace_id: int) -> list[RoomView]:
+    async def in_workspace(
+        self, user: User, workspace_id: int, after: int = 0, limit: int | None = None
+    ) -> list[RoomView]:
+        """The workspace's rooms by id, after room ``after``, at most ``limit`` (None: all)."""
         await self._workspaces.require_member(user, workspace_id)
-        return await self._store.rooms.in_workspace(workspace_id, user.id)
+        return await self._store.rooms.in_workspace(workspace_id, user.id, after, limit)
 
     async def visible(self, user: User, room_id: int) -> RoomView:
         """The room, if the user belongs to its workspace, and whether they are in it."""

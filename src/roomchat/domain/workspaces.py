@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
 from roomchat import jsoncodec
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.invitations import InvitationService
@@ -13,6 +16,11 @@ from roomchat.domain.room_changes import MEMBER_LEFT, member_left_data
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
 from roomchat.store.seqs import reserve_seqs
+from roomchat.store.transaction import Transaction
+from roomchat.store.webhook_removal import delete_workspace_webhooks
+from roomchat.store.workspaces import TooManyWorkspaces
+
+WORKSPACES_PER_OWNER = 20  # ROOMCHAT_WORKSPACES_PER_OWNER's default
 
 
 def clean_name(name: str, what: str) -> str:
@@ -32,16 +40,29 @@ class WorkspaceService:
         store: Store,
         invitations: InvitationService | None = None,
         recorder: EventRecorder | None = None,
+        owned_limit: int = WORKSPACES_PER_OWNER,
     ) -> None:
         self._store = store
         self.invitations = invitations or InvitationService(store)
         self._recorder = recorder or EventRecorder(store, None, "local")
+        # How many workspaces one user may own: each is another place to invite from
+        # and to fill with rooms and keys.
+        self._owned_limit = owned_limit
 
     async def create(self, user: User, name: str) -> Workspace:
         name = clean_name(name, "name")
         if await self._store.workspaces.holds_role(user.id, BOT):
             raise forbidden("a bot acts in its own workspace only")
-        return await self._store.workspaces.create(name, user.id)
+        try:
+            return await self._store.workspaces.create(name, user.id, self._owned_limit)
+        except TooManyWorkspaces:
+            raise self._owns_too_many("you own") from None
+
+    def _owns_too_many(self, who: str) -> ChatError:
+        return ChatError(
+            Code.CONFLICT,
+            f"{who} {self._owned_limit} workspaces, the most one may; hand one on first",
+        )
 
     async def mine(self, user: User) -> list[Workspace]:
         return await self._store.workspaces.of_user(user.id)
@@ -83,31 +104,71 @@ class WorkspaceService:
             rooms = await self._store.workspaces.leave(tx.conn, workspace_id, user.id, MEMBER)
             if rooms is None:
                 raise ChatError(Code.CONFLICT, "you are no longer a member (or now the owner)")
-            seqs = await reserve_seqs(tx.conn, rooms) if rooms else []
-            events = [
-                RoomEvent.build(
-                    room_id,
-                    seq,
-                    MEMBER_LEFT,
-                    jsoncodec.dumps(member_left_data(room_id, seq, user.id, user.id)),
-                    self._recorder.origin,
-                )
-                for room_id, seq in zip(rooms, seqs, strict=True)
-            ]
-            await self._recorder.append(tx, events)
+            departures = [(room_id, user.id) for room_id in rooms]
+            return await self._record_departures(tx, departures, user.id)
+
+    async def remove_bots(
+        self, tx: Transaction, workspace_id: int, bot_ids: Sequence[int], removed_by: int
+    ) -> list[RoomEvent]:
+        """Take bots (their keys revoked) out of the workspace and its rooms, in ``tx``:
+        a revoked key's bot is no member of anything, so member lists show no dead bots.
+        Its user stays, the author of what it posted. One ``room_member_left`` per room
+        it was in, for the caller to publish once ``tx`` committed."""
+        departures = []
+        for bot_id in bot_ids:
+            rooms = await self._store.workspaces.leave(tx.conn, workspace_id, bot_id, BOT)
+            departures += [(room_id, bot_id) for room_id in rooms or []]
+        return await self._record_departures(tx, departures, removed_by)
+
+    async def _record_departures(
+        self, tx: Transaction, departures: list[tuple[int, int]], removed_by: int
+    ) -> list[RoomEvent]:
+        """A ``room_member_left`` for each (room, user), stored in ``tx``."""
+        if not departures:
+            return []
+        seqs = await reserve_seqs(tx.conn, [room_id for room_id, _ in departures])
+        events = [
+            RoomEvent.build(
+                room_id,
+                seq,
+                MEMBER_LEFT,
+                jsoncodec.dumps(member_left_data(room_id, seq, user_id, removed_by)),
+                self._recorder.origin,
+            )
+            for (room_id, user_id), seq in zip(departures, seqs, strict=True)
+        ]
+        await self._recorder.append(tx, events)
         return events
 
-    async def transfer_owner(self, owner: User, workspace_id: int, user_id: int) -> Workspace:
+    async def transfer_owner(
+        self, owner: User, workspace_id: int, user_id: int
+    ) -> tuple[Workspace, list[RoomEvent]]:
+        """Hand the workspace to a member; the owner becomes a member.
+
+        In the same transaction every API key of the workspace is revoked (their bots
+        leave) and every webhook endpoint deleted: the former owner holds the keys and
+        the endpoints' URLs and secrets, and the new owner could not tell who else does.
+        The new owner makes fresh ones (docs/security.md). The bots' ``room_member_left``
+        events are the caller's to publish.
+        """
         await self.require_owner(owner, workspace_id, "only the workspace owner can do that")
         if user_id == owner.id:
             raise ChatError(Code.CONFLICT, "you already own this workspace")
-        workspace = await self._store.workspaces.transfer_owner(
-            workspace_id, owner.id, user_id, OWNER, MEMBER
-        )
-        if workspace is None:
-            # Only the member list, which the owner can read, decides this.
-            raise not_found("workspace member")
-        return workspace
+        try:
+            async with self._store.transaction() as tx:
+                workspace = await self._store.workspaces.transfer_owner(
+                    tx.conn, workspace_id, owner.id, user_id, (OWNER, MEMBER), self._owned_limit
+                )
+                if workspace is None:
+                    # Only the member list, which the owner can read, decides this.
+                    raise not_found("workspace member")
+                await self._store.api_keys.revoke_all(tx.conn, workspace_id, datetime.now(UTC))
+                bots = await self._store.workspaces.with_role(tx.conn, workspace_id, BOT)
+                events = await self.remove_bots(tx, workspace_id, bots, owner.id)
+                await delete_workspace_webhooks(tx.conn, workspace_id)
+        except TooManyWorkspaces:
+            raise self._owns_too_many("that member owns") from None
+        return workspace, events
 
     async def require_owner(self, user: User, workspace_id: int, message: str) -> None:
         if await self.require_member(user, workspace_id) != OWNER:

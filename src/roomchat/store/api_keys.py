@@ -37,6 +37,15 @@ class NewKey:
 
 
 @dataclass(frozen=True, slots=True)
+class RevokedKey:
+    """A key revoked now or before, and its bot."""
+
+    key_id: int
+    workspace_id: int
+    bot_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class KeyHolder:
     """An unrevoked key, as a request made with it needs it."""
 
@@ -130,19 +139,36 @@ class ApiKeyRepo:
             rows = (await conn.execute(query.order_by(api_keys.c.id))).all()
         return [_key_from(row) for row in rows]
 
-    async def revoke(self, key_id: int, workspace_id: int | None, now: datetime) -> ApiKey | None:
-        """Revoke the key (of ``workspace_id``, when given); it as it is now, or None when
-        there is no such key. Revoking a revoked key keeps its first revocation time."""
-        where = [api_keys.c.id == key_id]
-        if workspace_id is not None:
-            where.append(api_keys.c.workspace_id == workspace_id)
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(api_keys)
-                .where(*where, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
-            row = (await conn.execute(_keys_with_bots().where(*where))).first()
+    async def revoke(
+        self, conn: AsyncConnection, key_id: int, workspace_id: int | None, now: datetime
+    ) -> RevokedKey | None:
+        """Revoke the key (of ``workspace_id``, when given) in the caller's transaction;
+        None when there is no such key. Revoking a revoked key keeps its first
+        revocation time."""
+        where = _the_key(key_id, workspace_id)
+        await conn.execute(
+            update(api_keys).where(*where, api_keys.c.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        row = (
+            await conn.execute(select(api_keys.c.workspace_id, api_keys.c.user_id).where(*where))
+        ).first()
+        return RevokedKey(key_id, row.workspace_id, row.user_id) if row else None
+
+    async def revoke_all(self, conn: AsyncConnection, workspace_id: int, now: datetime) -> None:
+        """Revoke every key of the workspace still in use, in the caller's transaction."""
+        await conn.execute(
+            update(api_keys).where(_unrevoked_in(workspace_id)).values(revoked_at=now)
+        )
+
+    async def is_bot(self, user_id: int) -> bool:
+        """Whether the user is a key's bot (the key revoked or not)."""
+        query = select(api_keys.c.id).where(api_keys.c.user_id == user_id)
+        async with self._reads.connect() as conn:
+            return (await conn.execute(query)).first() is not None
+
+    async def get(self, key_id: int) -> ApiKey | None:
+        async with self._reads.connect() as conn:
+            row = (await conn.execute(_keys_with_bots().where(api_keys.c.id == key_id))).first()
         return _key_from(row) if row else None
 
     async def holder(self, key_hash: str) -> KeyHolder | None:
@@ -169,6 +195,13 @@ class ApiKeyRepo:
             await conn.execute(
                 update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now)
             )
+
+
+def _the_key(key_id: int, workspace_id: int | None) -> list[ColumnElement[bool]]:
+    where = [api_keys.c.id == key_id]
+    if workspace_id is not None:
+        where.append(api_keys.c.workspace_id == workspace_id)
+    return where
 
 
 def _unrevoked_in(workspace_id: int) -> ColumnElement[bool]:

@@ -6,8 +6,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import case, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
@@ -28,14 +29,14 @@ class Invited(Enum):
     CREATED = "created"
     ALREADY_PENDING = "already_pending"
     ALREADY_MEMBER = "already_member"
-    INVITEE_FULL = "invitee_full"
     WORKSPACE_FULL = "workspace_full"
 
 
 @dataclass(frozen=True, slots=True)
 class InvitationLimits:
-    per_workspace: int
-    per_invitee: int
+    per_workspace: int  # pending invitations to join one workspace
+    per_invitee: int  # pending invitations in one user's list ...
+    per_inviter: int  # ... and how many of those one inviter may hold
 
 
 class InvitationRepo:
@@ -60,10 +61,14 @@ class InvitationRepo:
         since: datetime,
         limits: InvitationLimits,
     ) -> Invited:
-        """Invite the user unless they are a member, already invited, or a bound is reached.
+        """Invite the user unless they are a member, already invited, or the workspace's
+        bound is reached.
 
-        Invitations created before ``since`` have expired: they are dropped here, so
-        neither bound can be held full for ever by invitations nobody answers.
+        The invitation always goes in: past the inviter's share of the user's list, it
+        replaces the inviter's oldest; in a full list, it takes the place of the oldest
+        from a stranger (an inviter who shares no workspace with the user), or, with
+        none, the oldest. Invitations created before ``since`` have expired: they are
+        dropped here, so no bound is ever held by invitations nobody answers.
         """
         try:
             async with self._engine.begin() as conn:
@@ -83,13 +88,25 @@ class InvitationRepo:
                 )
                 if (await conn.execute(select(is_member))).scalar():
                     return Invited.ALREADY_MEMBER
+                this_one = (workspace_invitations.c.workspace_id == workspace_id) & (
+                    workspace_invitations.c.user_id == user_id
+                )
+                if await _count(conn, this_one):
+                    return Invited.ALREADY_PENDING  # before anything makes room for it
                 if await _count(conn, workspace_invitations.c.workspace_id == workspace_id) >= (
                     limits.per_workspace
                 ):
                     return Invited.WORKSPACE_FULL
-                pending = workspace_invitations.c.user_id == user_id
-                if await _count(conn, pending) >= limits.per_invitee:
-                    return Invited.INVITEE_FULL
+                theirs = (workspace_invitations.c.user_id == user_id) & (
+                    workspace_invitations.c.invited_by == invited_by
+                )
+                await _drop_oldest(conn, theirs, limits.per_inviter)
+                await _drop_oldest(
+                    conn,
+                    workspace_invitations.c.user_id == user_id,
+                    limits.per_invitee,
+                    strangers_first=_strangers_to(user_id),
+                )
                 await conn.execute(
                     insert(workspace_invitations).values(
                         # A random id: a sequential one would tell an owner, by the gap
@@ -103,8 +120,9 @@ class InvitationRepo:
                     )
                 )
         except IntegrityError:
-            # (workspace, user) is unique: a concurrent or earlier invitation is pending.
-            # (A random id colliding is a one-in-2^53 chance; the owner invites again.)
+            # (workspace, user) is unique: a concurrent invitation is pending (the locks
+            # rule it out on PostgreSQL). A random id colliding is a one-in-2^53 chance;
+            # the owner invites again.
             return Invited.ALREADY_PENDING
         return Invited.CREATED
 
@@ -206,8 +224,40 @@ async def _count(conn: AsyncConnection, condition: ColumnElement[bool]) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+def _strangers_to(user_id: int) -> ColumnElement[bool]:
+    """Whether an invitation's inviter shares no workspace with the user."""
+    inviter, invitee = workspace_members.alias("inviter"), workspace_members.alias("invitee")
+    return ~exists().where(
+        inviter.c.user_id == workspace_invitations.c.invited_by,
+        invitee.c.user_id == user_id,
+        invitee.c.workspace_id == inviter.c.workspace_id,
+    )
+
+
+async def _drop_oldest(
+    conn: AsyncConnection,
+    condition: ColumnElement[bool],
+    keep_fewer_than: int,
+    strangers_first: ColumnElement[bool] | None = None,
+) -> None:
+    """Delete the oldest invitations that match until fewer than ``keep_fewer_than``
+    do (room for one more); ``strangers_first``: those it holds for go before the rest."""
+    over = await _count(conn, condition) - keep_fewer_than + 1
+    if over <= 0:
+        return
+    order: list[ColumnElement[Any]] = [
+        workspace_invitations.c.created_at,
+        workspace_invitations.c.id,
+    ]
+    if strangers_first is not None:
+        order.insert(0, case((strangers_first, 0), else_=1))
+    oldest = select(workspace_invitations.c.id).where(condition).order_by(*order).limit(over)
+    ids = list((await conn.execute(oldest)).scalars())
+    await conn.execute(delete(workspace_invitations).where(workspace_invitations.c.id.in_(ids)))
+
+
 async def _lock(conn: AsyncConnection, workspace_id: int, user_id: int) -> None:
-    """Serialise invitations to one workspace and to one invitee, so both bounds hold
+    """Serialise invitations to one workspace and to one invitee, so every bound holds
     under concurrent requests: PostgreSQL row locks, always the workspace first (SQLite
     has one writer already)."""
     if conn.dialect.name == "postgresql":

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Room, RoomUser, RoomView
@@ -18,6 +18,7 @@ from roomchat.store.tables import (
     rooms,
     users,
     workspace_members,
+    workspaces,
 )
 
 
@@ -41,6 +42,20 @@ class RoomChanges:
     join_token: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RoomLimits:
+    per_workspace: int  # rooms not deleted in one workspace ...
+    per_creator: int  # ... and of those, made by one user
+
+
+class TooManyRooms(Exception):
+    """A bound of RoomLimits is reached; ``by_creator``: the creator's own."""
+
+    def __init__(self, by_creator: bool) -> None:
+        super().__init__("creator" if by_creator else "workspace")
+        self.by_creator = by_creator
+
+
 # Every read of a room skips deleted ones: to everyone, a deleted room is not found.
 _LIVE = rooms.c.deleted_at.is_(None)
 
@@ -57,9 +72,19 @@ class RoomRepo:
         created_by: int,
         passcode_hash: str | None,
         join_token: str,
+        limits: RoomLimits,
     ) -> Room:
+        """The room, its creator its first member; TooManyRooms past a bound."""
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
+            await _lock_workspace(conn, workspace_id)
+            in_workspace = (rooms.c.workspace_id == workspace_id) & _LIVE
+            if await _count(conn, in_workspace) >= limits.per_workspace:
+                raise TooManyRooms(by_creator=False)
+            if await _count(conn, in_workspace & (rooms.c.created_by == created_by)) >= (
+                limits.per_creator
+            ):
+                raise TooManyRooms(by_creator=True)
             result = await conn.execute(
                 insert(rooms)
                 .values(
@@ -87,16 +112,20 @@ class RoomRepo:
             created_at=now,
         )
 
-    async def in_workspace(self, workspace_id: int, user_id: int) -> list[RoomView]:
-        """The workspace's rooms, each with whether the user is a member: one query."""
+    async def in_workspace(
+        self, workspace_id: int, user_id: int, after: int = 0, limit: int | None = None
+    ) -> list[RoomView]:
+        """The workspace's rooms by id, after room ``after`` and at most ``limit`` of them
+        (None: all), each with whether the user is a member: one query."""
         query = (
             select(rooms, room_users.c.user_id.label("member_id"))
             .outerjoin(
                 room_users,
                 (room_users.c.room_id == rooms.c.id) & (room_users.c.user_id == user_id),
             )
-            .where(rooms.c.workspace_id == workspace_id, _LIVE)
+            .where(rooms.c.workspace_id == workspace_id, rooms.c.id > after, _LIVE)
             .order_by(rooms.c.id)
+            .limit(limit)
         )
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
@@ -257,6 +286,19 @@ class RoomRepo:
             await conn.execute(
                 delete(passcode_failures).where(passcode_failures.c.id == failure_id)
             )
+
+
+async def _count(conn: AsyncConnection, condition: ColumnElement[bool]) -> int:
+    return int((await conn.execute(select(func.count()).where(condition))).scalar_one())
+
+
+async def _lock_workspace(conn: AsyncConnection, workspace_id: int) -> None:
+    """Serialise room creation per workspace so its bounds hold under concurrent
+    requests (PostgreSQL: the workspace row's lock; SQLite has one writer already)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            select(workspaces.c.id).where(workspaces.c.id == workspace_id).with_for_update()
+        )
 
 
 async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:

@@ -241,8 +241,8 @@ message_reactions = Table(
 
 # A workspace's API keys (docs/server-api.md). Only a hash of the key is stored; each
 # key has a bot user of its own (``user_id``), a member of the workspace with the
-# role "bot". A revoked key stays listed (``revoked_at``); its bot stays the author
-# of what it posted.
+# role "bot". A revoked key stays listed (``revoked_at``); its bot leaves the
+# workspace and its rooms at the revocation and stays the author of what it posted.
 api_keys = Table(
     "api_keys",
     metadata,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Workspace, WorkspaceMember
@@ -13,14 +13,23 @@ from roomchat.store.rows import USER_COLUMNS, user_from
 from roomchat.store.tables import room_users, rooms, users, workspace_members, workspaces
 
 
+class TooManyWorkspaces(Exception):
+    """The user already owns the most workspaces one may."""
+
+
 class WorkspaceRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._reads = reads_of(engine)
 
-    async def create(self, name: str, owner_id: int) -> Workspace:
+    async def create(self, name: str, owner_id: int, owned_limit: int) -> Workspace:
+        """The workspace, its owner its first member; TooManyWorkspaces when the owner
+        owns ``owned_limit`` already."""
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
+            await _lock_user(conn, owner_id)
+            if await _owned_by(conn, owner_id) >= owned_limit:
+                raise TooManyWorkspaces()
             result = await conn.execute(
                 insert(workspaces)
                 .values(name=name, owner_id=owner_id, created_at=now)
@@ -96,19 +105,66 @@ class WorkspaceRepo:
         )
         return sorted(int(room_id) for room_id in left.scalars())
 
-    async def transfer_owner(
-        self, workspace_id: int, owner_id: int, new_owner_id: int, owner: str, member: str
-    ) -> Workspace | None:
-        """Make a member the owner and the owner a member, in one transaction.
+    async def with_role(self, conn: AsyncConnection, workspace_id: int, role: str) -> list[int]:
+        """The members who have ``role`` in the workspace, in the caller's transaction."""
+        query = select(workspace_members.c.user_id).where(
+            workspace_members.c.workspace_id == workspace_id, workspace_members.c.role == role
+        )
+        return sorted(int(user_id) for user_id in (await conn.execute(query)).scalars())
 
-        None (and nothing changed) unless ``owner_id`` still owns the workspace and
-        ``new_owner_id`` is still a member of it.
+    async def transfer_owner(
+        self,
+        conn: AsyncConnection,
+        workspace_id: int,
+        owner_id: int,
+        new_owner_id: int,
+        roles: tuple[str, str],
+        owned_limit: int,
+    ) -> Workspace | None:
+        """Make a member the owner and the owner a member (``roles``: the owner's and a
+        member's), in the caller's transaction, which rolls back when this does not
+        return the workspace.
+
+        None unless ``owner_id`` still owns the workspace and ``new_owner_id`` is still
+        a member of it; TooManyWorkspaces when the new owner would own more than
+        ``owned_limit``.
         """
-        try:
-            async with self._engine.begin() as conn:
-                return await _transfer(conn, workspace_id, owner_id, new_owner_id, owner, member)
-        except _NotTransferred:
+        owner, member = roles
+        # The member first: only then is new_owner_id known to be a user (owner_id
+        # references users, and an unknown id must not reach that foreign key).
+        promoted = await conn.execute(
+            update(workspace_members)
+            .where(
+                workspace_members.c.workspace_id == workspace_id,
+                workspace_members.c.user_id == new_owner_id,
+                workspace_members.c.role == member,
+            )
+            .values(role=owner)
+        )
+        if not promoted.rowcount:
             return None
+        moved = await conn.execute(
+            update(workspaces)
+            .where(workspaces.c.id == workspace_id, workspaces.c.owner_id == owner_id)
+            .values(owner_id=new_owner_id)
+        )
+        if not moved.rowcount:
+            return None
+        # Counted after the move, under the new owner's lock (always taken after the
+        # workspace's, as inviting does): this one is among theirs now.
+        await _lock_user(conn, new_owner_id)
+        if await _owned_by(conn, new_owner_id) > owned_limit:
+            raise TooManyWorkspaces()
+        await conn.execute(
+            update(workspace_members)
+            .where(
+                workspace_members.c.workspace_id == workspace_id,
+                workspace_members.c.user_id == owner_id,
+            )
+            .values(role=member)
+        )
+        row = (await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))).one()
+        return Workspace(**row._mapping)
 
     async def members(self, workspace_id: int) -> list[WorkspaceMember]:
         query = (
@@ -124,45 +180,13 @@ class WorkspaceRepo:
         ]
 
 
-class _NotTransferred(Exception):
-    pass
+async def _owned_by(conn: AsyncConnection, user_id: int) -> int:
+    query = select(func.count()).select_from(workspaces).where(workspaces.c.owner_id == user_id)
+    return int((await conn.execute(query)).scalar_one())
 
 
-async def _transfer(
-    conn: AsyncConnection,
-    workspace_id: int,
-    owner_id: int,
-    new_owner_id: int,
-    owner: str,
-    member: str,
-) -> Workspace:
-    # The member first: only then is new_owner_id known to be a user (owner_id
-    # references users, and an unknown id must not reach that foreign key).
-    promoted = await conn.execute(
-        update(workspace_members)
-        .where(
-            workspace_members.c.workspace_id == workspace_id,
-            workspace_members.c.user_id == new_owner_id,
-            workspace_members.c.role == member,
-        )
-        .values(role=owner)
-    )
-    if not promoted.rowcount:
-        raise _NotTransferred()  # rolls the transaction back
-    moved = await conn.execute(
-        update(workspaces)
-        .where(workspaces.c.id == workspace_id, workspaces.c.owner_id == owner_id)
-        .values(owner_id=new_owner_id)
-    )
-    if not moved.rowcount:
-        raise _NotTransferred()  # rolls the transaction back
-    await conn.execute(
-        update(workspace_members)
-        .where(
-            workspace_members.c.workspace_id == workspace_id,
-            workspace_members.c.user_id == owner_id,
-        )
-        .values(role=member)
-    )
-    row = (await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))).one()
-    return Workspace(**row._mapping)
+async def _lock_user(conn: AsyncConnection, user_id: int) -> None:
+    """Serialise what counts a user's workspaces, so the bound holds under concurrent
+    requests (PostgreSQL: the user's row lock; SQLite has one writer already)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())

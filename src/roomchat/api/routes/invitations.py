@@ -13,7 +13,9 @@ router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"], route_cla
 
 @router.get("")
 async def my_invitations(user: CurrentUser, svc: Svc) -> JSON:
-    """Invitations sent to you and not yet answered (at most 100; they expire after 30 days)."""
+    """Invitations sent to you and not yet answered, oldest first (at most 100, three of
+    them from one inviter; a new one makes room by a stranger's oldest; they expire
+    after 30 days)."""
     return ok([i.to_dict() for i in await svc.workspaces.invitations.pending(user)])
 
 

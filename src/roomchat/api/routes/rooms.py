@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictInt, StrictStr
@@ -16,6 +17,7 @@ from roomchat.api.responses import JSON, ok, ok_encoded
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import MAX_ID
+from roomchat.domain.room_list import MAX_CURSOR_CHARS, ROOM_PAGE, position
 from roomchat.errors import ChatError, Code
 from roomchat.services import Services
 
@@ -83,11 +85,33 @@ async def create_room(body: CreateRoom, user: CurrentUser, svc: Svc) -> JSON:
 
 
 @router.get("/workspace/{workspace_id}")
-async def rooms_in_workspace(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+async def rooms_in_workspace(
+    workspace_id: IdPath,
+    user: CurrentUser,
+    svc: Svc,
+    limit: Annotated[int, Query(ge=1, le=ROOM_PAGE), PlainDecimal] = ROOM_PAGE,
+    cursor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_CURSOR_CHARS,
+            description="from the previous page's Link header (rel=next)",
+        ),
+    ] = None,
+) -> JSON:
+    """The workspace's rooms by id, as a list: every one (up to ``limit``, 1000 by
+    default, as many as a workspace may have by default). More: a ``Link`` header
+    (``rel="next"``) with the next page's URL."""
     # link_join is null in the rooms the caller is not a member of; so are its read
     # state (last_read_seq, unread_count) and last_message.
-    rooms = await svc.reads.room_list(user, workspace_id)
-    return ok([r.to_dict(svc.public_base_url) for r in rooms])
+    after = position(cursor, workspace_id) if cursor is not None else 0
+    page = await svc.reads.room_list(user, workspace_id, after, limit)
+    response = ok([r.to_dict(svc.public_base_url) for r in page.entries])
+    if page.next_cursor is not None:
+        query = urlencode({"limit": limit, "cursor": page.next_cursor})
+        url = f"{svc.public_base_url}{router.prefix}/workspace/{workspace_id}?{query}"
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return response
 
 
 @router.post("/join/{join_token}")

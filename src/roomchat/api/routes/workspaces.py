@@ -62,9 +62,12 @@ async def leave(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
 
 @router.post("/{workspace_id}/owner")
 async def transfer_owner(workspace_id: IdPath, body: NewOwner, user: CurrentUser, svc: Svc) -> JSON:
-    """Hand the workspace to one of its members (owner only); the owner becomes a member."""
-    workspace = await svc.workspaces.transfer_owner(user, workspace_id, body.user_id)
-    return ok(workspace.to_dict())
+    """Hand the workspace to one of its members (owner only); the owner becomes a member.
+    Every API key of the workspace is revoked (its bot leaves) and every webhook
+    endpoint deleted: the new owner makes fresh ones."""
+    workspace, events = await svc.workspaces.transfer_owner(user, workspace_id, body.user_id)
+    # A room_member_left for each room a revoked key's bot was in.
+    return then_publish(ok(workspace.to_dict()), svc, events)
 
 
 @router.get("/{workspace_id}/members")
