@@ -2,8 +2,11 @@
 instance says so within its timeouts instead of hanging, and recovers when it ends.
 
 A real server reaches PostgreSQL through the test's TCP proxy, which partitions them
-on cue. SQLite is a local file that cannot be partitioned away; what makes it wait is
-another process holding its write lock, for at most the statement timeout.
+on cue. Its background loops (the token revocation poll, the hub's sweep, the webhook
+lease renewal) each say once that the database is out of reach, without traceback,
+and once more when it answers again. SQLite is a local file that cannot be
+partitioned away; what makes it wait is another process holding its write lock, for
+at most the statement timeout.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import httpx
 import pytest
 
 from tests.support.client import Account, Api, Ws, error_code, history
-from tests.support.cluster import until_ready
+from tests.support.cluster import until, until_ready
 from tests.support.databases import POSTGRES_URL, fresh_postgres_database
 from tests.support.proxy import Proxy
 from tests.support.server import ServerProcess, running_server
@@ -35,6 +38,15 @@ POOL_TIMEOUT_S = 2.0
 # checkout 30 s).
 READY_WITHIN_S = 5.0  # the readiness timeout is 2 s (its default)
 REQUEST_WITHIN_S = 9.0  # a connection (2 s), then a statement (2 s)
+# Loops that tick at least once a second, so several times in the partition; each
+# names its work in its lines (store/outages.py).
+LOOPS = {
+    "polling token revocations": {"revocation_poll_interval_s": "0.5"},
+    "sweeping joined rooms for missed events": {"sweep_interval_s": "1"},
+    "webhooks: renewing leases": {"webhook_lease_s": "3"},  # renewed every 1 s
+}
+OUT_OF_REACH = "failed: the database is out of reach"
+WORKS_AGAIN = "works again: the database was out of reach"
 
 
 @pytest.fixture
@@ -60,6 +72,7 @@ async def server(database: str, proxy: Proxy, tmp_path: Path) -> AsyncIterator[S
         database_statement_timeout_s=str(STATEMENT_TIMEOUT_S),
         database_pool_timeout_s=str(POOL_TIMEOUT_S),
         log_level="info",
+        **{k: v for settings in LOOPS.values() for k, v in settings.items()},
     )
     # Started and stopped off the event loop: the proxy it talks to runs on it.
     await asyncio.to_thread(process.start)
@@ -138,8 +151,21 @@ async def test_a_partition_answers_unavailable_in_bounded_time_and_heals(
     assert texts == ["before the partition", "during", "after the partition"]
     await ws.close()
 
-    # Requests that failed were answered, not crashed (background loops may log theirs).
+    # Requests that failed were answered, not crashed.
     assert "Exception in ASGI application" not in server.logs()
+    # Every loop said the outage began and ended, once each, and no traceback was
+    # written: an outage is an operator's news, not a bug to read a traceback of.
+    for doing in LOOPS:
+        await until(
+            lambda d=doing: f"{d} {WORKS_AGAIN}" in server.logs(),  # type: ignore[misc]
+            10,
+            f"{doing}: works again",
+        )
+    logs = server.logs()
+    for doing in LOOPS:
+        assert logs.count(f"{doing} {OUT_OF_REACH}") == 1, logs
+        assert logs.count(f"{doing} {WORKS_AGAIN}") == 1, logs
+    assert "Traceback" not in logs, logs
 
 
 async def test_sqlite_locked_by_another_process_answers_unavailable_then_recovers(

@@ -28,6 +28,7 @@ from typing import Any
 
 from roomchat.bus.base import Bus
 from roomchat.outbox.rows import OutboxRows, Queued
+from roomchat.store.outages import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ class OutboxRelay:
         self._orphan_after_s = orphan_after_s
         self._orphan_every_s = max(0.5, orphan_after_s / 2)
         self._retry_s = retry_s
+        # The database out of reach: one line when it starts and one when it is back.
+        self._relaying = OutageLog(log, "outbox relay: reading or deleting outbox rows")
+        self._deleting = OutageLog(log, "outbox: deleting published rows")
         self._count_every_s = 1.0
         self._pending: list[Queued] = []
         self._acked: list[int] = []  # published, row not deleted yet
@@ -131,12 +135,13 @@ class OutboxRelay:
                     await self._send_pending()
                 else:
                     await self._idle()
+                self._relaying.succeeded()
             except SendFailed:
                 self._backlog = True
                 self._pending.clear()
-            except Exception:
+            except Exception as exc:
                 # The database, most likely; the rows are safe there. Try again shortly.
-                log.exception("outbox relay: reading or deleting outbox rows failed")
+                self._relaying.failed(exc)
                 await self._pause(self._retry_s)
         await self._final_flush()
 
@@ -222,8 +227,9 @@ class OutboxRelay:
             self._deletes_wanted.clear()
             try:
                 await self._delete_acked()
-            except Exception:
-                log.exception("outbox: deleting published rows failed; retrying")
+                self._deleting.succeeded()
+            except Exception as exc:
+                self._deleting.failed(exc)
                 await asyncio.sleep(self._retry_s)  # back off while the database is away
                 self._deletes_wanted.set()
 

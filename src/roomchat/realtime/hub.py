@@ -15,6 +15,8 @@ is dropped instead of filling it: nobody here is waiting for those events.
 A gap at a room's end (the bus lost its last event, and nothing followed it) shows
 no later seq to reveal it; a slow sweep compares each joined room's seq counter in
 the database with what was delivered and fills what stayed missing for a whole sweep.
+Both say once that the database is out of reach, and once more when they work again
+(store/outages.py), not at every try.
 
 Joining is two-step so that no message is missed or doubled while a join reads
 history: the connection is registered first and buffers what arrives, the history
@@ -38,6 +40,7 @@ from roomchat.domain.events import RoomEvent, RoomSignal
 from roomchat.domain.room_changes import DEPARTING, departure
 from roomchat.metrics import Metrics
 from roomchat.realtime.connection import Connection
+from roomchat.store.outages import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +148,7 @@ class Hub:
         self._present: dict[int, dict[int, int]] = {}
         self.presence: PresenceObserver | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._sweeping = OutageLog(log, "sweeping joined rooms for missed events")
 
     def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="roomchat-hub-sweep")
@@ -160,8 +164,10 @@ class Hub:
             await asyncio.sleep(self._sweep_interval)
             try:
                 await self.sweep()
-            except Exception:
-                log.exception("sweeping joined rooms for missed events failed")
+            except Exception as exc:
+                self._sweeping.failed(exc)
+            else:
+                self._sweeping.succeeded()
 
     async def sweep(self) -> None:
         """Fill what is still missing of what the database held one sweep ago."""
@@ -411,6 +417,7 @@ class Hub:
 
     async def _close_gap(self, channel: RoomChannel) -> None:
         """Wait briefly for the missing events, then read them from the database."""
+        filling = OutageLog(log, f"room {channel.room_id}: filling a gap")
         try:
             while channel.held:
                 await asyncio.sleep(self._gap_delay)
@@ -421,9 +428,10 @@ class Hub:
                     continue
                 try:
                     missing = await self._log.events_between(channel.room_id, first, last)
-                except Exception:
-                    log.exception("room %s: filling seq %d-%d failed", channel.room_id, first, last)
+                except Exception as exc:
+                    filling.failed(exc, f"seq {first}-{last}")
                     continue
+                filling.succeeded()
                 self._metrics.gaps_filled.inc()
                 log.info(
                     "room %s: filled seq %d-%d from the database", channel.room_id, first, last

@@ -5,7 +5,9 @@ header, or ``?token=``). From then on this registry closes it with 4401 when its
 token expires (reason ``token_expired``) or is revoked (``token_revoked``). A
 revocation is a row in the shared database: every instance polls new rows and
 closes its own sockets of that login session, or of that user for "log out
-everywhere". The instance that took the logout polls at once.
+everywhere". The instance that took the logout polls at once. While the database is
+out of reach the poll says so once, and once more when it works again
+(store/outages.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from starlette.websockets import WebSocket
 
 from roomchat.domain.sessions import Session, SessionService
 from roomchat.errors import ChatError
+from roomchat.store.outages import OutageLog
 from roomchat.store.tokens import Revocation
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ class SocketSessions:
         self._task: asyncio.Task[None] | None = None
         self._floor = 0  # every revocation with an id up to this one has been applied
         self._seen: dict[int, datetime] = {}  # applied ids above the floor
+        self._outage = OutageLog(log, "polling token revocations")
 
     async def authenticate(self, websocket: WebSocket) -> Session | None:
         """The handshake's session, or None (refuse). A ticket given is the only one tried."""
@@ -138,8 +142,10 @@ class SocketSessions:
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + PRUNE_EVERY_S
                     await self._sessions.prune()
-            except Exception:  # the database is down: try again next time
-                log.warning("polling token revocations failed", exc_info=True)
+            except Exception as exc:  # try again next time
+                self._outage.failed(exc)
+            else:
+                self._outage.succeeded()
 
     def poll_soon(self) -> None:
         """Poll now rather than at the next tick (a logout on this instance)."""
@@ -149,8 +155,10 @@ class SocketSessions:
     async def _poll_logged(self) -> None:
         try:
             await self.poll()
-        except Exception:
-            log.warning("polling token revocations failed", exc_info=True)
+        except Exception as exc:
+            self._outage.failed(exc)
+        else:
+            self._outage.succeeded()
 
     async def poll(self) -> None:
         # Page by the highest id seen so far, not by the floor: a flood of logouts

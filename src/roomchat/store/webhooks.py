@@ -9,6 +9,14 @@ commits late.
 Whoever keeps endpoints in memory (the dispatcher) is told when this instance changes
 one (``on_change``); other instances' changes reach it with its next lease renewal,
 which reads every endpoint it holds.
+
+An endpoint can be deleted while a delivery to it is in flight (on another instance,
+or by an ownership transfer, which tells no dispatcher). Recording what the dispatcher
+did first takes the endpoint's row in a key-share lock, in the statement that records
+the attempt where there is one: a row gone raises ``EndpointGone`` (the dispatcher
+drops the endpoint) instead of a foreign key violation, or, on SQLite, which enforces
+no foreign keys, an orphan that the next endpoint given the same id would list as its
+own. A deletion locks the row first, so the two never interleave.
 """
 
 from __future__ import annotations
@@ -42,6 +50,10 @@ KEEP_ATTEMPTS = 200
 
 class TooManyWebhooks(Exception):
     """The workspace has its limit of endpoints already."""
+
+
+class EndpointGone(Exception):
+    """The endpoint's row is gone (deleted since it was read): nothing is recorded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,15 +193,14 @@ class WebhookRepo:
         return made  # type: ignore[return-value]
 
     async def _one(
-        self, conn: AsyncConnection, workspace_id: int, webhook_id: int
+        self, conn: AsyncConnection, workspace_id: int, webhook_id: int, for_update: bool = False
     ) -> Webhook | None:
-        row = (
-            await conn.execute(
-                select(webhooks).where(
-                    webhooks.c.id == webhook_id, webhooks.c.workspace_id == workspace_id
-                )
-            )
-        ).first()
+        query = select(webhooks).where(
+            webhooks.c.id == webhook_id, webhooks.c.workspace_id == workspace_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
         return None if row is None else _webhook(row)
 
     async def get(self, workspace_id: int, webhook_id: int) -> Webhook | None:
@@ -227,7 +238,9 @@ class WebhookRepo:
 
     async def delete(self, workspace_id: int, webhook_id: int) -> Webhook | None:
         async with self._engine.begin() as conn:
-            found = await self._one(conn, workspace_id, webhook_id)
+            # Locked first: an attempt being recorded finishes before the rows referring
+            # to the endpoint are deleted, or finds the endpoint gone.
+            found = await self._one(conn, workspace_id, webhook_id, for_update=True)
             if found is None:
                 return None
             for table in (webhook_deliveries, webhook_cursors):
@@ -358,8 +371,18 @@ class WebhookRepo:
             ]
 
     async def advance(self, webhook_id: int, room_id: int, seq: int) -> None:
-        """Move the endpoint's cursor in the room to ``seq`` (never back)."""
+        """Move the endpoint's cursor in the room to ``seq`` (never back).
+
+        EndpointGone: the endpoint was deleted.
+        """
         async with self._engine.begin() as conn:
+            still_there = await conn.scalar(
+                select(webhooks.c.id)
+                .where(webhooks.c.id == webhook_id)
+                .with_for_update(key_share=True)
+            )
+            if still_there is None:
+                raise EndpointGone(webhook_id)
             await self._advance(conn, webhook_id, room_id, seq)
 
     async def _advance(
@@ -376,10 +399,30 @@ class WebhookRepo:
             )
         )
 
+    async def _record(
+        self, conn: AsyncConnection, webhook_id: int, attempt: DeliveryAttempt
+    ) -> None:
+        """Insert the attempt if the endpoint is still there, in one statement that
+        holds its row until the transaction ends (a deletion waits for it); if not,
+        EndpointGone."""
+        row = _attempt_row(webhook_id, attempt)
+        columns = [webhook_deliveries.c[name] for name in row]
+        still_there = (
+            select(*(literal(row[c.name], c.type) for c in columns))
+            .where(webhooks.c.id == webhook_id)
+            .with_for_update(key_share=True)
+        )
+        recorded = await conn.execute(insert(webhook_deliveries).from_select(columns, still_there))
+        if recorded.rowcount != 1:
+            raise EndpointGone(webhook_id)
+
     async def delivered(self, webhook_id: int, attempt: DeliveryAttempt, was_failing: bool) -> None:
-        """Record a delivered event: the attempt, the cursor past it, the endpoint well."""
+        """Record a delivered event: the attempt, the cursor past it, the endpoint well.
+
+        EndpointGone: the endpoint was deleted; nothing is recorded.
+        """
         async with self._engine.begin() as conn:
-            await conn.execute(insert(webhook_deliveries), [_attempt_row(webhook_id, attempt)])
+            await self._record(conn, webhook_id, attempt)
             await self._advance(conn, webhook_id, attempt.room_id, attempt.seq)
             if was_failing:
                 await conn.execute(
@@ -389,7 +432,10 @@ class WebhookRepo:
                 )
 
     async def failed(self, webhook_id: int, attempt: DeliveryAttempt, state: Failing) -> None:
-        """Record a failed attempt and the endpoint's new state (disabled, maybe)."""
+        """Record a failed attempt and the endpoint's new state (disabled, maybe).
+
+        EndpointGone: the endpoint was deleted; nothing is recorded.
+        """
         values: dict[str, Any] = {
             "failures": state.failures,
             "failing_since": state.failing_since,
@@ -403,7 +449,7 @@ class WebhookRepo:
                 lease_until=None,
             )
         async with self._engine.begin() as conn:
-            await conn.execute(insert(webhook_deliveries), [_attempt_row(webhook_id, attempt)])
+            await self._record(conn, webhook_id, attempt)
             await conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
 
     async def prune(self, webhook_id: int, keep: int = KEEP_ATTEMPTS) -> None:

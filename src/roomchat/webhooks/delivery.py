@@ -6,6 +6,11 @@ and the cursor moves once the receiver took it (2xx). Events it did not ask for 
 passed over. A failure stops the room where it is: the endpoint backs off, counted
 from the end of the failed attempt (domain/webhooks.py), and the room's later events
 wait behind the failed one.
+
+Each request goes out after the endpoint's row was last seen: the pass's first read of
+it, or the recording of the attempt before (store/webhooks.py locks the row to record
+one). An endpoint deleted meanwhile raises EndpointGone there, and the dispatcher drops
+it: the request that was in flight is the last it gets.
 """
 
 from __future__ import annotations

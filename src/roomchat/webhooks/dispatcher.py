@@ -16,7 +16,13 @@ earliest due. Every ``poll_s`` one query finds what no event announced: endpoint
 just taken over, events this instance never heard.
 
 The state lives in the database (a cursor per endpoint and room, the failure state on
-the row), so a restart, another instance or a re-enable picks up exactly there.
+the row), so a restart, another instance or a re-enable picks up exactly there. An
+endpoint deleted where this instance does not hear of it (another instance, an
+ownership transfer) is known gone at the next renewal, or sooner when recording an
+attempt finds its row gone (store/webhooks.py): the attempt in flight was its last.
+
+The database out of reach is said once by each loop and once more when it works again
+(store/outages.py); the loops retry meanwhile, and leases outlive a short outage.
 
 Chat never waits for any of this: requests run in slots, at most ``concurrency`` per
 instance and ``workspace_concurrency`` per workspace (webhooks/slots.py), each bounded
@@ -37,7 +43,8 @@ from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import Webhook
 from roomchat.domain.webhooks import RetryPolicy
 from roomchat.metrics import Metrics
-from roomchat.store.webhooks import WebhookRepo
+from roomchat.store.outages import OutageLog
+from roomchat.store.webhooks import EndpointGone, WebhookRepo
 from roomchat.webhooks.delivery import Delivery, DispatchStats
 from roomchat.webhooks.metering import DispatchMetrics
 from roomchat.webhooks.sender import Sender
@@ -110,6 +117,10 @@ class Dispatcher:
         self._place_now = asyncio.Event()
         self._due_changed = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
+        self._leasing = OutageLog(log, "webhooks: renewing leases")
+        self._sweeping = OutageLog(log, "webhooks: looking for pending events")
+        self._placing = OutageLog(log, "webhooks: finding rooms' workspaces")
+        self._delivering = OutageLog(log, "webhooks: reading or recording deliveries")
         if metrics is not None:
             metrics.registry.register(DispatchMetrics(self, metrics.instance))
 
@@ -222,12 +233,19 @@ class Dispatcher:
                     return  # its rooms wait for the timer
                 del rooms[room_id]
                 outcome = await self._delivery.room(webhook, room_id)
-            except Exception:
-                log.exception("webhooks: endpoint %d: reading or recording failed", webhook_id)
+            except EndpointGone:
+                # Deleted where this instance did not hear of it: on another instance,
+                # or by an ownership transfer. What was in flight was its last.
+                log.info("webhooks: endpoint %d was deleted; nothing more is sent", webhook_id)
+                self._drop(webhook_id)
+                return
+            except Exception as exc:
+                self._delivering.failed(exc, f"endpoint {webhook_id}")
                 self._pending.setdefault(webhook_id, {})[room_id] = None
                 await asyncio.sleep(self._limits.retry_s)
                 reread = True
                 continue
+            self._delivering.succeeded()
             if outcome.more or outcome.failed:
                 self._pending.setdefault(webhook_id, {})[room_id] = None
             if not outcome.webhook.enabled:
@@ -280,9 +298,10 @@ class Dispatcher:
             until = now + timedelta(seconds=self._limits.lease_s)
             try:
                 held = await self._db().lease(self._owner, until, now)
-            except Exception:
-                log.exception("webhooks: renewing leases failed")
-            else:  # on failure keep going: a lease outlives a short outage
+            except Exception as exc:  # keep going: a lease outlives a short outage
+                self._leasing.failed(exc)
+            else:
+                self._leasing.succeeded()
                 self._apply(held)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._renew_now.wait(), every)
@@ -293,9 +312,11 @@ class Dispatcher:
             if self._held:
                 try:
                     found = await self._db().pending(self._owner, PENDING_PER_SWEEP)
-                except Exception:
-                    log.exception("webhooks: looking for pending events failed")
+                except Exception as exc:
+                    self._sweeping.failed(exc)
                     found = []
+                else:
+                    self._sweeping.succeeded()
                 for webhook_id, room_id in found:
                     if webhook_id in self._held:
                         self._give(webhook_id, room_id)
@@ -313,13 +334,14 @@ class Dispatcher:
                 batch = rooms[start : start + ROOMS_PER_LOOKUP]
                 try:
                     found = await self._db().workspaces_of(batch)
-                except Exception:
-                    log.exception("webhooks: finding rooms' workspaces failed")
+                except Exception as exc:
+                    self._placing.failed(exc)
                     for room_id in batch:
                         self._unplaced.setdefault(room_id, set()).update(heard[room_id])
                     await asyncio.sleep(self._limits.retry_s)
                     self._place_now.set()
                     continue
+                self._placing.succeeded()
                 for room_id, workspace_id in found.items():
                     self._rooms.put(room_id, workspace_id)
                     self._notify(workspace_id, room_id, heard[room_id])
