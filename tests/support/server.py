@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
-import httpx
 import pytest
 
+from tests.support import process as kit
 from tests.support.databases import database_url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.process import free_port  # here too: tests import it from this module
 
 
 class ServerProcess:
@@ -57,49 +48,21 @@ class ServerProcess:
             **{f"ROOMCHAT_{k.upper()}": v for k, v in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
+        """Once it answers /healthz; one that exits or times out first is not left running,
+        and the error ends with its log."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "roomchat", "serve"],
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.wait_healthy(timeout)
+        self.process = kit.start_server(self.port, self.env, timeout, output=self.log_path)
         return self
-
-    def wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.logs()}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)  # polling a starting process; no event to wait on
-        raise TimeoutError(f"server not healthy after {timeout}s:\n{self.logs()}")
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if self.process is not None:
+            kit.stop(self.process, timeout, sig)
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
