@@ -14,7 +14,7 @@ STAMP_NODE := $(NODE_PEERS)/node_modules/.installed-bench
 help:
 	@echo "make run          serve on http://127.0.0.1:8000 (embedded SQLite under ./data)"
 	@echo "make test         install test dependencies and run the whole suite"
-	@echo "make lint         ruff + mypy"
+	@echo "make lint         ruff + mypy + no import cycle in the web client"
 	@echo "make bench        benchmarks beside the peers; writes docs/benchmarks.md"
 	@echo "make bench-quick  the same, small (under 3 minutes)"
 	@echo "make cluster      two instances + PostgreSQL + a Kafka-protocol broker (docs/operations.md)"
@@ -53,12 +53,14 @@ test: $(STAMP_TEST)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	node scripts/check-js-cycles.mjs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	node scripts/check-js-cycles.mjs
 
 bench: $(STAMP_BENCH) $(STAMP_NODE)
 	$(BIN)/python bench/run.py

@@ -2,16 +2,29 @@
 // Plain ES modules, no build step. User data is only ever rendered as text.
 // This file wires the views in /js/ to the page and starts the client.
 // Modules are imported by absolute path: /join/{token} serves this same page.
+//
+// Each module owns its state and exposes functions; the modules form no import cycle
+// (scripts/check-js-cycles.mjs, run by `make lint` and `make test`). The *_data.js
+// modules at the bottom hold what many read (the user, the workspaces, the room list,
+// the open room). Where a lower module must call up (a 401 signs out, a frame reaches
+// the room, a room is chosen in the list), the call is registered here, at start-up.
 
-import { Api } from "/js/api.js";
 import { $ } from "/js/dom.js";
-import { state, ctx, KEY_JOIN, showScreen, setPane } from "/js/state.js";
-import { setAuthMode, onAuthSubmit, authErrorText, showAuthError, signOut, enterApp } from "/js/session.js";
+import { api, onUnauthorized } from "/js/client.js";
+import { accessToken, setCurrentUser } from "/js/session_data.js";
+import { selectedWorkspace } from "/js/workspace_data.js";
+import { showScreen, setPane } from "/js/layout.js";
+import {
+  setAuthMode, onAuthSubmit, authErrorText, showAuthError, signOut, enterApp, sessionEnded,
+  savePendingJoin, hasPendingJoin,
+} from "/js/session.js";
 import { retryNow } from "/js/connection.js";
+import { wireFrames } from "/js/frames.js";
 import { loadWorkspaces, selectWorkspace, onWorkspaceCreate, onMemberAdd } from "/js/workspaces.js";
-import { onRoomCreate } from "/js/rooms.js";
-import { copyJoinLink } from "/js/room.js";
-import { toggleMembers } from "/js/members.js";
+import { wireRooms } from "/js/rooms.js";
+import { openRoom, copyJoinLink, roomGone, applyRoomDeleted } from "/js/room.js";
+import { toggleMembers, onMembersLoaded } from "/js/members.js";
+import { renderTyping } from "/js/typing.js";
 import { loadOlder, onMessagesScroll } from "/js/history.js";
 import { onComposerSubmit, onComposerInput, onComposerKeydown } from "/js/composer.js";
 import { onMessageListClick } from "/js/messageactions.js";
@@ -19,7 +32,14 @@ import { wireSettings } from "/js/settings.js";
 import { wireAccount } from "/js/account.js";
 import { recheckReading } from "/js/readmark.js";
 
-ctx.api = new Api(() => state.token, () => signOut("Your session has expired. Please sign in again."));
+/** The calls that go up the module graph. */
+function wireModules() {
+  onUnauthorized(() => signOut("Your session has expired. Please sign in again."));
+  wireFrames({ sessionEnded });
+  wireRooms({ openRoom });
+  wireSettings({ roomDeleted: applyRoomDeleted, roomGone });
+  onMembersLoaded(renderTyping); // the typing line names whom it now knows
+}
 
 function wire() {
   for (const tab of document.querySelectorAll(".tabs [data-mode]")) {
@@ -28,10 +48,9 @@ function wire() {
   $("auth-form").addEventListener("submit", onAuthSubmit);
   $("signout-btn").addEventListener("click", () => signOut());
   $("workspace-select").addEventListener("change", (ev) => selectWorkspace(Number(ev.target.value)));
-  $("refresh-btn").addEventListener("click", () => loadWorkspaces(state.workspace?.id));
+  $("refresh-btn").addEventListener("click", () => loadWorkspaces(selectedWorkspace()?.id));
   $("workspace-form").addEventListener("submit", onWorkspaceCreate);
   $("member-form").addEventListener("submit", onMemberAdd);
-  $("room-form").addEventListener("submit", onRoomCreate);
   $("back-btn").addEventListener("click", () => setPane("list"));
   $("members-btn").addEventListener("click", () => toggleMembers());
   $("members-close").addEventListener("click", () => toggleMembers(false));
@@ -40,7 +59,6 @@ function wire() {
   $("messages").addEventListener("scroll", onMessagesScroll, { passive: true });
   $("message-list").addEventListener("click", onMessageListClick);
   $("copy-link-btn").addEventListener("click", copyJoinLink);
-  wireSettings();
   wireAccount();
   $("composer").addEventListener("submit", onComposerSubmit);
   $("composer-input").addEventListener("input", onComposerInput);
@@ -54,17 +72,18 @@ function wire() {
 }
 
 async function boot() {
+  wireModules();
   wire();
   const match = location.pathname.match(/^\/join\/([^/]+)\/?$/);
   if (match) {
-    sessionStorage.setItem(KEY_JOIN, decodeURIComponent(match[1]));
+    savePendingJoin(decodeURIComponent(match[1]));
     history.replaceState(null, "", "/");
   }
-  if (sessionStorage.getItem(KEY_JOIN)) $("auth-invite-note").hidden = false;
+  if (hasPendingJoin()) $("auth-invite-note").hidden = false;
   setAuthMode("signin");
-  if (state.token) {
+  if (accessToken()) {
     try {
-      state.me = await ctx.api.me();
+      setCurrentUser(await api.me());
       await enterApp();
       return;
     } catch (err) {

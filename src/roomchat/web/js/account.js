@@ -2,7 +2,8 @@
 // others see their read receipts (PATCH /api/v1/users/me {share_read_receipts}).
 
 import { $, toast, displayName } from "/js/dom.js";
-import { state, ctx } from "/js/state.js";
+import { api } from "/js/client.js";
+import { currentUser, setCurrentUser } from "/js/session_data.js";
 
 export function wireAccount() {
   $("account-btn").addEventListener("click", openAccount);
@@ -16,23 +17,24 @@ export function closeAccount() {
 }
 
 function renderShare() {
-  $("share-receipts").checked = state.me?.share_read_receipts !== false;
+  $("share-receipts").checked = currentUser()?.share_read_receipts !== false;
 }
 
 async function openAccount() {
-  if (!state.me) return;
-  $("account-title").textContent = displayName(state.me);
-  $("account-username").textContent = `@${state.me.username}`;
+  const me = currentUser();
+  if (!me) return;
+  $("account-title").textContent = displayName(me);
+  $("account-username").textContent = `@${me.username}`;
   const box = $("share-receipts");
   renderShare();
   box.disabled = true;
   $("account-dialog").showModal();
   try {
-    state.me = { ...state.me, ...(await ctx.api.me()) }; // the setting as stored now
+    setCurrentUser({ ...currentUser(), ...(await api.me()) }); // the setting as stored now
   } catch (err) {
     toast(`Could not load your settings: ${err.message}`, { error: true });
   }
-  if (!state.me) return;
+  if (!currentUser()) return;
   renderShare();
   box.disabled = false;
 }
@@ -42,8 +44,8 @@ async function onShareChange() {
   const share = box.checked;
   box.disabled = true;
   try {
-    const me = await ctx.api.updateMe({ share_read_receipts: share });
-    if (state.me) state.me = { ...state.me, ...me };
+    const me = await api.updateMe({ share_read_receipts: share });
+    if (currentUser()) setCurrentUser({ ...currentUser(), ...me });
     toast(share ? "Others now see when you have read their messages" : "Your read receipts are private now");
   } catch (err) {
     toast(`Could not change the setting: ${err.message}`, { error: true });

@@ -1,54 +1,66 @@
-// The WebSocket of the signed-in user: connection state in the top bar and the banner,
-// rejoining the open room after every (re)connect, and the frames the server pushes.
+// The WebSocket of the signed-in user, and its state in the top bar and the banner.
+// What its opening, closing and frames do is registered once at start-up (frames.js):
+// those handlers reach the room, which is above this module.
 
 import { $ } from "/js/dom.js";
 import { ChatSocket } from "/js/ws.js";
-import { state, ctx } from "/js/state.js";
-import { joinCurrentRoom } from "/js/room.js";
-import { flushOutbox } from "/js/composer.js";
-import { stopTyping, onTyping, clearTypers } from "/js/typing.js";
-import { sessionEnded } from "/js/session.js";
-import { onRoomBroadcast } from "/js/events.js";
-import { followWorkspace, onRoomActivity, onReadUpdated } from "/js/unread.js";
-import { onRoomRead } from "/js/seenby.js";
-import { onPresence } from "/js/presence.js";
+import { api } from "/js/client.js";
 
 // A fresh single-use ticket per connection attempt: the access token never appears in
 // a URL (URLs end up in logs and browser history).
 async function socketUrl() {
-  const { ticket } = await ctx.api.wsTicket();
+  const { ticket } = await api.wsTicket();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   return `${scheme}://${location.host}/ws?ticket=${encodeURIComponent(ticket)}`;
 }
 
+let socket = null; // the ChatSocket while signed in
 let countdownTimer = 0;
+const handlers = {
+  open: () => {}, // ({reconnect})
+  closed: () => {}, // ({code, reason, opened})
+  frame: () => {}, // a frame the server pushed
+  sessionEnded: async () => false, // (reason) => reconnect?
+};
+
+/** Register what the socket's events do: {open, closed, frame, sessionEnded}. */
+export function handleSocket(registered) {
+  Object.assign(handlers, registered);
+}
+
+/** The current ChatSocket (null when signed out). */
+export function currentSocket() {
+  return socket;
+}
 
 export function startSocket() {
-  ctx.socket?.stop();
-  const socket = new ChatSocket(socketUrl, { onSessionEnded: sessionEnded });
-  ctx.socket = socket;
-  socket.addEventListener("state", (ev) => renderConnection(ev.detail));
-  socket.addEventListener("open", (ev) => {
-    state.joined = false;
-    // Activity is a signal: after a reconnect the room list is read again for the counts.
-    followWorkspace({ reload: ev.detail.reconnect });
-    if (state.room) joinCurrentRoom();
-    else flushOutbox();
-  });
-  socket.addEventListener("closed", (ev) => {
-    state.joined = false;
-    stopTyping({ send: false });
-    clearTypers();
+  socket?.stop();
+  const fresh = new ChatSocket(socketUrl, { onSessionEnded: (reason) => handlers.sessionEnded(reason) });
+  socket = fresh;
+  fresh.addEventListener("state", (ev) => renderConnection(ev.detail));
+  fresh.addEventListener("open", (ev) => handlers.open(ev.detail));
+  fresh.addEventListener("closed", (ev) => {
+    handlers.closed(ev.detail);
     // Never got in: maybe the token is no longer valid. A 401 here signs out (see Api).
-    if (!ev.detail.opened) ctx.api.me().catch(() => {});
+    if (!ev.detail.opened) api.me().catch(() => {});
   });
-  socket.addEventListener("broadcast", (ev) => onBroadcast(ev.detail));
-  socket.start();
+  fresh.addEventListener("broadcast", (ev) => handlers.frame(ev.detail));
+  fresh.start();
+}
+
+export function stopSocket() {
+  socket?.stop();
+  socket = null;
+}
+
+/** Close the connection so that it reconnects (and the open room is joined again). */
+export function dropConnection(reason) {
+  socket?.ws?.close(4000, reason);
 }
 
 /** Reconnect now if waiting to (the "Retry now" button, back online, tab visible again). */
 export function retryNow() {
-  ctx.socket?.retryNow();
+  socket?.retryNow();
 }
 
 function renderConnection({ state: s, retryAt, everOpened }) {
@@ -77,22 +89,4 @@ function renderConnection({ state: s, retryAt, everOpened }) {
   countdownTimer = setInterval(tick, 1000);
   $("retry-now-btn").hidden = false;
   banner.hidden = false;
-}
-
-/** Signals: not stored, no place in the room's order (room_activity carries the room's
- *  seq, but is no event of it). */
-const SIGNALS = {
-  typing_indicator: onTyping,
-  room_activity: onRoomActivity,
-  room_read_updated: onReadUpdated,
-  room_chat_read: onRoomRead,
-  room_presence: onPresence,
-};
-
-/** Signals go to their handler; durable room events (they carry a seq) through
- *  events.js, in seq order and once. */
-function onBroadcast(frame) {
-  const signal = SIGNALS[frame.action];
-  if (signal) signal(frame.data || {});
-  else onRoomBroadcast(frame);
 }

@@ -6,12 +6,13 @@
 // An event at or below it is one already applied and is dropped. While a join is in
 // flight, or while missed events are paged by REST, broadcasts are held and applied
 // after, in seq order.
+//
+// What each event does to the open room is registered once at start-up (frames.js):
+// it reaches the room, which is above this module.
 
-import { state, ctx } from "/js/state.js";
-import { renderOlder } from "/js/history.js";
-import { refreshMembersSoon, memberJoined, memberLeft } from "/js/members.js";
-import { dropTyper } from "/js/typing.js";
-import { applyRoomUpdated, applyRoomDeleted, roomGone } from "/js/room.js";
+import { api } from "/js/client.js";
+import { dropConnection } from "/js/connection.js";
+import { currentRoom, roomGeneration } from "/js/open_room_data.js";
 
 const PAGE_LIMIT = 100;
 
@@ -23,24 +24,15 @@ const cursor = {
   filling: false, // paging a gap by REST
 };
 
-/** What each durable event does to the open room. */
-const APPLY = {
-  new_room_chat_message(data) {
-    if (data.client_msg_id) state.outbox.delete(data.client_msg_id);
-    ctx.timeline.add([data]);
-    renderOlder();
-    dropTyper(data.user_id);
-    if (data.user && !state.members.has(data.user_id)) refreshMembersSoon();
-  },
-  room_chat_message_edited(data) { ctx.timeline.replaceMessage(data.message); },
-  room_chat_message_deleted(data) { ctx.timeline.markDeleted(data.message_id); },
-  room_chat_reaction_added(data) { ctx.timeline.react(data.message_id, data.reaction, data.user_id, +1); },
-  room_chat_reaction_removed(data) { ctx.timeline.react(data.message_id, data.reaction, data.user_id, -1); },
-  room_member_joined: memberJoined,
-  room_member_left: memberLeft,
-  room_chat_updated: applyRoomUpdated,
-  room_chat_deleted: applyRoomDeleted,
+const handlers = {
+  apply: () => {}, // (action, data): what one event does to the open room
+  roomGone: () => {}, // (text): the open room is no longer ours to see
 };
+
+/** Register {apply(action, data), roomGone(text)}. */
+export function handleRoomEvents(registered) {
+  Object.assign(handlers, registered);
+}
 
 /** A new open room (or none): nothing applied yet, broadcasts held until it is joined. */
 export function resetRoomEvents(roomId) {
@@ -71,7 +63,7 @@ export function startRoomEvents(seq) {
  *  then the broadcasts held meanwhile. Resolves to false if the room closed meanwhile
  *  or the catch-up failed (the socket is then closed: the next connection catches up). */
 export async function catchUp(reply) {
-  const gen = state.gen;
+  const gen = roomGeneration();
   // A reply without `events` comes from a server before the event log: page them all.
   const events = Array.isArray(reply.events) ? reply.events : null;
   for (const event of events || []) {
@@ -85,7 +77,7 @@ export async function catchUp(reply) {
     return false;
   }
   if (!cursor.filling) release();
-  return gen === state.gen;
+  return gen === roomGeneration();
 }
 
 /** A broadcast frame of the open room. Returns false when it is not a durable event. */
@@ -112,19 +104,16 @@ function applyEvent(event) {
   if (!data || data.room_id !== cursor.roomId || typeof data.seq !== "number") return isOpen();
   if (data.seq <= cursor.seq) return isOpen();
   cursor.seq = data.seq; // first: an event that closes the room resets the cursor
-  const apply = APPLY[event.action];
-  if (apply) {
-    try {
-      apply(data);
-    } catch (err) {
-      console.error("roomchat: could not apply", event.action, err);
-    }
+  try {
+    handlers.apply(event.action, data);
+  } catch (err) {
+    console.error("roomchat: could not apply", event.action, err);
   }
   return isOpen();
 }
 
 function isOpen() {
-  return cursor.roomId !== null && state.room?.id === cursor.roomId;
+  return cursor.roomId !== null && currentRoom()?.id === cursor.roomId;
 }
 
 /** Stop holding: apply what was held, in seq order (already applied ones are dropped). */
@@ -144,18 +133,18 @@ async function pageEvents(gen) {
   for (;;) {
     let page;
     try {
-      page = await ctx.api.roomEvents(roomId, cursor.seq, PAGE_LIMIT);
+      page = await api.roomEvents(roomId, cursor.seq, PAGE_LIMIT);
     } catch (err) {
-      if (gen !== state.gen) return false;
+      if (gen !== roomGeneration()) return false;
       if (err.code === "forbidden" || err.code === "not_found") {
-        roomGone(`You no longer have access to #${state.room?.name ?? "this room"}.`);
+        handlers.roomGone(`You no longer have access to #${currentRoom()?.name ?? "this room"}.`);
       } else {
         // Join again on a new connection: its catch-up starts from what was applied.
-        ctx.socket?.ws?.close(4000, "catch-up failed");
+        dropConnection("catch-up failed");
       }
       return false;
     }
-    if (gen !== state.gen) return false;
+    if (gen !== roomGeneration()) return false;
     const events = page.events || [];
     for (const event of events) {
       if (!applyEvent(event)) return false;
@@ -169,9 +158,9 @@ async function fillGap() {
   if (cursor.filling) return;
   cursor.filling = true;
   cursor.holding = true;
-  const gen = state.gen;
+  const gen = roomGeneration();
   const ok = await pageEvents(gen);
-  if (gen !== state.gen) return;
+  if (gen !== roomGeneration()) return;
   cursor.filling = false;
   if (ok) release();
 }

@@ -1,48 +1,74 @@
-// Paging back through the open room's history, and the status line above the messages.
+// The open room's history: whether its recent messages are on screen yet, paging back
+// through older ones, and the status line above the messages.
 
 import { $, toast } from "/js/dom.js";
-import { state, ctx } from "/js/state.js";
+import { api } from "/js/client.js";
+import { currentRoom, roomGeneration } from "/js/open_room_data.js";
+import { currentTimeline } from "/js/timeline.js";
+
+const historyState = {
+  loaded: false, // the open room's initial history is on screen
+  hasOlder: false,
+  loadingOlder: false,
+};
+
+/** A new open room (or none): nothing on screen yet. */
+export function resetHistory() {
+  historyState.loaded = false;
+  historyState.hasOlder = false;
+}
+
+/** The open room's recent messages are on screen; hasOlder: the server has more before. */
+export function historyShown(hasOlder) {
+  historyState.loaded = true;
+  historyState.hasOlder = hasOlder;
+}
+
+export function isHistoryShown() {
+  return historyState.loaded;
+}
 
 export function renderOlder() {
-  const timeline = ctx.timeline;
+  const timeline = currentTimeline();
   const btn = $("older-btn");
   const status = $("older-status");
-  const canPage = state.historyLoaded && state.hasOlder && timeline.firstSeq > 1;
-  btn.hidden = !canPage || state.loadingOlder;
-  if (state.loadingOlder) status.textContent = "Loading older messages…";
-  else if (!state.historyLoaded) status.textContent = "Loading…";
+  const canPage = historyState.loaded && historyState.hasOlder && timeline.firstSeq > 1;
+  btn.hidden = !canPage || historyState.loadingOlder;
+  if (historyState.loadingOlder) status.textContent = "Loading older messages…";
+  else if (!historyState.loaded) status.textContent = "Loading…";
   else if (canPage) status.textContent = "";
   else if (timeline.messageCount === 0 && timeline.pending.size === 0) status.textContent = "No messages yet. Say hello!";
   else status.textContent = "This is the beginning of the room.";
 }
 
 export async function loadOlder() {
-  const timeline = ctx.timeline;
-  if (!state.room || !state.historyLoaded || state.loadingOlder) return;
-  if (!state.hasOlder || timeline.firstSeq <= 1) return;
-  const gen = state.gen;
-  state.loadingOlder = true;
+  const timeline = currentTimeline();
+  const room = currentRoom();
+  if (!room || !historyState.loaded || historyState.loadingOlder) return;
+  if (!historyState.hasOlder || timeline.firstSeq <= 1) return;
+  const gen = roomGeneration();
+  historyState.loadingOlder = true;
   renderOlder();
   try {
-    const data = await ctx.api.messagesBefore(state.room.id, timeline.firstSeq);
-    if (gen !== state.gen) return;
+    const data = await api.messagesBefore(room.id, timeline.firstSeq);
+    if (gen !== roomGeneration()) return;
     timeline.prependOlder(data.messages || []);
-    state.hasOlder = Boolean(data.has_more) && (data.messages || []).length > 0;
+    historyState.hasOlder = Boolean(data.has_more) && (data.messages || []).length > 0;
   } catch (err) {
-    if (gen === state.gen) toast(`Could not load older messages: ${err.message}`, { error: true });
+    if (gen === roomGeneration()) toast(`Could not load older messages: ${err.message}`, { error: true });
   } finally {
-    if (gen === state.gen) {
-      state.loadingOlder = false;
+    if (gen === roomGeneration()) {
+      historyState.loadingOlder = false;
       renderOlder();
     }
   }
-  if (gen === state.gen) fillViewport();
+  if (gen === roomGeneration()) fillViewport();
 }
 
 /** If the history does not fill the view there is nothing to scroll; page until it does. */
 export function fillViewport() {
   const s = $("messages");
-  if (state.hasOlder && s.scrollHeight <= s.clientHeight + 40) loadOlder();
+  if (historyState.hasOlder && s.scrollHeight <= s.clientHeight + 40) loadOlder();
 }
 
 /** Near the top of the messages: load older ones (the scroll listener). */

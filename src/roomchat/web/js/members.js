@@ -1,15 +1,38 @@
-// The open room's members: the side panel (who is online in the room, and where its
-// moderators remove someone), the membership events (room_member_joined /
-// room_member_left), and the lookup of names for the typing line, the notices and the
-// reactions.
+// The open room's members (held here, read through member / isMember), the side panel
+// (who is online in the room, and where its moderators remove someone), the
+// membership events of others (room_member_joined / room_member_left; our own leaving
+// closes the room: room.js), and the lookup of names for the typing line, the notices
+// and the reactions.
 
 import { $, el, toast, displayName, initials, colourFor } from "/js/dom.js";
-import { state, ctx, canModerate } from "/js/state.js";
-import { renderTyping, dropTyper } from "/js/typing.js";
+import { api } from "/js/client.js";
+import { currentUser } from "/js/session_data.js";
+import { currentRoom, canModerate } from "/js/open_room_data.js";
 import { confirmAction } from "/js/confirm.js";
-import { roomGone } from "/js/room.js";
-import { loadRooms } from "/js/rooms.js";
 import { isOnline } from "/js/presence.js";
+import { currentTimeline } from "/js/timeline.js";
+
+let members = new Map(); // user_id -> user, for the open room
+let loaded = () => {}; // runs after every load: names may now be known (app.js registers)
+
+/** Run `handler` after the members were (re)loaded. */
+export function onMembersLoaded(handler) {
+  loaded = handler;
+}
+
+/** The open room's member with this id (undefined: not one, or not known yet). */
+export function member(userId) {
+  return members.get(userId);
+}
+
+export function isMember(userId) {
+  return members.has(userId);
+}
+
+/** A new open room (or none): nobody known until its members load. */
+export function clearMembers() {
+  members = new Map();
+}
 
 // The membership events applied while a members request is under way, one list per
 // request: its reply may have been read before them (a removal would come back), so
@@ -22,29 +45,29 @@ function noteMembership(roomId, userId, user) {
 
 /** Load the open room's members; resolves to whether the current user is one. */
 export async function loadMembers() {
-  const room = state.room;
+  const room = currentRoom();
   if (!room) return false;
   const changes = [];
   loading.add(changes);
   let rows;
   try {
-    rows = await ctx.api.roomMembers(room.id);
+    rows = await api.roomMembers(room.id);
   } catch {
     return false;
   } finally {
     loading.delete(changes);
   }
-  if (state.room?.id !== room.id) return false;
-  const members = new Map(rows.map((r) => [r.user_id, r.user || { id: r.user_id }]));
+  if (currentRoom()?.id !== room.id) return false;
+  const fresh = new Map(rows.map((r) => [r.user_id, r.user || { id: r.user_id }]));
   for (const c of changes) {
     if (c.roomId !== room.id) continue;
-    if (c.user) members.set(c.userId, c.user);
-    else members.delete(c.userId);
+    if (c.user) fresh.set(c.userId, c.user);
+    else fresh.delete(c.userId);
   }
-  state.members = members;
+  members = fresh;
   renderMembers();
-  renderTyping();
-  return state.members.has(state.me.id);
+  loaded();
+  return members.has(currentUser().id);
 }
 
 let membersRefreshAt = 0;
@@ -63,23 +86,25 @@ export function refreshMembersSoon() {
 
 /** A user's name as the open room knows it (members first, then message authors). */
 export function nameOf(userId) {
-  if (userId === state.me?.id) return displayName(state.me);
-  const user = state.members.get(userId) || ctx.timeline?.userFor(userId);
+  const me = currentUser();
+  if (userId === me?.id) return displayName(me);
+  const user = members.get(userId) || currentTimeline()?.userFor(userId);
   return user && (user.display_name || user.username) ? displayName(user) : `user ${userId}`;
 }
 
 export function renderMembers() {
   const moderator = canModerate();
-  const users = [...state.members.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
+  const me = currentUser();
+  const users = [...members.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
   $("members-count").textContent = users.length ? `(${users.length})` : "";
   $("member-list").replaceChildren(...users.map((u) => el("li", { dataset: { userId: u.id } },
     el("span", { class: "avatar-wrap" },
       el("span", { class: "avatar", style: `background:${colourFor(u.id)}`, "aria-hidden": "true", text: initials(u) }),
       isOnline(u.id) ? el("span", { class: "presence-dot", role: "img", "aria-label": "online", title: "Online in this room" }) : null),
     el("span", { class: "names" },
-      el("span", { text: displayName(u) + (u.id === state.me.id ? " (you)" : "") }),
+      el("span", { text: displayName(u) + (u.id === me.id ? " (you)" : "") }),
       u.username ? el("span", { class: "muted small", text: `@${u.username}` }) : null),
-    moderator && u.id !== state.me.id
+    moderator && u.id !== me.id
       ? el("button", {
         type: "button", class: "small-btn remove-btn", text: "Remove",
         "aria-label": `Remove ${displayName(u)} from the room`, onclick: () => removeMember(u),
@@ -97,48 +122,40 @@ export function toggleMembers(force) {
 
 /** A moderator removes someone: room_member_left (removed_by: them) tells everyone. */
 async function removeMember(user) {
-  const room = state.room;
+  const room = currentRoom();
   if (!room) return;
   const ok = await confirmAction(
     `Remove ${displayName(user)} from #${room.name}?`,
     `They stop seeing the room. They can join it again${room.has_passcode ? " with its passcode" : ""}.`,
     "Remove",
   );
-  if (!ok || state.room?.id !== room.id) return;
+  if (!ok || currentRoom()?.id !== room.id) return;
   try {
-    await ctx.api.removeRoomMember(room.id, user.id);
+    await api.removeRoomMember(room.id, user.id);
     toast(`${displayName(user)} was removed from #${room.name}`);
   } catch (err) {
     toast(`Could not remove ${displayName(user)}: ${err.message}`, { error: true });
   }
 }
 
-// ---- membership events (applied in seq order by events.js)
+// ---- membership events of others (applied in seq order by events.js)
 
 export function memberJoined(data) {
   const user = data.user || { id: data.user_id };
-  const name = data.user_id === state.me.id ? "You" : displayName(user, data.user_id);
-  state.members.set(data.user_id, user);
+  const name = data.user_id === currentUser().id ? "You" : displayName(user, data.user_id);
+  members.set(data.user_id, user);
   noteMembership(data.room_id, data.user_id, user);
   renderMembers();
-  ctx.timeline.addNotice(data.seq, `${name} joined`);
+  currentTimeline().addNotice(data.seq, `${name} joined`);
 }
 
+/** Someone else left or was removed (our own leaving closes the room: room.js). */
 export function memberLeft(data) {
   const self = data.removed_by === data.user_id;
-  if (data.user_id === state.me.id) {
-    // The server delivers nothing more of this room to us: leave its view.
-    const room = state.room;
-    state.passcodes.delete(room.id);
-    roomGone(self ? `You left #${room.name}.` : `You were removed from #${room.name} by ${nameOf(data.removed_by)}.`);
-    loadRooms(); // its join link is no longer ours to see
-    return;
-  }
   const name = nameOf(data.user_id);
-  const by = data.removed_by === state.me.id ? "you" : nameOf(data.removed_by);
-  state.members.delete(data.user_id);
+  const by = data.removed_by === currentUser().id ? "you" : nameOf(data.removed_by);
+  members.delete(data.user_id);
   noteMembership(data.room_id, data.user_id, null);
-  dropTyper(data.user_id);
   renderMembers();
-  ctx.timeline.addNotice(data.seq, self ? `${name} left` : `${name} was removed by ${by}`);
+  currentTimeline().addNotice(data.seq, self ? `${name} left` : `${name} was removed by ${by}`);
 }

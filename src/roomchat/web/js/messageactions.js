@@ -4,17 +4,20 @@
 // shows when the change's broadcast comes back (events.js applies each once, in order).
 
 import { el, toast } from "/js/dom.js";
-import { state, ctx } from "/js/state.js";
+import { currentSocket } from "/js/connection.js";
+import { currentUser } from "/js/session_data.js";
+import { isJoined } from "/js/open_room_data.js";
 import { confirmAction } from "/js/confirm.js";
 import { nameOf } from "/js/members.js";
 import { pauseReading } from "/js/readmark.js";
 import { onReadUpdated } from "/js/unread.js";
+import { currentTimeline } from "/js/timeline.js";
 
 /** The one click listener of the message list: buttons say what they do in data-act. */
 export function onMessageListClick(ev) {
   const li = ev.target.closest("#message-list > li.msg");
   if (!li) return;
-  const entry = ctx.timeline.entryAt(Number(li.dataset.seq));
+  const entry = currentTimeline().entryAt(Number(li.dataset.seq));
   if (!entry || entry.msg.deleted_at) return;
   const btn = ev.target.closest("button[data-act]");
   if (!btn) {
@@ -30,12 +33,13 @@ export function onMessageListClick(ev) {
 
 /** Send a change over the socket; resolves to the reply's data, or null (toasted). */
 async function change(action, payload) {
-  if (!ctx.socket?.isOpen || !state.joined) {
+  const socket = currentSocket();
+  if (!socket?.isOpen || !isJoined()) {
     toast("Not connected. Try again in a moment.", { error: true });
     return null;
   }
   try {
-    return await ctx.socket.request(action, payload);
+    return await socket.request(action, payload);
   } catch (err) {
     const text = err.code === "not_found" ? "That message was deleted."
       : err.code === "rate_limited" ? "Slow down a little, then try again."
@@ -67,23 +71,24 @@ async function markUnreadFrom(entry) {
   if (!reply) return;
   pauseReading(msg.room_id);
   onReadUpdated(reply);
-  ctx.timeline.markUnread(reply.last_read_seq);
+  currentTimeline().markUnread(reply.last_read_seq);
   toast(reply.unread_count === 1 ? "1 message marked unread" : `${reply.unread_count} messages marked unread`);
 }
 
 async function deleteMessage(entry) {
   const msg = entry.msg;
-  const mine = msg.user_id === state.me.id;
+  const mine = msg.user_id === currentUser().id;
   const ok = await confirmAction(
     mine ? "Delete your message?" : `Delete ${nameOf(msg.user_id)}'s message?`,
     "Everyone sees “message deleted” in its place. This cannot be undone.",
     "Delete",
   );
-  if (!ok || ctx.timeline.entryAt(msg.seq) !== entry) return;
+  if (!ok || currentTimeline().entryAt(msg.seq) !== entry) return;
   await change("delete_room_chat_message", { room_id: msg.room_id, message_id: msg.id });
 }
 
 function startEdit(entry) {
+  const timeline = currentTimeline();
   if (entry.editor) {
     entry.editor.querySelector("textarea").focus();
     return;
@@ -96,7 +101,7 @@ function startEdit(entry) {
   const form = el("form", { class: "editor" }, input, el("div", { class: "editor-actions" },
     el("span", { class: "muted small", text: "Enter to save, Esc to cancel" }), cancel, save));
   const close = () => {
-    if (ctx.timeline.entryAt(seq) === entry && entry.editor === form) ctx.timeline.setEditor(seq, null);
+    if (timeline.entryAt(seq) === entry && entry.editor === form) timeline.setEditor(seq, null);
   };
   cancel.addEventListener("click", close);
   input.addEventListener("keydown", (ev) => {
@@ -125,10 +130,10 @@ function startEdit(entry) {
     });
     save.disabled = cancel.disabled = input.readOnly = false;
     if (!reply) return;
-    if (ctx.timeline.entryAt(seq) === entry) ctx.timeline.applyEdit(reply.message);
+    if (timeline.entryAt(seq) === entry) timeline.applyEdit(reply.message);
     close();
   });
-  ctx.timeline.setEditor(seq, form);
+  timeline.setEditor(seq, form);
   input.focus();
   input.setSelectionRange(input.value.length, input.value.length);
 }

@@ -1,6 +1,29 @@
-// The passcode dialog shown before joining a protected room.
+// The passcode dialog shown before joining a protected room, and the passcodes that
+// worked (this tab only: never stored).
 
 import { $ } from "/js/dom.js";
+
+const passcodes = new Map(); // room_id -> passcode that worked
+
+export function rememberPasscode(roomId, passcode) {
+  passcodes.set(roomId, passcode);
+}
+
+export function rememberedPasscode(roomId) {
+  return passcodes.get(roomId);
+}
+
+export function hasPasscodeFor(roomId) {
+  return passcodes.has(roomId);
+}
+
+export function forgetPasscode(roomId) {
+  passcodes.delete(roomId);
+}
+
+export function forgetPasscodes() {
+  passcodes.clear();
+}
 
 /** Ask for the room's passcode; resolves to the passcode, or null when cancelled.
  *  `room` is null when joining by link: the room is not known until the code is right. */

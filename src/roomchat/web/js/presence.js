@@ -1,9 +1,8 @@
 // Who is online in the open room: the join reply's online_user_ids (null: the room has
 // no presence, and no dots are shown), then room_presence broadcasts. A signal: every
-// (re)join's reply is the truth again.
+// (re)join's reply is the truth again. Whoever changes it redraws the members panel.
 
-import { state } from "/js/state.js";
-import { renderMembers } from "/js/members.js";
+import { currentRoomId } from "/js/open_room_data.js";
 
 let online = null; // Set of user ids, or null: not shown
 let roomId = null;
@@ -12,15 +11,14 @@ let roomId = null;
 export function setOnline(forRoomId, userIds) {
   roomId = forRoomId;
   online = Array.isArray(userIds) ? new Set(userIds) : null;
-  if (state.room) renderMembers();
 }
 
-/** room_presence {room_id, user_id, online}. */
+/** room_presence {room_id, user_id, online}. Returns whether it concerned the open room. */
 export function onPresence(data) {
-  if (online === null || data.room_id !== roomId || state.room?.id !== roomId) return;
+  if (online === null || data.room_id !== roomId || currentRoomId() !== roomId) return false;
   if (data.online) online.add(data.user_id);
   else online.delete(data.user_id);
-  renderMembers();
+  return true;
 }
 
 /** true / false, or null when the room shows no presence. */

@@ -3,8 +3,9 @@
 // server allows 5 a second). Only what is seen while the page is visible counts.
 
 import { $ } from "/js/dom.js";
-import { ctx } from "/js/state.js";
-import { onReadUpdated, lastReadSeq } from "/js/unread.js";
+import { currentSocket } from "/js/connection.js";
+import { lastReadSeq } from "/js/rooms_data.js";
+import { onReadUpdated } from "/js/unread.js";
 
 const MARK_INTERVAL_MS = 500;
 
@@ -86,11 +87,12 @@ async function send() {
   const roomId = reading.roomId;
   const seq = reading.seen;
   // Read state needs membership, not a join: a mark flushed on closing the room counts.
-  if (roomId === null || reading.paused || seq <= reading.sent || reading.inflight || !ctx.socket?.isOpen) return;
+  const socket = currentSocket();
+  if (roomId === null || reading.paused || seq <= reading.sent || reading.inflight || !socket?.isOpen) return;
   reading.inflight = true;
   reading.lastAt = Date.now();
   try {
-    const data = await ctx.socket.request("mark_room_read", { room_id: roomId, seq });
+    const data = await socket.request("mark_room_read", { room_id: roomId, seq });
     if (reading.roomId === roomId) reading.sent = Math.max(reading.sent, seq);
     onReadUpdated(data);
   } catch (err) {

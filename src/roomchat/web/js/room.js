@@ -3,70 +3,74 @@
 // room's own events do to it (renamed, deleted, or we left it).
 
 import { $, toast, copyText } from "/js/dom.js";
-import { state, ctx, KEY_ROOM, setPane, canModerate } from "/js/state.js";
+import { api } from "/js/client.js";
+import { currentSocket, dropConnection } from "/js/connection.js";
+import { currentUser } from "/js/session_data.js";
+import { workspaceById, selectedWorkspace, allWorkspaces } from "/js/workspace_data.js";
+import { updateListedRoom, unlistRoom, lastReadSeq } from "/js/rooms_data.js";
+import {
+  currentRoom, roomGeneration, setOpenRoom, updateOpenRoom, isJoined, setJoined, canModerate,
+} from "/js/open_room_data.js";
+import { setPane } from "/js/layout.js";
+import { currentTimeline } from "/js/timeline.js";
 import { renderRooms, loadRooms } from "/js/rooms.js";
-import { askPasscode } from "/js/passcode.js";
-import { loadMembers, renderMembers } from "/js/members.js";
-import { renderOlder, fillViewport } from "/js/history.js";
-import { flushOutbox } from "/js/composer.js";
+import { askPasscode, rememberPasscode, rememberedPasscode, hasPasscodeFor, forgetPasscode } from "/js/passcode.js";
+import { loadMembers, renderMembers, clearMembers, nameOf } from "/js/members.js";
+import { renderOlder, fillViewport, resetHistory, historyShown, isHistoryShown } from "/js/history.js";
+import { flushOutbox, unsentFor } from "/js/composer.js";
 import { stopTyping, clearTypers } from "/js/typing.js";
 import { resetRoomEvents, holdRoomEvents, startRoomEvents, catchUp, lastAppliedSeq } from "/js/events.js";
 import { renderSettings, closeSettings } from "/js/settings.js";
 import { closeConfirm } from "/js/confirm.js";
 import { resetReading, recheckReading } from "/js/readmark.js";
 import { setOnline } from "/js/presence.js";
-import { lastReadSeq } from "/js/unread.js";
 import { updateSeenBy } from "/js/seenby.js";
 
+let joining = null; // the join in flight (a promise)
+let joinAgain = false; // a join was asked for while one was in flight: run another after it
+
 export function closeRoom({ leave = true } = {}) {
-  const socket = ctx.socket;
-  if (state.room && leave && state.joined && socket?.isOpen) {
-    socket.request("leave_room_chat", { room_id: state.room.id }).catch(() => {});
+  const socket = currentSocket();
+  const room = currentRoom();
+  if (room && leave && isJoined() && socket?.isOpen) {
+    socket.request("leave_room_chat", { room_id: room.id }).catch(() => {});
   }
   stopTyping();
   clearTypers();
   closeSettings();
   closeConfirm();
   resetReading(null);
-  state.gen += 1;
-  state.room = null;
-  state.joined = false;
-  state.historyLoaded = false;
-  state.members = new Map();
+  setOpenRoom(null);
+  resetHistory();
+  clearMembers();
   setOnline(null, null);
   resetRoomEvents(null);
-  ctx.timeline?.reset(null);
+  currentTimeline()?.reset(null);
   $("chat-notice").hidden = true;
   $("chat-inner").hidden = true;
   $("empty-chat").hidden = false;
   $("members-panel").hidden = true;
-  localStorage.removeItem(KEY_ROOM);
   setPane("list");
   renderRooms();
 }
 
 export async function openRoom(room) {
-  if (state.room?.id === room.id) {
+  if (currentRoom()?.id === room.id) {
     setPane("chat");
     return;
   }
-  if (state.room) closeRoom();
-  state.gen += 1;
-  const gen = state.gen;
-  state.room = room;
-  state.joined = false;
-  state.historyLoaded = false;
-  state.hasOlder = false;
-  state.members = new Map();
-  localStorage.setItem(KEY_ROOM, String(room.id));
+  if (currentRoom()) closeRoom();
+  setOpenRoom(room);
+  const gen = roomGeneration();
+  resetHistory();
+  clearMembers();
   resetReading(room.id);
   setOnline(room.id, null); // no dots until the join reply says who is here
   resetRoomEvents(room.id);
-  ctx.timeline.reset(room.id);
+  const timeline = currentTimeline();
+  timeline.reset(room.id);
   $("chat-notice").hidden = true;
-  for (const item of state.outbox.values()) {
-    if (item.room_id === room.id) ctx.timeline.addPending(item, state.me);
-  }
+  for (const item of unsentFor(room.id)) timeline.addPending(item, currentUser());
   renderRoomHeader();
   renderRooms();
   renderMembers();
@@ -77,28 +81,28 @@ export async function openRoom(room) {
   setPane("chat");
 
   const isMember = await loadMembers();
-  if (gen !== state.gen) return;
-  if (room.has_passcode && !isMember && !state.passcodes.has(room.id)) {
+  if (gen !== roomGeneration()) return;
+  if (room.has_passcode && !isMember && !hasPasscodeFor(room.id)) {
     const code = await askPasscode(room, null);
-    if (gen !== state.gen) return;
+    if (gen !== roomGeneration()) return;
     if (code === null) {
       closeRoom({ leave: false });
       return;
     }
-    state.passcodes.set(room.id, code);
+    rememberPasscode(room.id, code);
   }
   await joinCurrentRoom();
-  if (gen === state.gen) $("composer-input").focus({ preventScroll: true });
+  if (gen === roomGeneration()) $("composer-input").focus({ preventScroll: true });
 }
 
 function renderRoomHeader() {
-  const room = state.room;
+  const room = currentRoom();
   $("room-title").textContent = room.name;
-  const ws = state.workspaces.find((w) => w.id === room.workspace_id);
+  const ws = workspaceById(room.workspace_id);
   $("room-subtitle").textContent = [ws?.name, room.has_passcode ? "passcode" : null].filter(Boolean).join(" · ");
   // Only a room's members are shown its link (null until joined).
   $("copy-link-btn").hidden = !room.link_join;
-  ctx.timeline.setModerator(canModerate(room));
+  currentTimeline().setModerator(canModerate(room));
 }
 
 /** The open room is gone for us (deleted, left, removed): close it and say why. */
@@ -109,9 +113,18 @@ export function roomGone(text) {
   toast(text, { ms: 5000 });
 }
 
+/** room_member_left for the user: the server delivers nothing more of this room to us. */
+export function leftRoom(data) {
+  const room = currentRoom();
+  const self = data.removed_by === data.user_id;
+  forgetPasscode(room.id);
+  roomGone(self ? `You left #${room.name}.` : `You were removed from #${room.name} by ${nameOf(data.removed_by)}.`);
+  loadRooms(); // its join link is no longer ours to see
+}
+
 /** room_chat_updated: the room as its members see it now; a quiet line says what changed. */
 export function applyRoomUpdated(data) {
-  const prev = state.room;
+  const prev = currentRoom();
   if (!prev || data.room_id !== prev.id || !data.room) return;
   const room = { ...prev, ...data.room };
   const changes = [];
@@ -122,9 +135,9 @@ export function applyRoomUpdated(data) {
   if (prev.link_join && room.link_join && room.link_join !== prev.link_join) {
     changes.push("The join link was replaced: the old one no longer works");
   }
-  state.room = room;
-  state.rooms = state.rooms.map((r) => (r.id === room.id ? { ...r, ...data.room } : r));
-  ctx.timeline.addNotice(data.seq, changes.length ? changes.join(". ") : "The room's settings were changed");
+  updateOpenRoom(data.room);
+  updateListedRoom(room.id, data.room);
+  currentTimeline().addNotice(data.seq, changes.length ? changes.join(". ") : "The room's settings were changed");
   renderRoomHeader();
   renderRooms();
   renderSettings();
@@ -132,8 +145,8 @@ export function applyRoomUpdated(data) {
 
 /** room_chat_deleted (or our own delete's reply): gone from the list, and from view. */
 export function applyRoomDeleted(data) {
-  const open = state.room?.id === data.room_id ? state.room : null;
-  state.rooms = state.rooms.filter((r) => r.id !== data.room_id);
+  const open = currentRoom()?.id === data.room_id ? currentRoom() : null;
+  unlistRoom(data.room_id);
   if (open) roomGone(`#${open.name} was deleted.`);
   else renderRooms();
 }
@@ -145,8 +158,8 @@ export async function joinByLink(token) {
   for (;;) {
     try {
       const body = passcode === null ? undefined : { passcode };
-      const room = await ctx.api.request("POST", `/api/v1/room-chats/join/${encodeURIComponent(token)}`, body);
-      if (passcode !== null) state.passcodes.set(room.id, passcode);
+      const room = await api.request("POST", `/api/v1/room-chats/join/${encodeURIComponent(token)}`, body);
+      if (passcode !== null) rememberPasscode(room.id, passcode);
       return room;
     } catch (err) {
       if (err.code === "wrong_passcode" || err.code === "rate_limited") {
@@ -167,7 +180,7 @@ export async function joinByLink(token) {
 /** After joining by link: show the room's workspace and open the room. */
 export async function openJoinedRoom(room, selectWorkspace) {
   toast(`You joined #${room.name}`);
-  if (room.workspace_id !== state.workspace?.id && state.workspaces.some((w) => w.id === room.workspace_id)) {
+  if (room.workspace_id !== selectedWorkspace()?.id && allWorkspaces().some((w) => w.id === room.workspace_id)) {
     await selectWorkspace(room.workspace_id);
   } else {
     await loadRooms(); // the room list now shows its link
@@ -176,7 +189,7 @@ export async function openJoinedRoom(room, selectWorkspace) {
 }
 
 export async function copyJoinLink() {
-  const link = state.room?.link_join;
+  const link = currentRoom()?.link_join;
   if (!link) return;
   toast(await copyText(link) ? "Join link copied" : `Join link: ${link}`, { ms: 4000 });
 }
@@ -184,53 +197,53 @@ export async function copyJoinLink() {
 /** join_room_chat for the open room: the recent history the first time, then (after a
  *  reconnect) the events after the last one applied, paged by REST while has_more. */
 export function joinCurrentRoom() {
-  if (!state.room || !ctx.socket?.isOpen) return Promise.resolve();
-  if (state.joining) {
-    state.joinAgain = true; // e.g. a new connection while the last join is still paging
-    return state.joining;
+  if (!currentRoom() || !currentSocket()?.isOpen) return Promise.resolve();
+  if (joining) {
+    joinAgain = true; // e.g. a new connection while the last join is still paging
+    return joining;
   }
-  const gen = state.gen;
-  const room = state.room;
-  const timeline = ctx.timeline;
+  const gen = roomGeneration();
+  const room = currentRoom();
+  const timeline = currentTimeline();
   const run = async () => {
     for (;;) {
       const payload = { room_id: room.id };
-      const catchingUp = state.historyLoaded;
+      const catchingUp = isHistoryShown();
       if (catchingUp) payload.after_seq = lastAppliedSeq();
       // A catch-up is a member's: no passcode, so that one removed meanwhile is not let
       // back in by the passcode this tab remembers.
-      const passcode = catchingUp ? null : state.passcodes.get(room.id);
+      const passcode = catchingUp ? null : rememberedPasscode(room.id);
       if (passcode) payload.passcode = passcode;
       holdRoomEvents();
       let data;
       try {
-        data = await ctx.socket.request("join_room_chat", payload, { timeout: 15000 });
+        data = await currentSocket().request("join_room_chat", payload, { timeout: 15000 });
       } catch (err) {
-        if (gen !== state.gen) return;
+        if (gen !== roomGeneration()) return;
         // A catch-up resumes a membership and never creates one: forbidden (or, from
         // an older server, wrong_passcode) means we were removed while away.
         if ((err.code === "forbidden" || err.code === "wrong_passcode") && catchingUp) {
-          state.passcodes.delete(room.id);
+          forgetPasscode(room.id);
           roomGone(`You are no longer a member of #${room.name}.`);
           loadRooms();
           return;
         }
         if (err.code === "wrong_passcode" || err.code === "rate_limited") {
-          state.passcodes.delete(room.id);
+          forgetPasscode(room.id);
           const code = await askPasscode(room, err.code, Boolean(passcode), err.message);
-          if (gen !== state.gen) return;
+          if (gen !== roomGeneration()) return;
           if (code === null) {
             closeRoom({ leave: false });
             return;
           }
-          state.passcodes.set(room.id, code);
-          if (!ctx.socket?.isOpen) return; // the reconnect will join with it
+          rememberPasscode(room.id, code);
+          if (!currentSocket()?.isOpen) return; // the reconnect will join with it
           continue;
         }
         if (err.code === "disconnected") return; // the reconnect will join again
         if (err.code === "timeout") {
           toast("The server is not answering; retrying…", { error: true });
-          ctx.socket.ws?.close(4000, "join timeout");
+          dropConnection("join timeout");
           return;
         }
         if (err.code === "not_found" && catchingUp) {
@@ -241,17 +254,17 @@ export function joinCurrentRoom() {
         closeRoom({ leave: false });
         return;
       }
-      if (gen !== state.gen) return;
-      state.joined = true;
+      if (gen !== roomGeneration()) return;
+      setJoined(true);
       setOnline(room.id, data.online_user_ids);
+      renderMembers(); // the dots
       if (!catchingUp) {
         if (data.room) {
-          state.room = { ...state.room, ...data.room };
+          updateOpenRoom(data.room);
           renderRoomHeader();
         }
-        state.historyLoaded = true;
         // Message seqs have gaps (edits, reactions, joins take seqs too): only has_more tells.
-        state.hasOlder = Boolean(data.has_more);
+        historyShown(Boolean(data.has_more));
         timeline.add(data.messages || [], { scroll: "bottom" });
         timeline.markUnread(lastReadSeq(room.id), data.seq);
         timeline.revealDivider();
@@ -261,7 +274,7 @@ export function joinCurrentRoom() {
         break;
       }
       // The missed events, through the same code as live broadcasts (the room's changes
-      // too: its room_chat_updated events bring state.room to the reply's room).
+      // too: its room_chat_updated events bring the open room to the reply's room).
       if (!(await catchUp(data))) return;
       renderOlder();
       break;
@@ -273,12 +286,12 @@ export function joinCurrentRoom() {
     recheckReading();
     await flushOutbox();
   };
-  state.joining = run().finally(() => {
-    state.joining = null;
-    if (state.joinAgain) {
-      state.joinAgain = false;
+  joining = run().finally(() => {
+    joining = null;
+    if (joinAgain) {
+      joinAgain = false;
       joinCurrentRoom();
     }
   });
-  return state.joining;
+  return joining;
 }

@@ -1,38 +1,53 @@
 // The room list of the selected workspace (each room with its unread badge and its
-// newest message), and creating a room in it.
+// newest message), and creating a room in it. Opening a room is room.js's, above this
+// module: app.js registers it (wireRooms).
 
 import { $, el, toast, displayName } from "/js/dom.js";
-import { state, ctx } from "/js/state.js";
-import { openRoom } from "/js/room.js";
+import { api } from "/js/client.js";
+import { currentUser } from "/js/session_data.js";
+import { selectedWorkspace } from "/js/workspace_data.js";
+import { listedRooms, listedRoom, setListedRooms } from "/js/rooms_data.js";
+import { currentRoomId } from "/js/open_room_data.js";
+import { rememberPasscode } from "/js/passcode.js";
+
+let openRoom = async () => {};
+
+/** openRoom(room): what choosing (or creating) a room does. */
+export function wireRooms({ openRoom: open }) {
+  openRoom = open;
+  $("room-form").addEventListener("submit", onRoomCreate);
+}
 
 export async function loadRooms() {
   const list = $("room-list");
-  if (!state.workspace) {
-    state.rooms = [];
+  const workspace = selectedWorkspace();
+  if (!workspace) {
+    setListedRooms([]);
     list.replaceChildren();
     $("no-rooms").hidden = true;
     return;
   }
-  const wsId = state.workspace.id;
+  const wsId = workspace.id;
   let rooms;
   try {
-    rooms = await ctx.api.rooms(wsId);
+    rooms = await api.rooms(wsId);
   } catch (err) {
     toast(`Could not load rooms: ${err.message}`, { error: true });
     return;
   }
-  if (state.workspace?.id !== wsId) return;
-  state.rooms = rooms;
+  if (selectedWorkspace()?.id !== wsId) return;
+  setListedRooms(rooms);
   renderRooms();
 }
 
 export function renderRooms() {
   const list = $("room-list");
-  list.replaceChildren(...state.rooms.map((room) => el("li", {},
+  const rooms = listedRooms();
+  list.replaceChildren(...rooms.map((room) => el("li", {},
     el("button", {
       type: "button",
       dataset: { roomId: room.id },
-      "aria-current": String(state.room?.id === room.id),
+      "aria-current": String(currentRoomId() === room.id),
       onclick: () => openRoom(room),
     },
     el("span", { class: "room-main" },
@@ -40,18 +55,18 @@ export function renderRooms() {
       el("span", { class: "room-preview" })),
     room.has_passcode ? el("span", { class: "lock", title: "Passcode required", text: "passcode" }) : null,
     el("span", { class: "badge" })))));
-  for (const room of state.rooms) renderRoomStatus(room.id);
-  $("no-rooms").hidden = state.rooms.length > 0;
-  if (state.rooms.length === 0 && state.workspace) $("room-create").open = true;
+  for (const room of rooms) renderRoomStatus(room.id);
+  $("no-rooms").hidden = rooms.length > 0;
+  if (rooms.length === 0 && selectedWorkspace()) $("room-create").open = true;
 }
 
 /** Bring one room's badge and preview up to date, in place (its button keeps the focus).
  *  The open room shows no badge: it is being read. */
 export function renderRoomStatus(roomId) {
-  const room = state.rooms.find((r) => r.id === roomId);
+  const room = listedRoom(roomId);
   const button = $("room-list").querySelector(`button[data-room-id="${Number(roomId)}"]`);
   if (!room || !button) return;
-  const count = state.room?.id === room.id ? 0 : Math.max(0, room.unread_count || 0);
+  const count = currentRoomId() === room.id ? 0 : Math.max(0, room.unread_count || 0);
   const badge = button.querySelector(".badge");
   badge.textContent = count > 99 ? "99+" : String(count);
   badge.title = `${count} unread`;
@@ -61,19 +76,20 @@ export function renderRoomStatus(roomId) {
   const preview = button.querySelector(".room-preview");
   const text = last && !last.deleted_at ? (last.message_text ?? "") : "";
   preview.textContent = text
-    ? `${last.user_id === state.me?.id ? "You" : displayName(last.user, last.user_id)}: ${text}`
+    ? `${last.user_id === currentUser()?.id ? "You" : displayName(last.user, last.user_id)}: ${text}`
     : "";
   preview.hidden = !text;
 }
 
-export async function onRoomCreate(ev) {
+async function onRoomCreate(ev) {
   ev.preventDefault();
   const name = $("room-name").value.trim();
   const passcode = $("room-passcode").value;
-  if (!name || !state.workspace) return;
+  const workspace = selectedWorkspace();
+  if (!name || !workspace) return;
   try {
-    const room = await ctx.api.createRoom(state.workspace.id, name, passcode || undefined);
-    if (passcode) state.passcodes.set(room.id, passcode);
+    const room = await api.createRoom(workspace.id, name, passcode || undefined);
+    if (passcode) rememberPasscode(room.id, passcode);
     $("room-name").value = "";
     $("room-passcode").value = "";
     $("room-create").open = false;

@@ -4,7 +4,11 @@
 // Only members who share read receipts are ever named (the server sees to that).
 
 import { el, displayName } from "/js/dom.js";
-import { state, ctx } from "/js/state.js";
+import { api } from "/js/client.js";
+import { currentUser } from "/js/session_data.js";
+import { currentRoom } from "/js/open_room_data.js";
+import { member } from "/js/members.js";
+import { currentTimeline } from "/js/timeline.js";
 
 const MAX_NAMES = 3;
 
@@ -28,17 +32,18 @@ function latestMine(timeline) {
 
 /** The timeline changed (or the room was (re)joined: refetch): follow the latest message. */
 export function updateSeenBy({ refetch = false } = {}) {
-  const timeline = ctx.timeline;
-  const entry = timeline && state.room ? latestMine(timeline) : null;
+  const timeline = currentTimeline();
+  const room = currentRoom();
+  const entry = timeline && room ? latestMine(timeline) : null;
   if (!entry) {
     seen.node.remove();
     seen.roomId = seen.messageId = null;
     seen.readers = new Map();
     return;
   }
-  const changed = entry.msg.id !== seen.messageId || state.room.id !== seen.roomId;
+  const changed = entry.msg.id !== seen.messageId || room.id !== seen.roomId;
   if (changed) {
-    seen.roomId = state.room.id;
+    seen.roomId = room.id;
     seen.messageId = entry.msg.id;
     seen.seq = entry.msg.seq;
     seen.readers = new Map();
@@ -53,7 +58,7 @@ async function fetchReaders() {
   const gen = ++seen.fetchGen;
   let data;
   try {
-    data = await ctx.api.readers(roomId, messageId);
+    data = await api.readers(roomId, messageId);
   } catch {
     return; // e.g. deleted meanwhile: the timeline moves on by itself
   }
@@ -65,9 +70,9 @@ async function fetchReaders() {
 
 /** room_chat_read {room_id, user_id, last_read_seq}: another member's read position. */
 export function onRoomRead(data) {
-  if (seen.messageId === null || data.room_id !== seen.roomId || data.user_id === state.me?.id) return;
+  if (seen.messageId === null || data.room_id !== seen.roomId || data.user_id === currentUser()?.id) return;
   if (data.last_read_seq >= seen.seq) {
-    seen.readers.set(data.user_id, state.members.get(data.user_id) || seen.readers.get(data.user_id) || { id: data.user_id });
+    seen.readers.set(data.user_id, member(data.user_id) || seen.readers.get(data.user_id) || { id: data.user_id });
   } else {
     seen.readers.delete(data.user_id); // marked unread again
   }
@@ -75,7 +80,7 @@ export function onRoomRead(data) {
 }
 
 function render() {
-  const names = [...seen.readers.values()].map((u) => displayName(state.members.get(u.id) || u, u.id));
+  const names = [...seen.readers.values()].map((u) => displayName(member(u.id) || u, u.id));
   names.sort((a, b) => a.localeCompare(b));
   seen.node.hidden = names.length === 0;
   if (!names.length) {

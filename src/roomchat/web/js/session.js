@@ -2,17 +2,35 @@
 // /join/{token} link, which is remembered across the sign-in in sessionStorage).
 
 import { $, displayName } from "/js/dom.js";
-import { Timeline } from "/js/timeline.js";
-import { state, ctx, KEY_TOKEN, KEY_WORKSPACE, KEY_ROOM, KEY_JOIN, showScreen, setPane } from "/js/state.js";
-import { startSocket } from "/js/connection.js";
+import { api } from "/js/client.js";
+import { accessToken, storeToken, currentUser, setCurrentUser, clearSession } from "/js/session_data.js";
+import { clearWorkspaces, savedWorkspaceId } from "/js/workspace_data.js";
+import { listedRoom, setListedRooms } from "/js/rooms_data.js";
+import { savedRoomId } from "/js/open_room_data.js";
+import { showScreen, setPane } from "/js/layout.js";
+import { showTimeline } from "/js/timeline.js";
+import { startSocket, stopSocket } from "/js/connection.js";
 import { loadWorkspaces, selectWorkspace } from "/js/workspaces.js";
 import { openRoom, closeRoom, joinByLink, openJoinedRoom } from "/js/room.js";
 import { nameOf } from "/js/members.js";
+import { forgetPasscodes } from "/js/passcode.js";
+import { clearOutbox } from "/js/composer.js";
 import { watchTimeline } from "/js/readmark.js";
 import { updateSeenBy } from "/js/seenby.js";
 import { closeAccount } from "/js/account.js";
 
+const KEY_JOIN = "roomchat.joinToken";
+
 let authMode = "signin";
+
+/** A /join/{token} link was opened: keep it across the sign-in (this tab only). */
+export function savePendingJoin(token) {
+  sessionStorage.setItem(KEY_JOIN, token);
+}
+
+export function hasPendingJoin() {
+  return Boolean(sessionStorage.getItem(KEY_JOIN));
+}
 
 export function setAuthMode(mode) {
   authMode = mode;
@@ -43,10 +61,10 @@ export async function onAuthSubmit(ev) {
   button.disabled = true;
   try {
     const data = authMode === "signup"
-      ? await ctx.api.register(username, password, $("auth-display-name").value.trim())
-      : await ctx.api.login(username, password);
+      ? await api.register(username, password, $("auth-display-name").value.trim())
+      : await api.login(username, password);
     setToken(data.access_token);
-    state.me = data.user;
+    setCurrentUser(data.user);
     $("auth-password").value = "";
     await enterApp();
   } catch (err) {
@@ -81,14 +99,14 @@ function tokenExpiry(token) {
 }
 
 export function setToken(token) {
-  state.token = token;
-  localStorage.setItem(KEY_TOKEN, token);
+  storeToken(token);
   scheduleRenewal();
 }
 
 function scheduleRenewal() {
   clearTimeout(renewTimer);
-  const times = state.token && tokenExpiry(state.token);
+  const token = accessToken();
+  const times = token && tokenExpiry(token);
   if (!times) return;
   const lifetime = Math.max(0, times.exp - times.iat);
   const margin = Math.min(Math.max(lifetime / 10, 1000), 10 * 60 * 1000);
@@ -98,9 +116,9 @@ function scheduleRenewal() {
 }
 
 export async function renewToken() {
-  if (!state.token) return false;
+  if (!accessToken()) return false;
   try {
-    const data = await ctx.api.refresh(); // a 401 here signs out (see Api)
+    const data = await api.refresh(); // a 401 here signs out (see Api)
     setToken(data.access_token);
     return true;
   } catch (err) {
@@ -115,29 +133,24 @@ export async function sessionEnded(reason) {
     signOut("You were signed out.", { revoke: false });
     return false;
   }
-  const times = state.token && tokenExpiry(state.token);
+  const token = accessToken();
+  const times = token && tokenExpiry(token);
   if (times && times.exp - Date.now() > 2000) return true; // already renewed
   return renewToken();
 }
 
 export function signOut(message, { revoke = !message } = {}) {
   // Signing out on purpose revokes the token server-side (its sockets close everywhere).
-  if (revoke && state.token) ctx.api.logout().catch(() => {});
+  if (revoke && accessToken()) api.logout().catch(() => {});
   clearTimeout(renewTimer);
-  ctx.socket?.stop();
-  ctx.socket = null;
-  closeRoom({ leave: false });
+  stopSocket();
+  closeRoom({ leave: false }); // and forget it for the next page load
   closeAccount();
-  state.token = null;
-  state.me = null;
-  state.workspaces = [];
-  state.workspace = null;
-  state.rooms = [];
-  state.passcodes.clear();
-  state.outbox.clear();
-  localStorage.removeItem(KEY_TOKEN);
-  localStorage.removeItem(KEY_ROOM);
-  localStorage.removeItem(KEY_WORKSPACE);
+  clearSession();
+  clearWorkspaces();
+  setListedRooms([]);
+  forgetPasscodes();
+  clearOutbox();
   showScreen("auth");
   setAuthMode("signin");
   if (message) showAuthError(message);
@@ -153,12 +166,12 @@ export async function enterApp() {
   scheduleRenewal();
   showScreen("app");
   setPane("list");
-  $("me-name").textContent = displayName(state.me);
-  $("me-name").title = `@${state.me.username}`;
-  if (ctx.timeline) ctx.timeline.meId = state.me.id;
-  else ctx.timeline = new Timeline({ meId: state.me.id, nameOf, onChange: onTimelineChange });
+  const me = currentUser();
+  $("me-name").textContent = displayName(me);
+  $("me-name").title = `@${me.username}`;
+  showTimeline({ meId: me.id, nameOf, onChange: onTimelineChange });
   startSocket();
-  await loadWorkspaces(Number(localStorage.getItem(KEY_WORKSPACE)) || null);
+  await loadWorkspaces(savedWorkspaceId());
 
   const joinToken = sessionStorage.getItem(KEY_JOIN);
   if (joinToken) {
@@ -168,10 +181,10 @@ export async function enterApp() {
     if (room) await openJoinedRoom(room, selectWorkspace);
     return;
   }
-  const savedRoom = Number(localStorage.getItem(KEY_ROOM));
+  const savedRoom = savedRoomId();
   if (savedRoom) {
-    let room = state.rooms.find((r) => r.id === savedRoom);
-    if (!room) room = await ctx.api.room(savedRoom).catch(() => null);
+    let room = listedRoom(savedRoom);
+    if (!room) room = await api.room(savedRoom).catch(() => null);
     if (room) await openRoom(room);
   }
 }

@@ -1,14 +1,25 @@
 // The open room's settings dialog: everyone can leave the room; its creator and the
 // workspace owner also rename it, set or clear its passcode, replace its join link and
 // delete it. What changed reaches every member as room_chat_updated / _deleted.
+// Closing the room once it is deleted or left is room.js's, above this module: app.js
+// registers it (wireSettings).
 
 import { $, toast } from "/js/dom.js";
-import { state, ctx, canModerate } from "/js/state.js";
+import { api } from "/js/client.js";
+import { currentUser } from "/js/session_data.js";
+import { currentRoom, canModerate } from "/js/open_room_data.js";
 import { confirmAction } from "/js/confirm.js";
-import { roomGone, applyRoomDeleted } from "/js/room.js";
+import { rememberPasscode, forgetPasscode } from "/js/passcode.js";
 import { loadRooms } from "/js/rooms.js";
 
-export function wireSettings() {
+const closing = {
+  roomDeleted: () => {}, // ({room_id}): as its room_chat_deleted does
+  roomGone: () => {}, // (text): close it, saying why
+};
+
+/** roomDeleted({room_id}) and roomGone(text): what deleting and leaving the room do. */
+export function wireSettings({ roomDeleted, roomGone }) {
+  Object.assign(closing, { roomDeleted, roomGone });
   $("settings-btn").addEventListener("click", openSettings);
   $("settings-close").addEventListener("click", closeSettings);
   $("rename-form").addEventListener("submit", onRename);
@@ -20,7 +31,7 @@ export function wireSettings() {
 }
 
 export function openSettings() {
-  const room = state.room;
+  const room = currentRoom();
   if (!room) return;
   $("settings-name").value = room.name;
   $("settings-passcode").value = "";
@@ -35,7 +46,7 @@ export function closeSettings() {
 
 /** Show the open room as it is now (also while open, when room_chat_updated arrives). */
 export function renderSettings() {
-  const room = state.room;
+  const room = currentRoom();
   if (!room || !$("settings-dialog").open) return;
   $("settings-title").textContent = `#${room.name}`;
   $("settings-manage").hidden = !canModerate(room);
@@ -64,69 +75,69 @@ async function busy(request, failure) {
 
 async function onRename(ev) {
   ev.preventDefault();
-  const room = state.room;
+  const room = currentRoom();
   const name = $("settings-name").value.trim();
   if (!room || !name || name === room.name) return;
-  if (await busy(() => ctx.api.updateRoom(room.id, { name }), "Could not rename the room")) {
+  if (await busy(() => api.updateRoom(room.id, { name }), "Could not rename the room")) {
     toast(`Room renamed to #${name}`);
   }
 }
 
 async function onSetPasscode(ev) {
   ev.preventDefault();
-  const room = state.room;
+  const room = currentRoom();
   const passcode = $("settings-passcode").value;
   if (!room) return;
   if (passcode.length < 4 || passcode.length > 64) {
     toast("A passcode has 4 to 64 characters.", { error: true });
     return;
   }
-  if (await busy(() => ctx.api.updateRoom(room.id, { passcode }), "Could not set the passcode")) {
-    state.passcodes.set(room.id, passcode);
+  if (await busy(() => api.updateRoom(room.id, { passcode }), "Could not set the passcode")) {
+    rememberPasscode(room.id, passcode);
     $("settings-passcode").value = "";
     toast("Passcode set");
   }
 }
 
 async function onClearPasscode() {
-  const room = state.room;
+  const room = currentRoom();
   if (!room) return;
-  if (await busy(() => ctx.api.updateRoom(room.id, { passcode: null }), "Could not remove the passcode")) {
-    state.passcodes.delete(room.id);
+  if (await busy(() => api.updateRoom(room.id, { passcode: null }), "Could not remove the passcode")) {
+    forgetPasscode(room.id);
     toast("Passcode removed");
   }
 }
 
 async function onRotateLink() {
-  const room = state.room;
+  const room = currentRoom();
   if (!room) return;
   const ok = await confirmAction("Replace the join link?", "The current link stops working; share the new one.", "Replace link");
-  if (!ok || state.room?.id !== room.id) return;
-  if (await busy(() => ctx.api.rotateRoomLink(room.id), "Could not replace the link")) toast("New join link made");
+  if (!ok || currentRoom()?.id !== room.id) return;
+  if (await busy(() => api.rotateRoomLink(room.id), "Could not replace the link")) toast("New join link made");
 }
 
 async function onDeleteRoom() {
-  const room = state.room;
+  const room = currentRoom();
   if (!room) return;
   const ok = await confirmAction(`Delete #${room.name}?`, "Its messages are gone for everyone, and nobody can join it again.", "Delete room");
-  if (!ok || state.room?.id !== room.id) return;
-  const data = await busy(() => ctx.api.deleteRoom(room.id), "Could not delete the room");
-  if (data) applyRoomDeleted({ room_id: room.id }); // its broadcast may come first: both do the same
+  if (!ok || currentRoom()?.id !== room.id) return;
+  const data = await busy(() => api.deleteRoom(room.id), "Could not delete the room");
+  if (data) closing.roomDeleted({ room_id: room.id }); // its broadcast may come first: both do the same
 }
 
 async function onLeaveRoom() {
-  const room = state.room;
+  const room = currentRoom();
   if (!room) return;
   const ok = await confirmAction(
     `Leave #${room.name}?`,
     room.has_passcode ? "You need its passcode to join again." : "You can join again from the room list.",
     "Leave",
   );
-  if (!ok || state.room?.id !== room.id) return;
-  const data = await busy(() => ctx.api.removeRoomMember(room.id, state.me.id), "Could not leave the room");
-  if (data && state.room?.id === room.id) {
-    state.passcodes.delete(room.id);
-    roomGone(`You left #${room.name}.`); // as its room_member_left does, whichever comes first
+  if (!ok || currentRoom()?.id !== room.id) return;
+  const data = await busy(() => api.removeRoomMember(room.id, currentUser().id), "Could not leave the room");
+  if (data && currentRoom()?.id === room.id) {
+    forgetPasscode(room.id);
+    closing.roomGone(`You left #${room.name}.`); // as its room_member_left does, whichever comes first
     loadRooms();
   }
 }

@@ -386,3 +386,18 @@ export class Timeline {
     this.pending.delete(clientMsgId);
   }
 }
+
+// The one timeline the page shows, made at the first sign-in (it needs the page's
+// elements and the user): null until then.
+let pageTimeline = null;
+
+export function currentTimeline() {
+  return pageTimeline;
+}
+
+/** Make the page's timeline, or (signed in again) tell it whose messages are "mine". */
+export function showTimeline({ meId, nameOf, onChange }) {
+  if (pageTimeline) pageTimeline.meId = meId;
+  else pageTimeline = new Timeline({ meId, nameOf, onChange });
+  return pageTimeline;
+}

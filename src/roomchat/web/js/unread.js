@@ -4,7 +4,9 @@
 // moves a room's read position. Both are signals: after a reconnect the room list is
 // read again and the workspace followed again.
 
-import { state, ctx } from "/js/state.js";
+import { currentSocket } from "/js/connection.js";
+import { selectedWorkspace } from "/js/workspace_data.js";
+import { listedRoom, updateListedRoom } from "/js/rooms_data.js";
 import { loadRooms, renderRoomStatus } from "/js/rooms.js";
 
 let followed = { ws: null, workspaceId: null }; // what the current connection follows
@@ -12,10 +14,10 @@ let followed = { ws: null, workspaceId: null }; // what the current connection f
 /** Follow the selected workspace on the current connection (and stop following the one
  *  before). reload: read the room list again once following (after a reconnect). */
 export async function followWorkspace({ reload = false } = {}) {
-  const socket = ctx.socket;
+  const socket = currentSocket();
   const ws = socket?.ws;
   if (!socket?.isOpen || !ws) return;
-  const wsId = state.workspace?.id ?? null;
+  const wsId = selectedWorkspace()?.id ?? null;
   if (followed.ws === ws && followed.workspaceId === wsId) return;
   if (followed.ws === ws && followed.workspaceId !== null) {
     socket.request("unsubscribe_workspace", { workspace_id: followed.workspaceId }).catch(() => {});
@@ -29,32 +31,26 @@ export async function followWorkspace({ reload = false } = {}) {
     if (err.code !== "disconnected") console.warn("roomchat: could not follow the workspace", err);
     return;
   }
-  if (reload && state.workspace?.id === wsId) loadRooms();
+  if (reload && selectedWorkspace()?.id === wsId) loadRooms();
 }
 
 /** room_activity {room_id, seq, unread_count, last_message}: a room's badge and preview. */
 export function onRoomActivity(data) {
-  const room = state.rooms.find((r) => r.id === data.room_id);
+  const room = listedRoom(data.room_id);
   if (!room) return;
   // Activity is computed a moment before it is sent: a read since then that covers it
   // (room_read_updated came first) leaves nothing unread up to its seq.
   const readPast = typeof room.last_read_seq === "number" && data.seq <= room.last_read_seq;
-  room.unread_count = readPast ? 0 : data.unread_count;
-  room.last_message = data.last_message ?? null;
+  updateListedRoom(room.id, {
+    unread_count: readPast ? 0 : data.unread_count,
+    last_message: data.last_message ?? null,
+  });
   renderRoomStatus(room.id);
 }
 
 /** room_read_updated {room_id, last_read_seq, unread_count}, also the mark_room_read reply. */
 export function onReadUpdated(data) {
-  const room = state.rooms.find((r) => r.id === data.room_id);
-  if (!room) return;
-  room.last_read_seq = data.last_read_seq;
-  room.unread_count = data.unread_count;
-  renderRoomStatus(room.id);
-}
-
-/** The user's read position in a room, as the room list knows it (null: not a member). */
-export function lastReadSeq(roomId) {
-  const room = state.rooms.find((r) => r.id === roomId);
-  return typeof room?.last_read_seq === "number" ? room.last_read_seq : null;
+  if (!listedRoom(data.room_id)) return;
+  updateListedRoom(data.room_id, { last_read_seq: data.last_read_seq, unread_count: data.unread_count });
+  renderRoomStatus(data.room_id);
 }

@@ -2,7 +2,12 @@
 // leaving it (its other members).
 
 import { $, el, toast } from "/js/dom.js";
-import { state, ctx, KEY_WORKSPACE } from "/js/state.js";
+import { api } from "/js/client.js";
+import { currentUser } from "/js/session_data.js";
+import {
+  allWorkspaces, setWorkspaces, selectedWorkspace, setSelectedWorkspace, deselectWorkspace,
+} from "/js/workspace_data.js";
+import { currentRoom } from "/js/open_room_data.js";
 import { loadRooms } from "/js/rooms.js";
 import { closeRoom } from "/js/room.js";
 import { loadInvitations } from "/js/invitations.js";
@@ -12,36 +17,34 @@ export async function loadWorkspaces(preferId) {
   // Pending invitations show with the workspaces; accepting one opens its workspace.
   loadInvitations((ws) => loadWorkspaces(ws.id));
   try {
-    state.workspaces = await ctx.api.workspaces();
+    setWorkspaces(await api.workspaces());
   } catch (err) {
     toast(`Could not load workspaces: ${err.message}`, { error: true });
     return;
   }
+  const workspaces = allWorkspaces();
   const select = $("workspace-select");
-  select.replaceChildren(...state.workspaces.map((w) => el("option", { value: w.id, text: w.name })));
-  const none = state.workspaces.length === 0;
+  select.replaceChildren(...workspaces.map((w) => el("option", { value: w.id, text: w.name })));
+  const none = workspaces.length === 0;
   select.hidden = none;
   $("no-workspace").hidden = !none;
   $("workspace-create").open = none;
-  const keep = state.workspaces.find((w) => w.id === preferId)
-    || state.workspaces.find((w) => w.id === state.workspace?.id)
-    || state.workspaces[0];
+  const keep = workspaces.find((w) => w.id === preferId)
+    || workspaces.find((w) => w.id === selectedWorkspace()?.id)
+    || workspaces[0];
   await selectWorkspace(keep ? keep.id : null);
 }
 
 export async function selectWorkspace(id) {
-  state.workspace = state.workspaces.find((w) => w.id === id) || null;
+  const workspace = setSelectedWorkspace(id);
   const select = $("workspace-select");
-  if (state.workspace) {
-    select.value = String(state.workspace.id);
-    localStorage.setItem(KEY_WORKSPACE, String(state.workspace.id));
-  }
-  const owner = Boolean(state.workspace) && state.workspace.owner_id === state.me.id;
+  if (workspace) select.value = String(workspace.id);
+  const owner = Boolean(workspace) && workspace.owner_id === currentUser().id;
   $("member-add").hidden = !owner;
-  $("workspace-leave").hidden = !state.workspace || owner;
+  $("workspace-leave").hidden = !workspace || owner;
   $("workspace-leave").open = false;
   $("workspace-leave-form").onsubmit = onWorkspaceLeave;
-  $("room-create").hidden = !state.workspace;
+  $("room-create").hidden = !workspace;
   followWorkspace(); // live badges for its rooms
   await loadRooms();
 }
@@ -52,7 +55,7 @@ export async function onWorkspaceCreate(ev) {
   const name = input.value.trim();
   if (!name) return;
   try {
-    const ws = await ctx.api.createWorkspace(name);
+    const ws = await api.createWorkspace(name);
     input.value = "";
     $("workspace-create").open = false;
     await loadWorkspaces(ws.id);
@@ -66,13 +69,14 @@ export async function onMemberAdd(ev) {
   ev.preventDefault();
   const input = $("member-username");
   const username = input.value.trim();
-  if (!username || !state.workspace) return;
+  const workspace = selectedWorkspace();
+  if (!username || !workspace) return;
   try {
     // The server answers the same whether or not the user exists (nobody can probe
     // for accounts), so the message cannot say more either.
-    await ctx.api.addWorkspaceMember(state.workspace.id, username);
+    await api.addWorkspaceMember(workspace.id, username);
     input.value = "";
-    toast(`Invitation sent: if "${username}" has an account, they can accept it and join ${state.workspace.name}.`, { ms: 5000 });
+    toast(`Invitation sent: if "${username}" has an account, they can accept it and join ${workspace.name}.`, { ms: 5000 });
   } catch (err) {
     const text = err.code === "validation_error" ? `"${username}" is not a valid username` : err.message;
     toast(text, { error: true });
@@ -81,17 +85,16 @@ export async function onMemberAdd(ev) {
 
 export async function onWorkspaceLeave(ev) {
   ev.preventDefault();
-  const ws = state.workspace;
+  const ws = selectedWorkspace();
   if (!ws) return;
   try {
-    await ctx.api.request("DELETE", `/api/v1/workspaces/${ws.id}/members/me`);
+    await api.request("DELETE", `/api/v1/workspaces/${ws.id}/members/me`);
   } catch (err) {
     toast(`Could not leave: ${err.message}`, { error: true });
     return;
   }
-  if (state.room?.workspace_id === ws.id) closeRoom({ leave: false });
-  state.workspace = null;
-  localStorage.removeItem(KEY_WORKSPACE);
+  if (currentRoom()?.workspace_id === ws.id) closeRoom({ leave: false });
+  deselectWorkspace();
   toast(`You left ${ws.name}`);
   await loadWorkspaces(null);
 }

@@ -1,0 +1,63 @@
+// The open room (remembered across reloads), whether it is joined on the current
+// connection, and its generation: it bumps whenever the open room changes, and an async
+// result that finds it changed is for a room no longer open.
+// A data module: it imports only other data modules.
+
+import { currentUser } from "/js/session_data.js";
+import { workspaceById } from "/js/workspace_data.js";
+
+const KEY_ROOM = "roomchat.room";
+
+let room = null;
+let generation = 0;
+let joined = false;
+
+export function currentRoom() {
+  return room;
+}
+
+export function currentRoomId() {
+  return room?.id ?? null;
+}
+
+export function roomGeneration() {
+  return generation;
+}
+
+/** A room is now open (null: none); not joined yet. */
+export function setOpenRoom(value) {
+  generation += 1;
+  room = value;
+  joined = false;
+  if (room) localStorage.setItem(KEY_ROOM, String(room.id));
+  else localStorage.removeItem(KEY_ROOM);
+}
+
+/** The open room's fields as the server says they are now (same room, same generation). */
+export function updateOpenRoom(changes) {
+  if (room) room = { ...room, ...changes };
+}
+
+/** The room open when the page was last open (null: none). */
+export function savedRoomId() {
+  return Number(localStorage.getItem(KEY_ROOM)) || null;
+}
+
+/** Joined the open room on the current connection. */
+export function isJoined() {
+  return joined;
+}
+
+export function setJoined(value) {
+  joined = value;
+}
+
+/** May the user moderate `room` (delete anyone's messages, remove members, change or
+ *  delete the room)? Its creator and its workspace's owner may. */
+export function canModerate(subject = room) {
+  const me = currentUser();
+  if (!subject || !me) return false;
+  if (subject.created_by === me.id) return true;
+  const ws = workspaceById(subject.workspace_id);
+  return Boolean(ws) && ws.owner_id === me.id;
+}
