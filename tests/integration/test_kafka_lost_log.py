@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from roomchat.bus.base import BusError
 from roomchat.bus.kafka import KafkaBus, KafkaConfig
-from roomchat.domain.events import NEW_MESSAGE, RoomEvent, RoomSignal
+from roomchat.domain.events import RoomEvent, RoomSignal
+from roomchat.domain.kinds import NEW_MESSAGE
 from tests.support.cluster import until
 from tests.support.kafka import Broker
 

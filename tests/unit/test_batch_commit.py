@@ -12,8 +12,8 @@ from roomchat.domain.events import RoomEvent, message_data
 from roomchat.domain.messages import MessageLimits, MessageService, SendResult
 from roomchat.domain.models import Message, User
 from roomchat.errors import ChatError, Code
+from roomchat.frames import MessageTemplate
 from roomchat.outbox import Outbox, OutboxLimits
-from roomchat.store.append_pg import Template
 from roomchat.store.messages import NewMessage
 from roomchat.store.tables import outbox, room_users, rooms
 from roomchat.store.transaction import Transaction
@@ -183,8 +183,8 @@ def test_a_template_rebuilds_the_encoded_message() -> None:
 
     user = User(7, "ann", 'Ann "A"', None)
     draft = Message(0, 42, 0, user, 'text "id":0,', None, "c", datetime.now(UTC))
-    template = Template.of(draft)
+    template = MessageTemplate.of(message_data(draft), draft.room_id)
     real = Message(1234, 42, 56, user, 'text "id":0,', None, "c", draft.created_at)
     assert template.data(1234, 56) == message_data(real)
     with pytest.raises(ValueError):
-        Template.of(real)
+        MessageTemplate.of(message_data(real), real.room_id)

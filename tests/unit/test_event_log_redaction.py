@@ -7,10 +7,11 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from roomchat import jsoncodec
-from roomchat.domain.events import MESSAGE_EDITED, NEW_MESSAGE, data_of
+from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
+from roomchat.frames import data_of
 from roomchat.store import event_log
 from tests.unit.conftest import Domain
 

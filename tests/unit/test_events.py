@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from roomchat import jsoncodec
 from roomchat.bus import kafka_records
 from roomchat.domain.events import (
-    NEW_MESSAGE,
     RoomEvent,
     RoomSignal,
-    action_of,
     message_data,
     new_message_event,
     typing_signal,
 )
+from roomchat.domain.kinds import NEW_MESSAGE
 from roomchat.domain.models import Message, User
+from roomchat.frames import action_of
 
 ANN = User(3, "ann", "Ann \u00e9", None)
 MESSAGE = Message(

@@ -7,12 +7,8 @@ import json
 
 from roomchat import jsoncodec
 from roomchat.domain.events import RoomEvent
-from roomchat.domain.room_changes import (
-    MEMBER_LEFT,
-    ROOM_DELETED,
-    member_left_data,
-    room_deleted_data,
-)
+from roomchat.domain.kinds import MEMBER_LEFT, ROOM_DELETED
+from roomchat.domain.room_changes import member_left_data, room_deleted_data
 from roomchat.realtime.hub import Hub
 from tests.unit.test_hub import ROOM, Database, FakeConnection, join_reply, message
 

@@ -15,7 +15,8 @@ from alembic import command
 from sqlalchemy import insert, select, text
 
 from roomchat import jsoncodec
-from roomchat.domain.events import MESSAGE_EDITED, NEW_MESSAGE, shown_as_now
+from roomchat.domain.events import shown_as_now
+from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits
 from roomchat.domain.models import Message, User

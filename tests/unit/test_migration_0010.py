@@ -15,7 +15,8 @@ from alembic import command
 from sqlalchemy import select, text
 
 from roomchat import jsoncodec
-from roomchat.domain.room_changes import MEMBER_LEFT, member_left_data
+from roomchat.domain.kinds import MEMBER_LEFT
+from roomchat.domain.room_changes import member_left_data
 from roomchat.store.database import create_engine
 from roomchat.store.migrate import alembic_config, upgrade
 from roomchat.store.tables import room_events, room_users, rooms, workspace_members

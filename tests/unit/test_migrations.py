@@ -14,19 +14,16 @@ from sqlalchemy import insert, select, text
 
 from roomchat import jsoncodec
 from roomchat.domain.api_keys import ApiKeyService
-from roomchat.domain.events import (
-    NEW_MESSAGE,
-    action_of,
-    broadcast_frame,
-    message_data,
-    new_message_event,
-)
+from roomchat.domain.events import message_data, new_message_event
+from roomchat.domain.kinds import NEW_MESSAGE
 from roomchat.domain.models import MAX_ID, Message, User
 from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.users import UserService
 from roomchat.domain.webhooks import WebhookService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
+from roomchat.frames import action_of
+from roomchat.frames import broadcast as broadcast_frame
 from roomchat.store import Store
 from roomchat.store.database import create_engine
 from roomchat.store.messages import NewMessage

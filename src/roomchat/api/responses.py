@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from roomchat import jsoncodec
+from roomchat import frames, jsoncodec
 from roomchat.errors import ChatError, Code, unavailable
 from roomchat.store.database import is_unavailable
 
@@ -33,7 +33,7 @@ def ok(data: Any, status_code: int = 200) -> JSON:
 def ok_encoded(data: bytes, status_code: int = 200) -> Response:
     """A success envelope around ``data`` already encoded (stored events, byte for byte)."""
     return Response(
-        b'{"status":"success","data":' + data + b"}",
+        frames.rest_success(data),
         status_code=status_code,
         media_type=JSON.media_type,
     )

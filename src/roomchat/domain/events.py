@@ -10,61 +10,22 @@ A *signal* (a typing indicator) has no seq: it is never stored or replayed, and
 may be dropped on the way.
 
 Both carry their ``frame``: the exact bytes every recipient gets, built once by
-:func:`broadcast_frame` whether the event is live or rebuilt from the database.
+``frames.broadcast`` whether the event is live or rebuilt from the database. The
+kinds, and what each means to the rest of the server, are in domain/kinds.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from roomchat import jsoncodec
+from roomchat import frames, jsoncodec
+from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE, TYPING
 from roomchat.domain.models import Message
 
 if TYPE_CHECKING:
     from roomchat.store.transaction import Transaction
-
-NEW_MESSAGE = "new_room_chat_message"
-TYPING = "typing_indicator"
-
-
-def broadcast_frame(action: str, data: bytes) -> bytes:
-    """The guide's broadcast envelope around an already-encoded ``data`` object.
-
-    The one function that builds a broadcast's bytes: live events, events rebuilt
-    from the database and signals all go through it.
-    """
-    return _head(action) + data + b"}"
-
-
-@cache
-def _head(action: str) -> bytes:
-    return _ACTION_KEY + jsoncodec.dumps(action) + b',"status":"success","data":'
-
-
-def data_of(event: RoomEvent) -> bytes:
-    """The encoded ``data`` a frame built by :func:`broadcast_frame` carries (what the
-    room event log stores: ``broadcast_frame(event.action, data_of(event))`` is the frame)."""
-    return event.frame[len(_head(event.action)) : -1]
-
-
-def event_item(action: str, data: bytes) -> bytes:
-    """A stored event as a catch-up lists it: ``{"action", "data"}`` exactly as broadcast."""
-    return _ACTION_KEY + jsoncodec.dumps(action) + b',"data":' + data + b"}"
-
-
-_ACTION_KEY = b'{"action":'
-
-
-def action_of(frame: bytes) -> str:
-    """The action a frame built by :func:`broadcast_frame` carries (action names are
-    plain identifiers: no escapes in their JSON string)."""
-    if not frame.startswith(_ACTION_KEY + b'"'):
-        raise ValueError("not a broadcast frame")
-    start = len(_ACTION_KEY) + 1
-    return frame[start : frame.index(b'"', start)].decode()
 
 
 def message_data(message: Message) -> bytes:
@@ -85,7 +46,7 @@ class RoomEvent:
 
     @classmethod
     def build(cls, room_id: int, seq: int, action: str, data: bytes, origin: str) -> RoomEvent:
-        return cls(room_id, seq, action, origin, broadcast_frame(action, data))
+        return cls(room_id, seq, action, origin, frames.broadcast(action, data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +74,7 @@ class RoomSignal:
         origin: str,
         to_user: int | None = None,
     ) -> RoomSignal:
-        return cls(room_id, sender_id, origin, broadcast_frame(action, data), to_user)
+        return cls(room_id, sender_id, origin, frames.broadcast(action, data), to_user)
 
 
 def new_message_event(message: Message, origin: str, data: bytes | None = None) -> RoomEvent:
@@ -140,10 +101,6 @@ class EventOutbox(Protocol):
 
 
 # Message changes (domain/message_changes.py): each its own event on the room's seq.
-MESSAGE_EDITED = "room_chat_message_edited"
-MESSAGE_DELETED = "room_chat_message_deleted"
-REACTION_ADDED = "room_chat_reaction_added"
-REACTION_REMOVED = "room_chat_reaction_removed"
 
 
 def message_state_data(message: Message) -> bytes:
@@ -161,7 +118,7 @@ def edited_message_id(event: RoomEvent) -> int | None:
     event log keeps it, so a later edit or delete finds the event to rewrite."""
     if event.action != MESSAGE_EDITED:
         return None
-    return int(jsoncodec.loads(data_of(event))["message"]["id"])
+    return int(jsoncodec.loads(frames.data_of(event))["message"]["id"])
 
 
 def shown_as_now(action: str, data: bytes, message: Message) -> bytes:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from roomchat import jsoncodec
-from roomchat.domain import events
+from roomchat import frames, jsoncodec
+from roomchat.domain import events, kinds
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.messages import MessageLimits, check_text
 from roomchat.domain.models import Message, User
@@ -133,7 +133,7 @@ class MessageChanges:
             await message_rows.edit(tx.conn, message_id, message_text, new_content, self._clock())
             message = await message_rows.current(tx.conn, message_id)
             await _show_as_now(tx, message)
-            return events.MESSAGE_EDITED, events.message_edited_data(seq, message)
+            return kinds.MESSAGE_EDITED, events.message_edited_data(seq, message)
 
         return await self._record(user, room_id, change)
 
@@ -151,7 +151,7 @@ class MessageChanges:
                 )
             await message_rows.tombstone(tx.conn, message_id, self._clock())
             await _show_as_now(tx, await message_rows.current(tx.conn, message_id))
-            return events.MESSAGE_DELETED, events.message_deleted_data(
+            return kinds.MESSAGE_DELETED, events.message_deleted_data(
                 room_id, seq, message_id, user.id
             )
 
@@ -175,7 +175,7 @@ class MessageChanges:
                     f"a message has at most {MAX_DISTINCT_REACTIONS} different reactions",
                 )
             await reactions.add(tx.conn, message_id, user.id, reaction, self._clock())
-            return events.REACTION_ADDED, events.reaction_data(
+            return kinds.REACTION_ADDED, events.reaction_data(
                 room_id, seq, message_id, user.id, reaction
             )
 
@@ -190,7 +190,7 @@ class MessageChanges:
             await self._target(tx, room_id, message_id, user)
             if not await reactions.remove(tx.conn, message_id, user.id, reaction):
                 raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
-            return events.REACTION_REMOVED, events.reaction_data(
+            return kinds.REACTION_REMOVED, events.reaction_data(
                 room_id, seq, message_id, user.id, reaction
             )
 
@@ -206,8 +206,7 @@ class MessageChanges:
             return ChangeResult(jsoncodec.dumps({**unchanged.reply, "changed": False}), None)
         except LookupError:
             raise not_found("room") from None  # deleted since the membership check
-        data = events.data_of(event)
-        return ChangeResult(data[:-1] + b',"changed":true}', event)
+        return ChangeResult(frames.with_field(frames.data_of(event), "changed", b"true"), event)
 
     async def _target(
         self, tx: Transaction, room_id: int, message_id: int, actor: User

@@ -8,21 +8,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from roomchat.domain.events import (
-    NEW_MESSAGE,
     EventOutbox,
     RoomEvent,
     message_data,
     message_state_data,
     new_message_event,
 )
+from roomchat.domain.kinds import NEW_MESSAGE
 from roomchat.domain.models import Message, MessagePage, Room, User
 from roomchat.domain.recent import RecentHistory
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
+from roomchat.frames import MessageTemplate
 from roomchat.metrics import Metrics
 from roomchat.store import Store
-from roomchat.store.append_pg import BatchAppender, Send, Template
+from roomchat.store.append_pg import BatchAppender, Send
 from roomchat.store.group_commit import GroupCommitWriter
 from roomchat.store.messages import ClientMsgIdTaken, NewMessage
 from roomchat.store.read_state import advance_senders
@@ -202,7 +203,7 @@ class MessageService:
                     created_at=now,
                 )
             )
-        templates = [Template.of(draft) for draft in drafts]
+        templates = [MessageTemplate.of(message_data(d), d.room_id) for d in drafts]
         sends = [
             Send(d.room_id, d.user.id, d.message_text or "", d.message_content, d.client_msg_id, t)
             for d, t in zip(drafts, templates, strict=True)

@@ -31,18 +31,16 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from roomchat import jsoncodec
-from roomchat.domain.events import (
-    MESSAGE_DELETED,
+from roomchat import frames, jsoncodec
+from roomchat.domain.events import RoomEvent
+from roomchat.domain.kinds import (
+    CHANGES_ONE_MESSAGE,
+    KINDS,
     MESSAGE_EDITED,
     NEW_MESSAGE,
-    REACTION_ADDED,
-    REACTION_REMOVED,
-    RoomEvent,
-    data_of,
+    MessageChange,
 )
 from roomchat.domain.models import Room
-from roomchat.domain.room_changes import MEMBER_JOINED, MEMBER_LEFT
 
 # Bounds of the whole cache (no setting: sane for any deployment; the byte budget is
 # what matters, the room count bounds the bookkeeping of many tiny rooms).
@@ -54,13 +52,14 @@ MAX_HELD = 1_000  # events held during one fill; more, and the fill is not kept
 _PER_MESSAGE = 120
 _PER_ENTRY = 600
 
-# Events that change nothing a join reply's history shows (only the seq moves on).
-_SEQ_ONLY = frozenset({MEMBER_JOINED, MEMBER_LEFT})
-# Events that change one message: nothing to do unless it is cached.
-_ONE_MESSAGE = frozenset({MESSAGE_EDITED, MESSAGE_DELETED, REACTION_ADDED, REACTION_REMOVED})
-# A new message as history shows it: ``message_data`` plus what only changes add.
-_FRESH_STATE = b',"edited_at":null,"deleted_at":null,"reactions":[]}'
-_ID_KEY = b'{"id":'
+# Durable kinds that change nothing a join reply's history shows, neither a message
+# nor the room (a member joining or leaving): only the seq moves on. A kind that
+# changes the room, or one unknown here, drops the entry.
+_SEQ_ONLY = frozenset(
+    k.name
+    for k in KINDS.values()
+    if k.durable and k.message is MessageChange.NONE and not k.changes_room
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,16 +207,16 @@ class RecentHistory:
         applied exactly (the entry must go)."""
         action = event.action
         if action == NEW_MESSAGE:
-            data = data_of(event)
-            state = data[:-1] + _FRESH_STATE
-            entry.messages.append((_message_id(data), state))
+            data = frames.data_of(event)
+            state = frames.fresh_state(data)
+            entry.messages.append((frames.message_id_of(data), state))
             entry.size += len(state) + _PER_MESSAGE
             return True
         if action in _SEQ_ONLY:
             return True
-        if action not in _ONE_MESSAGE:
+        if action not in CHANGES_ONE_MESSAGE:
             return False  # the room changed or went (or an event unknown here)
-        fields = jsoncodec.loads(data_of(event))
+        fields = jsoncodec.loads(frames.data_of(event))
         message_id = fields["message"]["id"] if action == MESSAGE_EDITED else fields["message_id"]
         for index in range(len(entry.messages) - 1, -1, -1):
             cached_id, old = entry.messages[index]
@@ -262,12 +261,3 @@ class RecentHistory:
             ):
                 return
             self._drop(room_id)
-
-
-def _message_id(data: bytes) -> int:
-    """A message's id from its encoded ``message_data`` (the id comes first)."""
-    if data.startswith(_ID_KEY):
-        end = data.find(b",", len(_ID_KEY))
-        if end > 0:
-            return int(data[len(_ID_KEY) : end])
-    return int(jsoncodec.loads(data)["id"])

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from roomchat.domain.events import RoomEvent, event_item
+from roomchat.domain.events import RoomEvent
 from roomchat.domain.messages import History
 from roomchat.domain.models import User
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
+from roomchat.frames import event_item
 from roomchat.store import Store
 
 

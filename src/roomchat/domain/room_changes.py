@@ -1,10 +1,10 @@
 """Membership and room changes as room events: their actions, their data, and who a
 delivered one sends away.
 
-Each is a durable event on the room's seq (domain/recorder.py). Whoever delivers a
-``room_member_left`` or ``room_chat_deleted`` (the hub, live or from the database)
-reads :func:`departure` of it: the connections it names stop getting the room's
-events once they got that one.
+Each is a durable event on the room's seq (domain/recorder.py). Whoever delivers one
+that ends a membership (``kinds.ends_membership``: a member left, the room went; the
+hub, live or from the database) reads :func:`departure` of it: the connections it
+names stop getting the room's events once they got that one.
 """
 
 from __future__ import annotations
@@ -13,18 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from roomchat import jsoncodec
-from roomchat.domain.events import RoomEvent, data_of
+from roomchat import frames, jsoncodec
+from roomchat.domain import kinds
+from roomchat.domain.events import RoomEvent
+from roomchat.domain.kinds import Membership
 from roomchat.domain.models import User
-
-MEMBER_JOINED = "room_member_joined"
-MEMBER_LEFT = "room_member_left"
-ROOM_UPDATED = "room_chat_updated"
-ROOM_DELETED = "room_chat_deleted"
-
-# The actions after whose delivery connections leave the room (a cheap test on the
-# hot path: most events are none of these).
-DEPARTING = frozenset({MEMBER_LEFT, ROOM_DELETED})
 
 
 def member_joined_data(room_id: int, seq: int, user: User, joined_at: datetime) -> dict[str, Any]:
@@ -63,8 +56,8 @@ class Departure:
 def departure(event: RoomEvent) -> Departure | None:
     """What a delivered event ends, if anything (read back from its own data, so it is
     the same live, from the bus or rebuilt from the log)."""
-    if event.action not in DEPARTING:
+    if event.action not in kinds.ENDING:
         return None
-    if event.action == ROOM_DELETED:
+    if kinds.KINDS[event.action].membership is Membership.ENDS_ALL:
         return Departure(event.room_id, None)
-    return Departure(event.room_id, int(jsoncodec.loads(data_of(event))["user_id"]))
+    return Departure(event.room_id, int(jsoncodec.loads(frames.data_of(event))["user_id"]))

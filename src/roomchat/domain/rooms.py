@@ -16,15 +16,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
 
+from roomchat.domain import kinds
 from roomchat.domain.events import RoomEvent
+from roomchat.domain.kinds import MEMBER_JOINED, MEMBER_LEFT, ROOM_DELETED, ROOM_UPDATED
 from roomchat.domain.models import Room, RoomUser, RoomView, User
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.roles import manages_room
 from roomchat.domain.room_changes import (
-    MEMBER_JOINED,
-    MEMBER_LEFT,
-    ROOM_DELETED,
-    ROOM_UPDATED,
     departure,
     member_joined_data,
     member_left_data,
@@ -206,11 +204,10 @@ class RoomService:
 
     def apply(self, event: RoomEvent) -> None:
         """Keep the membership cache current from a room event (every instance hears each)."""
-        if event.action == MEMBER_LEFT:
-            gone = departure(event)
-            if gone is not None and gone.user_id is not None:
-                self._forget_member(event.room_id, gone.user_id)
-        elif event.action in (ROOM_UPDATED, ROOM_DELETED):
+        gone = departure(event)
+        if gone is not None and gone.user_id is not None:
+            self._forget_member(event.room_id, gone.user_id)
+        elif event.action in kinds.CHANGES_ROOM:
             self._forget_room(event.room_id)  # the cached Room is stale, or gone
 
     async def _access(self, user: User, room_id: int) -> RoomAccess:

@@ -25,34 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from roomchat import jsoncodec
-from roomchat.domain.events import (
-    MESSAGE_DELETED,
-    MESSAGE_EDITED,
-    NEW_MESSAGE,
-    REACTION_ADDED,
-    REACTION_REMOVED,
-)
+from roomchat import frames, jsoncodec
+from roomchat.domain.kinds import WEBHOOK_TYPES
 from roomchat.domain.models import DeliveryAttempt, User, Webhook
-from roomchat.domain.room_changes import MEMBER_JOINED, MEMBER_LEFT, ROOM_DELETED, ROOM_UPDATED
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code, not_found
 from roomchat.store import Store
 from roomchat.store.webhooks import Failing, LoggedEvent, NewWebhook, TooManyWebhooks
 
-# The durable room events an endpoint may ask for (typing and other signals are not
-# stored, so never sent).
-EVENT_TYPES = (
-    NEW_MESSAGE,
-    MESSAGE_EDITED,
-    MESSAGE_DELETED,
-    REACTION_ADDED,
-    REACTION_REMOVED,
-    MEMBER_JOINED,
-    MEMBER_LEFT,
-    ROOM_UPDATED,
-    ROOM_DELETED,
-)
 MAX_URL_CHARS = 2048
 SECRET_PREFIX = "whsec_"  # Standard Webhooks' spelling: base64 of the key after it
 SECRET_BYTES = 32
@@ -86,7 +66,7 @@ def webhook_body(workspace_id: int, event: LoggedEvent) -> bytes:
             "created_at": event.created_at,
         }
     )
-    return head[:-1] + b',"data":' + event.data + b"}"
+    return frames.with_field(head, "data", event.data)
 
 
 def signing_secrets(webhook: Webhook, now: datetime) -> list[str]:
@@ -148,14 +128,14 @@ def clean_url(url: str) -> str:
 
 
 def clean_events(events: Sequence[str]) -> tuple[str, ...]:
-    unknown = sorted(set(events) - set(EVENT_TYPES))
+    unknown = sorted(set(events) - set(WEBHOOK_TYPES))
     if not events or unknown:
         raise ChatError(
             Code.VALIDATION_ERROR,
-            "events must name at least one of: " + ", ".join(EVENT_TYPES),
+            "events must name at least one of: " + ", ".join(WEBHOOK_TYPES),
             {"unknown": unknown[:10]} if unknown else None,
         )
-    return tuple(e for e in EVENT_TYPES if e in set(events))  # known order, no repeats
+    return tuple(e for e in WEBHOOK_TYPES if e in set(events))  # known order, no repeats
 
 
 class WebhookService:

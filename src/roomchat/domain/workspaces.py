@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from roomchat import jsoncodec
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.invitations import InvitationService
+from roomchat.domain.kinds import MEMBER_LEFT
 from roomchat.domain.models import User, Workspace, WorkspaceMember
 from roomchat.domain.names import has_hidden_characters
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.roles import BOT, MEMBER, OWNER
-from roomchat.domain.room_changes import MEMBER_LEFT, member_left_data
+from roomchat.domain.room_changes import member_left_data
 from roomchat.errors import ChatError, Code, forbidden, not_found
 from roomchat.store import Store
 from roomchat.store.seqs import reserve_seqs

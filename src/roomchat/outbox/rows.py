@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from roomchat.domain.events import RoomEvent, action_of
+from roomchat.domain.events import RoomEvent
+from roomchat.frames import action_of
 from roomchat.store.database import reads_of
 from roomchat.store.tables import outbox
 from roomchat.store.transaction import Transaction

@@ -26,21 +26,14 @@ import asyncio
 import logging
 from collections import OrderedDict
 
-from roomchat import jsoncodec
-from roomchat.domain.events import (
-    MESSAGE_DELETED,
-    MESSAGE_EDITED,
-    NEW_MESSAGE,
-    RoomEvent,
-    broadcast_frame,
-)
+from roomchat import frames, jsoncodec
+from roomchat.domain.events import RoomEvent
+from roomchat.domain.kinds import ACTIVITY, MOVES_ACTIVITY
 from roomchat.realtime.hub import Hub
 from roomchat.store.read_state import ReadStateRepo
 
 log = logging.getLogger(__name__)
 
-ACTIVITY = "room_activity"
-_CHANGES = frozenset({NEW_MESSAGE, MESSAGE_EDITED, MESSAGE_DELETED})
 _MAX_REMEMBERED = 100_000  # rooms whose workspace, and whose highest seq, is kept in memory
 
 
@@ -65,7 +58,7 @@ class Activity:
 
     def heard(self, event: RoomEvent) -> None:
         """A room event this instance heard (Fanout listener)."""
-        if event.action not in _CHANGES or not self._hub.followed:
+        if event.action not in MOVES_ACTIVITY or not self._hub.followed:
             return
         room_id = event.room_id
         if event.seq <= self._taken.get(room_id, 0):
@@ -110,21 +103,14 @@ class Activity:
         if not positions:
             return
         last = (await self._reads.last_messages([room_id])).get(room_id)
-        last_message = jsoncodec.dumps(last.state_dict()) if last is not None else b"null"
-        frames: dict[int, bytes] = {}
+        last_message = jsoncodec.dumps(last.state_dict()) if last is not None else None
+        built: dict[int, bytes] = {}  # per user: their unread count is theirs
         for conn in followers:
             position = positions.get(conn.user.id)
             if position is None:
                 continue  # not a member of this room
-            frame = frames.get(conn.user.id)
+            frame = built.get(conn.user.id)
             if frame is None:
-                data = b"".join(
-                    (
-                        b'{"room_id":%d,"seq":%d,"unread_count":%d,"last_message":'
-                        % (room_id, seq, position.unread_count),
-                        last_message,
-                        b"}",
-                    )
-                )
-                frame = frames[conn.user.id] = broadcast_frame(ACTIVITY, data)
+                data = frames.activity_data(room_id, seq, position.unread_count, last_message)
+                frame = built[conn.user.id] = frames.broadcast(ACTIVITY, data)
             conn.send(frame)

@@ -1,4 +1,5 @@
-"""The WebSocket envelope: parsing client frames, the action payloads, and replies."""
+"""The WebSocket envelope: parsing client frames, the action payloads, and replies
+(their bytes are built in roomchat/frames.py, like every envelope's)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from roomchat import jsoncodec
+from roomchat import frames, jsoncodec
 from roomchat.domain.models import MAX_ID
 from roomchat.errors import ChatError, Code
+from roomchat.frames import catch_up_data as catch_up_data
+from roomchat.frames import join_data as join_data
+from roomchat.frames import success as success
 
 RequestId = StrictStr | StrictInt | None
 Id = Annotated[StrictInt, Field(le=MAX_ID)]
@@ -116,56 +120,5 @@ def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-def _head(action: str, status: str, request_id: RequestId) -> bytes:
-    head = b'{"action":' + jsoncodec.dumps(action) + b',"status":"' + status.encode() + b'"'
-    if request_id is not None:
-        head += b',"request_id":' + jsoncodec.dumps(request_id)
-    return head
-
-
-def success(action: str, data: bytes, request_id: RequestId = None) -> bytes:
-    """A success reply around already-encoded ``data``."""
-    return _head(action, "success", request_id) + b',"data":' + data + b"}"
-
-
-def join_data(
-    room: bytes, messages: list[bytes], has_more: bool, seq: int, online: list[int] | None
-) -> bytes:
-    """A join reply's data around the already-encoded room and messages; ``seq`` is
-    where the reply ends: the broadcasts after it are those with a greater seq."""
-    return _room_data(room, b"messages", messages, has_more, seq, online)
-
-
-def catch_up_data(
-    room: bytes, events: list[bytes], has_more: bool, seq: int, online: list[int] | None
-) -> bytes:
-    """A join-with-``after_seq`` reply's data: the room and its events as broadcast."""
-    return _room_data(room, b"events", events, has_more, seq, online)
-
-
-def _room_data(
-    room: bytes, key: bytes, items: list[bytes], has_more: bool, seq: int, online: list[int] | None
-) -> bytes:
-    more = b"true" if has_more else b"false"
-    return b"".join(
-        (
-            b'{"room":',
-            room,
-            b',"',
-            key,
-            b'":[',
-            b",".join(items),
-            b'],"has_more":',
-            more,
-            b',"seq":',
-            str(seq).encode(),
-            b',"online_user_ids":',
-            jsoncodec.dumps(online),
-            b"}",
-        )
-    )
-
-
 def error(action: str, err: ChatError, request_id: RequestId = None) -> bytes:
-    body = jsoncodec.dumps(err.error_dict())
-    return _head(action, "error", request_id) + b',"error":' + body + b"}"
+    return frames.error(action, jsoncodec.dumps(err.error_dict()), request_id)

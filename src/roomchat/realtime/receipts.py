@@ -16,13 +16,11 @@ from collections.abc import Awaitable, Callable
 
 from roomchat import jsoncodec
 from roomchat.domain.events import RoomSignal
+from roomchat.domain.kinds import READ_RECEIPT, READ_UPDATED
 from roomchat.realtime.fanout import Fanout
 from roomchat.store.read_state import ReadPosition
 
 log = logging.getLogger(__name__)
-
-READ = "room_chat_read"
-READ_UPDATED = "room_read_updated"
 
 Key = tuple[int, int]  # (room_id, user_id)
 
@@ -88,4 +86,4 @@ class Receipts:
         data = jsoncodec.dumps(
             {"room_id": room_id, "user_id": user_id, "last_read_seq": last_read_seq}
         )
-        self._fanout.signal(RoomSignal.build(room_id, user_id, READ, data, self._origin))
+        self._fanout.signal(RoomSignal.build(room_id, user_id, READ_RECEIPT, data, self._origin))

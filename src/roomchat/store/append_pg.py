@@ -16,7 +16,8 @@ an explicit transaction:
 3. ``stored``: the messages; ``framed``: each message's encoded data, built from the
    bytes the caller encoded around the two numbers only PostgreSQL knows here (the
    id and the seq), so the event log, the outbox and the live broadcast carry the
-   same bytes (``Template``).
+   same bytes (``frames.MessageTemplate``; the outbox row's frame is spliced around
+   the data with ``frames.broadcast_head`` and ``frames.BROADCAST_END``).
 4. ``logged`` (the room event log), ``read_moved`` (sending marks the room read up to
    the message sent) and, with a bus, ``queued`` (the outbox rows).
 
@@ -36,12 +37,11 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from roomchat.domain.events import NEW_MESSAGE, broadcast_frame, message_data
-from roomchat.domain.models import Message
+from roomchat import frames
+from roomchat.domain.kinds import NEW_MESSAGE
+from roomchat.frames import MessageTemplate
 from roomchat.store.database import reads_of
 from roomchat.store.messages import ClientMsgIdTaken
-
-_ID_KEY = b'{"id":'
 
 _WRITES = """
 WITH input AS (
@@ -112,7 +112,7 @@ _WITH_OUTBOX = (
     + """
 , queued AS (
     INSERT INTO outbox (room_id, seq, origin, payload, created_at)
-    SELECT room_id, seq, $12, $13::bytea || data || '\\x7d'::bytea, $9 FROM framed
+    SELECT room_id, seq, $12, $13::bytea || data || $14::bytea, $9 FROM framed
     RETURNING id, room_id, seq
 )
 SELECT f.ord, f.id, f.seq, q.id AS outbox_id
@@ -120,29 +120,6 @@ FROM framed f JOIN queued q ON q.room_id = f.room_id AND q.seq = f.seq
 UNION ALL SELECT ord, id, NULL, NULL FROM existing
 """
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """A new message's encoded data around its id and seq: ``{"id":`` id ``mid`` seq
-    ``tail`` (``Message.to_dict`` puts id, room_id and seq first)."""
-
-    mid: bytes
-    tail: bytes
-
-    @classmethod
-    def of(cls, message: Message) -> Template:
-        """``message`` with id and seq 0, encoded and cut around them."""
-        encoded = message_data(message)
-        mid = b',"room_id":%d,"seq":' % message.room_id
-        start = _ID_KEY + b"0" + mid + b"0"
-        if message.id != 0 or message.seq != 0 or not encoded.startswith(start):
-            raise ValueError("not a message template (id and seq 0, id first)")
-        return cls(mid, encoded[len(start) :])
-
-    def data(self, message_id: int, seq: int) -> bytes:
-        """What PostgreSQL builds in ``framed``, built again here for the live path."""
-        return b"%s%d%s%d%s" % (_ID_KEY, message_id, self.mid, seq, self.tail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +142,7 @@ class Send:
     message_text: str
     message_content: str | None
     client_msg_id: str | None
-    template: Template
+    template: MessageTemplate
 
 
 class BatchAppender:
@@ -174,7 +151,7 @@ class BatchAppender:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = reads_of(engine)
-        self._frame_head = broadcast_frame(NEW_MESSAGE, b"")[:-1]
+        self._frame_head = frames.broadcast_head(NEW_MESSAGE)
 
     async def write(
         self, sends: Sequence[Send], now: datetime, origin: str | None
@@ -191,13 +168,13 @@ class BatchAppender:
             [s.template.mid for s in sends],
             [s.template.tail for s in sends],
             now,
-            _ID_KEY,
+            frames.MESSAGE_ID_KEY,
             NEW_MESSAGE,
         ]
         sql = _WITHOUT_OUTBOX
         if origin is not None:
             sql = _WITH_OUTBOX
-            args += [origin, self._frame_head]
+            args += [origin, self._frame_head, frames.BROADCAST_END]
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection

@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.events import NEW_MESSAGE, RoomEvent, data_of, edited_message_id
+from roomchat.domain.events import RoomEvent, edited_message_id
+from roomchat.domain.kinds import NEW_MESSAGE
+from roomchat.frames import data_of
 from roomchat.store.database import reads_of
 from roomchat.store.tables import room_events
 from roomchat.store.transaction import Transaction

@@ -140,7 +140,7 @@ messages = Table(
 )
 
 # The room event log: every durable room event, on its room's seq, as it was broadcast
-# (``data`` is the broadcast's encoded ``data`` object; domain.events.broadcast_frame
+# (``data`` is the broadcast's encoded ``data`` object; roomchat.frames.broadcast
 # rebuilds the frame from ``action`` and ``data``). Written in the transaction that
 # takes the seq; read to fill gaps and to page a room's events. An edit or a delete
 # rewrites the ``data`` of the message's earlier events (store/event_log.py).

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
+from roomchat import frames
 from roomchat.api.deps import CurrentUser, IdPath, PlainDecimal, Svc
 from roomchat.api.responses import JSON, ok, ok_encoded
 from roomchat.api.routing import StrictJSONRoute
@@ -198,5 +199,4 @@ async def room_events(
 ) -> Response:
     """The room's events after ``after_seq``, oldest first, each exactly as broadcast."""
     page = await svc.replay.page(user, room_id, after_seq, limit)
-    more = b"true" if page.has_more else b"false"
-    return ok_encoded(b'{"events":[' + b",".join(page.items) + b'],"has_more":' + more + b"}")
+    return ok_encoded(frames.events_page(page.items, page.has_more))

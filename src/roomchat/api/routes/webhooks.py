@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from roomchat.api.deps import CurrentUser, IdPath, PlainDecimal, Svc
 from roomchat.api.responses import JSON, ok
 from roomchat.api.routing import StrictJSONRoute
-from roomchat.domain.webhooks import EVENT_TYPES, MAX_DELIVERIES_LISTED, MAX_URL_CHARS
+from roomchat.domain.kinds import MEMBER_JOINED, NEW_MESSAGE, WEBHOOK_TYPES
+from roomchat.domain.webhooks import MAX_DELIVERIES_LISTED, MAX_URL_CHARS
 from roomchat.errors import ChatError, Code
 
 router = APIRouter(
@@ -34,9 +35,9 @@ Events = Annotated[
     list[StrictStr],
     Field(
         min_length=1,
-        max_length=len(EVENT_TYPES),
-        examples=[["new_room_chat_message", "room_member_joined"]],
-        description="the room events to send, by broadcast action: " + ", ".join(EVENT_TYPES),
+        max_length=len(WEBHOOK_TYPES),
+        examples=[[NEW_MESSAGE, MEMBER_JOINED]],
+        description="the room events to send, by broadcast action: " + ", ".join(WEBHOOK_TYPES),
     ),
 ]
 
