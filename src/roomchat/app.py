@@ -58,6 +58,7 @@ from roomchat.errors import ChatError
 from roomchat.metrics import Metrics, MetricsAccess, serve_separately
 from roomchat.outbox import Outbox, OutboxLimits
 from roomchat.realtime.activity import Activity
+from roomchat.realtime.channels import Channels
 from roomchat.realtime.fanout import Fanout
 from roomchat.realtime.gateway import Gateway, GatewayLimits
 from roomchat.realtime.handlers import Handlers
@@ -285,18 +286,9 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
         max_bytes=settings.catch_up_max_bytes,
         catch_up=settings.catch_up_limit,
     )
-    hub = Hub(replay, settings.gap_fill_delay_ms / 1000, settings.sweep_interval_s, meter)
-    fanout = Fanout(hub, bus, settings.instance_id)
-    # Every instance's membership cache follows the room events it hears (a member
-    # who left or was removed is forgotten at once); the hub sends away their sockets.
-    fanout.on_event(rooms_.apply)
-    # Joins are served from each room's newest messages in memory, kept exact by its events.
-    fanout.on_event(messages.heard)
-    activity = Activity(hub, store.reads, settings.activity_interval_ms / 1000)
-    fanout.on_event(activity.heard)
+    # The joined rooms' channels: the hub fills them, presence reads and speaks through them.
+    channels = Channels()
     presence = Presence(
-        hub,
-        fanout,
         settings.instance_id,
         store.rooms.member_count,
         PresenceLimits(
@@ -306,9 +298,27 @@ async def start_services(settings: Settings, bus: Bus) -> Services:
             refresh_s=settings.presence_refresh_s,
             max_members=settings.presence_max_members,
         ),
+        tell_others=bus.signal,
+        joined_here=channels.joined_here,
+        pass_on=channels.pass_on,
     )
+    hub = Hub(
+        replay,
+        settings.gap_fill_delay_ms / 1000,
+        settings.sweep_interval_s,
+        meter,
+        channels=channels,
+        attendance=presence if settings.presence_enabled else None,
+    )
+    fanout = Fanout(hub, bus, settings.instance_id)
+    # Every instance's membership cache follows the room events it hears (a member
+    # who left or was removed is forgotten at once); the hub sends away their sockets.
+    fanout.on_event(rooms_.apply)
+    # Joins are served from each room's newest messages in memory, kept exact by its events.
+    fanout.on_event(messages.heard)
+    activity = Activity(hub, store.reads, settings.activity_interval_ms / 1000)
+    fanout.on_event(activity.heard)
     if settings.presence_enabled:
-        hub.presence = presence
         fanout.on_internal(presence.heard)
         fanout.on_event(presence.heard_event)
     dispatcher = _webhook_dispatcher(settings, store, addresses, meter)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from roomchat.domain.events import NEW_MESSAGE, TYPING, RoomEvent, RoomSignal
+from roomchat.domain.events import RoomEvent, RoomSignal
+from roomchat.domain.kinds import NEW_MESSAGE, READ_UPDATED, TYPING
 from roomchat.domain.models import User
 from roomchat.realtime.hub import Hub
 
@@ -35,8 +37,13 @@ class FakeConnection:
         return [f["data"]["seq"] for f in self.frames if f["action"] == "new_room_chat_message"]
 
     async def wait_for_seq(self, seq: int, timeout: float = 5.0) -> None:
+        await self.wait_until(lambda: seq in self.seqs, timeout)
+
+    async def wait_until(self, sent: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Until ``sent()`` holds of the frames this connection was sent."""
+
         async def wait() -> None:
-            while seq not in self.seqs:
+            while not sent():
                 self._arrived.clear()
                 await self._arrived.wait()
 
@@ -271,3 +278,33 @@ async def test_a_message_in_the_join_history_that_reaches_the_hub_late_is_not_se
     hub.deliver(message(4))
     hub.deliver(message(5))
     assert conn.seqs == [5]
+
+
+async def test_a_signal_to_a_user_reaches_each_of_their_connections_until_closed() -> None:
+    hub = make_hub(Database())
+    phone, laptop, someone_else = FakeConnection(1), FakeConnection(1), FakeConnection(2)
+    for conn in (phone, laptop, someone_else):
+        hub.attach(conn)  # type: ignore[arg-type]
+    await joined(hub, laptop)  # joined to a room or not, it is theirs
+    data = json.dumps({"room_id": ROOM, "last_read_seq": 3}).encode()
+    read = RoomSignal.build(ROOM, 0, READ_UPDATED, data, "test", to_user=1)
+    hub.signal(read)
+    hub.drop(phone)  # type: ignore[arg-type]
+    hub.signal(read)
+    assert [f["action"] for f in phone.frames] == [READ_UPDATED]
+    assert [f["action"] for f in laptop.frames[1:]] == [READ_UPDATED, READ_UPDATED]
+    assert someone_else.frames == []
+
+
+async def test_a_closed_connection_follows_no_workspace_any_more() -> None:
+    hub = make_hub(Database())
+    first, second = FakeConnection(1), FakeConnection(2)
+    for conn in (first, second):
+        hub.attach(conn)  # type: ignore[arg-type]
+        hub.follow(conn, 4)  # type: ignore[arg-type]
+    hub.follow(first, 5)  # type: ignore[arg-type]
+    hub.unfollow(second, 4)  # type: ignore[arg-type]
+    assert hub.followers(4) == {first} and hub.followed
+    hub.drop(first)  # type: ignore[arg-type]
+    assert hub.followers(4) == set() and hub.followers(5) == set()
+    assert not hub.followed and first.workspaces == set()

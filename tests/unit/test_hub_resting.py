@@ -4,7 +4,7 @@ trusted (a gap, or what a sweep found missing) and when idle or too many."""
 
 from __future__ import annotations
 
-from roomchat.realtime import hub as hub_module
+from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
 from tests.unit.test_hub import ROOM, Database, FakeConnection, joined, message
 
@@ -74,10 +74,11 @@ async def test_a_resting_channel_behind_the_database_at_a_sweep_is_dropped() -> 
     assert db.fills == []
 
 
-async def test_resting_channels_are_bounded_in_number_and_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_resting_channels_are_bounded_in_number_and_time() -> None:
     now = [0.0]
-    monkeypatch.setattr(hub_module, "REST_ROOMS", 2)
-    hub = Hub(Database(), 60.0, clock=lambda: now[0])
+    rest_s = 600.0
+    channels = Channels(clock=lambda: now[0], rest_rooms=2, rest_s=rest_s)
+    hub = Hub(Database(), 60.0, channels=channels)
     conn = FakeConnection(2)
     for room_id in (1, 2, 3):
         await hub.begin_join(conn, room_id)  # type: ignore[arg-type]
@@ -86,7 +87,7 @@ async def test_resting_channels_are_bounded_in_number_and_time(monkeypatch) -> N
         hub.leave(conn, room_id)  # type: ignore[arg-type]
     assert [hub.delivered(r) for r in (1, 2, 3)] == [None, 0, 0]  # the oldest went
 
-    now[0] += hub_module.REST_S + 1
+    now[0] += rest_s + 1
     await hub.begin_join(conn, 4)  # type: ignore[arg-type]
     hub.complete_join(conn, 4, b"{}", 0)  # type: ignore[arg-type]
     hub.leave(conn, 4)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from typing import Any
 
 from roomchat import jsoncodec
 from roomchat.domain.events import RoomSignal
-from roomchat.realtime.hub import Hub
+from roomchat.realtime.channels import Channels
 from roomchat.realtime.presence import Presence, PresenceLimits
 
 ROOM = 3
@@ -46,9 +46,17 @@ def said(instance: str, kind: str, users: list[int]) -> RoomSignal:
 
 
 def presence(clock: Clock, bus: Bus, grace_s: float = 5.0) -> Presence:
-    hub = Hub(None, 0.1)  # type: ignore[arg-type]  # presence never reads the log
     limits = PresenceLimits(grace_s=grace_s, ttl_s=15.0, refresh_s=5.0, max_members=10)
-    return Presence(hub, bus, "A", two_members, limits, clock=clock)  # type: ignore[arg-type]
+    rooms = Channels()  # nobody joined here: presence broadcasts nothing locally
+    return Presence(
+        "A",
+        two_members,
+        limits,
+        tell_others=bus.signal,
+        joined_here=rooms.joined_here,
+        pass_on=rooms.pass_on,
+        clock=clock,
+    )
 
 
 async def test_what_another_instance_said_expires_unless_repeated() -> None:
@@ -84,13 +92,30 @@ async def test_a_snapshot_replaces_what_that_instance_said_of_the_room() -> None
 async def test_a_return_within_the_grace_period_says_nothing() -> None:
     clock, bus = Clock(), Bus()
     view = presence(clock, bus, grace_s=0.05)
-    view.appeared(ROOM, 5)
-    view.gone(ROOM, 5)
-    view.appeared(ROOM, 5)  # back at once
+    view.joined(ROOM, 5)
+    view.left(ROOM, 5)
+    view.joined(ROOM, 5)  # back at once
     assert [t["kind"] for t in bus.told] == ["up"]
     bus.changed.clear()
-    view.gone(ROOM, 5)
+    view.left(ROOM, 5)
     async with asyncio.timeout(5):  # the grace period's timer fires
         await bus.changed.wait()
     assert [t["kind"] for t in bus.told] == ["up", "down"]
     assert await view.online(ROOM) == []
+
+
+async def test_a_user_is_here_until_their_last_connection_leaves() -> None:
+    clock, bus = Clock(), Bus()
+    view = presence(clock, bus, grace_s=0.05)
+    view.joined(ROOM, 5)
+    view.joined(ROOM, 5)  # a second tab
+    view.left(ROOM, 5)
+    view.refresh()
+    assert [(t["kind"], t["user_ids"]) for t in bus.told] == [("up", [5]), ("snapshot", [5])]
+    bus.changed.clear()
+    view.left(ROOM, 5)  # the last one
+    async with asyncio.timeout(5):  # after the grace period
+        await bus.changed.wait()
+    assert bus.told[-1]["kind"] == "down"
+    view.refresh()
+    assert bus.told[-1]["kind"] == "down"  # no snapshot of a room nobody here is in

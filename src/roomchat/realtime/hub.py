@@ -1,16 +1,15 @@
-"""Which local connections are joined to which room, and delivery to them in seq order.
+"""Local connections joined to rooms, and delivery to them in seq order.
 
-Every room a local client has joined has a channel. A channel delivers a room's
-durable events strictly in ``seq`` order, exactly once: an event already delivered is
-dropped (the bus may repeat itself), an event that arrives early is held until the
-ones before it arrive, and a gap that stays open is filled from the database. So
-every client of every instance sees a room's events in the same order. Signals
-(typing) have no seq: they go straight to the room's joined connections.
+Every room a local client has joined has a channel (realtime/channels.py). A channel
+delivers a room's durable events strictly in ``seq`` order, exactly once: its
+``SeqOrder`` (realtime/ordering.py, no I/O) drops an event already delivered (the bus
+may repeat itself) and keeps one that arrives early until the ones before it arrive;
+the hub fills a gap that stays open from the database. So every client of every
+instance sees a room's events in the same order. Signals (typing) have no seq: they
+go straight to the room's joined connections.
 
-A channel outlives its last member for a while (resting: at most ``REST_ROOMS``, each
-for up to ``REST_S``), still following the room's events: joining the room again then
-needs no database read to learn where it stands. A resting channel that sees a gap
-is dropped instead of filling it: nobody here is waiting for those events.
+A resting channel (nobody here joined, still following the room) that sees a gap is
+dropped instead of filling it: nobody here is waiting for those events.
 
 A gap at a room's end (the bus lost its last event, and nothing followed it) shows
 no later seq to reveal it; a slow sweep compares each joined room's seq counter in
@@ -24,6 +23,11 @@ is read, then the reply goes out followed by the buffered events newer than it.
 A message can be committed (so in the history) yet reach the hub only after the
 reply (its sender's task had not run yet): each member keeps the seq its reply
 ended at, and nothing at or below it is sent to it again.
+
+A delivered event that ends a membership (``kinds.ENDING``) sends the connections it
+names away, right after they got it. Each join and leave is told to ``attendance``
+(presence, given at construction); each user's connections and each workspace's
+followers are kept apart (realtime/followers.py).
 """
 
 from __future__ import annotations
@@ -31,23 +35,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Protocol
 
 from roomchat.domain.events import RoomEvent, RoomSignal
-from roomchat.domain.room_changes import DEPARTING, departure
+from roomchat.domain.kinds import ENDING
+from roomchat.domain.room_changes import departure
 from roomchat.metrics import Metrics
+from roomchat.realtime.channels import Channels, RoomChannel
 from roomchat.realtime.connection import Connection
+from roomchat.realtime.followers import Followers
+from roomchat.realtime.ordering import EARLY, NEXT
 from roomchat.store.outages import OutageLog
 
 log = logging.getLogger(__name__)
-
-# Channels kept after their last member left (no setting: each costs a few hundred
-# bytes and one seq comparison per event of its room).
-REST_ROOMS = 10_000
-REST_S = 600.0
 
 
 class RoomLog(Protocol):
@@ -62,64 +62,13 @@ class RoomLog(Protocol):
         """The room's stored events ``first``..``last``, rebuilt as they were broadcast."""
 
 
-class PresenceObserver(Protocol):
-    """Told when a user's first local connection joins a room, and when their last
-    leaves it (realtime/presence.py)."""
+class Attendance(Protocol):
+    """Told each time a connection here joins (or starts joining) a room, and each time
+    one leaves it (realtime/presence.py)."""
 
-    def appeared(self, room_id: int, user_id: int) -> None: ...
+    def joined(self, room_id: int, user_id: int) -> None: ...
 
-    def gone(self, room_id: int, user_id: int) -> None: ...
-
-
-class RoomChannel:
-    __slots__ = (
-        "delivered",
-        "gap_task",
-        "held",
-        "leaving",
-        "members",
-        "opening",
-        "pending",
-        "ready",
-        "room_id",
-        "stored_at_last_sweep",
-    )
-
-    def __init__(self, room_id: int) -> None:
-        self.room_id = room_id
-        # Each joined connection, with the last seq its join reply held: a message
-        # stored before the reply's history read but handed to the hub after it must
-        # not reach that connection a second time.
-        self.members: dict[Connection, int] = {}
-        self.pending: dict[Connection, list[RoomEvent]] = {}
-        # Joining connections that were sent away meanwhile: they leave once the join
-        # reply and the event that sent them away went out.
-        self.leaving: set[Connection] = set()
-        self.delivered: int | None = None  # highest seq delivered; None until known
-        self.held: dict[int, RoomEvent] = {}
-        self.gap_task: asyncio.Task[None] | None = None
-        self.opening: asyncio.Task[None] | None = None
-        self.stored_at_last_sweep = 0
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    @property
-    def empty(self) -> bool:
-        return not self.members and not self.pending
-
-    def fan_out(self, event: RoomEvent) -> None:
-        frame = event.frame
-        seq = event.seq
-        for conn, history_seq in self.members.items():
-            if seq > history_seq:
-                conn.send(frame)
-        for buffered in self.pending.values():
-            buffered.append(event)
-
-    def pass_on(self, signal: RoomSignal) -> None:
-        frame = signal.frame
-        for conn in self.members:
-            if conn.user.id != signal.sender_id:
-                conn.send(frame)
+    def left(self, room_id: int, user_id: int) -> None: ...
 
 
 class Hub:
@@ -129,24 +78,19 @@ class Hub:
         gap_delay: float,
         sweep_interval: float = 5.0,
         metrics: Metrics | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        *,
+        channels: Channels | None = None,
+        attendance: Attendance | None = None,
     ) -> None:
         self._log = room_log
         self._metrics = metrics or Metrics("local")
         self._gap_delay = gap_delay
         self._sweep_interval = sweep_interval
-        self._channels: dict[int, RoomChannel] = {}
-        # Channels nobody here is joined to (still following their room), oldest first,
-        # with when their last member left.
-        self._resting: OrderedDict[int, float] = OrderedDict()
-        self._clock = clock
-        # Every open connection of each user, joined to rooms or not (user signals).
-        self._users: dict[int, set[Connection]] = {}
-        # The connections following each workspace's activity (subscribe_workspace).
-        self._followers: dict[int, set[Connection]] = {}
-        # Local connections joined (or joining) per room and user, for presence.
-        self._present: dict[int, dict[int, int]] = {}
-        self.presence: PresenceObserver | None = None
+        # Shared with presence when it is given (app.py); else the hub's own.
+        self._rooms = channels if channels is not None else Channels()
+        self._channels = self._rooms.by_room  # read once per event
+        self._followers = Followers()
+        self._attendance = attendance
         self._sweeper: asyncio.Task[None] | None = None
         self._sweeping = OutageLog(log, "sweeping joined rooms for missed events")
 
@@ -159,59 +103,62 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_interval)
-            try:
-                await self.sweep()
-            except Exception as exc:
-                self._sweeping.failed(exc)
-            else:
-                self._sweeping.succeeded()
-
-    async def sweep(self) -> None:
-        """Fill what is still missing of what the database held one sweep ago."""
-        open_channels = [c for c in self._channels.values() if c.delivered is not None]
-        if not open_channels:
-            return
-        stored = await self._log.last_seqs([c.room_id for c in open_channels])
-        for channel in open_channels:
-            target = channel.stored_at_last_sweep
-            channel.stored_at_last_sweep = stored.get(channel.room_id, 0)
-            delivered = channel.delivered
-            if delivered is None or delivered >= target or channel.gap_task is not None:
-                continue
-            if channel.room_id in self._resting:
-                self._discard(channel.room_id)  # nobody here waits for what it missed
-                continue
-            self._metrics.sweeps_found.inc()
-            log.warning(
-                "room %s: seq %d-%d never arrived on the bus; reading them from the database",
-                channel.room_id,
-                delivered + 1,
-                target,
-            )
-            for event in await self._log.events_between(channel.room_id, delivered + 1, target):
-                if self._channels.get(channel.room_id) is channel:
-                    self._sequence(channel, event)
-
     @property
     def room_count(self) -> int:
-        return len(self._channels) - len(self._resting)
+        return self._rooms.joined_count
+
+    def has_channel(self, room_id: int) -> bool:
+        """Whether a connection here is joined (or joining) to the room."""
+        return self._rooms.joined_here(room_id)
+
+    def delivered(self, room_id: int) -> int | None:
+        """The seq the room's events were delivered up to here (None: not known yet). A
+        join reply must not end before it: the events in between went out before the
+        joiner was registered and would never reach it."""
+        channel = self._channels.get(room_id)
+        return channel.order.delivered if channel is not None else None
+
+    # -- connections and what they follow ------------------------------------------
+
+    def attach(self, conn: Connection) -> None:
+        """A new connection: it gets its user's signals until drop()."""
+        self._followers.attach(conn)
+
+    def drop(self, conn: Connection) -> None:
+        for room_id in list(conn.rooms):
+            self.leave(conn, room_id)
+        self._followers.detach(conn)
+
+    def follow(self, conn: Connection, workspace_id: int) -> None:
+        self._followers.follow(conn, workspace_id)
+
+    def unfollow(self, conn: Connection, workspace_id: int) -> None:
+        self._followers.unfollow(conn, workspace_id)
+
+    def followers(self, workspace_id: int) -> set[Connection]:
+        return self._followers.of_workspace(workspace_id)
+
+    @property
+    def followed(self) -> bool:
+        """Whether any connection here follows any workspace."""
+        return bool(self._followers.workspaces)  # read per event (realtime/activity.py)
+
+    # -- joining and leaving -------------------------------------------------------
 
     async def begin_join(self, conn: Connection, room_id: int) -> None:
         """Start buffering the room's events for ``conn``; then read its history."""
         channel = self._channels.get(room_id)
         if channel is None:
-            channel = self._channels[room_id] = RoomChannel(room_id)
+            channel = self._rooms.add(room_id)
             channel.opening = asyncio.create_task(self._open(channel))
         else:
-            self._resting.pop(room_id, None)
+            self._rooms.wake(channel)
         channel.members.pop(conn, None)
         channel.pending[conn] = []
         if room_id not in conn.rooms:
             conn.rooms.add(room_id)
-            self._arrived(room_id, conn.user.id)
+            if self._attendance is not None:
+                self._attendance.joined(room_id, conn.user.id)
         if channel.ready.done() and not channel.ready.cancelled() and not channel.ready.exception():
             return  # open already (no task switch: the join goes on at once)
         try:
@@ -239,7 +186,8 @@ class Hub:
     def leave(self, conn: Connection, room_id: int) -> None:
         if room_id in conn.rooms:
             conn.rooms.discard(room_id)
-            self._departed(room_id, conn.user.id)
+            if self._attendance is not None:
+                self._attendance.left(room_id, conn.user.id)
         channel = self._channels.get(room_id)
         if channel is None:
             return
@@ -247,158 +195,77 @@ class Hub:
         channel.pending.pop(conn, None)
         channel.leaving.discard(conn)
         if channel.empty:
-            self._rest(channel)
+            self._rooms.rest(channel)
 
-    def _rest(self, channel: RoomChannel) -> None:
-        """Keep an empty channel following its room, unless it cannot be trusted to."""
-        if channel.delivered is None or channel.held or channel.gap_task is not None:
-            self._discard(channel.room_id)
+    async def _open(self, channel: RoomChannel) -> None:
+        try:
+            last_seq = await self._log.last_seq(channel.room_id)
+        except Exception as exc:
+            channel.ready.set_exception(exc)
+            channel.ready.exception()  # retrieved: joiners see it through their own await
+            self._rooms.forget(channel)
             return
-        now = self._clock()
-        self._resting[channel.room_id] = now
-        while self._resting:
-            oldest, since = next(iter(self._resting.items()))
-            if len(self._resting) <= REST_ROOMS and now - since <= REST_S:
-                break
-            self._discard(oldest)
+        channel.order.start(last_seq)
+        self._release(channel)
+        if channel.order.held:
+            self._gap(channel)
+        channel.ready.set_result(None)
 
-    def _discard(self, room_id: int) -> None:
-        self._resting.pop(room_id, None)
-        channel = self._channels.pop(room_id, None)
-        if channel is not None and channel.gap_task is not None:
-            channel.gap_task.cancel()
-
-    def _arrived(self, room_id: int, user_id: int) -> None:
-        users = self._present.setdefault(room_id, {})
-        count = users.get(user_id, 0) + 1
-        users[user_id] = count
-        if count == 1 and self.presence is not None:
-            self.presence.appeared(room_id, user_id)
-
-    def _departed(self, room_id: int, user_id: int) -> None:
-        users = self._present.get(room_id, {})
-        count = users.get(user_id, 0) - 1
-        if count > 0:
-            users[user_id] = count
-            return
-        users.pop(user_id, None)
-        if not users:
-            self._present.pop(room_id, None)
-        if self.presence is not None:
-            self.presence.gone(room_id, user_id)
-
-    def delivered(self, room_id: int) -> int | None:
-        """The seq the room's events were delivered up to here (None: not known yet). A
-        join reply must not end before it: the events in between went out before the
-        joiner was registered and would never reach it."""
-        channel = self._channels.get(room_id)
-        return channel.delivered if channel is not None else None
-
-    def has_channel(self, room_id: int) -> bool:
-        """Whether a connection here is joined (or joining) to the room."""
-        return room_id in self._channels and room_id not in self._resting
-
-    def present_here(self) -> dict[int, list[int]]:
-        """Per room, the users with a connection joined to it on this instance."""
-        return {room_id: list(users) for room_id, users in self._present.items()}
-
-    def attach(self, conn: Connection) -> None:
-        """A new connection: it gets its user's signals until drop()."""
-        self._users.setdefault(conn.user.id, set()).add(conn)
-
-    def follow(self, conn: Connection, workspace_id: int) -> None:
-        conn.workspaces.add(workspace_id)
-        self._followers.setdefault(workspace_id, set()).add(conn)
-
-    def unfollow(self, conn: Connection, workspace_id: int) -> None:
-        conn.workspaces.discard(workspace_id)
-        followers = self._followers.get(workspace_id)
-        if followers is not None:
-            followers.discard(conn)
-            if not followers:
-                del self._followers[workspace_id]
-
-    def followers(self, workspace_id: int) -> set[Connection]:
-        return self._followers.get(workspace_id, set())
-
-    @property
-    def followed(self) -> bool:
-        """Whether any connection here follows any workspace."""
-        return bool(self._followers)
-
-    def drop(self, conn: Connection) -> None:
-        for room_id in list(conn.rooms):
-            self.leave(conn, room_id)
-        for workspace_id in list(conn.workspaces):
-            self.unfollow(conn, workspace_id)
-        mine = self._users.get(conn.user.id)
-        if mine is not None:
-            mine.discard(conn)
-            if not mine:
-                del self._users[conn.user.id]
+    # -- delivery ------------------------------------------------------------------
 
     def deliver(self, event: RoomEvent) -> None:
         """A durable event: to the room's connections in seq order, exactly once."""
         channel = self._channels.get(event.room_id)
-        if channel is None:
-            return  # nobody here joined the room
-        if channel.delivered is None:
-            channel.held[event.seq] = event  # sorted out once the channel is open
-        else:
+        if channel is not None:  # else nobody here joined the room
             self._sequence(channel, event)
 
     def signal(self, signal: RoomSignal) -> None:
         """An ephemeral signal: to the room's joined connections now, if any (or to
         every connection of its ``to_user``)."""
         if signal.to_user is not None:
-            for conn in self._users.get(signal.to_user, ()):
+            for conn in self._followers.of_user(signal.to_user):
                 conn.send(signal.frame)
             return
         channel = self._channels.get(signal.room_id)
         if channel is not None:
             channel.pass_on(signal)
 
-    async def _open(self, channel: RoomChannel) -> None:
-        try:
-            channel.delivered = await self._log.last_seq(channel.room_id)
-        except Exception as exc:
-            channel.ready.set_exception(exc)
-            channel.ready.exception()  # retrieved: joiners see it through their own await
-            if self._channels.get(channel.room_id) is channel:
-                del self._channels[channel.room_id]
-            return
-        held, channel.held = channel.held, {}
-        for seq in sorted(held):
-            self._sequence(channel, held[seq])
-        channel.ready.set_result(None)
-
     def _sequence(self, channel: RoomChannel, event: RoomEvent) -> None:
-        assert channel.delivered is not None
-        if event.seq <= channel.delivered:
-            return  # already delivered: a repeat from the bus, or older than the channel
-        if event.seq > channel.delivered + 1:
-            if channel.room_id in self._resting:
-                self._discard(channel.room_id)  # nobody waits for the missing ones here
-                return
-            channel.held[event.seq] = event
-            if channel.gap_task is None:
-                channel.gap_task = asyncio.create_task(self._close_gap(channel))
-            return
-        self._fan_out(channel, event)
-        held = channel.held
-        while held:
-            following = held.pop(channel.delivered + 1, None)
-            if following is None:
-                break
+        order = channel.order
+        offered = order.offer(event)
+        if offered is NEXT:
+            self._fan_out(channel, event)
+            if order.held:
+                self._release(channel)
+        elif offered is EARLY:
+            self._gap(channel)
+        # Else a repeat, or early for a channel still opening: _open sorts those out.
+
+    def _release(self, channel: RoomChannel) -> None:
+        """Deliver the held events that are next in order now."""
+        while (following := channel.order.next_held()) is not None:
             self._fan_out(channel, following)
 
+    def _gap(self, channel: RoomChannel) -> None:
+        if channel.resting:
+            self._rooms.discard(channel.room_id)  # nobody waits for the missing ones here
+        elif channel.gap_task is None:
+            channel.gap_task = asyncio.create_task(self._close_gap(channel))
+
     def _fan_out(self, channel: RoomChannel, event: RoomEvent) -> None:
-        channel.fan_out(event)
-        if channel.room_id not in self._resting:
+        """The next event in order: to the members whose join history lacks it, and
+        buffered for the joining ones (the per-recipient loop: keep it lean)."""
+        frame = event.frame
+        seq = event.seq
+        for conn, history_seq in channel.members.items():
+            if seq > history_seq:
+                conn.send(frame)
+        for buffered in channel.pending.values():
+            buffered.append(event)
+        if not channel.resting:
             self._metrics.broadcasts.inc()
             self._metrics.deliveries.inc(len(channel.members))  # once per broadcast
-        channel.delivered = event.seq
-        if event.action in DEPARTING:
+        if event.action in ENDING:
             gone = departure(event)
             if gone is not None:
                 self._depart(channel, gone.user_id)
@@ -415,19 +282,20 @@ class Hub:
                 else:
                     self.leave(conn, channel.room_id)
 
+    # -- what the bus lost: gaps and the sweep -------------------------------------
+
     async def _close_gap(self, channel: RoomChannel) -> None:
         """Wait briefly for the missing events, then read them from the database."""
         filling = OutageLog(log, f"room {channel.room_id}: filling a gap")
         try:
-            while channel.held:
+            while channel.order.held:
                 await asyncio.sleep(self._gap_delay)
-                if not channel.held or channel.delivered is None:
+                missing = channel.order.missing()
+                if missing is None:
                     continue
-                first, last = channel.delivered + 1, min(channel.held) - 1
-                if last < first:
-                    continue
+                first, last = missing
                 try:
-                    missing = await self._log.events_between(channel.room_id, first, last)
+                    events = await self._log.events_between(channel.room_id, first, last)
                 except Exception as exc:
                     filling.failed(exc, f"seq {first}-{last}")
                     continue
@@ -436,7 +304,43 @@ class Hub:
                 log.info(
                     "room %s: filled seq %d-%d from the database", channel.room_id, first, last
                 )
-                for event in missing:
+                for event in events:
                     self._sequence(channel, event)
         finally:
             channel.gap_task = None
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                await self.sweep()
+            except Exception as exc:
+                self._sweeping.failed(exc)
+            else:
+                self._sweeping.succeeded()
+
+    async def sweep(self) -> None:
+        """Fill what is still missing of what the database held one sweep ago."""
+        open_channels = [c for c in self._channels.values() if c.order.started]
+        if not open_channels:
+            return
+        stored = await self._log.last_seqs([c.room_id for c in open_channels])
+        for channel in open_channels:
+            target = channel.stored_at_last_sweep
+            channel.stored_at_last_sweep = stored.get(channel.room_id, 0)
+            delivered = channel.order.delivered
+            if delivered is None or delivered >= target or channel.gap_task is not None:
+                continue
+            if channel.resting:
+                self._rooms.discard(channel.room_id)  # nobody here waits for what it missed
+                continue
+            self._metrics.sweeps_found.inc()
+            log.warning(
+                "room %s: seq %d-%d never arrived on the bus; reading them from the database",
+                channel.room_id,
+                delivered + 1,
+                target,
+            )
+            for event in await self._log.events_between(channel.room_id, delivered + 1, target):
+                if self._channels.get(channel.room_id) is channel:
+                    self._sequence(channel, event)

@@ -2,8 +2,8 @@
 reply and ``room_presence`` broadcasts.
 
 A member is online in a room while at least one of their connections, on any
-instance, is joined to it. Each instance knows its own connections (the hub tells it
-when a user's first local connection joins a room and when their last leaves) and
+instance, is joined to it. Each instance counts its own connections per room and
+user (the hub tells it of each join and leave: realtime/hub.py's ``Attendance``) and
 learns the others' from internal signals on the bus, the same bus as everything else:
 
 - ``up`` and ``down`` as a user appears or goes on an instance; ``down`` only after
@@ -16,6 +16,11 @@ learns the others' from internal signals on the bus, the same bus as everything 
 every instance when the cluster-wide answer changes. Rooms with more members than
 ``max_members`` are not tracked (their ``online_user_ids`` is null): a broadcast per
 arrival in a room of thousands costs more than it tells.
+
+Presence is given what it calls through its constructor: ``tell_others`` (the bus's
+``signal``: its internal signals are for the other instances only), and the local
+rooms' ``joined_here`` and ``pass_on`` (realtime/channels.py). It needs nothing of the
+hub, so the hub can be given presence when it is built.
 """
 
 from __future__ import annotations
@@ -29,15 +34,9 @@ from dataclasses import dataclass
 
 from roomchat import jsoncodec
 from roomchat.domain.events import RoomEvent, RoomSignal
-from roomchat.domain.room_changes import MEMBER_JOINED, MEMBER_LEFT
-from roomchat.realtime.fanout import Fanout
-from roomchat.realtime.hub import Hub
+from roomchat.domain.kinds import CHANGES_MEMBERS, PRESENCE
 
 log = logging.getLogger(__name__)
-
-PRESENCE = "room_presence"
-INTERNAL = "presence"
-
 
 # Rooms whose member count is kept before those no longer joined here are forgotten.
 _MAX_COUNTED = 10_000
@@ -55,19 +54,24 @@ class PresenceLimits:
 class Presence:
     def __init__(
         self,
-        hub: Hub,
-        fanout: Fanout,
         origin: str,
         member_count: Callable[[int], Awaitable[int]],
         limits: PresenceLimits,
+        *,
+        tell_others: Callable[[RoomSignal], None],
+        joined_here: Callable[[int], bool],
+        pass_on: Callable[[RoomSignal], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._hub = hub
-        self._fanout = fanout
         self._origin = origin
         self._member_count = member_count
         self._limits = limits
+        self._tell_others = tell_others
+        self._joined_here = joined_here
+        self._pass_on = pass_on
         self._clock = clock
+        # room -> user -> their connections here joined (or joining) to it
+        self._here: dict[int, dict[int, int]] = {}
         # room -> user -> instance -> until when it counts (inf: this instance, present)
         self._seen: dict[int, dict[int, dict[str, float]]] = {}
         self._leaving: dict[tuple[int, int], asyncio.TimerHandle] = {}
@@ -77,7 +81,26 @@ class Presence:
 
     # -- what the hub says of this instance ----------------------------------------
 
-    def appeared(self, room_id: int, user_id: int) -> None:
+    def joined(self, room_id: int, user_id: int) -> None:
+        users = self._here.setdefault(room_id, {})
+        count = users.get(user_id, 0) + 1
+        users[user_id] = count
+        if count == 1:
+            self._appeared(room_id, user_id)
+
+    def left(self, room_id: int, user_id: int) -> None:
+        users = self._here.get(room_id, {})
+        count = users.get(user_id, 0) - 1
+        if count > 0:
+            users[user_id] = count
+            return
+        users.pop(user_id, None)
+        if not users:
+            self._here.pop(room_id, None)
+        self._gone(room_id, user_id)
+
+    def _appeared(self, room_id: int, user_id: int) -> None:
+        """The user's first connection here joined the room."""
         pending = self._leaving.pop((room_id, user_id), None)
         if pending is not None:
             pending.cancel()  # back within the grace period: nothing happened
@@ -85,7 +108,8 @@ class Presence:
         self._mark(room_id, user_id, self._origin, float("inf"))
         self._tell("up", room_id, [user_id])
 
-    def gone(self, room_id: int, user_id: int) -> None:
+    def _gone(self, room_id: int, user_id: int) -> None:
+        """The user's last connection here left the room."""
         key = (room_id, user_id)
         if key not in self._leaving:
             loop = asyncio.get_running_loop()
@@ -131,7 +155,7 @@ class Presence:
         """A room event (Fanout listener): after a membership change, count a room
         already counted again (until then its last count stands)."""
         room_id = event.room_id
-        if event.action in (MEMBER_JOINED, MEMBER_LEFT) and room_id in self._large:
+        if event.action in CHANGES_MEMBERS and room_id in self._large:
             task = asyncio.create_task(self._recount_quietly(room_id))
             self._recounts.add(task)
             task.add_done_callback(self._recounts.discard)
@@ -143,7 +167,7 @@ class Presence:
         if len(self._large) >= _MAX_COUNTED:
             # Keep the counts of rooms joined here; the others are counted again if
             # they are joined again (an instance lives long, rooms come and go).
-            for gone in [r for r in self._large if not self._hub.has_channel(r)]:
+            for gone in [r for r in self._large if not self._joined_here(r)]:
                 del self._large[gone]
         self._large[room_id] = large
 
@@ -182,15 +206,14 @@ class Presence:
             self._broadcast(room_id, user_id, online=False)
 
     def _broadcast(self, room_id: int, user_id: int, online: bool) -> None:
-        if self._large.get(room_id, True) or not self._hub.has_channel(room_id):
+        if self._large.get(room_id, True) or not self._joined_here(room_id):
             return  # nobody here to tell, or a room too large (or not yet counted)
         data = jsoncodec.dumps({"room_id": room_id, "user_id": user_id, "online": online})
-        self._hub.signal(RoomSignal.build(room_id, 0, PRESENCE, data, self._origin))
+        self._pass_on(RoomSignal.build(room_id, 0, PRESENCE, data, self._origin))
 
     def _tell(self, kind: str, room_id: int, user_ids: list[int]) -> None:
         data = jsoncodec.dumps({"kind": kind, "user_ids": user_ids})
-        signal = RoomSignal(room_id, 0, self._origin, data, internal=True)
-        self._fanout.signal(signal)
+        self._tell_others(RoomSignal(room_id, 0, self._origin, data, internal=True))
 
     # -- upkeep --------------------------------------------------------------------
 
@@ -217,8 +240,8 @@ class Presence:
 
     def refresh(self) -> None:
         """Say again what is here, and let what the others stopped saying expire."""
-        for room_id, here in self._hub.present_here().items():
-            self._tell("snapshot", room_id, here)
+        for room_id, here in list(self._here.items()):
+            self._tell("snapshot", room_id, list(here))
         now = self._clock()
         for room_id, seen in list(self._seen.items()):
             for user_id, instances in list(seen.items()):
