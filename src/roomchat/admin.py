@@ -11,14 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from argon2 import PasswordHasher
+
 from roomchat.domain.api_keys import ApiKeyService
+from roomchat.domain.invitations import InvitationService
 from roomchat.domain.models import Webhook
 from roomchat.domain.rate_limits import RateLimiter
+from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code
 from roomchat.settings import Settings
 from roomchat.store import Store
+
+# The origin of the room events an operator's command records (a revoked key's bot
+# leaving its rooms): no instance's own, so every instance takes them from the event log.
+OPERATOR_ORIGIN = "operator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +43,7 @@ async def create_user(
 ) -> Done:
     store = Store.connect(settings.resolved_database_url(), 2)
     try:
-        users = UserService(store, max_password_chars=settings.max_password_chars)
-        user = await users.register(username, password, display_name)
+        user = await _users(settings, store).register(username, password, display_name)
     finally:
         await store.close()
     return Done(f"created user {user.id} {user.username}", user.to_dict())
@@ -44,11 +52,10 @@ async def create_user(
 async def create_workspace(settings: Settings, name: str, owner_username: str) -> Done:
     store = Store.connect(settings.resolved_database_url(), 2)
     try:
-        owner = await UserService(store).by_username(owner_username)
+        owner = await _users(settings, store).by_username(owner_username)
         if owner is None:
             raise ChatError(Code.NOT_FOUND, f"no user {owner_username!r}")
-        service = WorkspaceService(store, owned_limit=settings.workspaces_per_owner)
-        workspace = await service.create(owner, name)
+        workspace = await _workspaces(settings, store).create(owner, name)
     finally:
         await store.close()
     return Done(
@@ -57,9 +64,33 @@ async def create_workspace(settings: Settings, name: str, owner_username: str) -
     )
 
 
+# The services an operator's command uses, built as the server builds them (wiring.py)
+# but with no outbox (no bus here: instances read the event log) and no rate limits on
+# the operator.
+
+
+def _users(settings: Settings, store: Store) -> UserService:
+    throttle = LoginThrottle(
+        settings.login_limit_per_account,
+        settings.login_limit_per_address,
+        settings.register_limit_per_address,
+    )
+    return UserService(store, throttle, PasswordHasher(), settings.max_password_chars)
+
+
+def _workspaces(settings: Settings, store: Store) -> WorkspaceService:
+    return WorkspaceService(
+        store,
+        InvitationService(store),
+        EventRecorder(store, None, OPERATOR_ORIGIN),
+        owned_limit=settings.workspaces_per_owner,
+    )
+
+
 def _api_keys(settings: Settings, store: Store) -> ApiKeyService:
     limiter = RateLimiter(settings.api_key_rate_limit, "too many requests with this API key")
-    return ApiKeyService(store, WorkspaceService(store), settings.api_keys_per_workspace, limiter)
+    workspaces = _workspaces(settings, store)
+    return ApiKeyService(store, workspaces, settings.api_keys_per_workspace, limiter)
 
 
 async def create_api_key(settings: Settings, workspace_id: int, name: str) -> Done:

@@ -1,8 +1,11 @@
-"""The running instance's parts, wired once by the app's lifespan."""
+"""The running instance's parts, as the transports read them (api/deps.py, the gateway).
+
+Built by wiring.py; starting and stopping them is the Instance's (instance.py), out of
+the transports' reach.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +59,6 @@ class Services:
     webhooks: WebhookService
     webhook_dispatcher: Dispatcher
     activity: Activity
-    stop_metrics_server: Callable[[], None] | None = None
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

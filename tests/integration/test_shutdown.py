@@ -23,7 +23,7 @@ from tests.support.server import ServerProcess, running_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 
-# Each shutdown step is bounded (SHUTDOWN_STEP_TIMEOUT_S in app.py), and the broker
+# Each shutdown step is bounded (SHUTDOWN_STEP_TIMEOUT_S in instance.py), and the broker
 # clients' own stops give up after a few seconds: well inside this.
 EXIT_WITHIN_S = 30.0
 FAILURE_SIGNS = (

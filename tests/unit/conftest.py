@@ -10,11 +10,16 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
+from roomchat.domain.events import EventOutbox
+from roomchat.domain.invitations import InvitationService
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.models import User
+from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import RoomService
+from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
+from roomchat.metrics import Metrics
 from roomchat.store import Store
 from roomchat.store.migrate import upgrade
 from tests.support.databases import database_url
@@ -38,6 +43,7 @@ class Domain:
     workspaces: WorkspaceService
     rooms: RoomService
     messages: MessageService
+    recorder: EventRecorder
 
     async def user(self, name: str = "user") -> User:
         username = f"{name}_{uuid.uuid4().hex[:8]}"
@@ -49,21 +55,57 @@ def cheap_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
 
+def user_service(store: Store) -> UserService:
+    # The settings' defaults; the login limits are tested through a real server.
+    return UserService(
+        store, LoginThrottle("10/5minutes", "50/5minutes", "20/hour"), cheap_hasher()
+    )
+
+
+def workspace_service(store: Store, recorder: EventRecorder) -> WorkspaceService:
+    return WorkspaceService(store, InvitationService(store), recorder)
+
+
+def room_service(
+    store: Store, recorder: EventRecorder, workspaces: WorkspaceService | None = None
+) -> RoomService:
+    workspaces = workspaces or workspace_service(store, recorder)
+    return RoomService(
+        store, workspaces, 5, timedelta(minutes=15), hasher=cheap_hasher(), recorder=recorder
+    )
+
+
+def message_service(
+    domain: Domain,
+    origin: str = "unit",
+    outbox: EventOutbox | None = None,
+    limits: MessageLimits | None = None,
+    cache_recent: bool = False,
+) -> MessageService:
+    """Another instance's message service over the same store and rooms (not started)."""
+    return MessageService(
+        domain.store,
+        domain.rooms,
+        EventRecorder(domain.store, outbox, origin),
+        limits or MessageLimits(),
+        outbox=outbox,
+        metrics=Metrics(origin),
+        cache_recent=cache_recent,
+    )
+
+
 @pytest.fixture
 async def domain(store_url: str) -> AsyncIterator[Domain]:
     store = Store.connect(store_url)
-    workspaces = WorkspaceService(store)
-    rooms = RoomService(store, workspaces, 5, timedelta(minutes=15), hasher=cheap_hasher())
-    messages = MessageService(store, rooms, "unit", limits=MessageLimits())
+    recorder = EventRecorder(store, None, "unit")
+    workspaces = workspace_service(store, recorder)
+    rooms = room_service(store, recorder, workspaces)
+    messages = MessageService(
+        store, rooms, recorder, MessageLimits(), outbox=None, metrics=Metrics("unit")
+    )
     messages.start()
     try:
-        yield Domain(
-            store,
-            UserService(store, hasher=cheap_hasher()),
-            workspaces,
-            rooms,
-            messages,
-        )
+        yield Domain(store, user_service(store), workspaces, rooms, messages, recorder)
     finally:
         await messages.close()
         await store.close()

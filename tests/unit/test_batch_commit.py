@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from roomchat.domain.events import RoomEvent, message_data
-from roomchat.domain.messages import MessageLimits, MessageService, SendResult
+from roomchat.domain.messages import MessageService, SendResult
 from roomchat.domain.models import Message, User
 from roomchat.errors import ChatError, Code
 from roomchat.frames import MessageTemplate
@@ -17,7 +17,7 @@ from roomchat.outbox import Outbox, OutboxLimits
 from roomchat.store.messages import NewMessage
 from roomchat.store.tables import outbox, room_users, rooms
 from roomchat.store.transaction import Transaction
-from tests.unit.conftest import Domain
+from tests.unit.conftest import Domain, message_service
 
 
 async def store_batch(domain: Domain, batch: list[NewMessage]) -> list[SendResult]:
@@ -133,9 +133,7 @@ async def test_outbox_rows_carry_the_broadcast_frames(domain: Domain) -> None:
     seen = SeenOutbox(
         Outbox(domain.store.engine, NoBus(), "unit-outbox", OutboxLimits())  # type: ignore[arg-type]
     )
-    service = MessageService(
-        domain.store, domain.rooms, "unit-outbox", MessageLimits(), outbox=seen
-    )
+    service = message_service(domain, "unit-outbox", seen)
     results = await service._store_batch(
         [NewMessage(r0, owner, "a", None, None), NewMessage(r1, owner, "b", None, None)]
     )
@@ -160,7 +158,7 @@ async def test_two_instances_batches_over_the_same_rooms_leave_no_gap(domain: Do
     import asyncio
 
     owner, ids = await three_rooms(domain)
-    other = MessageService(domain.store, domain.rooms, "unit-other", MessageLimits())
+    other = message_service(domain, "unit-other")
     other.start()
     try:
         sends = [

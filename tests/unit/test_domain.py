@@ -117,7 +117,7 @@ async def test_wrong_passcodes_older_than_the_window_no_longer_count(domain: Dom
             [{"room_id": room.id, "user_id": guesser.id, "failed_at": long_ago}] * 5,
         )
     joined = await domain.rooms.join(guesser, room.id, PASSCODE)
-    assert joined.room.id == room.id
+    assert joined.value.id == room.id
     assert await domain.store.rooms.is_member(room.id, guesser.id)
 
 

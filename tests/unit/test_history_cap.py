@@ -13,7 +13,7 @@ from roomchat.domain.models import User
 from roomchat.domain.replay import Replay
 from roomchat.realtime import protocol
 from roomchat.store.tables import users
-from tests.unit.conftest import Domain
+from tests.unit.conftest import Domain, message_service
 
 TEXT = "x" * 1000
 
@@ -40,7 +40,7 @@ async def room_with_messages(domain: Domain, count: int) -> int:
 
 
 def capped(domain: Domain, **limits: int) -> MessageService:
-    return MessageService(domain.store, domain.rooms, "unit", limits=MessageLimits(**limits))
+    return message_service(domain, limits=MessageLimits(**limits))
 
 
 def replay(domain: Domain, max_bytes: int = 1024 * 1024, **limits: int) -> Replay:

@@ -12,6 +12,8 @@ import pytest
 from roomchat.domain.events import RoomEvent, RoomSignal
 from roomchat.domain.kinds import NEW_MESSAGE, READ_UPDATED, TYPING
 from roomchat.domain.models import User
+from roomchat.metrics import Metrics
+from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
 
 ROOM = 7
@@ -94,7 +96,7 @@ async def joined(hub: Hub, conn: FakeConnection, history_seq: int = 0) -> None:
 
 
 def make_hub(db: Database, gap_delay: float = 60.0) -> Hub:
-    return Hub(db, gap_delay)
+    return Hub(db, gap_delay, metrics=Metrics("unit"), channels=Channels(), attendance=None)
 
 
 async def test_events_arriving_out_of_order_are_delivered_in_seq_order() -> None:

@@ -9,6 +9,8 @@ from roomchat import jsoncodec
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.kinds import MEMBER_LEFT, ROOM_DELETED
 from roomchat.domain.room_changes import member_left_data, room_deleted_data
+from roomchat.metrics import Metrics
+from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
 from tests.unit.test_hub import ROOM, Database, FakeConnection, join_reply, message
 
@@ -35,7 +37,7 @@ def actions(conn: FakeConnection) -> list[tuple[str, int]]:
 
 
 async def test_a_member_left_out_of_order_sends_away_after_the_events_before_it() -> None:
-    hub = Hub(Database(), gap_delay=5.0)
+    hub = Hub(Database(), 5.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
     alice, bob, bob_again = FakeConnection(1), FakeConnection(2), FakeConnection(2)
     await joined(hub, alice, bob, bob_again)
     hub.deliver(left(2, bob.user.id))  # early: held until seq 1
@@ -50,7 +52,7 @@ async def test_a_member_left_out_of_order_sends_away_after_the_events_before_it(
 
 
 async def test_a_deleted_room_sends_everyone_away() -> None:
-    hub = Hub(Database(), gap_delay=5.0)
+    hub = Hub(Database(), 5.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
     alice, bob = FakeConnection(1), FakeConnection(2)
     await joined(hub, alice, bob)
     hub.deliver(deleted(1))

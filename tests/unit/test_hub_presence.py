@@ -1,4 +1,4 @@
-"""The hub and presence wired as app.py wires them: the hub tells presence of every
+"""The hub and presence wired as wiring.py wires them: the hub tells presence of every
 join and leave (a departure event and a closed socket included), presence speaks to
 the room's joined connections through the channels they share."""
 
@@ -10,6 +10,7 @@ from roomchat import jsoncodec
 from roomchat.domain.events import RoomEvent, RoomSignal
 from roomchat.domain.kinds import MEMBER_LEFT
 from roomchat.domain.room_changes import member_left_data
+from roomchat.metrics import Metrics
 from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.presence import Presence, PresenceLimits
@@ -41,7 +42,7 @@ async def wired() -> tuple[Hub, Presence, Others]:
         joined_here=channels.joined_here,
         pass_on=channels.pass_on,
     )
-    hub = Hub(Database(), 60.0, channels=channels, attendance=presence)
+    hub = Hub(Database(), 60.0, metrics=Metrics("unit"), channels=channels, attendance=presence)
     await presence.recount(ROOM)  # as a join does first (realtime/handlers.py)
     return hub, presence, others
 

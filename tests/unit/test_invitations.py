@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from roomchat.domain.invitations import InvitationService
+from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import MEMBER_CACHE_TTL_S, RoomService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code
 from roomchat.store.invitations import InvitationLimits
-from tests.unit.conftest import Domain
+from tests.unit.conftest import Domain, cheap_hasher
 
 
 class Clock:
@@ -25,7 +26,7 @@ class Clock:
 async def test_a_workspace_holds_at_most_its_bound_of_pending_invitations(domain: Domain) -> None:
     clock = Clock()
     service = InvitationService(domain.store, InvitationLimits(3, 2, 2), timedelta(days=1), clock)
-    workspaces = WorkspaceService(domain.store, service)
+    workspaces = WorkspaceService(domain.store, service, domain.recorder)
     owner = await domain.user("owner")
     ws = await workspaces.create(owner, "ws")
     invitees = [await domain.user(f"u{n}") for n in range(4)]
@@ -58,7 +59,7 @@ async def test_a_full_list_makes_room_from_strangers_never_dropping_the_newest(
     an inviter's newer invitation replaces their oldest, and one to a full list takes
     the place of a stranger's oldest: a colleague's (sharing a workspace) stays."""
     service = InvitationService(domain.store, InvitationLimits(10, 3, 2))
-    workspaces = WorkspaceService(domain.store, service)
+    workspaces = WorkspaceService(domain.store, service, domain.recorder)
     stranger, other, colleague, invitee = [
         await domain.user(name) for name in ("stranger", "other", "colleague", "invitee")
     ]
@@ -96,8 +97,19 @@ async def test_a_leaver_is_forgotten_here_at_once_and_elsewhere_within_the_ttl(
     member when it hears their room_member_left; one that has not heard it yet still
     says "member" until its entry is older than MEMBER_CACHE_TTL_S."""
     clock = Monotonic()
-    other_workspaces = WorkspaceService(domain.store)
-    other = RoomService(domain.store, other_workspaces, 5, timedelta(minutes=15), clock)
+    other_recorder = EventRecorder(domain.store, None, "unit-other")
+    other_workspaces = WorkspaceService(
+        domain.store, InvitationService(domain.store), other_recorder
+    )
+    other = RoomService(
+        domain.store,
+        other_workspaces,
+        5,
+        timedelta(minutes=15),
+        clock,
+        hasher=cheap_hasher(),
+        recorder=other_recorder,
+    )
     owner, member = await domain.user("owner"), await domain.user("member")
     ws = await domain.workspaces.create(owner, "ws")
     await domain.workspaces.invite(owner, ws.id, member.id, None)
@@ -107,7 +119,7 @@ async def test_a_leaver_is_forgotten_here_at_once_and_elsewhere_within_the_ttl(
     await domain.rooms.join(member, room.id, None)
     await other.require_room_member(member, room.id)
 
-    events = await domain.workspaces.leave(member, ws.id)
+    events = (await domain.workspaces.leave(member, ws.id)).events
     assert [(e.room_id, e.action) for e in events] == [(room.id, "room_member_left")]
     for event in events:
         domain.rooms.apply(event)  # this instance hears them as it publishes them

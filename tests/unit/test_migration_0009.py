@@ -21,14 +21,12 @@ from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits
 from roomchat.domain.models import Message, User
 from roomchat.domain.recorder import EventRecorder
-from roomchat.domain.rooms import RoomService
-from roomchat.domain.workspaces import WorkspaceService
 from roomchat.store import Store
 from roomchat.store.database import create_engine
 from roomchat.store.migrate import alembic_config, upgrade
 from roomchat.store.tables import messages, room_events
 from tests.support.databases import database_url
-from tests.unit.conftest import cheap_hasher
+from tests.unit.conftest import room_service
 
 ANN = User(1, "ann", "Ann", None)
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -188,9 +186,8 @@ async def _edit_again(url: str, message_id: int) -> None:
     """The live code's edit on the migrated log."""
     store = Store.connect(url)
     try:
-        workspaces = WorkspaceService(store)
-        rooms = RoomService(store, workspaces, 5, timedelta(minutes=15), hasher=cheap_hasher())
-        changes = MessageChanges(rooms, EventRecorder(store, None, "unit"), MessageLimits())
+        recorder = EventRecorder(store, None, "unit")
+        changes = MessageChanges(room_service(store, recorder), recorder, MessageLimits())
         await changes.edit(ANN, 1, message_id, "kept, after", None, keep_content=True)
     finally:
         await store.close()

@@ -18,7 +18,7 @@ from roomchat.domain.events import message_data, new_message_event
 from roomchat.domain.kinds import NEW_MESSAGE
 from roomchat.domain.models import MAX_ID, Message, User
 from roomchat.domain.rate_limits import RateLimiter
-from roomchat.domain.users import UserService
+from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.webhooks import WebhookService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
@@ -30,6 +30,7 @@ from roomchat.store.messages import NewMessage
 from roomchat.store.migrate import alembic_config, upgrade
 from roomchat.store.tables import messages, outbox, webhook_cursors
 from tests.support.databases import database_url
+from tests.unit.conftest import user_service, workspace_service
 
 MESSAGE = {"id": 1, "room_id": 1, "seq": 1, "message_text": "waiting for the broker"}
 
@@ -319,12 +320,20 @@ async def _seed_workspace_members(url: str) -> None:
         await engine.dispose()
 
 
+def _workspaces(store: Store) -> WorkspaceService:
+    return workspace_service(store, EventRecorder(store, None, "unit"))
+
+
+def _api_keys(store: Store) -> ApiKeyService:
+    return ApiKeyService(store, _workspaces(store), 5, RateLimiter("100/second", "-"))
+
+
 async def _make_key(url: str) -> tuple[str, User, tuple[str | None, ...]]:
     """A key for the seeded workspace, made and used by the live code; its bot, and the
     roles of the owner, the other member and the bot."""
     store = Store.connect(url)
     try:
-        keys = ApiKeyService(store, WorkspaceService(store), 5, RateLimiter("100/second", "-"))
+        keys = _api_keys(store)
         issued = await keys.create_as_operator(1, "Migrated bot")
         bot = await keys.authenticate(issued.key)
         roles = tuple([await store.workspaces.role(1, user_id) for user_id in (1, 2, bot.id)])
@@ -336,7 +345,7 @@ async def _make_key(url: str) -> tuple[str, User, tuple[str | None, ...]]:
 async def _refused(url: str, key: str) -> str:
     store = Store.connect(url)
     try:
-        keys = ApiKeyService(store, WorkspaceService(store), 5, RateLimiter("100/second", "-"))
+        keys = _api_keys(store)
         with pytest.raises(ChatError) as refused:
             await keys.authenticate(key)
         return refused.value.code
@@ -372,8 +381,8 @@ async def _register_webhook(url: str) -> tuple[list[tuple[int, int]], list[int]]
         async def reachable(_: str) -> None:
             return None
 
-        hooks = WebhookService(store, WorkspaceService(store), reachable, 3)
-        owner = await UserService(store).by_username("ann")
+        hooks = WebhookService(store, _workspaces(store), reachable, 3)
+        owner = await user_service(store).by_username("ann")
         assert owner is not None
         made = await hooks.create(owner, 1, "https://example.com/hook", [NEW_MESSAGE])
         engine = create_engine(url)

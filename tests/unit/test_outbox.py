@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from roomchat.domain.events import RoomEvent, RoomSignal, new_message_event
-from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.outbox import Outbox, OutboxLimits
-from tests.unit.conftest import Domain
+from tests.unit.conftest import Domain, message_service
 
 
 class RecordingBus:
@@ -75,7 +74,7 @@ async def published(bus: RecordingBus, count: int) -> list[RoomEvent]:
 async def test_a_sent_message_is_published_with_its_broadcast_then_its_row_deleted(
     domain: Domain, outbox: Outbox, bus: RecordingBus
 ) -> None:
-    messages = MessageService(domain.store, domain.rooms, "unit-outbox", MessageLimits(), outbox)
+    messages = message_service(domain, "unit-outbox", outbox)
     messages.start()
     try:
         owner = await domain.user("owner")

@@ -15,8 +15,7 @@ from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import History, MessageLimits, MessageService
 from roomchat.domain.models import Message, Room, User
 from roomchat.domain.recent import MAX_HELD, RecentHistory
-from roomchat.domain.recorder import EventRecorder
-from tests.unit.conftest import Domain
+from tests.unit.conftest import Domain, message_service
 from tests.unit.test_domain import join_workspace
 
 
@@ -35,9 +34,12 @@ class Cached:
         assert self.messages.recent is not None
         return self.messages.recent
 
-    def heard(self, event: RoomEvent | None) -> None:
-        assert event is not None
-        self.messages.heard(event)
+    def heard(self, *events: RoomEvent | None) -> None:
+        """Each event, as fanout would pass it on (there must be one)."""
+        assert events
+        for event in events:
+            assert event is not None
+            self.messages.heard(event)
 
     async def say(self, user: User, room_id: int, text: str) -> Message:
         result = await self.messages.send(user, room_id, text, None, None)
@@ -58,11 +60,9 @@ class Cached:
 
 @asynccontextmanager
 async def cached_service(domain: Domain, **limits: int) -> AsyncIterator[Cached]:
-    messages = MessageService(
-        domain.store, domain.rooms, "unit", limits=MessageLimits(**limits), cache_recent=True
-    )
-    plain = MessageService(domain.store, domain.rooms, "unit", limits=MessageLimits(**limits))
-    recorder = EventRecorder(domain.store, None, "unit")
+    messages = message_service(domain, limits=MessageLimits(**limits), cache_recent=True)
+    plain = message_service(domain, limits=MessageLimits(**limits))
+    recorder = domain.recorder
     messages.start()
     try:
         yield Cached(
@@ -96,11 +96,11 @@ async def test_new_messages_and_edits_are_followed_in_memory(cached: Cached) -> 
 
     second = await cached.say(owner, room_id, 'second ünïcode \u2028 \\ "quoted"')
     joined = await cached.domain.rooms.join(other, room_id, None)
-    cached.heard(joined.event)  # membership moves the seq only
+    cached.heard(*joined.events)  # membership moves the seq only
     edited = await cached.changes.edit(
         owner, room_id, first.id, "first, edited", "{}", keep_content=False
     )
-    cached.heard(edited.event)
+    cached.heard(*edited.events)
     for step in range(3):
         # Each answered from memory (no fill) and equal to the database's answer.
         seq = await cached.domain.store.rooms.last_seq(room_id)
@@ -117,7 +117,7 @@ async def test_changes_the_events_cannot_rebuild_drop_the_room(cached: Cached, c
     owner, _, room_id = await a_room(cached.domain)
     target = await cached.say(owner, room_id, "target")
     if change == "unreact":
-        cached.heard((await cached.changes.add_reaction(owner, room_id, target.id, "👍")).event)
+        cached.heard(*(await cached.changes.add_reaction(owner, room_id, target.id, "👍")).events)
     await cached.same_as_database(room_id)
     if change == "delete":
         result = await cached.changes.delete(owner, room_id, target.id)
@@ -125,7 +125,7 @@ async def test_changes_the_events_cannot_rebuild_drop_the_room(cached: Cached, c
         result = await cached.changes.add_reaction(owner, room_id, target.id, "🎉")
     else:
         result = await cached.changes.remove_reaction(owner, room_id, target.id, "👍")
-    cached.heard(result.event)
+    cached.heard(*result.events)
     assert len(cached.recent) == 0  # dropped: the next join reads the database
     history = await cached.same_as_database(room_id)
     assert cached.recent.cut(room_id, history.seq) is not None  # and fills it again
@@ -140,8 +140,8 @@ async def test_a_change_to_a_message_older_than_the_cached_ones_keeps_the_room(
         for n in range(4):
             await cached.say(owner, room_id, f"new {n}")
         await cached.same_as_database(room_id)
-        cached.heard((await cached.changes.add_reaction(owner, room_id, old.id, "👍")).event)
-        cached.heard((await cached.changes.delete(owner, room_id, old.id)).event)
+        cached.heard(*(await cached.changes.add_reaction(owner, room_id, old.id, "👍")).events)
+        cached.heard(*(await cached.changes.delete(owner, room_id, old.id)).events)
         seq = await domain.store.rooms.last_seq(room_id)
         assert cached.recent.cut(room_id, seq) is not None
         history = await cached.same_as_database(room_id)
@@ -152,12 +152,12 @@ async def test_room_updates_and_deletion_drop_the_room(cached: Cached) -> None:
     owner, _, room_id = await a_room(cached.domain)
     await cached.say(owner, room_id, "hello")
     await cached.same_as_database(room_id)
-    _, updated = await cached.domain.rooms.update(owner, room_id, "renamed", None, False)
-    cached.heard(updated)
+    updated = await cached.domain.rooms.update(owner, room_id, "renamed", None, False)
+    cached.heard(*updated.events)
     assert len(cached.recent) == 0
     history = await cached.same_as_database(room_id)
     assert history.room.name == "renamed"
-    cached.heard(await cached.domain.rooms.delete(owner, room_id))
+    cached.heard(*(await cached.domain.rooms.delete(owner, room_id)).events)
     assert len(cached.recent) == 0
     with pytest.raises(Exception, match="room not found"):
         await cached.join(room_id)
@@ -209,7 +209,7 @@ async def test_reply_caps_hold_from_memory(domain: Domain) -> None:
         edited = await cached.changes.edit(
             owner, room_id, last.messages[0].id, "short", None, keep_content=False
         )
-        cached.heard(edited.event)
+        cached.heard(*edited.events)
         longer = await cached.same_as_database(room_id)
         assert len(longer.encoded) == 3, [len(m) for m in longer.encoded]
 

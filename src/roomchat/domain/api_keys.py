@@ -22,6 +22,7 @@ from typing import Any
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import ApiKey, User
 from roomchat.domain.names import BOT_PREFIX, username_skeleton
+from roomchat.domain.outcome import Outcome, outcome
 from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.roles import BOT
 from roomchat.domain.sessions import secret_hash
@@ -133,12 +134,11 @@ class ApiKeyService:
         await self._require_owner(owner, workspace_id)
         return await self._store.api_keys.of_workspace(workspace_id)
 
-    async def revoke(
-        self, owner: User, workspace_id: int, key_id: int
-    ) -> tuple[ApiKey, list[RoomEvent]]:
-        """The key revoked, and its bot's ``room_member_left`` events to publish."""
+    async def revoke(self, owner: User, workspace_id: int, key_id: int) -> Outcome[ApiKey]:
+        """The key revoked; the events: its bot's ``room_member_left``."""
         await self._require_owner(owner, workspace_id)
-        return await self._revoke(key_id, workspace_id, owner.id)
+        revoked, events = await self._revoke(key_id, workspace_id, owner.id)
+        return outcome(revoked, *events)
 
     async def revoke_as_operator(self, key_id: int) -> ApiKey:
         """Revoke any key (``roomchat api-keys revoke``). Its bot's departures are in

@@ -21,16 +21,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from roomchat import frames, jsoncodec
 from roomchat.domain import events, kinds
-from roomchat.domain.events import RoomEvent
 from roomchat.domain.messages import MessageLimits, check_text
 from roomchat.domain.models import Message, User
 from roomchat.domain.names import has_hidden_characters, renders_as_nothing
+from roomchat.domain.outcome import Outcome, outcome
 from roomchat.domain.recorder import Change, EventRecorder
 from roomchat.domain.roles import manages_room
 from roomchat.domain.rooms import RoomService
@@ -71,14 +70,6 @@ def clean_reaction(raw: str) -> str:
     return reaction
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeResult:
-    """``reply``: the encoded reply data; ``event``: None when nothing changed."""
-
-    reply: bytes
-    event: RoomEvent | None
-
-
 class _Unchanged(Exception):
     """Raised inside a change that changes nothing: rolls back its seq; ``reply`` is
     what the caller is told."""
@@ -114,7 +105,7 @@ class MessageChanges:
         message_content: str | None,
         *,
         keep_content: bool,
-    ) -> ChangeResult:
+    ) -> Outcome[bytes]:
         """The author's new text (and content, unless ``keep_content``: not given)."""
         check_text(self._limits, message_text, message_content)
         content = message_content or None
@@ -137,7 +128,7 @@ class MessageChanges:
 
         return await self._record(user, room_id, change)
 
-    async def delete(self, user: User, room_id: int, message_id: int) -> ChangeResult:
+    async def delete(self, user: User, room_id: int, message_id: int) -> Outcome[bytes]:
         """Leave a tombstone: by its author or whoever manages the room (its creator, the
         workspace owner, the workspace's bots)."""
 
@@ -159,7 +150,7 @@ class MessageChanges:
 
     async def add_reaction(
         self, user: User, room_id: int, message_id: int, raw_reaction: str
-    ) -> ChangeResult:
+    ) -> Outcome[bytes]:
         reaction = clean_reaction(raw_reaction)
 
         async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
@@ -183,7 +174,7 @@ class MessageChanges:
 
     async def remove_reaction(
         self, user: User, room_id: int, message_id: int, raw_reaction: str
-    ) -> ChangeResult:
+    ) -> Outcome[bytes]:
         reaction = clean_reaction(raw_reaction)
 
         async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
@@ -196,17 +187,17 @@ class MessageChanges:
 
         return await self._record(user, room_id, change)
 
-    async def _record(self, user: User, room_id: int, change: Change) -> ChangeResult:
-        """Check the caller may act in the room, then record ``change``; the reply is
-        the event's data with ``changed``."""
+    async def _record(self, user: User, room_id: int, change: Change) -> Outcome[bytes]:
+        """Check the caller may act in the room, then record ``change``. The value is the
+        encoded reply: the event's data with ``changed`` (no event: nothing changed)."""
         await self._rooms.require_room_member(user, room_id)
         try:
             event = await self._recorder.record(room_id, change)
         except _Unchanged as unchanged:
-            return ChangeResult(jsoncodec.dumps({**unchanged.reply, "changed": False}), None)
+            return Outcome(jsoncodec.dumps({**unchanged.reply, "changed": False}))
         except LookupError:
             raise not_found("room") from None  # deleted since the membership check
-        return ChangeResult(frames.with_field(frames.data_of(event), "changed", b"true"), event)
+        return outcome(frames.with_field(frames.data_of(event), "changed", b"true"), event)
 
     async def _target(
         self, tx: Transaction, room_id: int, message_id: int, actor: User

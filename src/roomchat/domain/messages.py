@@ -79,6 +79,12 @@ class SendResult:
     data: bytes  # the stored message, encoded
     event: RoomEvent | None  # None for a replay of an earlier client_msg_id
 
+    @property
+    def events(self) -> tuple[RoomEvent, ...]:
+        """What the transport publishes after its reply, as for an ``Outcome`` (a send
+        keeps this type of its own: the group commit makes one per message)."""
+        return () if self.event is None else (self.event,)
+
 
 class MessageService:
     """Sending (group-committed, each new message a durable room event on the room's
@@ -89,22 +95,25 @@ class MessageService:
         self,
         store: Store,
         rooms: RoomService,
-        origin: str,
+        recorder: EventRecorder,
         limits: MessageLimits,
-        outbox: EventOutbox | None = None,
-        metrics: Metrics | None = None,
+        *,
+        outbox: EventOutbox | None,
+        metrics: Metrics,
         cache_recent: bool = False,
         commits_in_flight: int = 1,
     ) -> None:
         """``cache_recent``: serve joins from each room's newest messages in memory
         (domain/recent.py), which only the room events keep exact: whoever sets it
-        passes every event this instance hears to ``heard`` (``fanout.on_event``)."""
-        self._metrics = metrics or Metrics("local")
+        passes every event this instance hears to ``heard`` (``fanout.on_event``).
+        ``outbox``: the recorder's own (None: one instance, no one else to tell); the
+        PostgreSQL batch statement fills it itself and then hands the rows to it."""
+        self._metrics = metrics
         self._store = store
         self._rooms = rooms
-        self._origin = origin
-        # The event log and the outbox (None: one instance, no one else to tell).
-        self._recorder = EventRecorder(store, outbox, origin)
+        # The event log and the outbox: the same recorder as every other room change's.
+        self._recorder = recorder
+        self._origin = recorder.origin
         self._outbox = outbox
         self.limits = limits
         # On PostgreSQL a batch is one statement (store/append_pg.py): several can be in

@@ -20,6 +20,7 @@ from roomchat.domain import kinds
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.kinds import MEMBER_JOINED, MEMBER_LEFT, ROOM_DELETED, ROOM_UPDATED
 from roomchat.domain.models import Room, RoomUser, RoomView, User
+from roomchat.domain.outcome import Outcome, outcome
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.roles import manages_room
 from roomchat.domain.room_changes import (
@@ -46,14 +47,6 @@ MEMBER_CACHE_TTL_S = 10.0
 DEFAULT_ROOM_LIMITS = RoomLimits(per_workspace=1000, per_creator=100)
 
 
-@dataclass(frozen=True, slots=True)
-class Joined:
-    """A join's room, and its ``room_member_joined`` when it made a new member."""
-
-    room: Room
-    event: RoomEvent | None
-
-
 class _AlreadyMember(Exception):
     """Rolls back a join that would make no new member (and so no event)."""
 
@@ -72,8 +65,9 @@ class RoomService:
         passcode_max_failures: int,
         passcode_window: timedelta,
         clock: Callable[[], float] = time.monotonic,
-        hasher: PasswordHasher | None = None,
-        recorder: EventRecorder | None = None,
+        *,
+        hasher: PasswordHasher,
+        recorder: EventRecorder,
         public_base_url: str = "",
         limits: RoomLimits = DEFAULT_ROOM_LIMITS,
     ) -> None:
@@ -82,9 +76,9 @@ class RoomService:
         self._workspaces = workspaces
         self._max_failures = passcode_max_failures
         self._window = passcode_window
-        self._hasher = hasher or PasswordHasher()
+        self._hasher = hasher
         self._clock = clock
-        self._recorder = recorder or EventRecorder(store, None, "local")
+        self._recorder = recorder
         self._public_base_url = public_base_url
         # Confirmed room members, by room, with the room and when each was read, so a
         # rejoin or a send needs no database read. Kept current by the room's own
@@ -137,22 +131,23 @@ class RoomService:
         self._remember(user.id, access.room)
         return access.room
 
-    async def join(self, user: User, room_id: int, passcode: str | None) -> Joined:
-        """Make the user a room member; a passcode room asks for its code unless already one."""
+    async def join(self, user: User, room_id: int, passcode: str | None) -> Outcome[Room]:
+        """Make the user a room member; a passcode room asks for its code unless already one.
+        The room, and its ``room_member_joined`` when it made a new member."""
         room = self._cached(room_id, user.id)
         if room is not None:
-            return Joined(room, None)
+            return Outcome(room)
         access = await self._access(user, room_id)
         return await self._join(user, access, passcode)
 
-    async def _join(self, user: User, access: RoomAccess, passcode: str | None) -> Joined:
+    async def _join(self, user: User, access: RoomAccess, passcode: str | None) -> Outcome[Room]:
         event = None
         if not access.is_member:
             if access.passcode_hash is not None:
                 await self._check_passcode(user, access.room.id, access.passcode_hash, passcode)
             event = await self._add(access.room.id, user)
         self._remember(user.id, access.room)
-        return Joined(access.room, event)
+        return outcome(access.room, event)
 
     async def _add(self, room_id: int, user: User) -> RoomEvent | None:
         """Record ``room_member_joined``; None when they already were a member."""
@@ -219,7 +214,9 @@ class RoomService:
             raise forbidden("you are not a member of this workspace")
         return access
 
-    async def join_by_token(self, user: User, join_token: str, passcode: str | None) -> Joined:
+    async def join_by_token(
+        self, user: User, join_token: str, passcode: str | None
+    ) -> Outcome[Room]:
         """Join by link: a member of the room's workspace becomes a room member, and a
         passcode room still needs its passcode (the link is no way around it)."""
         if "\x00" in join_token:  # never in a token we issue; PostgreSQL text cannot hold it
@@ -239,9 +236,7 @@ class RoomService:
             raise forbidden("only the room's creator or the workspace owner can do that")
         return access
 
-    async def add_member(
-        self, actor: User, room_id: int, user_id: int
-    ) -> tuple[RoomUser, RoomEvent | None]:
+    async def add_member(self, actor: User, room_id: int, user_id: int) -> Outcome[RoomUser]:
         """The creator or the workspace owner makes a workspace member a room member
         (no passcode asked). The member, and the event when they are new."""
         access = await self._manage(actor, room_id)
@@ -254,10 +249,11 @@ class RoomService:
         member = await self._store.rooms.member(room_id, user_id)
         if member is None:  # removed meanwhile
             raise not_found("room member")
-        return member, event
+        return outcome(member, event)
 
-    async def remove_member(self, actor: User, room_id: int, user_id: int) -> RoomEvent:
-        """Leave (``user_id`` is the actor) or remove someone (the creator or the owner)."""
+    async def remove_member(self, actor: User, room_id: int, user_id: int) -> Outcome[RoomEvent]:
+        """Leave (``user_id`` is the actor) or remove someone (the creator or the owner):
+        its value is the ``room_member_left`` (its seq is the reply's)."""
         if user_id == actor.id:
             await self._access(actor, room_id)
         else:
@@ -270,11 +266,11 @@ class RoomService:
 
         event = await self._recorder.record(room_id, change)
         self._forget_member(room_id, user_id)
-        return event
+        return outcome(event, event)
 
     async def update(
         self, actor: User, room_id: int, name: str | None, passcode: str | None, clear: bool
-    ) -> tuple[Room, RoomEvent]:
+    ) -> Outcome[Room]:
         """Rename and/or set the passcode (``clear``: remove it); the creator or the owner."""
         await self._manage(actor, room_id)
         if name is None and passcode is None and not clear:
@@ -288,12 +284,12 @@ class RoomService:
             room_id, RoomChanges(name=name, passcode_hash=passcode_hash, clear_passcode=clear)
         )
 
-    async def rotate_link(self, actor: User, room_id: int) -> tuple[Room, RoomEvent]:
+    async def rotate_link(self, actor: User, room_id: int) -> Outcome[Room]:
         """A new join link; the old one stops working."""
         await self._manage(actor, room_id)
         return await self._change(room_id, RoomChanges(join_token=secrets.token_urlsafe(24)))
 
-    async def _change(self, room_id: int, changes: RoomChanges) -> tuple[Room, RoomEvent]:
+    async def _change(self, room_id: int, changes: RoomChanges) -> Outcome[Room]:
         changed: list[Room] = []
 
         async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
@@ -307,10 +303,11 @@ class RoomService:
 
         event = await self._recorder.record(room_id, change)
         self._forget_room(room_id)
-        return changed[0], event
+        return outcome(changed[0], event)
 
-    async def delete(self, actor: User, room_id: int) -> RoomEvent:
-        """Delete the room (the creator or the owner): not found from now on."""
+    async def delete(self, actor: User, room_id: int) -> Outcome[RoomEvent]:
+        """Delete the room (the creator or the owner): not found from now on. Its value
+        is the ``room_chat_deleted`` (its seq is the reply's)."""
         await self._manage(actor, room_id)
 
         async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
@@ -320,7 +317,7 @@ class RoomService:
 
         event = await self._recorder.record(room_id, change)
         self._forget_room(room_id)
-        return event
+        return outcome(event, event)
 
     async def _hash_passcode(self, passcode: str) -> str:
         if not 4 <= len(passcode) <= 64:

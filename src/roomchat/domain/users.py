@@ -28,14 +28,14 @@ class UserService:
     def __init__(
         self,
         store: Store,
-        throttle: LoginThrottle | None = None,
+        throttle: LoginThrottle,
+        hasher: PasswordHasher,
         max_password_chars: int = 128,
-        hasher: PasswordHasher | None = None,
     ) -> None:
         self._store = store
-        self._throttle = throttle or LoginThrottle("10/5minutes", "50/5minutes", "20/hour")
+        self._throttle = throttle
         self._max_password = max_password_chars
-        self._hasher = hasher or PasswordHasher()
+        self._hasher = hasher
         # Hashing a dummy keeps failed logins for unknown users as slow as wrong passwords.
         self._dummy_hash = self._hasher.hash("roomchat-timing-equaliser")
 

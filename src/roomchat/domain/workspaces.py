@@ -11,6 +11,7 @@ from roomchat.domain.invitations import InvitationService
 from roomchat.domain.kinds import MEMBER_LEFT
 from roomchat.domain.models import User, Workspace, WorkspaceMember
 from roomchat.domain.names import has_hidden_characters
+from roomchat.domain.outcome import Outcome, outcome
 from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.roles import BOT, MEMBER, OWNER
 from roomchat.domain.room_changes import member_left_data
@@ -39,13 +40,13 @@ class WorkspaceService:
     def __init__(
         self,
         store: Store,
-        invitations: InvitationService | None = None,
-        recorder: EventRecorder | None = None,
+        invitations: InvitationService,
+        recorder: EventRecorder,
         owned_limit: int = WORKSPACES_PER_OWNER,
     ) -> None:
         self._store = store
-        self.invitations = invitations or InvitationService(store)
-        self._recorder = recorder or EventRecorder(store, None, "local")
+        self.invitations = invitations
+        self._recorder = recorder
         # How many workspaces one user may own: each is another place to invite from
         # and to fill with rooms and keys.
         self._owned_limit = owned_limit
@@ -87,11 +88,11 @@ class WorkspaceService:
     async def accept(self, user: User, invitation_id: int) -> Workspace:
         return await self.invitations.accept(user, invitation_id, MEMBER)
 
-    async def leave(self, user: User, workspace_id: int) -> list[RoomEvent]:
+    async def leave(self, user: User, workspace_id: int) -> Outcome[None]:
         """Leave the workspace and its rooms; the owner hands the workspace on first.
 
         One ``room_member_left`` per room they were in (``removed_by``: themselves),
-        stored with the leave in one transaction; the caller publishes them.
+        stored with the leave in one transaction: the outcome's events.
         """
         role = await self.require_member(user, workspace_id)
         if role == OWNER:
@@ -106,7 +107,8 @@ class WorkspaceService:
             if rooms is None:
                 raise ChatError(Code.CONFLICT, "you are no longer a member (or now the owner)")
             departures = [(room_id, user.id) for room_id in rooms]
-            return await self._record_departures(tx, departures, user.id)
+            left = await self._record_departures(tx, departures, user.id)
+        return outcome(None, *left)
 
     async def remove_bots(
         self, tx: Transaction, workspace_id: int, bot_ids: Sequence[int], removed_by: int
@@ -143,14 +145,14 @@ class WorkspaceService:
 
     async def transfer_owner(
         self, owner: User, workspace_id: int, user_id: int
-    ) -> tuple[Workspace, list[RoomEvent]]:
+    ) -> Outcome[Workspace]:
         """Hand the workspace to a member; the owner becomes a member.
 
         In the same transaction every API key of the workspace is revoked (their bots
         leave) and every webhook endpoint deleted: the former owner holds the keys and
         the endpoints' URLs and secrets, and the new owner could not tell who else does.
-        The new owner makes fresh ones (docs/security.md). The bots' ``room_member_left``
-        events are the caller's to publish.
+        The new owner makes fresh ones (docs/security.md). The outcome's events are the
+        bots' ``room_member_left``.
         """
         await self.require_owner(owner, workspace_id, "only the workspace owner can do that")
         if user_id == owner.id:
@@ -169,7 +171,7 @@ class WorkspaceService:
                 await delete_workspace_webhooks(tx.conn, workspace_id)
         except TooManyWorkspaces:
             raise self._owns_too_many("that member owns") from None
-        return workspace, events
+        return outcome(workspace, *events)
 
     async def require_owner(self, user: User, workspace_id: int, message: str) -> None:
         if await self.require_member(user, workspace_id) != OWNER:

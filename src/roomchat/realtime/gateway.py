@@ -63,15 +63,15 @@ class Gateway:
         hub: Hub,
         actions: dict[str, Action[Any]],
         limits: GatewayLimits,
-        origins: OriginPolicy | None = None,
-        metrics: Metrics | None = None,
+        origins: OriginPolicy,
+        metrics: Metrics,
     ) -> None:
-        self._metrics = metrics or Metrics("local")
+        self._metrics = metrics
         self._sessions = sessions
         self._hub = hub
         self._actions = actions
         self._limits = limits
-        self._origins = origins or OriginPolicy([])
+        self._origins = origins
         self._outbound = OutboundLimits(
             limits.outbound_buffer_bytes,
             limits.outbound_queue_frames,

@@ -1,6 +1,8 @@
 """One handler per WebSocket action, and the table saying how the gateway runs each:
 its payload model and the per-connection rate limit it takes from. A handler gets
-the parsed payload, calls the domain and replies."""
+the parsed payload, calls the domain and replies; a command's committed events go out
+after its reply through ``_answer`` and ``_publish``, the WebSocket adapter of an
+outcome (domain/outcome.py), and nowhere else."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from typing import Any, Generic
 
 from roomchat import jsoncodec
 from roomchat.domain.events import typing_signal
-from roomchat.domain.message_changes import ChangeResult, MessageChanges
+from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageService
 from roomchat.domain.models import Room
+from roomchat.domain.outcome import Outcome, Recorded
 from roomchat.domain.read_state import ReadState
 from roomchat.domain.replay import Replay
-from roomchat.domain.rooms import Joined, RoomService
+from roomchat.domain.rooms import RoomService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code
 from roomchat.realtime import protocol
@@ -127,9 +130,9 @@ class Handlers:
         else:
             # A catch-up resumes a membership and never creates one: a member removed
             # while offline is told so, not let back in by their client's reconnect.
-            joined = Joined(await self.rooms.require_room_member(conn.user, p.room_id), None)
-        room_id = joined.room.id
-        if joined.event is not None:  # a new member: the room may now be too large
+            joined = Outcome(await self.rooms.require_room_member(conn.user, p.room_id))
+        room_id = joined.value.id
+        if joined.events:  # a new member: the room may now be too large
             await self.presence.recount(room_id)
         await self.hub.begin_join(conn, room_id)
         try:
@@ -145,9 +148,10 @@ class Handlers:
         shape = protocol.join_data if p.after_seq is None else protocol.catch_up_data
         data = shape(room, history.encoded, history.has_more, history.seq, online)
         reply = protocol.success(envelope.action, data, envelope.request_id)
+        # The reply goes through the hub (ordered with the room's broadcasts), then the
+        # join's room_member_joined, if it made a new member.
         self.hub.complete_join(conn, room_id, reply, history.seq)
-        if joined.event is not None:  # room_member_joined, after the reply
-            self.fanout.publish([joined.event])
+        self._publish(joined)
         return None
 
     def _encoded(self, room: Room) -> bytes:
@@ -159,13 +163,13 @@ class Handlers:
             self._encoded_rooms[room] = encoded
         return encoded
 
-    def _known_seq(self, room_id: int, joined: Joined) -> int | None:
+    def _known_seq(self, room_id: int, joined: Outcome[Room]) -> int | None:
         """Where a join reply's history may not end before: what the hub delivered here,
         and this join's own room_member_joined (stored, published after the reply)."""
         delivered = self.hub.delivered(room_id)
-        if delivered is None or joined.event is None:
+        if delivered is None or not joined.events:
             return delivered
-        return max(delivered, joined.event.seq)
+        return max(delivered, *(event.seq for event in joined.events))
 
     async def leave_room_chat(
         self, conn: Connection, envelope: Envelope, p: protocol.LeaveRoom
@@ -182,10 +186,7 @@ class Handlers:
         result = await self.messages.send(
             conn.user, p.room_id, p.message_text, p.message_content, p.client_msg_id
         )
-        # The sender's reply goes first, then the broadcast (which the sender gets too).
-        conn.send(protocol.success(envelope.action, result.data, envelope.request_id))
-        if result.event is not None:
-            self.fanout.publish([result.event])
+        self._answer(conn, envelope, result.data, result)
         return None
 
     async def edit_room_chat_message(
@@ -199,35 +200,42 @@ class Handlers:
             p.message_content,
             keep_content="message_content" not in p.model_fields_set,
         )
-        self._changed(conn, envelope, result)
+        self._answer(conn, envelope, result.value, result)
         return None
 
     async def delete_room_chat_message(
         self, conn: Connection, envelope: Envelope, p: protocol.DeleteMessage
     ) -> bytes | None:
         result = await self.changes.delete(conn.user, p.room_id, p.message_id)
-        self._changed(conn, envelope, result)
+        self._answer(conn, envelope, result.value, result)
         return None
 
     async def add_room_chat_reaction(
         self, conn: Connection, envelope: Envelope, p: protocol.ReactionChange
     ) -> bytes | None:
         result = await self.changes.add_reaction(conn.user, p.room_id, p.message_id, p.reaction)
-        self._changed(conn, envelope, result)
+        self._answer(conn, envelope, result.value, result)
         return None
 
     async def remove_room_chat_reaction(
         self, conn: Connection, envelope: Envelope, p: protocol.ReactionChange
     ) -> bytes | None:
         result = await self.changes.remove_reaction(conn.user, p.room_id, p.message_id, p.reaction)
-        self._changed(conn, envelope, result)
+        self._answer(conn, envelope, result.value, result)
         return None
 
-    def _changed(self, conn: Connection, envelope: Envelope, result: ChangeResult) -> None:
-        """The caller's reply first, then the broadcast (as for a sent message)."""
-        conn.send(protocol.success(envelope.action, result.reply, envelope.request_id))
-        if result.event is not None:
-            self.fanout.publish([result.event])
+    def _answer(self, conn: Connection, envelope: Envelope, data: bytes, outcome: Recorded) -> None:
+        """The WebSocket adapter of a command's outcome: the caller's reply (``data``)
+        first, then the outcome's events, which the caller gets too, after its reply."""
+        conn.send(protocol.success(envelope.action, data, envelope.request_id))
+        self._publish(outcome)
+
+    def _publish(self, outcome: Recorded) -> None:
+        """The outcome's committed events to this instance's clients (the outbox relay
+        carries them to the others). Called once the reply is out: the one place a
+        handler publishes."""
+        if outcome.events:
+            self.fanout.publish(outcome.events)
 
     async def subscribe_workspace(
         self, conn: Connection, envelope: Envelope, p: protocol.WorkspaceRef

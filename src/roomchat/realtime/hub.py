@@ -77,17 +77,18 @@ class Hub:
         room_log: RoomLog,
         gap_delay: float,
         sweep_interval: float = 5.0,
-        metrics: Metrics | None = None,
         *,
-        channels: Channels | None = None,
-        attendance: Attendance | None = None,
+        metrics: Metrics,
+        channels: Channels,
+        attendance: Attendance | None,
     ) -> None:
+        """``channels``: shared with presence (wiring.py); ``attendance``: presence, or
+        None with presence off."""
         self._log = room_log
-        self._metrics = metrics or Metrics("local")
+        self._metrics = metrics
         self._gap_delay = gap_delay
         self._sweep_interval = sweep_interval
-        # Shared with presence when it is given (app.py); else the hub's own.
-        self._rooms = channels if channels is not None else Channels()
+        self._rooms = channels
         self._channels = self._rooms.by_room  # read once per event
         self._followers = Followers()
         self._attendance = attendance

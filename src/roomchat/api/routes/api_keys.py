@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
+from roomchat.api.outcomes import reply
 from roomchat.api.responses import JSON, ok
-from roomchat.api.routes.rooms import then_publish
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.api_keys import MAX_NAME_CHARS
 
@@ -50,5 +50,5 @@ async def revoke_api_key(workspace_id: IdPath, key_id: IdPath, user: CurrentUser
     """Revoke the key: refused from now on, on every instance. Its bot leaves the
     workspace and its rooms (``room_member_left``), and stays the author of what it
     posted."""
-    revoked, events = await svc.api_keys.revoke(user, workspace_id, key_id)
-    return then_publish(ok(revoked.to_dict()), svc, events)
+    revoked = await svc.api_keys.revoke(user, workspace_id, key_id)
+    return reply(ok(revoked.value.to_dict()), revoked, svc.fanout)

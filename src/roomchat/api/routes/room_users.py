@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictInt
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
+from roomchat.api.outcomes import reply
 from roomchat.api.responses import JSON, ok
-from roomchat.api.routes.rooms import then_publish
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.models import MAX_ID
 
@@ -27,15 +27,15 @@ async def room_members(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
 async def add_room_member(room_id: IdPath, body: AddRoomUser, user: CurrentUser, svc: Svc) -> JSON:
     """Add a workspace member (the room's creator or the workspace owner): 201 and
     ``room_member_joined`` for a new member, 200 and nothing for one already in."""
-    member, event = await svc.rooms.add_member(user, room_id, body.user_id)
-    status = 201 if event is not None else 200
-    return then_publish(ok(member.to_dict(), status), svc, [event])
+    added = await svc.rooms.add_member(user, room_id, body.user_id)
+    status = 201 if added.events else 200
+    return reply(ok(added.value.to_dict(), status), added, svc.fanout)
 
 
 @router.delete("/room/{room_id}/users/{user_id}")
 async def remove_room_member(room_id: IdPath, user_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Leave (your own id) or remove someone (the creator or the workspace owner):
     ``room_member_left``, after which their connections get nothing of the room."""
-    event = await svc.rooms.remove_member(user, room_id, user_id)
-    data = {"room_id": room_id, "seq": event.seq, "user_id": user_id, "removed_by": user.id}
-    return then_publish(ok(data), svc, [event])
+    left = await svc.rooms.remove_member(user, room_id, user_id)
+    data = {"room_id": room_id, "seq": left.value.seq, "user_id": user_id, "removed_by": user.id}
+    return reply(ok(data), left, svc.fanout)

@@ -3,24 +3,21 @@ history and events."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictInt, StrictStr
-from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from roomchat import frames
 from roomchat.api.deps import CurrentUser, IdPath, PlainDecimal, Svc
+from roomchat.api.outcomes import reply
 from roomchat.api.responses import JSON, ok, ok_encoded
 from roomchat.api.routing import StrictJSONRoute
-from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import MAX_ID
 from roomchat.domain.room_list import MAX_CURSOR_CHARS, ROOM_PAGE, position
 from roomchat.errors import ChatError, Code
-from roomchat.services import Services
 
 router = APIRouter(prefix="/api/v1/room-chats", tags=["room-chats"], route_class=StrictJSONRoute)
 
@@ -62,21 +59,6 @@ class PostMessage(BaseModel):
         description="makes a retry safe: the same id again (same room, same sender) "
         "answers the stored message (200) instead of storing another",
     )
-
-
-R = TypeVar("R", bound=Response)
-
-
-def then_publish(response: R, svc: Services, events: Sequence[RoomEvent | None]) -> R:
-    """Broadcast the change's events once the reply has gone out."""
-    stored = [event for event in events if event is not None]
-    if stored:
-
-        async def publish() -> None:  # async: on the event loop, not in a worker thread
-            svc.fanout.publish(stored)
-
-        response.background = BackgroundTask(publish)
-    return response
 
 
 @router.post("/", status_code=201)
@@ -121,7 +103,7 @@ async def join_by_link(
 ) -> JSON:
     passcode = body.passcode if body is not None else None
     joined = await svc.rooms.join_by_token(user, join_token, passcode)
-    return then_publish(ok(joined.room.to_dict(svc.public_base_url)), svc, [joined.event])
+    return reply(ok(joined.value.to_dict(svc.public_base_url)), joined, svc.fanout)
 
 
 @router.get("/{room_id}")
@@ -137,22 +119,22 @@ async def update_room(room_id: IdPath, body: UpdateRoom, user: CurrentUser, svc:
     if "name" in body.model_fields_set and body.name is None:
         raise ChatError(Code.VALIDATION_ERROR, "a room's name cannot be null")
     clear = "passcode" in body.model_fields_set and body.passcode is None
-    room, event = await svc.rooms.update(user, room_id, body.name, body.passcode, clear)
-    return then_publish(ok(room.to_dict(svc.public_base_url)), svc, [event])
+    updated = await svc.rooms.update(user, room_id, body.name, body.passcode, clear)
+    return reply(ok(updated.value.to_dict(svc.public_base_url)), updated, svc.fanout)
 
 
 @router.post("/{room_id}/link/rotate")
 async def rotate_link(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """A new link_join; the old one stops working (the creator or the workspace owner)."""
-    room, event = await svc.rooms.rotate_link(user, room_id)
-    return then_publish(ok(room.to_dict(svc.public_base_url)), svc, [event])
+    rotated = await svc.rooms.rotate_link(user, room_id)
+    return reply(ok(rotated.value.to_dict(svc.public_base_url)), rotated, svc.fanout)
 
 
 @router.delete("/{room_id}")
 async def delete_room(room_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Delete the room (the creator or the workspace owner): ``room_chat_deleted``."""
-    event = await svc.rooms.delete(user, room_id)
-    return then_publish(ok({"room_id": room_id, "seq": event.seq}), svc, [event])
+    deleted = await svc.rooms.delete(user, room_id)
+    return reply(ok({"room_id": room_id, "seq": deleted.value.seq}), deleted, svc.fanout)
 
 
 @router.get("/{room_id}/messages")
@@ -179,7 +161,7 @@ async def post_message(room_id: IdPath, body: PostMessage, user: CurrentUser, sv
         user, room_id, body.message_text, body.message_content, body.client_msg_id
     )
     status = 201 if result.event is not None else 200
-    return then_publish(ok_encoded(result.data, status), svc, [result.event])
+    return reply(ok_encoded(result.data, status), result, svc.fanout)
 
 
 @router.get("/{room_id}/messages/{message_id}/readers")

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from roomchat.api.deps import CurrentUser, IdPath, Svc
+from roomchat.api.outcomes import reply
 from roomchat.api.responses import JSON, ok
-from roomchat.api.routes.rooms import then_publish
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.models import MAX_ID
 
@@ -55,9 +55,9 @@ async def add_member(workspace_id: IdPath, body: AddMember, user: CurrentUser, s
 @router.delete("/{workspace_id}/members/me")
 async def leave(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Leave the workspace and its rooms; the owner transfers ownership first (409)."""
-    events = await svc.workspaces.leave(user, workspace_id)
+    left = await svc.workspaces.leave(user, workspace_id)
     # A room_member_left for each room they were in.
-    return then_publish(ok({"workspace_id": workspace_id, "user_id": user.id}), svc, events)
+    return reply(ok({"workspace_id": workspace_id, "user_id": user.id}), left, svc.fanout)
 
 
 @router.post("/{workspace_id}/owner")
@@ -65,9 +65,9 @@ async def transfer_owner(workspace_id: IdPath, body: NewOwner, user: CurrentUser
     """Hand the workspace to one of its members (owner only); the owner becomes a member.
     Every API key of the workspace is revoked (its bot leaves) and every webhook
     endpoint deleted: the new owner makes fresh ones."""
-    workspace, events = await svc.workspaces.transfer_owner(user, workspace_id, body.user_id)
+    handed_on = await svc.workspaces.transfer_owner(user, workspace_id, body.user_id)
     # A room_member_left for each room a revoked key's bot was in.
-    return then_publish(ok(workspace.to_dict()), svc, events)
+    return reply(ok(handed_on.value.to_dict()), handed_on, svc.fanout)
 
 
 @router.get("/{workspace_id}/members")
