@@ -53,6 +53,7 @@ test: $(STAMP_TEST)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	node scripts/check-js-cycles.mjs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -60,6 +61,7 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	node scripts/check-js-cycles.mjs
 
 bench: $(STAMP_BENCH) $(STAMP_NODE)

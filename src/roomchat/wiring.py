@@ -20,6 +20,7 @@ from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.read_state import ReadState
 from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.records import InvitationLimits, RoomLimits
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
@@ -43,8 +44,7 @@ from roomchat.services import Services
 from roomchat.settings import Settings
 from roomchat.store import Store
 from roomchat.store.database import Timeouts
-from roomchat.store.invitations import InvitationLimits
-from roomchat.store.rooms import RoomLimits
+from roomchat.store.outbox_port import OutboxPort
 from roomchat.webhooks.addresses import AddressPolicy
 from roomchat.webhooks.dispatcher import Dispatcher, DispatchLimits
 from roomchat.webhooks.sender import Sender
@@ -98,8 +98,10 @@ def build_services(settings: Settings, bus: Bus) -> Services:
                 retry_s=settings.kafka_retry_interval_s,
             ),
         )
+    # The outbox as the domain sees it (it takes the domain's transaction port).
+    events_outbox = OutboxPort(outbox) if outbox is not None else None
     # Every durable room change, new messages included: its seq, the event log, the outbox.
-    recorder = EventRecorder(store, outbox, settings.instance_id)
+    recorder = EventRecorder(store, events_outbox, settings.instance_id)
     workspaces = WorkspaceService(
         store,
         InvitationService(
@@ -143,7 +145,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
             history=settings.history_limit,
             catch_up_max_bytes=settings.catch_up_max_bytes,
         ),
-        outbox=outbox,
+        outbox=events_outbox,
         metrics=meter,
         cache_recent=True,
         commits_in_flight=settings.commits_in_flight,

@@ -15,6 +15,7 @@ from roomchat.errors import ChatError, Code
 from roomchat.frames import MessageTemplate
 from roomchat.outbox import Outbox, OutboxLimits
 from roomchat.store.messages import NewMessage
+from roomchat.store.outbox_port import OutboxPort
 from roomchat.store.tables import outbox, room_users, rooms
 from roomchat.store.transaction import Transaction
 from tests.unit.conftest import Domain, message_service
@@ -133,7 +134,7 @@ async def test_outbox_rows_carry_the_broadcast_frames(domain: Domain) -> None:
     seen = SeenOutbox(
         Outbox(domain.store.engine, NoBus(), "unit-outbox", OutboxLimits())  # type: ignore[arg-type]
     )
-    service = message_service(domain, "unit-outbox", seen)
+    service = message_service(domain, "unit-outbox", OutboxPort(seen))
     results = await service._store_batch(
         [NewMessage(r0, owner, "a", None, None), NewMessage(r1, owner, "b", None, None)]
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from roomchat.errors import ChatError, Code
-from roomchat.store.group_commit import GroupCommitWriter
+from roomchat.group_commit import GroupCommitWriter
 
 
 class Storage:

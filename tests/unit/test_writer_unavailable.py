@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from roomchat.store.group_commit import GroupCommitWriter
+from roomchat.group_commit import GroupCommitWriter
+from roomchat.store.database import is_unavailable
 
 
 class Unanswered:
@@ -28,7 +29,9 @@ class Unanswered:
 
 async def test_a_batch_that_timed_out_fails_its_callers_without_trying_each_again() -> None:
     database = Unanswered()
-    writer: GroupCommitWriter[str, str] = GroupCommitWriter(database.append, max_batch=10)
+    writer: GroupCommitWriter[str, str] = GroupCommitWriter(
+        database.append, max_batch=10, unavailable=is_unavailable
+    )
     writer.start()
     try:
         first = asyncio.create_task(writer.write("first"))

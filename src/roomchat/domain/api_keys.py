@@ -23,13 +23,13 @@ from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import ApiKey, User
 from roomchat.domain.names import BOT_PREFIX, username_skeleton
 from roomchat.domain.outcome import Outcome, outcome
+from roomchat.domain.ports import Storage
 from roomchat.domain.rate_limits import RateLimiter
+from roomchat.domain.records import BotNameTaken, NewKey, TooManyKeys
 from roomchat.domain.roles import BOT
 from roomchat.domain.sessions import secret_hash
 from roomchat.domain.workspaces import WorkspaceService, clean_name
 from roomchat.errors import ChatError, Code, not_found, unauthorized
-from roomchat.store import Store
-from roomchat.store.api_keys import BotNameTaken, NewKey, TooManyKeys
 
 KEY_PREFIX = "rck_"
 # Listed with each key to tell keys apart: "rck_" and 8 of its characters (208 of its
@@ -71,7 +71,7 @@ class IssuedKey:
 class ApiKeyService:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         workspaces: WorkspaceService,
         per_workspace: int,
         limiter: RateLimiter,
@@ -150,7 +150,7 @@ class ApiKeyService:
         self, key_id: int, workspace_id: int | None, revoked_by: int | None
     ) -> tuple[ApiKey, list[RoomEvent]]:
         async with self._store.transaction() as tx:
-            found = await self._store.api_keys.revoke(tx.conn, key_id, workspace_id, self._clock())
+            found = await tx.api_keys.revoke(key_id, workspace_id, self._clock())
             if found is None:
                 raise not_found("API key")
             # Again for a key revoked before: a bot left behind then leaves now. With no

@@ -25,7 +25,7 @@ from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE, TYPING
 from roomchat.domain.models import Message
 
 if TYPE_CHECKING:
-    from roomchat.store.transaction import Transaction
+    from roomchat.domain.ports import RoomTransaction
 
 
 def message_data(message: Message) -> bytes:
@@ -93,7 +93,7 @@ class EventOutbox(Protocol):
     """Where durable events are written in the transaction that stores their change, so
     that none committed can miss the other instances (roomchat.outbox.Outbox)."""
 
-    async def add(self, tx: Transaction, events: Sequence[RoomEvent]) -> None: ...
+    async def add(self, tx: RoomTransaction, events: Sequence[RoomEvent]) -> None: ...
 
     def committed(self, rows: Sequence[tuple[int, RoomEvent]]) -> None:
         """Rows (outbox id, event) that another writer put in the table and that

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 from roomchat.domain.models import Invitation, User, Workspace
 from roomchat.domain.names import normalise_username
+from roomchat.domain.ports import Storage
 from roomchat.domain.rate_limits import RateLimiter
+from roomchat.domain.records import InvitationLimits
 from roomchat.errors import ChatError, Code, forbidden, not_found
-from roomchat.store import Store
-from roomchat.store.invitations import InvitationLimits
 
 # Pending invitations a workspace may have: nobody can make the server hold an
 # unbounded number of them.
@@ -40,7 +40,7 @@ DEFAULT_LIMITS = InvitationLimits(
 class InvitationService:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         limits: InvitationLimits = DEFAULT_LIMITS,
         ttl: timedelta = INVITATION_TTL,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -30,14 +30,12 @@ from roomchat.domain.messages import MessageLimits, check_text
 from roomchat.domain.models import Message, User
 from roomchat.domain.names import has_hidden_characters, renders_as_nothing
 from roomchat.domain.outcome import Outcome, outcome
-from roomchat.domain.recorder import Change, EventRecorder
+from roomchat.domain.ports import Change, RoomTransaction
+from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.records import ChangeTarget
 from roomchat.domain.roles import manages_room
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code, forbidden, not_found
-from roomchat.store import event_log, reactions
-from roomchat.store import messages as message_rows
-from roomchat.store.messages import ChangeTarget
-from roomchat.store.transaction import Transaction
 
 MAX_REACTION_CHARS = 32
 MAX_DISTINCT_REACTIONS = 20  # per message
@@ -110,7 +108,7 @@ class MessageChanges:
         check_text(self._limits, message_text, message_content)
         content = message_content or None
 
-        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+        async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             found = await self._target(tx, room_id, message_id, user)
             if found.message.user.id != user.id:
                 raise forbidden("only its author may edit a message")
@@ -119,10 +117,10 @@ class MessageChanges:
                 message_text,
                 new_content,
             ):
-                message = await message_rows.current(tx.conn, message_id)
+                message = await tx.messages.current(message_id)
                 raise _Unchanged({"room_id": room_id, "message": message.state_dict()})
-            await message_rows.edit(tx.conn, message_id, message_text, new_content, self._clock())
-            message = await message_rows.current(tx.conn, message_id)
+            await tx.messages.edit(message_id, message_text, new_content, self._clock())
+            message = await tx.messages.current(message_id)
             await _show_as_now(tx, message)
             return kinds.MESSAGE_EDITED, events.message_edited_data(seq, message)
 
@@ -132,7 +130,7 @@ class MessageChanges:
         """Leave a tombstone: by its author or whoever manages the room (its creator, the
         workspace owner, the workspace's bots)."""
 
-        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+        async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             found = await self._target(tx, room_id, message_id, user)
             if found.message.user.id != user.id and not manages_room(
                 user.id, found.room_creator, found.actor_role
@@ -140,8 +138,8 @@ class MessageChanges:
                 raise forbidden(
                     "only its author, the room's creator or the workspace owner may delete it"
                 )
-            await message_rows.tombstone(tx.conn, message_id, self._clock())
-            await _show_as_now(tx, await message_rows.current(tx.conn, message_id))
+            await tx.messages.tombstone(message_id, self._clock())
+            await _show_as_now(tx, await tx.messages.current(message_id))
             return kinds.MESSAGE_DELETED, events.message_deleted_data(
                 room_id, seq, message_id, user.id
             )
@@ -153,19 +151,19 @@ class MessageChanges:
     ) -> Outcome[bytes]:
         reaction = clean_reaction(raw_reaction)
 
-        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+        async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             await self._target(tx, room_id, message_id, user)
-            if await reactions.has(tx.conn, message_id, user.id, reaction):
+            if await tx.reactions.has(message_id, user.id, reaction):
                 raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
             if (
-                not await reactions.is_given(tx.conn, message_id, reaction)
-                and await reactions.distinct_count(tx.conn, message_id) >= MAX_DISTINCT_REACTIONS
+                not await tx.reactions.is_given(message_id, reaction)
+                and await tx.reactions.distinct_count(message_id) >= MAX_DISTINCT_REACTIONS
             ):
                 raise ChatError(
                     Code.CONFLICT,
                     f"a message has at most {MAX_DISTINCT_REACTIONS} different reactions",
                 )
-            await reactions.add(tx.conn, message_id, user.id, reaction, self._clock())
+            await tx.reactions.add(message_id, user.id, reaction, self._clock())
             return kinds.REACTION_ADDED, events.reaction_data(
                 room_id, seq, message_id, user.id, reaction
             )
@@ -177,9 +175,9 @@ class MessageChanges:
     ) -> Outcome[bytes]:
         reaction = clean_reaction(raw_reaction)
 
-        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
+        async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             await self._target(tx, room_id, message_id, user)
-            if not await reactions.remove(tx.conn, message_id, user.id, reaction):
+            if not await tx.reactions.remove(message_id, user.id, reaction):
                 raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
             return kinds.REACTION_REMOVED, events.reaction_data(
                 room_id, seq, message_id, user.id, reaction
@@ -200,21 +198,20 @@ class MessageChanges:
         return outcome(frames.with_field(frames.data_of(event), "changed", b"true"), event)
 
     async def _target(
-        self, tx: Transaction, room_id: int, message_id: int, actor: User
+        self, tx: RoomTransaction, room_id: int, message_id: int, actor: User
     ) -> ChangeTarget:
         """The message, if it is in the room and not deleted: not_found otherwise (a
         message of another room, even one the caller may see, is not found here)."""
-        found = await message_rows.target(tx.conn, message_id, actor.id)
+        found = await tx.messages.target(message_id, actor.id)
         if found is None or found.message.room_id != room_id or found.message.deleted_at:
             raise not_found("message")
         return found
 
 
-async def _show_as_now(tx: Transaction, message: Message) -> None:
+async def _show_as_now(tx: RoomTransaction, message: Message) -> None:
     """Rewrite the message's stored events so that none shows an earlier version."""
-    found = await event_log.message_events(tx.conn, message.room_id, message.seq, message.id)
-    await event_log.rewrite(
-        tx.conn,
+    found = await tx.events.message_events(message.room_id, message.seq, message.id)
+    await tx.events.rewrite(
         message.room_id,
         {e.seq: events.shown_as_now(e.action, e.data, message) for e in found},
     )

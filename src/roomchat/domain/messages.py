@@ -16,17 +16,15 @@ from roomchat.domain.events import (
 )
 from roomchat.domain.kinds import NEW_MESSAGE
 from roomchat.domain.models import Message, MessagePage, Room, User
+from roomchat.domain.ports import BatchWriter, Storage
 from roomchat.domain.recent import RecentHistory
 from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.records import ClientMsgIdTaken, NewMessage, Send
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
 from roomchat.frames import MessageTemplate
+from roomchat.group_commit import GroupCommitWriter
 from roomchat.metrics import Metrics
-from roomchat.store import Store
-from roomchat.store.append_pg import BatchAppender, Send
-from roomchat.store.group_commit import GroupCommitWriter
-from roomchat.store.messages import ClientMsgIdTaken, NewMessage
-from roomchat.store.read_state import advance_senders
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +91,7 @@ class MessageService:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         rooms: RoomService,
         recorder: EventRecorder,
         limits: MessageLimits,
@@ -120,7 +118,10 @@ class MessageService:
         # flight, no two sharing a room, so each room's sends still commit in order.
         in_flight = commits_in_flight if store.batches is not None else 1
         self._writer: GroupCommitWriter[NewMessage, SendResult] = GroupCommitWriter(
-            self._store_batch, key=_room_of, in_flight=in_flight
+            self._store_batch,
+            key=_room_of,
+            in_flight=in_flight,
+            unavailable=store.is_unavailable,
         )
         self.recent: RecentHistory | None = None
         join_history = self._metrics.join_history
@@ -168,7 +169,7 @@ class MessageService:
     async def _store_in_steps(self, batch: Sequence[NewMessage]) -> list[SendResult]:
         async with self._store.transaction() as tx:
             results: list[SendResult] = []
-            for appended in await self._store.messages.append(tx, batch):
+            for appended in await tx.messages.append(batch):
                 data = message_data(appended.message)
                 event = None
                 if appended.created:
@@ -176,14 +177,13 @@ class MessageService:
                 results.append(SendResult(appended.message, data, event))
             await self._recorder.append(tx, [r.event for r in results if r.event])
             # Sending marks the room read up to the message sent.
-            await advance_senders(
-                tx.conn,
+            await tx.reads.advance_senders(
                 [(r.message.room_id, r.message.user.id, r.message.seq) for r in results],
             )
         return results
 
     async def _store_at_once(
-        self, batches: BatchAppender, batch: Sequence[NewMessage]
+        self, batches: BatchWriter, batch: Sequence[NewMessage]
     ) -> list[SendResult]:
         """The same writes as ``_store_in_steps`` in one round trip (store/append_pg.py)."""
         now = datetime.now(UTC)

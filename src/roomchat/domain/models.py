@@ -135,7 +135,7 @@ class RoomUser:
 @dataclass(frozen=True, slots=True)
 class Reaction:
     """One reaction on a message: ``count`` people, the first of them in ``user_ids``
-    (capped: see roomchat.store.reactions.USER_IDS_SHOWN)."""
+    (capped by the store: store/reactions.py, USER_IDS_SHOWN)."""
 
     reaction: str
     count: int

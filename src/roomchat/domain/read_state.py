@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from roomchat.domain.models import Message, RoomView, User
+from roomchat.domain.ports import Storage
+from roomchat.domain.records import ReadPosition
 from roomchat.domain.room_list import cursor_after
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import forbidden, not_found
-from roomchat.store import Store
-from roomchat.store.read_state import ReadPosition
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class RoomListPage:
 
 
 class ReadState:
-    def __init__(self, store: Store, rooms: RoomService, workspaces: WorkspaceService) -> None:
+    def __init__(self, store: Storage, rooms: RoomService, workspaces: WorkspaceService) -> None:
         self._store = store
         self._rooms = rooms
         self._workspaces = workspaces

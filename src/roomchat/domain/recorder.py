@@ -9,21 +9,13 @@ it in seq order. (New messages take the same steps in batches: domain/messages.p
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from roomchat import jsoncodec
 from roomchat.domain.events import EventOutbox, RoomEvent
-from roomchat.store import Store
-from roomchat.store.seqs import reserve_seqs
-from roomchat.store.transaction import Transaction
-
-# Writes the change in ``tx`` given its seq; returns the event's (action, data).
-Change = Callable[[Transaction, int], Awaitable[tuple[str, dict[str, Any]]]]
+from roomchat.domain.ports import Change, RoomTransaction, Storage
 
 
 class EventRecorder:
-    def __init__(self, store: Store, outbox: EventOutbox | None, origin: str) -> None:
+    def __init__(self, store: Storage, outbox: EventOutbox | None, origin: str) -> None:
         self._store = store
         self._outbox = outbox
         self._origin = origin
@@ -39,14 +31,14 @@ class EventRecorder:
         A ChatError raised by ``change`` rolls everything back, the seq included.
         """
         async with self._store.transaction() as tx:
-            (seq,) = await reserve_seqs(tx.conn, [room_id])
+            (seq,) = await tx.seqs.reserve([room_id])
             action, data = await change(tx, seq)
             event = RoomEvent.build(room_id, seq, action, jsoncodec.dumps(data), self._origin)
             await self.append(tx, [event])
         return event
 
-    async def append(self, tx: Transaction, events: list[RoomEvent]) -> None:
+    async def append(self, tx: RoomTransaction, events: list[RoomEvent]) -> None:
         """The log and the outbox, in the caller's transaction (batches use this too)."""
-        await self._store.events.append(tx, events)
+        await tx.events.append(events)
         if self._outbox is not None:
             await self._outbox.add(tx, events)

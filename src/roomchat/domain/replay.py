@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.messages import History
 from roomchat.domain.models import User
+from roomchat.domain.ports import Storage
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
 from roomchat.frames import event_item
-from roomchat.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class EventPage:
 class Replay:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         rooms: RoomService,
         origin: str,
         max_bytes: int,

@@ -21,7 +21,9 @@ from roomchat.domain.events import RoomEvent
 from roomchat.domain.kinds import MEMBER_JOINED, MEMBER_LEFT, ROOM_DELETED, ROOM_UPDATED
 from roomchat.domain.models import Room, RoomUser, RoomView, User
 from roomchat.domain.outcome import Outcome, outcome
+from roomchat.domain.ports import RoomTransaction, Storage
 from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.records import RoomAccess, RoomChanges, RoomLimits, TooManyRooms
 from roomchat.domain.roles import manages_room
 from roomchat.domain.room_changes import (
     departure,
@@ -32,9 +34,6 @@ from roomchat.domain.room_changes import (
 )
 from roomchat.domain.workspaces import WorkspaceService, clean_name
 from roomchat.errors import ChatError, Code, forbidden, not_found
-from roomchat.store import Store
-from roomchat.store.rooms import RoomAccess, RoomChanges, RoomLimits, TooManyRooms
-from roomchat.store.transaction import Transaction
 
 MEMBER_CACHE_SIZE = 200_000
 # How long a remembered "is a member" holds before the database is asked again. Every
@@ -60,7 +59,7 @@ class _CachedRoom:
 class RoomService:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         workspaces: WorkspaceService,
         passcode_max_failures: int,
         passcode_window: timedelta,
@@ -152,8 +151,8 @@ class RoomService:
     async def _add(self, room_id: int, user: User) -> RoomEvent | None:
         """Record ``room_member_joined``; None when they already were a member."""
 
-        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
-            joined_at = await self._store.rooms.join(tx.conn, room_id, user.id)
+        async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
+            joined_at = await tx.rooms.join(room_id, user.id)
             if joined_at is None:
                 raise _AlreadyMember()
             return MEMBER_JOINED, member_joined_data(room_id, seq, user, joined_at)
@@ -259,8 +258,8 @@ class RoomService:
         else:
             await self._manage(actor, room_id)
 
-        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
-            if not await self._store.rooms.remove_member(tx.conn, room_id, user_id):
+        async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
+            if not await tx.rooms.remove_member(room_id, user_id):
                 raise not_found("room member")
             return MEMBER_LEFT, member_left_data(room_id, seq, user_id, actor.id)
 
@@ -292,8 +291,8 @@ class RoomService:
     async def _change(self, room_id: int, changes: RoomChanges) -> Outcome[Room]:
         changed: list[Room] = []
 
-        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
-            room = await self._store.rooms.change(tx.conn, room_id, changes)
+        async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
+            room = await tx.rooms.change(room_id, changes)
             if room is None:
                 raise not_found("room")
             changed.append(room)
@@ -310,8 +309,8 @@ class RoomService:
         is the ``room_chat_deleted`` (its seq is the reply's)."""
         await self._manage(actor, room_id)
 
-        async def change(tx: Transaction, seq: int) -> tuple[str, dict[str, Any]]:
-            if not await self._store.rooms.mark_deleted(tx.conn, room_id):
+        async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
+            if not await tx.rooms.mark_deleted(room_id):
                 raise not_found("room")
             return ROOM_DELETED, room_deleted_data(room_id, seq)
 

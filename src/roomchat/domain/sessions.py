@@ -24,9 +24,9 @@ from typing import Any
 import jwt
 
 from roomchat.domain.models import MAX_ID, User
+from roomchat.domain.ports import Storage
+from roomchat.domain.records import Revocation, Ticket
 from roomchat.errors import ChatError, Code, unauthorized
-from roomchat.store import Store
-from roomchat.store.tokens import Revocation, Ticket
 
 JWT_ALGORITHM = "HS256"  # pinned: tokens naming any other algorithm are refused
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti", "sid", "auth_time"]
@@ -70,7 +70,7 @@ def secret_hash(secret: str) -> str:
 class SessionService:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         secret: str,
         ttl_seconds: int,
         *,

@@ -15,10 +15,10 @@ from roomchat.domain.names import (
     reads_as_bot,
     username_skeleton,
 )
+from roomchat.domain.ports import Storage
+from roomchat.domain.records import UsernameTaken
 from roomchat.domain.throttle import LoginThrottle
 from roomchat.errors import ChatError, Code, not_found, unauthorized
-from roomchat.store import Store
-from roomchat.store.users import UsernameTaken
 
 MIN_PASSWORD_CHARS = 8
 MAX_DISPLAY_NAME_CHARS = 64
@@ -27,7 +27,7 @@ MAX_DISPLAY_NAME_CHARS = 64
 class UserService:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         throttle: LoginThrottle,
         hasher: PasswordHasher,
         max_password_chars: int = 128,

@@ -28,10 +28,10 @@ from urllib.parse import urlsplit
 from roomchat import frames, jsoncodec
 from roomchat.domain.kinds import WEBHOOK_TYPES
 from roomchat.domain.models import DeliveryAttempt, User, Webhook
+from roomchat.domain.ports import Storage
+from roomchat.domain.records import Failing, LoggedEvent, NewWebhook, TooManyWebhooks
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code, not_found
-from roomchat.store import Store
-from roomchat.store.webhooks import Failing, LoggedEvent, NewWebhook, TooManyWebhooks
 
 MAX_URL_CHARS = 2048
 SECRET_PREFIX = "whsec_"  # Standard Webhooks' spelling: base64 of the key after it
@@ -141,7 +141,7 @@ def clean_events(events: Sequence[str]) -> tuple[str, ...]:
 class WebhookService:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         workspaces: WorkspaceService,
         check_url: UrlCheck,
         per_workspace: int,

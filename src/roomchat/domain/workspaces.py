@@ -12,15 +12,12 @@ from roomchat.domain.kinds import MEMBER_LEFT
 from roomchat.domain.models import User, Workspace, WorkspaceMember
 from roomchat.domain.names import has_hidden_characters
 from roomchat.domain.outcome import Outcome, outcome
+from roomchat.domain.ports import RoomTransaction, Storage
 from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.records import TooManyWorkspaces
 from roomchat.domain.roles import BOT, MEMBER, OWNER
 from roomchat.domain.room_changes import member_left_data
 from roomchat.errors import ChatError, Code, forbidden, not_found
-from roomchat.store import Store
-from roomchat.store.seqs import reserve_seqs
-from roomchat.store.transaction import Transaction
-from roomchat.store.webhook_removal import delete_workspace_webhooks
-from roomchat.store.workspaces import TooManyWorkspaces
 
 WORKSPACES_PER_OWNER = 20  # ROOMCHAT_WORKSPACES_PER_OWNER's default
 
@@ -39,7 +36,7 @@ def clean_name(name: str, what: str) -> str:
 class WorkspaceService:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         invitations: InvitationService,
         recorder: EventRecorder,
         owned_limit: int = WORKSPACES_PER_OWNER,
@@ -103,7 +100,7 @@ class WorkspaceService:
             raise forbidden("a bot stays in its workspace; the owner revokes its API key")
         async with self._store.transaction() as tx:
             # Deletes only a "member" row: an owner (even one made so meanwhile) stays.
-            rooms = await self._store.workspaces.leave(tx.conn, workspace_id, user.id, MEMBER)
+            rooms = await tx.workspaces.leave(workspace_id, user.id, MEMBER)
             if rooms is None:
                 raise ChatError(Code.CONFLICT, "you are no longer a member (or now the owner)")
             departures = [(room_id, user.id) for room_id in rooms]
@@ -111,7 +108,7 @@ class WorkspaceService:
         return outcome(None, *left)
 
     async def remove_bots(
-        self, tx: Transaction, workspace_id: int, bot_ids: Sequence[int], removed_by: int
+        self, tx: RoomTransaction, workspace_id: int, bot_ids: Sequence[int], removed_by: int
     ) -> list[RoomEvent]:
         """Take bots (their keys revoked) out of the workspace and its rooms, in ``tx``:
         a revoked key's bot is no member of anything, so member lists show no dead bots.
@@ -119,17 +116,17 @@ class WorkspaceService:
         it was in, for the caller to publish once ``tx`` committed."""
         departures = []
         for bot_id in bot_ids:
-            rooms = await self._store.workspaces.leave(tx.conn, workspace_id, bot_id, BOT)
+            rooms = await tx.workspaces.leave(workspace_id, bot_id, BOT)
             departures += [(room_id, bot_id) for room_id in rooms or []]
         return await self._record_departures(tx, departures, removed_by)
 
     async def _record_departures(
-        self, tx: Transaction, departures: list[tuple[int, int]], removed_by: int
+        self, tx: RoomTransaction, departures: list[tuple[int, int]], removed_by: int
     ) -> list[RoomEvent]:
         """A ``room_member_left`` for each (room, user), stored in ``tx``."""
         if not departures:
             return []
-        seqs = await reserve_seqs(tx.conn, [room_id for room_id, _ in departures])
+        seqs = await tx.seqs.reserve([room_id for room_id, _ in departures])
         events = [
             RoomEvent.build(
                 room_id,
@@ -159,16 +156,16 @@ class WorkspaceService:
             raise ChatError(Code.CONFLICT, "you already own this workspace")
         try:
             async with self._store.transaction() as tx:
-                workspace = await self._store.workspaces.transfer_owner(
-                    tx.conn, workspace_id, owner.id, user_id, (OWNER, MEMBER), self._owned_limit
+                workspace = await tx.workspaces.transfer_owner(
+                    workspace_id, owner.id, user_id, (OWNER, MEMBER), self._owned_limit
                 )
                 if workspace is None:
                     # Only the member list, which the owner can read, decides this.
                     raise not_found("workspace member")
-                await self._store.api_keys.revoke_all(tx.conn, workspace_id, datetime.now(UTC))
-                bots = await self._store.workspaces.with_role(tx.conn, workspace_id, BOT)
+                await tx.api_keys.revoke_all(workspace_id, datetime.now(UTC))
+                bots = await tx.workspaces.with_role(workspace_id, BOT)
                 events = await self.remove_bots(tx, workspace_id, bots, owner.id)
-                await delete_workspace_webhooks(tx.conn, workspace_id)
+                await tx.workspaces.delete_webhooks(workspace_id)
         except TooManyWorkspaces:
             raise self._owns_too_many("that member owns") from None
         return outcome(workspace, *events)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat.store.api_keys import ApiKeyRepo
 from roomchat.store.append_pg import BatchAppender
-from roomchat.store.database import Timeouts, create_engine, ping
+from roomchat.store.database import Timeouts, create_engine, is_unavailable, ping
 from roomchat.store.event_log import EventLog
 from roomchat.store.invitations import InvitationRepo
 from roomchat.store.messages import MessageRepo
@@ -63,11 +63,15 @@ class Store:
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A write transaction for several repositories (and the outbox) at once."""
-        return transaction(self.engine)
+        return transaction(self)
 
     def snapshot(self) -> AbstractAsyncContextManager[Snapshot]:
         """Reads that all see one point in time (a join reply: state and seq agree)."""
         return snapshot(self._snapshots)
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the database is down or too slow (not a bad request)."""
+        return is_unavailable(exc)
 
     async def ping(self) -> None:
         """A round trip to the database within the readiness timeout, else TimeoutError."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,48 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import ApiKey, User
+from roomchat.domain.records import BotNameTaken as BotNameTaken
+from roomchat.domain.records import KeyHolder as KeyHolder
+from roomchat.domain.records import NewKey as NewKey
+from roomchat.domain.records import RevokedKey as RevokedKey
+from roomchat.domain.records import TooManyKeys as TooManyKeys
 from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, user_from
 from roomchat.store.tables import api_keys, users, workspace_members, workspaces
-
-
-class TooManyKeys(Exception):
-    """The workspace already has its limit of unrevoked keys."""
-
-
-class BotNameTaken(Exception):
-    """The bot's random username (or its look-alike key) exists already: pick another."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewKey:
-    workspace_id: int
-    name: str
-    prefix: str
-    key_hash: str
-    bot_username: str
-    bot_username_key: str
-    bot_password_hash: str  # one that no password matches: a bot never logs in
-    bot_role: str
-
-
-@dataclass(frozen=True, slots=True)
-class RevokedKey:
-    """A key revoked now or before, and its bot."""
-
-    key_id: int
-    workspace_id: int
-    bot_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class KeyHolder:
-    """An unrevoked key, as a request made with it needs it."""
-
-    key_id: int
-    workspace_id: int
-    bot: User
-    last_used_at: datetime | None
 
 
 def _key_from(row: Any) -> ApiKey:

@@ -30,7 +30,6 @@ general path does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat import frames
 from roomchat.domain.kinds import NEW_MESSAGE
-from roomchat.frames import MessageTemplate
+from roomchat.domain.records import Send as Send
+from roomchat.domain.records import Written as Written
 from roomchat.store.database import reads_of
 from roomchat.store.messages import ClientMsgIdTaken
 
@@ -122,27 +122,8 @@ UNION ALL SELECT ord, id, NULL, NULL FROM existing
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
-    """One send of the batch: stored now (``seq`` set), or a replay of ``message_id``."""
-
-    message_id: int
-    seq: int | None
-    outbox_id: int | None
-
-
 class RoomGone(LookupError):
     """A room of the batch no longer exists: nothing of the batch was stored."""
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    room_id: int
-    user_id: int
-    message_text: str
-    message_content: str | None
-    client_msg_id: str | None
-    template: MessageTemplate
 
 
 class BatchAppender:

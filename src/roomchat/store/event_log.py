@@ -12,30 +12,21 @@ earlier version of a message are rewritten in the transaction of the edit or del
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.events import RoomEvent, edited_message_id
 from roomchat.domain.kinds import NEW_MESSAGE
+from roomchat.domain.records import StoredEvent as StoredEvent
 from roomchat.frames import data_of
 from roomchat.store.database import reads_of
 from roomchat.store.tables import room_events
-from roomchat.store.transaction import Transaction
 
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """A room event as the log keeps it (``data``: the broadcast's encoded data)."""
-
-    room_id: int
-    seq: int
-    action: str
-    data: bytes
-
+if TYPE_CHECKING:
+    from roomchat.store.transaction import Transaction
 
 _COLUMNS = (room_events.c.room_id, room_events.c.seq, room_events.c.action, room_events.c.data)
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import case, delete, exists, func, insert, select
@@ -14,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
 from roomchat.domain.models import Invitation, Workspace
+from roomchat.domain.records import InvitationLimits as InvitationLimits
+from roomchat.domain.records import Invited as Invited
 from roomchat.store.database import reads_of
 from roomchat.store.rows import user_from
 from roomchat.store.tables import users, workspace_invitations, workspace_members, workspaces
@@ -21,22 +21,6 @@ from roomchat.store.tables import users, workspace_invitations, workspace_member
 # Invitation ids are random, and at most 2^53 - 1: JavaScript's numbers hold every
 # integer up to there exactly (the web client reads ids as numbers).
 MAX_SAFE_ID = 2**53 - 1
-
-
-class Invited(Enum):
-    """What inviting did; only the domain sees it (the owner gets one answer for all)."""
-
-    CREATED = "created"
-    ALREADY_PENDING = "already_pending"
-    ALREADY_MEMBER = "already_member"
-    WORKSPACE_FULL = "workspace_full"
-
-
-@dataclass(frozen=True, slots=True)
-class InvitationLimits:
-    per_workspace: int  # pending invitations to join one workspace
-    per_invitee: int  # pending invitations in one user's list ...
-    per_inviter: int  # ... and how many of those one inviter may hold
 
 
 class InvitationRepo:

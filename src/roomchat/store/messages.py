@@ -4,48 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.models import Message, MessagePage, User
+from roomchat.domain.models import Message, MessagePage
+from roomchat.domain.records import Appended as Appended
+from roomchat.domain.records import ChangeTarget as ChangeTarget
+from roomchat.domain.records import ClientMsgIdTaken as ClientMsgIdTaken
+from roomchat.domain.records import NewMessage as NewMessage
 from roomchat.store import reactions
 from roomchat.store.database import reads_of
 from roomchat.store.rows import message_from
 from roomchat.store.seqs import reserve_seqs
 from roomchat.store.tables import messages, rooms, users, workspace_members
-from roomchat.store.transaction import Transaction
 
-
-@dataclass(frozen=True, slots=True)
-class NewMessage:
-    room_id: int
-    user: User
-    message_text: str
-    message_content: str | None
-    client_msg_id: str | None
-
-    @property
-    def idempotency_key(self) -> tuple[int, int, str] | None:
-        if self.client_msg_id is None:
-            return None
-        return (self.room_id, self.user.id, self.client_msg_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    message: Message
-    created: bool  # False: an earlier message with the same client_msg_id
-
-
-class ClientMsgIdTaken(Exception):
-    """A concurrent send with the same client_msg_id committed first (the transaction
-    is lost: redo the batch without it)."""
-
+if TYPE_CHECKING:
+    from roomchat.store.transaction import Transaction
 
 _MESSAGE_COLUMNS = (
     *messages.c,
@@ -143,16 +121,6 @@ async def _page(
     if newest_first:
         found.reverse()
     return MessagePage(messages=found, has_more=len(rows) > limit)
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeTarget:
-    """A message about to be changed, its room's creator, and the changer's role in the
-    room's workspace (None: none)."""
-
-    message: Message
-    room_creator: int
-    actor_role: str | None
 
 
 async def target(conn: AsyncConnection, message_id: int, actor_id: int) -> ChangeTarget | None:

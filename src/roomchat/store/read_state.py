@@ -9,26 +9,17 @@ messages never count, and nothing is kept that could drift.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Message, User
+from roomchat.domain.records import ReadPosition as ReadPosition
 from roomchat.store.database import reads_of
 from roomchat.store.messages import with_reactions, with_users
 from roomchat.store.rows import USER_COLUMNS, message_from, user_from
 from roomchat.store.tables import messages, room_users, rooms, users
-
-
-@dataclass(frozen=True, slots=True)
-class ReadPosition:
-    """A member's place in a room: read up to ``last_read_seq``, ``unread_count`` after."""
-
-    room_id: int
-    last_read_seq: int
-    unread_count: int
 
 
 def _unread(room_id: Any, user_id: Any, after: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +9,10 @@ from sqlalchemy import ColumnElement, delete, exists, func, insert, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Room, RoomUser, RoomView
+from roomchat.domain.records import RoomAccess as RoomAccess
+from roomchat.domain.records import RoomChanges as RoomChanges
+from roomchat.domain.records import RoomLimits as RoomLimits
+from roomchat.domain.records import TooManyRooms as TooManyRooms
 from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, room_from, user_from
 from roomchat.store.tables import (
@@ -20,41 +23,6 @@ from roomchat.store.tables import (
     workspace_members,
     workspaces,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RoomAccess:
-    """A room and where one user stands with it, read in one query."""
-
-    room: Room
-    passcode_hash: str | None
-    workspace_role: str | None  # None: not in the room's workspace
-    is_member: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RoomChanges:
-    """What a room update sets; None leaves a field as it is."""
-
-    name: str | None = None
-    passcode_hash: str | None = None
-    clear_passcode: bool = False
-    join_token: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RoomLimits:
-    per_workspace: int  # rooms not deleted in one workspace ...
-    per_creator: int  # ... and of those, made by one user
-
-
-class TooManyRooms(Exception):
-    """A bound of RoomLimits is reached; ``by_creator``: the creator's own."""
-
-    def __init__(self, by_creator: bool) -> None:
-        super().__init__("creator" if by_creator else "workspace")
-        self.by_creator = by_creator
-
 
 # Every read of a room skips deleted ones: to everyone, a deleted room is not found.
 _LIVE = rooms.c.deleted_at.is_(None)

@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from roomchat.domain.models import User
+from roomchat.domain.records import Revocation as Revocation
+from roomchat.domain.records import Ticket as Ticket
+from roomchat.domain.records import TokenOwner as TokenOwner
 from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, user_from
 from roomchat.store.tables import token_revocations, users, ws_tickets
-
-
-@dataclass(frozen=True, slots=True)
-class TokenOwner:
-    """The user a token names, with what decides whether the token still counts."""
-
-    user: User
-    tokens_valid_after: datetime | None
-    session_revoked: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Revocation:
-    id: int
-    user_id: int
-    session_id: str | None
-    issued_before: datetime | None
-    revoked_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    user_id: int
-    session_id: str
-    auth_time: datetime
-    token_expires_at: datetime
-    expires_at: datetime
 
 
 class TokenRepo:

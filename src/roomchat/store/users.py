@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
@@ -10,19 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat.domain.models import User
+from roomchat.domain.records import Credentials as Credentials
+from roomchat.domain.records import UsernameTaken as UsernameTaken
 from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, user_from
 from roomchat.store.tables import users
-
-
-class UsernameTaken(Exception):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    user: User
-    password_hash: str
 
 
 class UserRepo:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +31,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import DeliveryAttempt, Webhook
+from roomchat.domain.records import Failing as Failing
+from roomchat.domain.records import LoggedEvent as LoggedEvent
+from roomchat.domain.records import NewWebhook as NewWebhook
+from roomchat.domain.records import TooManyWebhooks as TooManyWebhooks
 from roomchat.store.database import reads_of
 from roomchat.store.tables import (
     room_events,
@@ -48,42 +51,8 @@ log = logging.getLogger(__name__)
 KEEP_ATTEMPTS = 200
 
 
-class TooManyWebhooks(Exception):
-    """The workspace has its limit of endpoints already."""
-
-
 class EndpointGone(Exception):
     """The endpoint's row is gone (deleted since it was read): nothing is recorded."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewWebhook:
-    workspace_id: int
-    url: str
-    events: tuple[str, ...]
-    secret: str
-    created_by: int
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedEvent:
-    """A room event as a webhook carries it."""
-
-    room_id: int
-    seq: int
-    action: str
-    data: bytes
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Failing:
-    """An endpoint's state after a failed attempt (``disabled_reason``: it is disabled)."""
-
-    failures: int
-    failing_since: datetime
-    next_attempt_at: datetime | None
-    disabled_reason: str | None
 
 
 def _webhook(row: Any) -> Webhook:

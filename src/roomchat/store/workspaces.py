@@ -8,13 +8,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Workspace, WorkspaceMember
+from roomchat.domain.records import TooManyWorkspaces as TooManyWorkspaces
 from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, user_from
 from roomchat.store.tables import room_users, rooms, users, workspace_members, workspaces
-
-
-class TooManyWorkspaces(Exception):
-    """The user already owns the most workspaces one may."""
 
 
 class WorkspaceRepo:

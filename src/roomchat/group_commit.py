@@ -6,7 +6,10 @@ The caller's ``key`` names what must stay in order (a room): with one, up to
 writes are taken oldest first, so each key's writes commit in the order they were
 made. Without a key one batch commits at a time, so everything keeps its order. What
 a batch is and how it is stored is the caller's: ``append`` stores a batch and
-returns one result per item, in order.
+returns one result per item, in order; ``unavailable`` tells a database that is down
+(the whole batch fails at once) from a bad item (the others are retried without it).
+It knows neither the domain nor the store: the message service runs one over the
+store's batch writes.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from roomchat.errors import ChatError, Code
-from roomchat.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,10 @@ class GroupCommitWriter(Generic[Item, Result]):
         *,
         key: Callable[[Item], Hashable] | None = None,
         in_flight: int = 1,
+        unavailable: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self._append = append
+        self._unavailable = unavailable
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._key = key
@@ -114,7 +118,7 @@ class GroupCommitWriter(Generic[Item, Result]):
         try:
             results = await self._append([item for item, _ in batch])
         except Exception as exc:
-            if is_unavailable(exc):
+            if self._unavailable(exc):
                 # The database is down or too slow: one by one, each would wait as long
                 # again. The whole batch fails now (its callers answer `unavailable`).
                 log.warning("a batch of %d failed: the database is unavailable", len(batch))

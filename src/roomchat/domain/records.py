@@ -1,0 +1,253 @@
+"""The values the domain and the store exchange: what a repository is given and what it
+answers (besides the models), and the refusals it raises.
+
+They live in the domain so that the store imports them and the domain imports nothing
+from the store (domain/ports.py names the repositories that take and return them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from roomchat.domain.models import Message, Room, User
+from roomchat.frames import MessageTemplate
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A room event as the log keeps it (``data``: the broadcast's encoded data)."""
+
+    room_id: int
+    seq: int
+    action: str
+    data: bytes
+
+
+class TooManyWorkspaces(Exception):
+    """The user already owns the most workspaces one may."""
+
+
+class TooManyWebhooks(Exception):
+    """The workspace has its limit of endpoints already."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebhook:
+    workspace_id: int
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    created_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """A room event as a webhook carries it."""
+
+    room_id: int
+    seq: int
+    action: str
+    data: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Failing:
+    """An endpoint's state after a failed attempt (``disabled_reason``: it is disabled)."""
+
+    failures: int
+    failing_since: datetime
+    next_attempt_at: datetime | None
+    disabled_reason: str | None
+
+
+class Invited(Enum):
+    """What inviting did; only the domain sees it (the owner gets one answer for all)."""
+
+    CREATED = "created"
+    ALREADY_PENDING = "already_pending"
+    ALREADY_MEMBER = "already_member"
+    WORKSPACE_FULL = "workspace_full"
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationLimits:
+    per_workspace: int  # pending invitations to join one workspace
+    per_invitee: int  # pending invitations in one user's list ...
+    per_inviter: int  # ... and how many of those one inviter may hold
+
+
+class TooManyKeys(Exception):
+    """The workspace already has its limit of unrevoked keys."""
+
+
+class BotNameTaken(Exception):
+    """The bot's random username (or its look-alike key) exists already: pick another."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    workspace_id: int
+    name: str
+    prefix: str
+    key_hash: str
+    bot_username: str
+    bot_username_key: str
+    bot_password_hash: str  # one that no password matches: a bot never logs in
+    bot_role: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedKey:
+    """A key revoked now or before, and its bot."""
+
+    key_id: int
+    workspace_id: int
+    bot_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    """An unrevoked key, as a request made with it needs it."""
+
+    key_id: int
+    workspace_id: int
+    bot: User
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPosition:
+    """A member's place in a room: read up to ``last_read_seq``, ``unread_count`` after."""
+
+    room_id: int
+    last_read_seq: int
+    unread_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomAccess:
+    """A room and where one user stands with it, read in one query."""
+
+    room: Room
+    passcode_hash: str | None
+    workspace_role: str | None  # None: not in the room's workspace
+    is_member: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChanges:
+    """What a room update sets; None leaves a field as it is."""
+
+    name: str | None = None
+    passcode_hash: str | None = None
+    clear_passcode: bool = False
+    join_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomLimits:
+    per_workspace: int  # rooms not deleted in one workspace ...
+    per_creator: int  # ... and of those, made by one user
+
+
+class TooManyRooms(Exception):
+    """A bound of RoomLimits is reached; ``by_creator``: the creator's own."""
+
+    def __init__(self, by_creator: bool) -> None:
+        super().__init__("creator" if by_creator else "workspace")
+        self.by_creator = by_creator
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    room_id: int
+    user: User
+    message_text: str
+    message_content: str | None
+    client_msg_id: str | None
+
+    @property
+    def idempotency_key(self) -> tuple[int, int, str] | None:
+        if self.client_msg_id is None:
+            return None
+        return (self.room_id, self.user.id, self.client_msg_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    message: Message
+    created: bool  # False: an earlier message with the same client_msg_id
+
+
+class ClientMsgIdTaken(Exception):
+    """A concurrent send with the same client_msg_id committed first (the transaction
+    is lost: redo the batch without it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeTarget:
+    """A message about to be changed, its room's creator, and the changer's role in the
+    room's workspace (None: none)."""
+
+    message: Message
+    room_creator: int
+    actor_role: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One send of the batch: stored now (``seq`` set), or a replay of ``message_id``."""
+
+    message_id: int
+    seq: int | None
+    outbox_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    room_id: int
+    user_id: int
+    message_text: str
+    message_content: str | None
+    client_msg_id: str | None
+    template: MessageTemplate
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOwner:
+    """The user a token names, with what decides whether the token still counts."""
+
+    user: User
+    tokens_valid_after: datetime | None
+    session_revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    id: int
+    user_id: int
+    session_id: str | None
+    issued_before: datetime | None
+    revoked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    user_id: int
+    session_id: str
+    auth_time: datetime
+    token_expires_at: datetime
+    expires_at: datetime
+
+
+class UsernameTaken(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    user: User
+    password_hash: str
