@@ -83,13 +83,6 @@ async def server(database: str, proxy: Proxy, tmp_path: Path) -> AsyncIterator[S
         await asyncio.to_thread(process.stop)
 
 
-@pytest.fixture
-async def api(server: ServerProcess) -> AsyncIterator[Api]:
-    client = Api(server.base_url)
-    yield client
-    await client.aclose()
-
-
 async def timed(work: Awaitable[T]) -> tuple[T, float]:
     started = time.monotonic()
     result = await work

@@ -9,7 +9,7 @@ Real servers with small bounds, SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,13 +32,6 @@ BOUNDS = {
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with module_server(backend, tmp_path_factory, "flooding", **BOUNDS) as process:
         yield process
-
-
-@pytest.fixture
-async def api(server: ServerProcess) -> AsyncIterator[Api]:
-    client = Api(server.base_url)
-    yield client
-    await client.aclose()
 
 
 def members_path(workspace_id: int) -> str:

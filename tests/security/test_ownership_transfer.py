@@ -11,7 +11,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,13 +41,6 @@ MESSAGES = ["new_room_chat_message"]
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with module_server(backend, tmp_path_factory, "transfer", **WEBHOOKS) as process:
         yield process
-
-
-@pytest.fixture
-async def api(server: ServerProcess) -> AsyncIterator[Api]:
-    client = Api(server.base_url)
-    yield client
-    await client.aclose()
 
 
 def ws_path(workspace_id: int, rest: str = "") -> str:
