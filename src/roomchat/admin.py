@@ -17,13 +17,13 @@ from roomchat.domain.api_keys import ApiKeyService
 from roomchat.domain.invitations import InvitationService
 from roomchat.domain.models import Webhook
 from roomchat.domain.rate_limits import RateLimiter
-from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code
 from roomchat.settings import Settings
 from roomchat.store import Store
+from roomchat.store.recorder import Recorder
 
 # The origin of the room events an operator's command records (a revoked key's bot
 # leaving its rooms): no instance's own, so every instance takes them from the event log.
@@ -82,7 +82,7 @@ def _workspaces(settings: Settings, store: Store) -> WorkspaceService:
     return WorkspaceService(
         store,
         InvitationService(store),
-        EventRecorder(store, None, OPERATOR_ORIGIN),
+        Recorder(store, None, OPERATOR_ORIGIN),
         owned_limit=settings.workspaces_per_owner,
     )
 

@@ -12,9 +12,9 @@ from typing import Any
 from roomchat.bus.base import Bus
 from roomchat.domain.api_keys import ApiKeyService
 from roomchat.domain.messages import MessageService
+from roomchat.domain.ports import EventRecorder
 from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.read_state import ReadState
-from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService

@@ -19,7 +19,6 @@ from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.read_state import ReadState
-from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.records import InvitationLimits, RoomLimits
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
@@ -44,7 +43,7 @@ from roomchat.services import Services
 from roomchat.settings import Settings
 from roomchat.store import Store
 from roomchat.store.database import Timeouts
-from roomchat.store.outbox_port import OutboxPort
+from roomchat.store.recorder import Recorder
 from roomchat.webhooks.addresses import AddressPolicy
 from roomchat.webhooks.dispatcher import Dispatcher, DispatchLimits
 from roomchat.webhooks.sender import Sender
@@ -82,7 +81,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         ticket_ttl_seconds=settings.ws_ticket_ttl_s,
         session_max_age_seconds=settings.session_max_age_s,
     )
-    sockets = SocketSessions(sessions, settings.revocation_poll_interval_s)
+    sockets = SocketSessions(sessions, settings.revocation_poll_interval_s, store.is_unavailable)
     sessions.on_revoked(sockets.poll_soon)
     # Durable events reach other instances through the outbox; with no one else to
     # reach (the memory bus), there is nothing to keep.
@@ -98,10 +97,8 @@ def build_services(settings: Settings, bus: Bus) -> Services:
                 retry_s=settings.kafka_retry_interval_s,
             ),
         )
-    # The outbox as the domain sees it (it takes the domain's transaction port).
-    events_outbox = OutboxPort(outbox) if outbox is not None else None
     # Every durable room change, new messages included: its seq, the event log, the outbox.
-    recorder = EventRecorder(store, events_outbox, settings.instance_id)
+    recorder = Recorder(store, outbox, settings.instance_id)
     workspaces = WorkspaceService(
         store,
         InvitationService(
@@ -145,7 +142,6 @@ def build_services(settings: Settings, bus: Bus) -> Services:
             history=settings.history_limit,
             catch_up_max_bytes=settings.catch_up_max_bytes,
         ),
-        outbox=events_outbox,
         metrics=meter,
         cache_recent=True,
         commits_in_flight=settings.commits_in_flight,
@@ -180,6 +176,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         metrics=meter,
         channels=channels,
         attendance=presence if settings.presence_enabled else None,
+        is_unavailable=store.is_unavailable,
     )
     fanout = Fanout(hub, bus, settings.instance_id)
     # Every instance's membership cache follows the room events it hears (a member
@@ -223,6 +220,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         _gateway_limits(settings),
         OriginPolicy.parse(settings.ws_allowed_origins, public_base_url),
         meter,
+        store.is_unavailable,
     )
     _measure_levels(meter, gateway, hub, bus, outbox)
     return Services(

@@ -39,7 +39,7 @@ POOL_TIMEOUT_S = 2.0
 READY_WITHIN_S = 5.0  # the readiness timeout is 2 s (its default)
 REQUEST_WITHIN_S = 9.0  # a connection (2 s), then a statement (2 s)
 # Loops that tick at least once a second, so several times in the partition; each
-# names its work in its lines (store/outages.py).
+# names its work in its lines (roomchat/outages.py).
 LOOPS = {
     "polling token revocations": {"revocation_poll_interval_s": "0.5"},
     "sweeping joined rooms for missed events": {"sweep_interval_s": "1"},

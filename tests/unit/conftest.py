@@ -10,11 +10,9 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from roomchat.domain.events import EventOutbox
 from roomchat.domain.invitations import InvitationService
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.models import User
-from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
@@ -22,6 +20,7 @@ from roomchat.domain.workspaces import WorkspaceService
 from roomchat.metrics import Metrics
 from roomchat.store import Store
 from roomchat.store.migrate import upgrade
+from roomchat.store.recorder import Outbox, Recorder
 from tests.support.databases import database_url
 
 
@@ -43,7 +42,7 @@ class Domain:
     workspaces: WorkspaceService
     rooms: RoomService
     messages: MessageService
-    recorder: EventRecorder
+    recorder: Recorder
 
     async def user(self, name: str = "user") -> User:
         username = f"{name}_{uuid.uuid4().hex[:8]}"
@@ -62,12 +61,12 @@ def user_service(store: Store) -> UserService:
     )
 
 
-def workspace_service(store: Store, recorder: EventRecorder) -> WorkspaceService:
+def workspace_service(store: Store, recorder: Recorder) -> WorkspaceService:
     return WorkspaceService(store, InvitationService(store), recorder)
 
 
 def room_service(
-    store: Store, recorder: EventRecorder, workspaces: WorkspaceService | None = None
+    store: Store, recorder: Recorder, workspaces: WorkspaceService | None = None
 ) -> RoomService:
     workspaces = workspaces or workspace_service(store, recorder)
     return RoomService(
@@ -78,7 +77,7 @@ def room_service(
 def message_service(
     domain: Domain,
     origin: str = "unit",
-    outbox: EventOutbox | None = None,
+    outbox: Outbox | None = None,
     limits: MessageLimits | None = None,
     cache_recent: bool = False,
 ) -> MessageService:
@@ -86,9 +85,8 @@ def message_service(
     return MessageService(
         domain.store,
         domain.rooms,
-        EventRecorder(domain.store, outbox, origin),
+        Recorder(domain.store, outbox, origin),
         limits or MessageLimits(),
-        outbox=outbox,
         metrics=Metrics(origin),
         cache_recent=cache_recent,
     )
@@ -97,12 +95,10 @@ def message_service(
 @pytest.fixture
 async def domain(store_url: str) -> AsyncIterator[Domain]:
     store = Store.connect(store_url)
-    recorder = EventRecorder(store, None, "unit")
+    recorder = Recorder(store, None, "unit")
     workspaces = workspace_service(store, recorder)
     rooms = room_service(store, recorder, workspaces)
-    messages = MessageService(
-        store, rooms, recorder, MessageLimits(), outbox=None, metrics=Metrics("unit")
-    )
+    messages = MessageService(store, rooms, recorder, MessageLimits(), metrics=Metrics("unit"))
     messages.start()
     try:
         yield Domain(store, user_service(store), workspaces, rooms, messages, recorder)

@@ -12,6 +12,7 @@ from roomchat.metrics import Metrics
 from roomchat.realtime.activity import Activity
 from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
+from roomchat.store.database import is_unavailable
 from tests.unit.conftest import Domain
 from tests.unit.test_hub import Database, FakeConnection
 
@@ -53,7 +54,14 @@ async def four_messages(domain: Domain) -> tuple[Sidebar, int, list[RoomEvent]]:
 
 async def test_late_and_replayed_events_never_send_an_older_seq(domain: Domain) -> None:
     sidebar, workspace_id, (first, second, third, fourth) = await four_messages(domain)
-    hub = Hub(Database(), 60.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
+    hub = Hub(
+        Database(),
+        60.0,
+        metrics=Metrics("unit"),
+        channels=Channels(),
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
     hub.follow(sidebar, workspace_id)  # type: ignore[arg-type]
     activity = Activity(hub, domain.store.reads, interval_s=0)
     try:
@@ -75,7 +83,14 @@ async def test_late_and_replayed_events_never_send_an_older_seq(domain: Domain) 
 async def test_a_burst_heard_out_of_order_is_sent_in_seq_order(domain: Domain) -> None:
     """Coalesced or not, what a sidebar is sent for a room only goes up."""
     sidebar, workspace_id, events = await four_messages(domain)
-    hub = Hub(Database(), 60.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
+    hub = Hub(
+        Database(),
+        60.0,
+        metrics=Metrics("unit"),
+        channels=Channels(),
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
     hub.follow(sidebar, workspace_id)  # type: ignore[arg-type]
     activity = Activity(hub, domain.store.reads, interval_s=0)
     try:

@@ -15,7 +15,6 @@ from roomchat.errors import ChatError, Code
 from roomchat.frames import MessageTemplate
 from roomchat.outbox import Outbox, OutboxLimits
 from roomchat.store.messages import NewMessage
-from roomchat.store.outbox_port import OutboxPort
 from roomchat.store.tables import outbox, room_users, rooms
 from roomchat.store.transaction import Transaction
 from tests.unit.conftest import Domain, message_service
@@ -47,7 +46,7 @@ async def test_a_batch_numbers_each_room_and_logs_the_bytes_it_broadcasts(domain
     ]
     results = await store_batch(domain, batch)
     postgres = domain.store.engine.dialect.name == "postgresql"
-    assert (domain.store.batches is not None) == postgres  # the path under test
+    assert domain.recorder.batches_in_parallel == postgres  # the path under test
     assert [(r.message.room_id, r.message.seq) for r in results] == [(r0, 1), (r1, 1), (r0, 2)]
     assert all(r.event is not None for r in results)
     for result in results:
@@ -134,7 +133,7 @@ async def test_outbox_rows_carry_the_broadcast_frames(domain: Domain) -> None:
     seen = SeenOutbox(
         Outbox(domain.store.engine, NoBus(), "unit-outbox", OutboxLimits())  # type: ignore[arg-type]
     )
-    service = message_service(domain, "unit-outbox", OutboxPort(seen))
+    service = message_service(domain, "unit-outbox", seen)
     results = await service._store_batch(
         [NewMessage(r0, owner, "a", None, None), NewMessage(r1, owner, "b", None, None)]
     )

@@ -20,7 +20,7 @@ from tests.support.process import free_port, port_answers
 SRC = Path(roomchat.__file__).parent
 # Collaborators that carry state or policy: one of each per instance, built by the root.
 # (admin.py is the operator commands' own small root.)
-COLLABORATORS = {"Metrics", "EventRecorder", "InvitationService", "LoginThrottle", "Channels"}
+COLLABORATORS = {"Metrics", "Recorder", "InvitationService", "LoginThrottle", "Channels"}
 ROOTS = {SRC / "wiring.py", SRC / "admin.py"}
 
 
@@ -38,7 +38,7 @@ def _built_here(path: Path) -> list[str]:
 
 def test_no_part_builds_its_own_collaborators() -> None:
     """A hidden default (``metrics or Metrics("local")``) counts into a registry nobody
-    scrapes, and a second EventRecorder could write events the instance's outbox misses."""
+    scrapes, and a second Recorder could write events the instance's outbox misses."""
     found = [c for p in sorted(SRC.rglob("*.py")) if p not in ROOTS for c in _built_here(p)]
     assert found == []
 

@@ -9,10 +9,10 @@ from sqlalchemy import text
 from roomchat import jsoncodec
 from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE
 from roomchat.domain.message_changes import MessageChanges
-from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.replay import Replay
 from roomchat.frames import data_of
 from roomchat.store import event_log
+from roomchat.store.recorder import Recorder
 from tests.unit.conftest import Domain
 
 EARLIER = (b"version one", b"file one", b"version two", b"draft one")
@@ -23,7 +23,7 @@ async def test_gap_fill_and_catch_up_read_each_message_as_it_is_now(domain: Doma
     workspace = await domain.workspaces.create(owner, "w")
     room = await domain.rooms.create(owner, workspace.id, "r", None)
     changes = MessageChanges(
-        domain.rooms, EventRecorder(domain.store, None, "unit"), domain.messages.limits
+        domain.rooms, Recorder(domain.store, None, "unit"), domain.messages.limits
     )
     gone = (await domain.messages.send(owner, room.id, "version one", "file one", None)).message
     await changes.edit(owner, room.id, gone.id, "version two", None, keep_content=True)
@@ -68,7 +68,7 @@ async def test_a_messages_events_are_found_by_index(domain: Domain) -> None:
     workspace = await domain.workspaces.create(owner, "w")
     room = await domain.rooms.create(owner, workspace.id, "r", None)
     changes = MessageChanges(
-        domain.rooms, EventRecorder(domain.store, None, "unit"), domain.messages.limits
+        domain.rooms, Recorder(domain.store, None, "unit"), domain.messages.limits
     )
     sent = (await domain.messages.send(owner, room.id, "one", None, None)).message
     for n in range(3):

@@ -15,6 +15,7 @@ from roomchat.domain.models import User
 from roomchat.metrics import Metrics
 from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
+from roomchat.store.database import is_unavailable
 
 ROOM = 7
 
@@ -96,7 +97,14 @@ async def joined(hub: Hub, conn: FakeConnection, history_seq: int = 0) -> None:
 
 
 def make_hub(db: Database, gap_delay: float = 60.0) -> Hub:
-    return Hub(db, gap_delay, metrics=Metrics("unit"), channels=Channels(), attendance=None)
+    return Hub(
+        db,
+        gap_delay,
+        metrics=Metrics("unit"),
+        channels=Channels(),
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
 
 
 async def test_events_arriving_out_of_order_are_delivered_in_seq_order() -> None:

@@ -12,6 +12,7 @@ from roomchat.domain.room_changes import member_left_data, room_deleted_data
 from roomchat.metrics import Metrics
 from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
+from roomchat.store.database import is_unavailable
 from tests.unit.test_hub import ROOM, Database, FakeConnection, join_reply, message
 
 
@@ -37,7 +38,14 @@ def actions(conn: FakeConnection) -> list[tuple[str, int]]:
 
 
 async def test_a_member_left_out_of_order_sends_away_after_the_events_before_it() -> None:
-    hub = Hub(Database(), 5.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
+    hub = Hub(
+        Database(),
+        5.0,
+        metrics=Metrics("unit"),
+        channels=Channels(),
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
     alice, bob, bob_again = FakeConnection(1), FakeConnection(2), FakeConnection(2)
     await joined(hub, alice, bob, bob_again)
     hub.deliver(left(2, bob.user.id))  # early: held until seq 1
@@ -52,7 +60,14 @@ async def test_a_member_left_out_of_order_sends_away_after_the_events_before_it(
 
 
 async def test_a_deleted_room_sends_everyone_away() -> None:
-    hub = Hub(Database(), 5.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
+    hub = Hub(
+        Database(),
+        5.0,
+        metrics=Metrics("unit"),
+        channels=Channels(),
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
     alice, bob = FakeConnection(1), FakeConnection(2)
     await joined(hub, alice, bob)
     hub.deliver(deleted(1))

@@ -14,6 +14,7 @@ from roomchat.metrics import Metrics
 from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.presence import Presence, PresenceLimits
+from roomchat.store.database import is_unavailable
 from tests.unit.test_hub import ROOM, Database, FakeConnection, joined
 
 
@@ -42,7 +43,14 @@ async def wired() -> tuple[Hub, Presence, Others]:
         joined_here=channels.joined_here,
         pass_on=channels.pass_on,
     )
-    hub = Hub(Database(), 60.0, metrics=Metrics("unit"), channels=channels, attendance=presence)
+    hub = Hub(
+        Database(),
+        60.0,
+        metrics=Metrics("unit"),
+        channels=channels,
+        attendance=presence,
+        is_unavailable=is_unavailable,
+    )
     await presence.recount(ROOM)  # as a join does first (realtime/handlers.py)
     return hub, presence, others
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from roomchat.metrics import Metrics
 from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
+from roomchat.store.database import is_unavailable
 from tests.unit.test_hub import ROOM, Database, FakeConnection, joined, message
 
 
@@ -22,7 +23,14 @@ class CountingDatabase(Database):
 
 async def resting_room(db: CountingDatabase) -> Hub:
     """A hub whose channel for ROOM rests: joined once, then left by its only member."""
-    hub = Hub(db, 60.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
+    hub = Hub(
+        db,
+        60.0,
+        metrics=Metrics("unit"),
+        channels=Channels(),
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
     conn = FakeConnection(2)
     await joined(hub, conn)
     hub.leave(conn, ROOM)  # type: ignore[arg-type]
@@ -31,7 +39,14 @@ async def resting_room(db: CountingDatabase) -> Hub:
 
 async def test_joining_again_after_everyone_left_reads_no_database() -> None:
     db = CountingDatabase(last_seq=2)
-    hub = Hub(db, 60.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
+    hub = Hub(
+        db,
+        60.0,
+        metrics=Metrics("unit"),
+        channels=Channels(),
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
     first = FakeConnection(2)
     await joined(hub, first, history_seq=2)
     hub.drop(first)  # type: ignore[arg-type]
@@ -79,7 +94,14 @@ async def test_resting_channels_are_bounded_in_number_and_time() -> None:
     now = [0.0]
     rest_s = 600.0
     channels = Channels(clock=lambda: now[0], rest_rooms=2, rest_s=rest_s)
-    hub = Hub(Database(), 60.0, metrics=Metrics("unit"), channels=channels, attendance=None)
+    hub = Hub(
+        Database(),
+        60.0,
+        metrics=Metrics("unit"),
+        channels=channels,
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
     conn = FakeConnection(2)
     for room_id in (1, 2, 3):
         await hub.begin_join(conn, room_id)  # type: ignore[arg-type]

@@ -5,12 +5,20 @@ from __future__ import annotations
 from roomchat.metrics import Metrics
 from roomchat.realtime.channels import Channels
 from roomchat.realtime.hub import Hub
+from roomchat.store.database import is_unavailable
 from tests.unit.test_hub import ROOM, Database, FakeConnection, joined, message
 
 
 def hub_over(db: Database) -> Hub:
     # A long gap delay: only the sweep can deliver what the bus never brought.
-    return Hub(db, 60.0, metrics=Metrics("unit"), channels=Channels(), attendance=None)
+    return Hub(
+        db,
+        60.0,
+        metrics=Metrics("unit"),
+        channels=Channels(),
+        attendance=None,
+        is_unavailable=is_unavailable,
+    )
 
 
 async def test_a_tail_message_the_bus_lost_is_delivered_after_a_whole_sweep() -> None:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from roomchat.domain.invitations import InvitationService
-from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.rooms import MEMBER_CACHE_TTL_S, RoomService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code
 from roomchat.store.invitations import InvitationLimits
+from roomchat.store.recorder import Recorder
 from tests.unit.conftest import Domain, cheap_hasher
 
 
@@ -97,7 +97,7 @@ async def test_a_leaver_is_forgotten_here_at_once_and_elsewhere_within_the_ttl(
     member when it hears their room_member_left; one that has not heard it yet still
     says "member" until its entry is older than MEMBER_CACHE_TTL_S."""
     clock = Monotonic()
-    other_recorder = EventRecorder(domain.store, None, "unit-other")
+    other_recorder = Recorder(domain.store, None, "unit-other")
     other_workspaces = WorkspaceService(
         domain.store, InvitationService(domain.store), other_recorder
     )

@@ -20,10 +20,10 @@ from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits
 from roomchat.domain.models import Message, User
-from roomchat.domain.recorder import EventRecorder
 from roomchat.store import Store
 from roomchat.store.database import create_engine
 from roomchat.store.migrate import alembic_config, upgrade
+from roomchat.store.recorder import Recorder
 from roomchat.store.tables import messages, room_events
 from tests.support.databases import database_url
 from tests.unit.conftest import room_service
@@ -186,7 +186,7 @@ async def _edit_again(url: str, message_id: int) -> None:
     """The live code's edit on the migrated log."""
     store = Store.connect(url)
     try:
-        recorder = EventRecorder(store, None, "unit")
+        recorder = Recorder(store, None, "unit")
         changes = MessageChanges(room_service(store, recorder), recorder, MessageLimits())
         await changes.edit(ANN, 1, message_id, "kept, after", None, keep_content=True)
     finally:

@@ -18,7 +18,6 @@ from roomchat.domain.events import message_data, new_message_event
 from roomchat.domain.kinds import NEW_MESSAGE
 from roomchat.domain.models import MAX_ID, Message, User
 from roomchat.domain.rate_limits import RateLimiter
-from roomchat.domain.recorder import EventRecorder
 from roomchat.domain.webhooks import WebhookService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError
@@ -28,6 +27,7 @@ from roomchat.store import Store
 from roomchat.store.database import create_engine
 from roomchat.store.messages import NewMessage
 from roomchat.store.migrate import alembic_config, upgrade
+from roomchat.store.recorder import Recorder
 from roomchat.store.tables import messages, outbox, webhook_cursors
 from tests.support.databases import database_url
 from tests.unit.conftest import user_service, workspace_service
@@ -321,7 +321,7 @@ async def _seed_workspace_members(url: str) -> None:
 
 
 def _workspaces(store: Store) -> WorkspaceService:
-    return workspace_service(store, EventRecorder(store, None, "unit"))
+    return workspace_service(store, Recorder(store, None, "unit"))
 
 
 def _api_keys(store: Store) -> ApiKeyService:

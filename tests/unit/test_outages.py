@@ -1,4 +1,4 @@
-"""A background loop's failures in the log (store/outages.py): the database out of reach
+"""A background loop's failures in the log (roomchat/outages.py): the database out of reach
 is one line when it starts and one when it ends, never a traceback; anything else keeps
 its traceback, every time. (tests/integration/test_database_partition.py shows the
 loops of a real server doing so through a real partition.)"""
@@ -10,7 +10,8 @@ import logging
 import pytest
 from sqlalchemy import exc
 
-from roomchat.store.outages import OutageLog
+from roomchat.outages import OutageLog
+from roomchat.store.database import is_unavailable
 
 log = logging.getLogger("roomchat.test.outages")
 
@@ -40,7 +41,7 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, bool]]:
 def test_an_outage_is_one_line_when_it_begins_and_one_when_it_ends(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    outage = OutageLog(log, "polling")
+    outage = OutageLog(log, "polling", is_unavailable)
     with caplog.at_level(logging.INFO, logger=log.name):
         outage.succeeded()  # nothing to say: it never failed
         for _ in range(5):
@@ -65,7 +66,7 @@ def test_an_outage_is_one_line_when_it_begins_and_one_when_it_ends(
 def test_a_cause_out_of_reach_counts_and_a_bug_keeps_its_traceback_every_time(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    outage = OutageLog(log, "sweeping")
+    outage = OutageLog(log, "sweeping", is_unavailable)
     wrapped: BaseException
     try:
         try:

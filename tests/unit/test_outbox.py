@@ -11,7 +11,6 @@ import pytest
 
 from roomchat.domain.events import RoomEvent, RoomSignal, new_message_event
 from roomchat.outbox import Outbox, OutboxLimits
-from roomchat.store.outbox_port import OutboxPort
 from tests.unit.conftest import Domain, message_service
 
 
@@ -75,7 +74,7 @@ async def published(bus: RecordingBus, count: int) -> list[RoomEvent]:
 async def test_a_sent_message_is_published_with_its_broadcast_then_its_row_deleted(
     domain: Domain, outbox: Outbox, bus: RecordingBus
 ) -> None:
-    messages = message_service(domain, "unit-outbox", OutboxPort(outbox))
+    messages = message_service(domain, "unit-outbox", outbox)
     messages.start()
     try:
         owner = await domain.user("owner")

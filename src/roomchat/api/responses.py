@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from roomchat import frames, jsoncodec
 from roomchat.errors import ChatError, Code, unavailable
-from roomchat.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (OSError, SQLAlchemyError)
 async def on_database_error(request: Request, exc: Exception) -> JSON:
     """The database unreachable or too slow: 503 `unavailable`, logged in one line (no
     traceback: nothing to debug here). Any other such error stays a 500."""
-    if not is_unavailable(exc):
+    if not request.app.state.services.store.is_unavailable(exc):
         raise exc
     log.warning("request failed: the database is unavailable (%s)", type(exc).__name__)
     return error_response(_counted(request, unavailable()))

@@ -16,16 +16,15 @@ kinds, and what each means to the rest of the server, are in domain/kinds.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from roomchat import frames, jsoncodec
 from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE, TYPING
 from roomchat.domain.models import Message
 
 if TYPE_CHECKING:
-    from roomchat.domain.ports import RoomTransaction
+    pass
 
 
 def message_data(message: Message) -> bytes:
@@ -87,17 +86,6 @@ def new_message_event(message: Message, origin: str, data: bytes | None = None) 
 def typing_signal(room_id: int, user_id: int, is_typing: bool, origin: str) -> RoomSignal:
     data = jsoncodec.dumps({"room_id": room_id, "user_id": user_id, "is_typing": is_typing})
     return RoomSignal.build(room_id, user_id, TYPING, data, origin)
-
-
-class EventOutbox(Protocol):
-    """Where durable events are written in the transaction that stores their change, so
-    that none committed can miss the other instances (roomchat.outbox.Outbox)."""
-
-    async def add(self, tx: RoomTransaction, events: Sequence[RoomEvent]) -> None: ...
-
-    def committed(self, rows: Sequence[tuple[int, RoomEvent]]) -> None:
-        """Rows (outbox id, event) that another writer put in the table and that
-        committed (store/append_pg.py): publish them."""
 
 
 # Message changes (domain/message_changes.py): each its own event on the room's seq.

@@ -30,8 +30,7 @@ from roomchat.domain.messages import MessageLimits, check_text
 from roomchat.domain.models import Message, User
 from roomchat.domain.names import has_hidden_characters, renders_as_nothing
 from roomchat.domain.outcome import Outcome, outcome
-from roomchat.domain.ports import Change, RoomTransaction
-from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.ports import Change, EventRecorder, RoomTransaction
 from roomchat.domain.records import ChangeTarget
 from roomchat.domain.roles import manages_room
 from roomchat.domain.rooms import RoomService

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from roomchat.domain.events import (
-    EventOutbox,
-    RoomEvent,
-    message_data,
-    message_state_data,
-    new_message_event,
-)
-from roomchat.domain.kinds import NEW_MESSAGE
-from roomchat.domain.models import Message, MessagePage, Room, User
-from roomchat.domain.ports import BatchWriter, Storage
+from roomchat.domain.events import RoomEvent, message_data, message_state_data
+from roomchat.domain.models import MessagePage, Room, User
+from roomchat.domain.ports import EventRecorder, Storage
 from roomchat.domain.recent import RecentHistory
-from roomchat.domain.recorder import EventRecorder
-from roomchat.domain.records import ClientMsgIdTaken, NewMessage, Send
+from roomchat.domain.records import ClientMsgIdTaken, NewMessage, SendResult
 from roomchat.domain.rooms import RoomService
 from roomchat.errors import ChatError, Code
-from roomchat.frames import MessageTemplate
 from roomchat.group_commit import GroupCommitWriter
 from roomchat.metrics import Metrics
 
@@ -71,19 +60,6 @@ class History:
     has_more: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    message: Message
-    data: bytes  # the stored message, encoded
-    event: RoomEvent | None  # None for a replay of an earlier client_msg_id
-
-    @property
-    def events(self) -> tuple[RoomEvent, ...]:
-        """What the transport publishes after its reply, as for an ``Outcome`` (a send
-        keeps this type of its own: the group commit makes one per message)."""
-        return () if self.event is None else (self.event,)
-
-
 class MessageService:
     """Sending (group-committed, each new message a durable room event on the room's
     seq, written to the event log and the outbox in the same transaction) and reading
@@ -96,27 +72,23 @@ class MessageService:
         recorder: EventRecorder,
         limits: MessageLimits,
         *,
-        outbox: EventOutbox | None,
         metrics: Metrics,
         cache_recent: bool = False,
         commits_in_flight: int = 1,
     ) -> None:
         """``cache_recent``: serve joins from each room's newest messages in memory
         (domain/recent.py), which only the room events keep exact: whoever sets it
-        passes every event this instance hears to ``heard`` (``fanout.on_event``).
-        ``outbox``: the recorder's own (None: one instance, no one else to tell); the
-        PostgreSQL batch statement fills it itself and then hands the rows to it."""
+        passes every event this instance hears to ``heard`` (``fanout.on_event``)."""
         self._metrics = metrics
         self._store = store
         self._rooms = rooms
-        # The event log and the outbox: the same recorder as every other room change's.
+        # The seqs, the event log and the outbox: the same recorder as every other
+        # room change's.
         self._recorder = recorder
-        self._origin = recorder.origin
-        self._outbox = outbox
         self.limits = limits
         # On PostgreSQL a batch is one statement (store/append_pg.py): several can be in
         # flight, no two sharing a room, so each room's sends still commit in order.
-        in_flight = commits_in_flight if store.batches is not None else 1
+        in_flight = commits_in_flight if recorder.batches_in_parallel else 1
         self._writer: GroupCommitWriter[NewMessage, SendResult] = GroupCommitWriter(
             self._store_batch,
             key=_room_of,
@@ -143,12 +115,9 @@ class MessageService:
 
     async def _store_batch(self, batch: Sequence[NewMessage]) -> list[SendResult]:
         """The messages, their seqs, their events in the log and their outbox rows, all
-        in one transaction (on PostgreSQL, one statement)."""
+        in one transaction (store/recorder.py; on PostgreSQL, one statement)."""
         try:
-            if self._store.batches is not None:
-                results = await self._store_at_once(self._store.batches, batch)
-            else:
-                results = await self._store_in_steps(batch)
+            results = await self._recorder.record_messages(batch)
         except LookupError:
             # The room was deleted since the sender's membership check; the writer
             # retries a batch that fails one by one, so only this send gets the error.
@@ -164,88 +133,6 @@ class MessageService:
             return [SendResult(existing, message_data(existing), None)]
         self._metrics.batch_size.observe(len(batch))
         self._metrics.messages_stored.inc(sum(1 for r in results if r.event is not None))
-        return results
-
-    async def _store_in_steps(self, batch: Sequence[NewMessage]) -> list[SendResult]:
-        async with self._store.transaction() as tx:
-            results: list[SendResult] = []
-            for appended in await tx.messages.append(batch):
-                data = message_data(appended.message)
-                event = None
-                if appended.created:
-                    event = new_message_event(appended.message, self._origin, data)
-                results.append(SendResult(appended.message, data, event))
-            await self._recorder.append(tx, [r.event for r in results if r.event])
-            # Sending marks the room read up to the message sent.
-            await tx.reads.advance_senders(
-                [(r.message.room_id, r.message.user.id, r.message.seq) for r in results],
-            )
-        return results
-
-    async def _store_at_once(
-        self, batches: BatchWriter, batch: Sequence[NewMessage]
-    ) -> list[SendResult]:
-        """The same writes as ``_store_in_steps`` in one round trip (store/append_pg.py)."""
-        now = datetime.now(UTC)
-        drafts: list[Message] = []
-        items: list[NewMessage] = []  # the send of each draft
-        first: dict[tuple[int, int, str], int] = {}
-        place: list[int] = []  # each send's draft (a repeated client_msg_id: the first's)
-        for item in batch:
-            key = item.idempotency_key
-            if key is not None and key in first:
-                place.append(first[key])
-                continue
-            if key is not None:
-                first[key] = len(drafts)
-            place.append(len(drafts))
-            items.append(item)
-            drafts.append(
-                Message(
-                    id=0,
-                    room_id=item.room_id,
-                    seq=0,
-                    user=item.user,
-                    message_text=item.message_text,
-                    message_content=item.message_content,
-                    client_msg_id=item.client_msg_id,
-                    created_at=now,
-                )
-            )
-        templates = [MessageTemplate.of(message_data(d), d.room_id) for d in drafts]
-        sends = [
-            Send(d.room_id, d.user.id, d.message_text or "", d.message_content, d.client_msg_id, t)
-            for d, t in zip(drafts, templates, strict=True)
-        ]
-        origin = self._origin if self._outbox is not None else None
-        written = await batches.write(sends, now, origin)
-        made: list[SendResult] = []
-        queued: list[tuple[int, RoomEvent]] = []
-        # Sends repeating an earlier send's client_msg_id: their messages, in one read.
-        replayed = await self._store.messages.by_client_msg_ids(
-            [item for item, w in zip(items, written, strict=True) if w.seq is None]
-        )
-        for item, draft, template, w in zip(items, drafts, templates, written, strict=True):
-            if w.seq is None:  # an earlier send's client_msg_id: a replay
-                key = item.idempotency_key
-                existing = replayed.get(key) if key is not None else None
-                if existing is None:
-                    raise LookupError("the replayed message is gone")
-                made.append(SendResult(existing, message_data(existing), None))
-                continue
-            message = dataclasses.replace(draft, id=w.message_id, seq=w.seq)
-            data = template.data(w.message_id, w.seq)
-            event = RoomEvent.build(message.room_id, message.seq, NEW_MESSAGE, data, self._origin)
-            if w.outbox_id is not None:
-                queued.append((w.outbox_id, event))
-            made.append(SendResult(message, data, event))
-        if queued and self._outbox is not None:
-            self._outbox.committed(queued)
-        results: list[SendResult] = []
-        seen: set[int] = set()
-        for at in place:  # a later send with the same client_msg_id replays the first
-            results.append(dataclasses.replace(made[at], event=None) if at in seen else made[at])
-            seen.add(at)
         return results
 
     async def require_member(self, user: User, room_id: int) -> None:

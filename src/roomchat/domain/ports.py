@@ -10,7 +10,7 @@ the models (domain/models.py) and the records (domain/records.py).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,7 +30,6 @@ from roomchat.domain.models import (
     WorkspaceMember,
 )
 from roomchat.domain.records import (
-    Appended,
     ChangeTarget,
     Credentials,
     InvitationLimits,
@@ -45,11 +44,10 @@ from roomchat.domain.records import (
     RoomAccess,
     RoomChanges,
     RoomLimits,
-    Send,
+    SendResult,
     StoredEvent,
     Ticket,
     TokenOwner,
-    Written,
 )
 
 if TYPE_CHECKING:
@@ -170,10 +168,14 @@ class ReadRows(Protocol):
     async def move(
         self, room_id: int, user_id: int, seq: int, *, backwards: bool
     ) -> ReadPosition | None: ...
+    async def of_members(
+        self, room_id: int, user_ids: Collection[int]
+    ) -> dict[int, ReadPosition]: ...
     async def positions(self, user_id: int, room_ids: Sequence[int]) -> dict[int, ReadPosition]: ...
     async def readers(self, room_id: int, message_id: int) -> list[User] | None: ...
     async def set_share_receipts(self, user_id: int, share: bool) -> None: ...
     async def shares_receipts(self, user_id: int) -> bool: ...
+    async def workspace_of(self, room_id: int) -> int | None: ...
 
 
 class ApiKeyRows(Protocol):
@@ -209,14 +211,6 @@ class Snapshot(Protocol):
     ) -> list[StoredEvent]: ...
     async def latest_messages(self, room_id: int, limit: int) -> MessagePage: ...
     async def messages_before(self, room_id: int, before_seq: int, limit: int) -> MessagePage: ...
-
-
-class BatchWriter(Protocol):
-    """PostgreSQL: a batch of new messages in one statement."""
-
-    async def write(
-        self, sends: Sequence[Send], now: datetime, origin: str | None
-    ) -> list[Written]: ...
 
 
 class RoomChangeRows(Protocol):
@@ -256,7 +250,6 @@ class WorkspaceChangeRows(Protocol):
 class MessageChangeRows(Protocol):
     """Messages, in the transaction."""
 
-    async def append(self, batch: Sequence[NewMessage]) -> list[Appended]: ...
     async def current(self, message_id: int) -> Message: ...
     async def edit(
         self, message_id: int, text: str, content: str | None, now: datetime
@@ -278,23 +271,10 @@ class ReactionRows(Protocol):
 class EventLogRows(Protocol):
     """The room event log, in the transaction."""
 
-    async def append(self, events: Sequence[RoomEvent]) -> None: ...
     async def message_events(
         self, room_id: int, message_seq: int, message_id: int
     ) -> list[StoredEvent]: ...
     async def rewrite(self, room_id: int, data: dict[int, bytes]) -> None: ...
-
-
-class SeqRows(Protocol):
-    """The rooms' seq counters."""
-
-    async def reserve(self, room_ids: list[int]) -> list[int]: ...
-
-
-class ReadChangeRows(Protocol):
-    """Read positions, in the transaction."""
-
-    async def advance_senders(self, sent: Sequence[tuple[int, int, int]]) -> None: ...
 
 
 class RoomTransaction(Protocol):
@@ -308,21 +288,48 @@ class RoomTransaction(Protocol):
     @property
     def events(self) -> EventLogRows: ...
     @property
-    def seqs(self) -> SeqRows: ...
-    @property
     def rooms(self) -> RoomChangeRows: ...
     @property
     def api_keys(self) -> ApiKeyChangeRows: ...
     @property
     def workspaces(self) -> WorkspaceChangeRows: ...
-    @property
-    def reads(self) -> ReadChangeRows: ...
     def on_commit(self, callback: Callable[[], None]) -> None:
         """``callback`` runs once the transaction committed (never if it rolls back)."""
 
 
 # Writes a change in ``tx`` given its seq; returns the event's (action, data).
 Change = Callable[[RoomTransaction, int], Awaitable[tuple[str, dict[str, Any]]]]
+# An event's (action, data) given its seq, for a change already written.
+Describe = Callable[[int], tuple[str, dict[str, Any]]]
+
+
+class EventRecorder(Protocol):
+    """The only writer of the rooms' seqs, the event log and the outbox (store/
+    recorder.py): a change and its event commit together or not at all."""
+
+    @property
+    def origin(self) -> str:
+        """The instance id its events carry."""
+
+    @property
+    def batches_in_parallel(self) -> bool:
+        """Whether message batches over different rooms may commit concurrently."""
+
+    async def record(self, room_id: int, change: Change) -> RoomEvent:
+        """Store ``change`` and its event in a transaction of their own; the caller
+        publishes the event after replying. A ChatError raised by ``change`` rolls
+        everything back, the seq included."""
+
+    async def record_in(
+        self, tx: RoomTransaction, changes: Sequence[tuple[int, Describe]]
+    ) -> list[RoomEvent]:
+        """An event per (room, describe), each on its room's next seq, in ``tx``."""
+
+    async def record_messages(self, batch: Sequence[NewMessage]) -> list[SendResult]:
+        """New messages, their seqs and events, and the senders' read positions, in one
+        transaction: one result per send, in order (a repeated client_msg_id: a replay,
+        no event). A room deleted meanwhile raises LookupError and stores nothing; a
+        concurrent send with the same client_msg_id raises ClientMsgIdTaken."""
 
 
 class Storage(Protocol):
@@ -348,10 +355,6 @@ class Storage(Protocol):
     def api_keys(self) -> ApiKeyRows: ...
     @property
     def webhooks(self) -> WebhookRows: ...
-    @property
-    def batches(self) -> BatchWriter | None:
-        """PostgreSQL: a batch of new messages in one statement (None: the general path)."""
-
     def transaction(self) -> AbstractAsyncContextManager[RoomTransaction]: ...
     def snapshot(self) -> AbstractAsyncContextManager[Snapshot]: ...
     def is_unavailable(self, exc: BaseException) -> bool:

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from roomchat.domain.models import Message, Room, User
 from roomchat.frames import MessageTemplate
+
+if TYPE_CHECKING:
+    from roomchat.domain.events import RoomEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,3 +255,19 @@ class UsernameTaken(Exception):
 class Credentials:
     user: User
     password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """A stored send: the message, its encoded data and its event (None for a replay of
+    an earlier client_msg_id)."""
+
+    message: Message
+    data: bytes
+    event: RoomEvent | None
+
+    @property
+    def events(self) -> tuple[RoomEvent, ...]:
+        """What the transport publishes after its reply, as for an ``Outcome`` (a send
+        keeps this type of its own: the group commit makes one per message)."""
+        return () if self.event is None else (self.event,)

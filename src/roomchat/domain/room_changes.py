@@ -1,7 +1,7 @@
 """Membership and room changes as room events: their actions, their data, and who a
 delivered one sends away.
 
-Each is a durable event on the room's seq (domain/recorder.py). Whoever delivers one
+Each is a durable event on the room's seq (store/recorder.py). Whoever delivers one
 that ends a membership (``kinds.ends_membership``: a member left, the room went; the
 hub, live or from the database) reads :func:`departure` of it: the connections it
 names stop getting the room's events once they got that one.

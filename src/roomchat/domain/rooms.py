@@ -21,8 +21,7 @@ from roomchat.domain.events import RoomEvent
 from roomchat.domain.kinds import MEMBER_JOINED, MEMBER_LEFT, ROOM_DELETED, ROOM_UPDATED
 from roomchat.domain.models import Room, RoomUser, RoomView, User
 from roomchat.domain.outcome import Outcome, outcome
-from roomchat.domain.ports import RoomTransaction, Storage
-from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.ports import EventRecorder, RoomTransaction, Storage
 from roomchat.domain.records import RoomAccess, RoomChanges, RoomLimits, TooManyRooms
 from roomchat.domain.roles import manages_room
 from roomchat.domain.room_changes import (

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from roomchat import jsoncodec
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.invitations import InvitationService
 from roomchat.domain.kinds import MEMBER_LEFT
 from roomchat.domain.models import User, Workspace, WorkspaceMember
 from roomchat.domain.names import has_hidden_characters
 from roomchat.domain.outcome import Outcome, outcome
-from roomchat.domain.ports import RoomTransaction, Storage
-from roomchat.domain.recorder import EventRecorder
+from roomchat.domain.ports import Describe, EventRecorder, RoomTransaction, Storage
 from roomchat.domain.records import TooManyWorkspaces
 from roomchat.domain.roles import BOT, MEMBER, OWNER
 from roomchat.domain.room_changes import member_left_data
@@ -124,21 +122,11 @@ class WorkspaceService:
         self, tx: RoomTransaction, departures: list[tuple[int, int]], removed_by: int
     ) -> list[RoomEvent]:
         """A ``room_member_left`` for each (room, user), stored in ``tx``."""
-        if not departures:
-            return []
-        seqs = await tx.seqs.reserve([room_id for room_id, _ in departures])
-        events = [
-            RoomEvent.build(
-                room_id,
-                seq,
-                MEMBER_LEFT,
-                jsoncodec.dumps(member_left_data(room_id, seq, user_id, removed_by)),
-                self._recorder.origin,
-            )
-            for (room_id, user_id), seq in zip(departures, seqs, strict=True)
-        ]
-        await self._recorder.append(tx, events)
-        return events
+
+        def left(room_id: int, user_id: int) -> Describe:
+            return lambda seq: (MEMBER_LEFT, member_left_data(room_id, seq, user_id, removed_by))
+
+        return await self._recorder.record_in(tx, [(r, left(r, u)) for r, u in departures])
 
     async def transfer_owner(
         self, owner: User, workspace_id: int, user_id: int

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from roomchat.bus.base import Bus
+from roomchat.outages import OutageLog
 from roomchat.outbox.rows import OutboxRows, Queued
-from roomchat.store.outages import OutageLog
+from roomchat.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ class OutboxRelay:
         self._orphan_every_s = max(0.5, orphan_after_s / 2)
         self._retry_s = retry_s
         # The database out of reach: one line when it starts and one when it is back.
-        self._relaying = OutageLog(log, "outbox relay: reading or deleting outbox rows")
-        self._deleting = OutageLog(log, "outbox: deleting published rows")
+        self._relaying = OutageLog(
+            log, "outbox relay: reading or deleting outbox rows", is_unavailable
+        )
+        self._deleting = OutageLog(log, "outbox: deleting published rows", is_unavailable)
         self._count_every_s = 1.0
         self._pending: list[Queued] = []
         self._acked: list[int] = []  # published, row not deleted yet

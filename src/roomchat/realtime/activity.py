@@ -29,8 +29,8 @@ from collections import OrderedDict
 from roomchat import frames, jsoncodec
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.kinds import ACTIVITY, MOVES_ACTIVITY
+from roomchat.domain.ports import ReadRows
 from roomchat.realtime.hub import Hub
-from roomchat.store.read_state import ReadStateRepo
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ _MAX_REMEMBERED = 100_000  # rooms whose workspace, and whose highest seq, is ke
 
 
 class Activity:
-    def __init__(self, hub: Hub, reads: ReadStateRepo, interval_s: float = 0.25) -> None:
+    def __init__(self, hub: Hub, reads: ReadRows, interval_s: float = 0.25) -> None:
         self._hub = hub
         self._reads = reads
         self._interval = interval_s

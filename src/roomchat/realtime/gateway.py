@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from roomchat.errors import ChatError, Code, unavailable
 from roomchat.logs import request_id_var
 from roomchat.metrics import Metrics
+from roomchat.outages import Unavailability
 from roomchat.realtime import protocol
 from roomchat.realtime.connection import (
     Connection,
@@ -26,7 +27,6 @@ from roomchat.realtime.hub import Hub
 from roomchat.realtime.origins import OriginPolicy
 from roomchat.realtime.sessions import SocketSessions
 from roomchat.realtime.sinks import Sinks
-from roomchat.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,10 @@ class Gateway:
         limits: GatewayLimits,
         origins: OriginPolicy,
         metrics: Metrics,
+        is_unavailable: Unavailability,
     ) -> None:
         self._metrics = metrics
+        self._is_unavailable = is_unavailable
         self._sessions = sessions
         self._hub = hub
         self._actions = actions
@@ -182,7 +184,7 @@ class Gateway:
             self._metrics.error(err.code, action)
             return protocol.error(action, err, request_id)
         except Exception as exc:
-            if is_unavailable(exc):  # the database down or too slow: nothing to debug
+            if self._is_unavailable(exc):  # the database down or too slow: nothing to debug
                 log.warning("action %s failed: the database is unavailable", action)
                 down = unavailable()
                 self._metrics.error(down.code, action)

@@ -18,6 +18,7 @@ from roomchat.domain.messages import MessageService
 from roomchat.domain.models import Room
 from roomchat.domain.outcome import Outcome, Recorded
 from roomchat.domain.read_state import ReadState
+from roomchat.domain.records import ReadPosition
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.workspaces import WorkspaceService
@@ -29,7 +30,6 @@ from roomchat.realtime.hub import Hub
 from roomchat.realtime.presence import Presence
 from roomchat.realtime.protocol import Envelope, P
 from roomchat.realtime.receipts import Receipts
-from roomchat.store.read_state import ReadPosition
 
 # Workspaces one connection may follow at once (subscribe_workspace): bounds what a
 # client can make the server hold.

@@ -15,7 +15,7 @@ A gap at a room's end (the bus lost its last event, and nothing followed it) sho
 no later seq to reveal it; a slow sweep compares each joined room's seq counter in
 the database with what was delivered and fills what stayed missing for a whole sweep.
 Both say once that the database is out of reach, and once more when they work again
-(store/outages.py), not at every try.
+(roomchat/outages.py), not at every try.
 
 Joining is two-step so that no message is missed or doubled while a join reads
 history: the connection is registered first and buffers what arrives, the history
@@ -41,11 +41,11 @@ from roomchat.domain.events import RoomEvent, RoomSignal
 from roomchat.domain.kinds import ENDING
 from roomchat.domain.room_changes import departure
 from roomchat.metrics import Metrics
+from roomchat.outages import OutageLog, Unavailability
 from roomchat.realtime.channels import Channels, RoomChannel
 from roomchat.realtime.connection import Connection
 from roomchat.realtime.followers import Followers
 from roomchat.realtime.ordering import EARLY, NEXT
-from roomchat.store.outages import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,12 @@ class Hub:
         metrics: Metrics,
         channels: Channels,
         attendance: Attendance | None,
+        is_unavailable: Unavailability,
     ) -> None:
         """``channels``: shared with presence (wiring.py); ``attendance``: presence, or
-        None with presence off."""
+        None with presence off; ``is_unavailable``: the store's, to tell an outage of the
+        database from a bug in the loops' logs."""
+        self._is_unavailable = is_unavailable
         self._log = room_log
         self._metrics = metrics
         self._gap_delay = gap_delay
@@ -93,7 +96,7 @@ class Hub:
         self._followers = Followers()
         self._attendance = attendance
         self._sweeper: asyncio.Task[None] | None = None
-        self._sweeping = OutageLog(log, "sweeping joined rooms for missed events")
+        self._sweeping = OutageLog(log, "sweeping joined rooms for missed events", is_unavailable)
 
     def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="roomchat-hub-sweep")
@@ -287,7 +290,7 @@ class Hub:
 
     async def _close_gap(self, channel: RoomChannel) -> None:
         """Wait briefly for the missing events, then read them from the database."""
-        filling = OutageLog(log, f"room {channel.room_id}: filling a gap")
+        filling = OutageLog(log, f"room {channel.room_id}: filling a gap", self._is_unavailable)
         try:
             while channel.order.held:
                 await asyncio.sleep(self._gap_delay)

@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from roomchat import jsoncodec
 from roomchat.domain.events import RoomSignal
 from roomchat.domain.kinds import READ_RECEIPT, READ_UPDATED
+from roomchat.domain.records import ReadPosition
 from roomchat.realtime.fanout import Fanout
-from roomchat.store.read_state import ReadPosition
 
 log = logging.getLogger(__name__)
 

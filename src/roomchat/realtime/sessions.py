@@ -7,7 +7,7 @@ revocation is a row in the shared database: every instance polls new rows and
 closes its own sockets of that login session, or of that user for "log out
 everywhere". The instance that took the logout polls at once. While the database is
 out of reach the poll says so once, and once more when it works again
-(store/outages.py).
+(roomchat/outages.py).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import TypeVar
 
 from starlette.websockets import WebSocket
 
+from roomchat.domain.records import Revocation
 from roomchat.domain.sessions import Session, SessionService
 from roomchat.errors import ChatError
-from roomchat.store.outages import OutageLog
-from roomchat.store.tokens import Revocation
+from roomchat.outages import OutageLog, Unavailability
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ def _bearer(websocket: WebSocket) -> str | None:
 
 
 class SocketSessions:
-    def __init__(self, sessions: SessionService, poll_interval_s: float) -> None:
+    def __init__(
+        self, sessions: SessionService, poll_interval_s: float, is_unavailable: Unavailability
+    ) -> None:
         self._sessions = sessions
         self._poll_interval = poll_interval_s
         self._by_session: dict[str, set[LiveSocket]] = {}
@@ -74,7 +76,7 @@ class SocketSessions:
         self._task: asyncio.Task[None] | None = None
         self._floor = 0  # every revocation with an id up to this one has been applied
         self._seen: dict[int, datetime] = {}  # applied ids above the floor
-        self._outage = OutageLog(log, "polling token revocations")
+        self._outage = OutageLog(log, "polling token revocations", is_unavailable)
 
     async def authenticate(self, websocket: WebSocket) -> Session | None:
         """The handshake's session, or None (refuse). A ticket given is the only one tried."""

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roomchat.store.api_keys import ApiKeyRepo
-from roomchat.store.append_pg import BatchAppender
 from roomchat.store.database import Timeouts, create_engine, is_unavailable, ping
 from roomchat.store.event_log import EventLog
 from roomchat.store.invitations import InvitationRepo
@@ -36,8 +35,6 @@ class Store:
     reads: ReadStateRepo = field(init=False)
     api_keys: ApiKeyRepo = field(init=False)
     webhooks: WebhookRepo = field(init=False)
-    # PostgreSQL: a batch of new messages in one statement (None: the general path).
-    batches: BatchAppender | None = field(init=False)
     _snapshots: AsyncEngine = field(init=False, repr=False)
     timeouts: Timeouts = field(default_factory=Timeouts)
 
@@ -52,8 +49,6 @@ class Store:
         self.reads = ReadStateRepo(self.engine)
         self.api_keys = ApiKeyRepo(self.engine)
         self.webhooks = WebhookRepo(self.engine)
-        postgres = self.engine.dialect.name == "postgresql"
-        self.batches = BatchAppender(self.engine) if postgres else None
         self._snapshots = snapshots_of(self.engine)
 
     @classmethod

@@ -1,6 +1,6 @@
 """A batch of new messages stored on PostgreSQL in one statement: one round trip.
 
-The general path (store/messages.py, domain/recorder.py) takes a round trip per step:
+The general path (store/recorder.py) takes a round trip per step:
 BEGIN, the client_msg_id lookup, the seq bump, the messages, the event log, the
 outbox, the senders' read positions, COMMIT. Under load every one of them waits for
 the event loop that is also writing broadcasts, and the batch's latency bounds the

@@ -4,7 +4,6 @@ holding a connection itself."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,19 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from roomchat.domain.models import Message, Room, Workspace
 from roomchat.domain.records import (
-    Appended,
     ChangeTarget,
-    NewMessage,
     RevokedKey,
     RoomChanges,
     StoredEvent,
 )
-from roomchat.store import event_log, reactions, read_state, seqs
+from roomchat.store import event_log, reactions
 from roomchat.store import messages as message_rows
 from roomchat.store.webhook_removal import delete_workspace_webhooks
 
 if TYPE_CHECKING:
-    from roomchat.domain.events import RoomEvent
     from roomchat.store import Store
     from roomchat.store.transaction import Transaction
 
@@ -43,9 +39,6 @@ class BoundMessages(_Bound):
     def __init__(self, tx: Transaction, store: Store) -> None:
         super().__init__(tx.conn, store)
         self._tx = tx
-
-    async def append(self, batch: Sequence[NewMessage]) -> list[Appended]:
-        return await self._store.messages.append(self._tx, batch)
 
     async def current(self, message_id: int) -> Message:
         return await message_rows.current(self._conn, message_id)
@@ -86,9 +79,6 @@ class BoundEventLog(_Bound):
         super().__init__(tx.conn, store)
         self._tx = tx
 
-    async def append(self, events: Sequence[RoomEvent]) -> None:
-        await self._store.events.append(self._tx, events)
-
     async def message_events(
         self, room_id: int, message_seq: int, message_id: int
     ) -> list[StoredEvent]:
@@ -96,13 +86,6 @@ class BoundEventLog(_Bound):
 
     async def rewrite(self, room_id: int, data: dict[int, bytes]) -> None:
         await event_log.rewrite(self._conn, room_id, data)
-
-
-class BoundSeqs(_Bound):
-    __slots__ = ()
-
-    async def reserve(self, room_ids: list[int]) -> list[int]:
-        return await seqs.reserve_seqs(self._conn, room_ids)
 
 
 class BoundRooms(_Bound):
@@ -156,10 +139,3 @@ class BoundWorkspaces(_Bound):
 
     async def delete_webhooks(self, workspace_id: int) -> int:
         return await delete_workspace_webhooks(self._conn, workspace_id)
-
-
-class BoundReads(_Bound):
-    __slots__ = ()
-
-    async def advance_senders(self, sent: Sequence[tuple[int, int, int]]) -> None:
-        await read_state.advance_senders(self._conn, sent)

@@ -44,10 +44,6 @@ class Transaction:
         return bound.BoundEventLog(self, self._store)
 
     @property
-    def seqs(self) -> bound.BoundSeqs:
-        return bound.BoundSeqs(self.conn, self._store)
-
-    @property
     def rooms(self) -> bound.BoundRooms:
         return bound.BoundRooms(self.conn, self._store)
 
@@ -58,10 +54,6 @@ class Transaction:
     @property
     def workspaces(self) -> bound.BoundWorkspaces:
         return bound.BoundWorkspaces(self.conn, self._store)
-
-    @property
-    def reads(self) -> bound.BoundReads:
-        return bound.BoundReads(self.conn, self._store)
 
 
 @asynccontextmanager

@@ -22,7 +22,7 @@ ownership transfer) is known gone at the next renewal, or sooner when recording 
 attempt finds its row gone (store/webhooks.py): the attempt in flight was its last.
 
 The database out of reach is said once by each loop and once more when it works again
-(store/outages.py); the loops retry meanwhile, and leases outlive a short outage.
+(roomchat/outages.py); the loops retry meanwhile, and leases outlive a short outage.
 
 Chat never waits for any of this: requests run in slots, at most ``concurrency`` per
 instance and ``workspace_concurrency`` per workspace (webhooks/slots.py), each bounded
@@ -43,7 +43,8 @@ from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import Webhook
 from roomchat.domain.webhooks import RetryPolicy
 from roomchat.metrics import Metrics
-from roomchat.store.outages import OutageLog
+from roomchat.outages import OutageLog
+from roomchat.store.database import is_unavailable
 from roomchat.store.webhooks import EndpointGone, WebhookRepo
 from roomchat.webhooks.delivery import Delivery, DispatchStats
 from roomchat.webhooks.metering import DispatchMetrics
@@ -117,10 +118,12 @@ class Dispatcher:
         self._place_now = asyncio.Event()
         self._due_changed = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
-        self._leasing = OutageLog(log, "webhooks: renewing leases")
-        self._sweeping = OutageLog(log, "webhooks: looking for pending events")
-        self._placing = OutageLog(log, "webhooks: finding rooms' workspaces")
-        self._delivering = OutageLog(log, "webhooks: reading or recording deliveries")
+        self._leasing = OutageLog(log, "webhooks: renewing leases", is_unavailable)
+        self._sweeping = OutageLog(log, "webhooks: looking for pending events", is_unavailable)
+        self._placing = OutageLog(log, "webhooks: finding rooms' workspaces", is_unavailable)
+        self._delivering = OutageLog(
+            log, "webhooks: reading or recording deliveries", is_unavailable
+        )
         if metrics is not None:
             metrics.registry.register(DispatchMetrics(self, metrics.instance))
 

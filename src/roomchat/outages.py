@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
-from roomchat.store.database import is_unavailable
+# Whether an error says the database is out of reach (the store's ``is_unavailable``,
+# given by whoever builds the loop: this module knows no database).
+Unavailability = Callable[[BaseException], bool]
 
 CAUSES_LOOKED_AT = 5  # a driver's error wrapped by SQLAlchemy, maybe wrapped again
 
 
-def database_unavailable(error: BaseException) -> BaseException | None:
+def database_unavailable(
+    error: BaseException, is_unavailable: Unavailability
+) -> BaseException | None:
     """The error, or what it was raised from, if ``is_unavailable`` says it is the
     database out of reach."""
     seen: BaseException | None = error
@@ -41,9 +46,10 @@ def _named(error: BaseException) -> str:
 class OutageLog:
     """One loop's failures, ``doing`` naming its work ("polling token revocations")."""
 
-    def __init__(self, logger: logging.Logger, doing: str) -> None:
+    def __init__(self, logger: logging.Logger, doing: str, is_unavailable: Unavailability) -> None:
         self._log = logger
         self._doing = doing
+        self._is_unavailable = is_unavailable
         self._since: float | None = None  # when the outage was first seen (monotonic)
         self._failures = 0
 
@@ -54,7 +60,7 @@ class OutageLog:
 
     def failed(self, error: BaseException, about: str = "") -> None:
         """``about``: what the failed try was on, for a bug's report ("endpoint 7")."""
-        unavailable = database_unavailable(error)
+        unavailable = database_unavailable(error, self._is_unavailable)
         if unavailable is None:
             where = f" ({about})" if about else ""
             self._log.error("%s failed%s", self._doing, where, exc_info=error)
