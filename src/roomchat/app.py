@@ -11,15 +11,17 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse
+from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from roomchat import __version__
-from roomchat.api.middleware import BodyLimit, RequestId, SecurityHeaders
+from roomchat.api import documents
+from roomchat.api.middleware import BodyLimit, RequestId, SecurityHeaders, is_api_path
 from roomchat.api.responses import (
     DATABASE_ERRORS,
-    ERROR_RESPONSES,
+    MethodIndex,
     on_chat_error,
     on_database_error,
     on_http_error,
@@ -60,6 +62,17 @@ class RoomchatAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+class WebClientMount(Mount):
+    """The web client's files under "/", except on the API's paths: there a route that
+    exists with another method answers 405 ``method_not_allowed`` (the router's partial
+    match), and an unknown path 404, instead of the file server's 404."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and is_api_path(scope["path"]):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def create_app(settings: Settings | None = None, bus: Bus | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -77,9 +90,12 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
     app = RoomchatAPI(
         title="roomchat",
         version=__version__,
-        description="Workspace-based room chat. WebSocket protocol: see docs/protocol.md.",
+        description="Workspace-based room chat. The WebSocket protocol: /asyncapi.yaml "
+        "(AsyncAPI 3) and docs/protocol.md.",
         lifespan=lifespan,
-        responses=ERROR_RESPONSES,
+        # /docs is served from the package (api/documents.py); ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     # The last added is the outermost: security headers go on the body limit's 413 too.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -103,6 +119,10 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
     )
     for module in routes:
         app.include_router(module.router)
+    documents.install(app)
+    app.state.method_index = MethodIndex(
+        [*app.router.routes, *(route for module in routes for route in module.router.routes)]
+    )
 
     if settings.serve_web_client and (WEB_DIR / "index.html").exists():
 
@@ -110,5 +130,7 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         async def join_page(join_token: str) -> FileResponse:
             return FileResponse(WEB_DIR / "index.html")
 
-        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+        app.router.routes.append(
+            WebClientMount("/", app=StaticFiles(directory=WEB_DIR, html=True), name="web")
+        )
     return app

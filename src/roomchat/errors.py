@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +20,7 @@ class Code(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INTERNAL_ERROR = "internal_error"
     UNAVAILABLE = "unavailable"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
 
 
 HTTP_STATUS: dict[Code, int] = {
@@ -34,6 +36,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.PAYLOAD_TOO_LARGE: 413,
     Code.INTERNAL_ERROR: 500,
     Code.UNAVAILABLE: 503,
+    Code.METHOD_NOT_ALLOWED: 405,
 }
 
 
@@ -41,23 +44,33 @@ class ChatError(Exception):
     """An error the caller caused or may act on; anything else is an internal failure."""
 
     def __init__(
-        self, code: Code, message: str, details: Any = None, *, retry_after_s: int | None = None
+        self, code: Code, message: str, details: Any = None, *, retry_after_ms: int | None = None
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
-        # When trying again makes sense (rate limits): REST sends it as Retry-After.
-        self.retry_after_s = retry_after_s
+        # When trying again makes sense (rate limits, an outage): the error body's
+        # ``retry_after_ms`` on REST and the WebSocket, and REST's Retry-After header.
+        self.retry_after_ms = retry_after_ms
 
     @property
     def http_status(self) -> int:
         return HTTP_STATUS[self.code]
 
+    @property
+    def retry_after_s(self) -> int | None:
+        """Whole seconds for Retry-After, rounded up (never 0 while a wait remains)."""
+        if self.retry_after_ms is None:
+            return None
+        return max(1, math.ceil(self.retry_after_ms / 1000))
+
     def error_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code.value, "message": self.message}
         if self.details is not None:
             body["details"] = self.details
+        if self.retry_after_ms is not None:
+            body["retry_after_ms"] = self.retry_after_ms
         return body
 
 
@@ -73,14 +86,16 @@ def not_found(what: str) -> ChatError:
     return ChatError(Code.NOT_FOUND, f"{what} not found")
 
 
-def rate_limited(message: str, retry_after_s: int) -> ChatError:
-    return ChatError(
-        Code.RATE_LIMITED, message, {"retry_after_s": retry_after_s}, retry_after_s=retry_after_s
-    )
+def rate_limited(message: str, retry_after_ms: int) -> ChatError:
+    """``retry_after_ms``: when the limit lets the next one through (at least 1 ms)."""
+    wait_ms = max(1, retry_after_ms)
+    wait_s = max(1, math.ceil(wait_ms / 1000))
+    # details.retry_after_s: what REST errors said before retry_after_ms (kept).
+    return ChatError(Code.RATE_LIMITED, message, {"retry_after_s": wait_s}, retry_after_ms=wait_ms)
 
 
-# What REST's Retry-After says with `unavailable`: a hint, not a promise.
-UNAVAILABLE_RETRY_AFTER_S = 2
+# What the error says with `unavailable`: a hint, not a promise.
+UNAVAILABLE_RETRY_AFTER_MS = 2000
 
 
 def unavailable(
@@ -88,4 +103,4 @@ def unavailable(
 ) -> ChatError:
     """Nothing the caller did: a part this server needs is unreachable or too slow for now.
     The request's outcome may be unknown (a send: try again with its client_msg_id)."""
-    return ChatError(Code.UNAVAILABLE, message, retry_after_s=UNAVAILABLE_RETRY_AFTER_S)
+    return ChatError(Code.UNAVAILABLE, message, retry_after_ms=UNAVAILABLE_RETRY_AFTER_MS)

@@ -173,16 +173,8 @@ def with_field(obj: bytes, key: str, value: bytes) -> bytes:
     return obj[:-1] + b"," + jsoncodec.dumps(key) + b":" + value + _END
 
 
-# A new message as history shows it: what only later changes add to ``message_data``.
-_FRESH_STATE = b',"edited_at":null,"deleted_at":null,"reactions":[]}'
 _ID_KEY = b'{"id":'
 MESSAGE_ID_KEY = _ID_KEY
-
-
-def fresh_state(message: bytes) -> bytes:
-    """A just-sent message's state as history shows it, from its broadcast data
-    (``Message.to_dict`` encoded: ``Message.state_dict`` adds the fields above)."""
-    return message[:-1] + _FRESH_STATE
 
 
 def message_id_of(message: bytes) -> int:
@@ -198,8 +190,10 @@ def message_id_of(message: bytes) -> int:
 class MessageTemplate:
     """A new message's encoded data around the two numbers only the database knows
     when it stores it: ``{"id":`` id ``mid`` seq ``tail`` (``Message.to_dict`` puts
-    id, room_id and seq first). The store's batch statement builds the same bytes in
-    SQL from ``MESSAGE_ID_KEY``, ``mid`` and ``tail``."""
+    id, room_id and seq first; ``tail`` holds the rest of the one message object, its
+    ``"edited_at":null,"deleted_at":null,"reactions":[]`` too). The store's batch
+    statement builds the same bytes in SQL from ``MESSAGE_ID_KEY``, ``mid`` and
+    ``tail``, so the live broadcast, the event log and the outbox carry one encoding."""
 
     mid: bytes
     tail: bytes

@@ -20,9 +20,15 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
-from roomchat.errors import ChatError, Code
+from roomchat.errors import ChatError, Code, rate_limited
 
 log = logging.getLogger(__name__)
+
+# The retry hint of a write refused because the queue is full. A short one: a batch
+# commits in milliseconds and takes up to max_batch writes, so a full queue is usually
+# gone within a fraction of a second; how long exactly nobody knows in advance (the
+# database sets the pace), and a client backing off from here does no harm.
+BUSY_RETRY_AFTER_MS = 100
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -65,7 +71,7 @@ class GroupCommitWriter(Generic[Item, Result]):
         if self._closing:
             raise ChatError(Code.INTERNAL_ERROR, "the server is shutting down")
         if len(self._pending) >= self._max_pending:
-            raise ChatError(Code.RATE_LIMITED, "the server is busy storing messages; retry")
+            raise rate_limited("the server is busy storing messages; retry", BUSY_RETRY_AFTER_MS)
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         self._wake.set()

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.client import Account, register_sync
 from tests.support.cluster import Cluster, cluster
+from tests.support.contract import frames_follow_the_document  # noqa: F401 - autouse
 from tests.support.kafka import Broker, broker  # noqa: F401 - the fixture, for every module
 from tests.support.server import ServerProcess
 

@@ -4,6 +4,7 @@ POST .../messages for bots and users alike. Real servers, SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from websockets.exceptions import InvalidStatus
 
 from tests.support.client import Account, Api, Ws, is_message, register_sync, stored_texts
 from tests.support.databases import fresh_postgres_database
@@ -227,14 +227,23 @@ async def test_a_key_of_one_workspace_is_forbidden_in_another(
     assert [m["user_id"] for m in members] == [bob.id]
 
 
+async def ws_closed_at_once(url: str, **kw: Any) -> tuple[int, str]:
+    """Open ``url``; the code and reason the server closed it with, having served nothing."""
+    async with websockets.connect(url, **kw) as conn:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(conn.recv(), 10)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
 async def test_a_key_opens_no_websocket_and_no_session(server: ServerProcess, api: Api) -> None:
     alice = await api.register("alice")
     workspace = await api.workspace(alice)
     _, bot = await make_key(api, alice, workspace["id"])
-    with pytest.raises(InvalidStatus):
-        await websockets.connect(f"{server.ws_url}?token={bot.token}")
-    with pytest.raises(InvalidStatus):
-        await websockets.connect(server.ws_url, additional_headers=bot.headers)
+    # Refused as any token that is not an access token: 4401 token_invalid, at once.
+    assert await ws_closed_at_once(f"{server.ws_url}?token={bot.token}") == (4401, "token_invalid")
+    refusal = await ws_closed_at_once(server.ws_url, additional_headers=bot.headers)
+    assert refusal == (4401, "token_invalid")
     for path in ("/api/v1/auth/ws-ticket", "/api/v1/auth/refresh", "/api/v1/auth/logout"):
         refused = await api.call("POST", path, bot, 403)
         assert refused["code"] == "forbidden"
@@ -306,12 +315,12 @@ async def test_bad_input_changes_nothing(api: Api) -> None:
         base, headers={**alice.headers, "Content-Type": "application/json"}, content=b"{"
     )
     assert not_json.status_code == 400
-    for key_id in ("abc", "0", "01", "-1", str(2**63)):
+    for key_id in ("abc", "0", "01", "-1", str(2**53), str(2**63)):
         response = await api.http.delete(f"{base}/{key_id}", headers=alice.headers)
         assert response.status_code == 422, (key_id, response.text)
     # Another workspace's key, or none, is not found here.
     (theirs,) = await api.call("GET", f"/api/v1/workspaces/{other['id']}/api-keys", olly)
-    for key_id in (theirs["id"], 2**62):
+    for key_id in (theirs["id"], 2**53 - 1):  # the largest id there can be
         refused = await api.call("DELETE", f"{base}/{key_id}", alice, 404)
         assert refused["code"] == "not_found"
     assert await api.call("GET", base, alice) == []

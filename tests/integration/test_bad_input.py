@@ -134,7 +134,12 @@ async def test_unknown_action_reply_names_the_action_and_echoes_request_id(scene
         ("send_room_chat_message", {"room_id": "ROOM", "message_text": ["hi"]}),
         (
             "send_room_chat_message",
-            {"room_id": "ROOM", "message_text": "hi", "message_content": {}},
+            {"room_id": "ROOM", "message_text": "hi", "message_content": ["an", "array"]},
+        ),
+        ("send_room_chat_message", {"room_id": "ROOM", "message_text": "hi", "message_content": 7}),
+        (
+            "send_room_chat_message",
+            {"room_id": "ROOM", "message_text": "hi", "message_content": True},
         ),
         ("send_room_chat_message", {"room_id": "ROOM", "message_text": "hi", "client_msg_id": 3}),
         ("typing_indicator", {"room_id": "ROOM", "is_typing": "yes"}),
@@ -189,8 +194,8 @@ async def test_messages_at_the_limits_are_accepted(scene: Scene, api: Api) -> No
     frame = await scene.b.wait_for(is_message(longest))
     assert frame["data"]["message_content"] == content
     assert await stored_texts(api, scene.alice, rid) == [longest]
-    # An empty message_content is stored as null.
-    assert (await scene.a.say(rid, "plain", message_content=""))["message_content"] is None
+    # An empty message_content is kept as sent (docs/protocol.md, "Objects").
+    assert (await scene.a.say(rid, "plain", message_content=""))["message_content"] == ""
 
 
 async def test_a_frame_over_64_kib_closes_the_connection_with_1009(

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.client import Account, Api, Ws, error_code, history
 from tests.support.cluster import until, until_ready
@@ -94,6 +96,17 @@ async def readyz(server: ServerProcess) -> httpx.Response:
         return await http.get(f"{server.base_url}/readyz")
 
 
+async def handshake_close(url: str, account: Account) -> tuple[int, str]:
+    """The code and reason a socket that is sent nothing is closed with."""
+    headers = {"additional_headers": account.headers}
+    async with websockets.connect(url, compression=None, **headers) as conn:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(conn.recv(), 60)
+    received = closed.value.rcvd
+    assert received is not None, "closed without a close frame"
+    return received.code, received.reason
+
+
 async def read_history(api: Api, account: Account, room_id: int) -> httpx.Response:
     path = f"/api/v1/room-chats/{room_id}/messages"
     return await api.http.get(path, headers=account.headers, timeout=60)
@@ -131,6 +144,11 @@ async def test_a_partition_answers_unavailable_in_bounded_time_and_heals(
     )
     assert error_code(reply) == "unavailable", reply
     assert took < REQUEST_WITHIN_S, f"the send's reply took {took:.1f}s"
+
+    # A new socket cannot be authenticated: "try again later", not an HTTP 500 (1006).
+    closed, took = await timed(handshake_close(server.ws_url, owner))
+    assert closed == (1013, "unavailable")
+    assert took < REQUEST_WITHIN_S, f"the handshake's close took {took:.1f}s"
 
     proxy.heal()
 

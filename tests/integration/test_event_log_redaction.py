@@ -91,10 +91,16 @@ def shows_only_what_is_now(events: list[dict[str, Any]], changed: Changed) -> No
 
     gone = [e for e in events if about(e, changed.gone["id"])]
     assert [e["action"] for e in gone] == [NEW, EDITED, REACTED, DELETED]
-    new, edited = gone[0]["data"], gone[1]["data"]["message"]
-    for shown in (new, edited):  # tombstones, as history shows the message
+    # Every event that shows the message (the reaction's and the delete's carry it too)
+    # shows a tombstone, as history shows the message.
+    new = gone[0]["data"]
+    for shown in (new, *(e["data"]["message"] for e in gone[1:])):
+        assert shown["id"] == changed.gone["id"]
         assert shown["message_text"] is None and shown["message_content"] is None
         assert shown["deleted_at"] is not None
+    # Each keeps the reactions of its time: the reaction's event its 👀, the delete none.
+    assert [r["reaction"] for r in gone[2]["data"]["message"]["reactions"]] == ["👀"]
+    assert gone[3]["data"]["message"]["reactions"] == []
     assert (new["id"], new["seq"]) == (changed.gone["id"], changed.gone["seq"])
 
     kept = [e for e in events if about(e, changed.kept["id"])]

@@ -99,6 +99,9 @@ async def test_rest_history_pages_backwards_oldest_first(server: ServerProcess, 
         "message_content",
         "client_msg_id",
         "created_at",
+        "edited_at",
+        "deleted_at",
+        "reactions",
     }
     assert first["created_at"].endswith("Z")
 

@@ -175,6 +175,11 @@ async def test_each_change_is_replied_to_then_broadcast_in_seq_order_and_replaye
         "message_id": sent["id"],
         "user_id": people.other.id,
         "reaction": "👍",
+        # The message as it is after the change: one message object.
+        "message": {
+            **edited,
+            "reactions": [{"reaction": "👍", "count": 1, "user_ids": [people.other.id]}],
+        },
         "changed": True,
     }
     await ok(
@@ -184,20 +189,37 @@ async def test_each_change_is_replied_to_then_broadcast_in_seq_order_and_replaye
         room.other, "remove_room_chat_reaction", room_id=rid, message_id=sent["id"], reaction="👍"
     )
     assert removed["seq"] == sent["seq"] + 4 and removed["changed"] is True
+    assert removed["message"]["reactions"] == [
+        {"reaction": ":tada:", "count": 1, "user_ids": [people.author.id]}
+    ]
     deleted = await ok(room.author, "delete_room_chat_message", room_id=rid, message_id=sent["id"])
+    tombstone = deleted["message"]
     assert deleted == {
         "room_id": rid,
         "seq": sent["seq"] + 5,
         "message_id": sent["id"],
         "deleted_by": people.author.id,
+        "message": {
+            **edited,
+            "message_text": None,
+            "message_content": None,
+            "deleted_at": tombstone["deleted_at"],
+            "reactions": [],
+        },
         "changed": True,
     }
+    assert tombstone["deleted_at"] is not None
 
     await next_event(room.other, DELETED)
     got = durable(room.other, rid)
     assert [f["action"] for f in got] == [NEW, EDITED, ADDED, ADDED, REMOVED, DELETED]
     assert [f["data"]["seq"] for f in got] == list(range(sent["seq"], sent["seq"] + 6))
-    assert got[1]["data"] == {"room_id": rid, "seq": edit["seq"], "message": edited}
+    assert got[1]["data"] == {
+        "room_id": rid,
+        "seq": edit["seq"],
+        "message_id": sent["id"],
+        "message": edited,
+    }
     assert got[2]["data"] == {k: v for k, v in added.items() if k != "changed"}
     assert got[5]["data"] == {k: v for k, v in deleted.items() if k != "changed"}
     assert got[1]["data"]["message"]["reactions"] == []
@@ -211,15 +233,21 @@ async def test_each_change_is_replied_to_then_broadcast_in_seq_order_and_replaye
     ]
     assert mine == [("delete_room_chat_message", True), (DELETED, False)]
 
-    # Replayed after the message's seq: the same events, exactly as broadcast, but for
-    # the edit, which now shows the message as the delete left it (no earlier text).
+    # Replayed after the message's seq: the same events, as broadcast but for the
+    # message each shows, which is now as the delete left it (no earlier text); each
+    # keeps the reactions of its time.
     replayed = await rest_events(api, people.other, rid, after_seq=sent["seq"])
     assert [e["action"] for e in replayed] == [f["action"] for f in got[1:]]
-    assert replayed[1:] == [{"action": f["action"], "data": f["data"]} for f in got[2:]]
-    tomb = replayed[0]["data"]["message"]
-    assert replayed[0]["data"]["seq"] == edit["seq"] and tomb["id"] == sent["id"]
-    assert tomb["message_text"] is None and tomb["message_content"] is None
-    assert tomb["deleted_at"] is not None
+    for event, live in zip(replayed, got[1:], strict=True):
+        shown, then = event["data"]["message"], live["data"]["message"]
+        assert {**event["data"], "message": None} == {**live["data"], "message": None}
+        assert shown == {
+            **then,
+            "message_text": None,
+            "message_content": None,
+            "deleted_at": tombstone["deleted_at"],
+        }
+    assert replayed[-1]["data"] == got[-1]["data"]
     body = (
         await api.http.get(
             f"/api/v1/room-chats/{rid}/events",
@@ -229,8 +257,8 @@ async def test_each_change_is_replied_to_then_broadcast_in_seq_order_and_replaye
     ).content
     raw = [r for r in room.other.raw_arrivals if b'"action":"room_chat_' in r[:40]]
     assert len(raw) == 5
-    for frame in raw[1:]:  # the broadcast's data, byte for byte, in the replay
-        assert frame[frame.index(b',"data":') + 8 : -1] in body
+    # The delete's broadcast data, byte for byte, in the replay.
+    assert raw[-1][raw[-1].index(b',"data":') + 8 : -1] in body
     assert b"first, edited" not in body and b"rich" not in body
 
 
@@ -353,6 +381,7 @@ async def test_reactions_given_twice_or_removed_unasked_change_nothing(
         "message_id": sent["id"],
         "user_id": people.other.id,
         "reaction": "👩‍💻",
+        "message": first["message"],  # as it is: unchanged
         "changed": False,
     }
     never = await ok(
@@ -460,6 +489,10 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("edit_room_chat_message", {"message_text": "a\x00b"}),
     ("edit_room_chat_message", {"message_text": 5}),
     ("edit_room_chat_message", {"message_text": "ok", "message_content": "x" * (16 * 1024 + 1)}),
+    ("edit_room_chat_message", {"message_text": "ok", "message_content": {"k": "x" * 16 * 1024}}),
+    ("edit_room_chat_message", {"message_text": "ok", "message_content": ["an", "array"]}),
+    ("edit_room_chat_message", {"message_text": "ok", "message_content": 1}),
+    ("edit_room_chat_message", {"message_text": "ok", "message_content": False}),
     ("edit_room_chat_message", {}),
     ("add_room_chat_reaction", {"reaction": ""}),
     ("add_room_chat_reaction", {"reaction": "x" * 33}),

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +172,21 @@ async def test_a_conversation_arrives_as_typed_events(server: ServerProcess, api
         assert [type(e) for e in changes] == [MessageEdited, ReactionAdded, MessageDeleted]
         assert changes[0] == MessageEdited(room.id, sent.seq + 1, edited)
         assert edited.text == "hello @alice!" and edited.edited_at is not None
-        assert changes[1] == ReactionAdded(room.id, sent.seq + 2, sent.id, room.alice.id, "👍")
-        assert changes[2] == MessageDeleted(room.id, sent.seq + 3, sent.id, room.bob.id)
+        # Each change carries the message as it is after it.
+        reacted, deleted = changes[1], changes[2]
+        assert isinstance(reacted, ReactionAdded) and isinstance(deleted, MessageDeleted)
+        assert replace(reacted, message=None) == ReactionAdded(
+            room.id, sent.seq + 2, sent.id, room.alice.id, "👍"
+        )
+        assert reacted.message is not None and reacted.message.text == "hello @alice!"
+        assert [(r.reaction, r.user_ids) for r in reacted.message.reactions] == [
+            ("👍", (room.alice.id,))
+        ]
+        assert replace(deleted, message=None) == MessageDeleted(
+            room.id, sent.seq + 3, sent.id, room.bob.id
+        )
+        assert deleted.message is not None and deleted.message.deleted
+        assert deleted.message.text is None
 
         # Bob's own events reach him too, and a read receipt of Alice's reaches him.
         await events_until(bob, lambda e: isinstance(e, MessageDeleted))

@@ -142,7 +142,7 @@ async def test_the_creator_or_owner_adds_a_workspace_member(api: Api, room: Room
     assert error["code"] == "forbidden"
     # Someone outside the workspace, or no one: not found, the same either way.
     outsider = await api.register("outsider")
-    for user_id in (outsider.id, 2**62):
+    for user_id in (outsider.id, 2**53 - 1):  # the largest id there can be
         error = await api.call("POST", path, room.alice, 404, json={"user_id": user_id})
         assert error["code"] == "not_found"
     for body in ({}, {"user_id": "1"}, {"user_id": 0}):

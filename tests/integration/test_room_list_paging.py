@@ -22,6 +22,7 @@ ROOM_FIELDS = {
     "name",
     "created_by",
     "link_join",
+    "link_token",
     "created_at",
     "has_passcode",
     "last_read_seq",

@@ -1,7 +1,7 @@
 """Finding 10 (WebSocket) and the join limits of finding 2, against a real server.
 
 Sockets per user are capped (close 4429), foreign browser pages cannot open /ws
-(HTTP 403), joins are rate-limited, a join's history is capped in bytes (the rest by
+(closed at once with 4403), joins are rate-limited, a join's history is capped in bytes (the rest by
 REST pages), and an error reply echoes nothing of the frame it answers.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.client import (
     Account,
@@ -108,14 +108,17 @@ async def test_a_users_socket_past_the_cap_is_closed_with_4429(
 # --- Origin ---
 
 
-async def test_a_foreign_origin_is_refused_with_403_before_the_handshake(
+async def test_a_foreign_origin_is_closed_with_4403_at_once(
     server: ServerProcess, api: Api
 ) -> None:
     alice = await api.register("alice")
     for origin in ("https://evil.example", "null", "https://app.example.com.evil.example"):
-        with pytest.raises(InvalidStatus) as refused:
-            await connect(server, alice, origin=origin)
-        assert refused.value.response.status_code == 403
+        conn = await connect(server, alice, origin=origin)
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(10):
+                await conn.recv()
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4403, "origin_not_allowed")
 
 
 async def test_listed_own_and_absent_origins_are_accepted(server: ServerProcess, api: Api) -> None:

@@ -12,8 +12,10 @@ from typing import Any, Self
 
 import httpx
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from roomchat.client import Connection, Rest
+from tests.support.contract import FrameAudit
 
 Frame = dict[str, Any]
 
@@ -120,16 +122,29 @@ class Ws(RoomActions):
 
     It reads through roomchat.client's ``Connection`` (``link``); ``conn`` is the raw
     WebSocket beneath, for frames no client would send (fuzzing, malformed input).
+
+    Every frame is checked against the AsyncAPI document (``audit``, tests/support/
+    contract.py): what it sends with ``send``/``request``, and what it receives, through
+    ``link`` or ``conn`` alike. Frames sent raw (``send_raw``, ``conn.send``) are not.
     """
+
+    _opened = 0  # numbers the connections in violation reports
 
     def __init__(self, link: Connection | ClientConnection) -> None:
         self.link = link if isinstance(link, Connection) else Connection(link)
         self.received: list[Frame] = []
         self._cursor = 0
+        Ws._opened += 1
+        self.audit = FrameAudit(f"ws#{Ws._opened}")
 
     @property
     def conn(self) -> ClientConnection:
-        return self.link.websocket
+        """The raw WebSocket: sends unchecked, receives checked."""
+        return _AuditedSocket(self.link.websocket, self.audit)  # type: ignore[return-value]
+
+    async def send_raw(self, text: str | bytes) -> None:
+        """Send a frame as is, unchecked: a frame the document forbids on purpose."""
+        await self.link.websocket.send(text)
 
     @classmethod
     async def connect(cls, ws_url: str, account: Account) -> Self:
@@ -142,10 +157,17 @@ class Ws(RoomActions):
 
     async def send(self, action: str, payload: dict[str, Any] | None = None, **extra: Any) -> None:
         frame: dict[str, Any] = {"action": action, "payload": payload or {}, **extra}
+        self.audit.sent(frame)
         await self.link.send_frame(frame)
 
     async def _receive(self, timeout: float) -> None:
-        self.received.append(await asyncio.wait_for(self.link.receive(), timeout))
+        try:
+            frame = await asyncio.wait_for(self.link.receive(), timeout)
+        except ConnectionClosed as closed:
+            _audit_close(self.audit, closed)
+            raise
+        self.audit.received(frame)
+        self.received.append(frame)
 
     async def next(self, timeout: float = 10.0) -> Frame:
         """The next frame not yet consumed by next()/wait_for()."""
@@ -186,6 +208,32 @@ class Ws(RoomActions):
             if f.get("action") == "new_room_chat_message"
             and (room_id is None or f["data"]["room_id"] == room_id)
         ]
+
+
+class _AuditedSocket:
+    """The raw WebSocket of a ``Ws``: what it receives is checked like any frame; what
+    it sends is not (the raw path is for frames no client would send)."""
+
+    def __init__(self, websocket: ClientConnection, audit: FrameAudit) -> None:
+        self._websocket = websocket
+        self._audit = audit
+
+    async def recv(self, *args: Any, **kwargs: Any) -> str | bytes:
+        try:
+            raw: str | bytes = await self._websocket.recv(*args, **kwargs)
+        except ConnectionClosed as closed:
+            _audit_close(self._audit, closed)
+            raise
+        self._audit.received_raw(raw)
+        return raw
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._websocket, name)
+
+
+def _audit_close(audit: FrameAudit, closed: ConnectionClosed) -> None:
+    if closed.rcvd is not None:
+        audit.closed(closed.rcvd.code, closed.rcvd.reason)
 
 
 def is_message(text: str) -> Callable[[Frame], bool]:

@@ -17,6 +17,7 @@ import websockets
 
 from roomchat.client import Connection
 from tests.support.client import Account, Api, Frame, RoomActions, caught_up_messages, history
+from tests.support.contract import FrameAudit
 from tests.support.databases import connect, fresh_postgres_database
 from tests.support.kafka import Broker
 from tests.support.server import ServerProcess
@@ -137,6 +138,8 @@ class Client(RoomActions):
         self.instance: ServerProcess | None = None
         self._reader: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        # Every frame checked against the AsyncAPI document (tests/support/contract.py).
+        self.audit = FrameAudit(f"cluster:{name}")
 
     async def connect(self, instance: ServerProcess) -> Client:
         await self.disconnect()
@@ -150,7 +153,9 @@ class Client(RoomActions):
     async def _read(self, conn: Connection) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             while True:
-                self.frames.append(await conn.receive())
+                frame = await conn.receive()
+                self.audit.received(frame)
+                self.frames.append(frame)
                 self._changed.set()
         self._changed.set()
 
@@ -178,6 +183,7 @@ class Client(RoomActions):
     async def send(self, action: str, payload: dict[str, Any]) -> str:
         request_id = uuid.uuid4().hex
         assert self.conn is not None
+        self.audit.sent({"action": action, "payload": payload, "request_id": request_id})
         await self.conn.send(action, payload, request_id)
         return request_id
 

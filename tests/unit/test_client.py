@@ -42,8 +42,8 @@ USER = {"id": 5, "username": "alice", "display_name": "Alice", "avatar_url": Non
 TIME = "2026-11-26T05:40:38.835918Z"
 
 
-def message(seq: int, text: str = "hi", room_id: int = 1) -> dict[str, Any]:
-    """A message as new_room_chat_message carries it (the guide's shape)."""
+def message(seq: int, text: str = "hi", room_id: int = 1, **fields: Any) -> dict[str, Any]:
+    """The one message object (new_room_chat_message, a change event's ``message``)."""
     return {
         "id": 100 + seq,
         "room_id": room_id,
@@ -54,6 +54,10 @@ def message(seq: int, text: str = "hi", room_id: int = 1) -> dict[str, Any]:
         "message_content": None,
         "client_msg_id": None,
         "created_at": TIME,
+        "edited_at": None,
+        "deleted_at": None,
+        "reactions": [],
+        **fields,
     }
 
 
@@ -67,21 +71,41 @@ ROOM = {
     "name": "General",
     "created_by": 5,
     "link_join": None,
+    "link_token": None,
     "created_at": TIME,
     "has_passcode": False,
 }
 R = {"room_id": 1}  # every broadcast names its room
 JOINED = {**R, "seq": 13, "user_id": 5, "user": USER, "joined_at": TIME}
+THUMB = [{"reaction": "👍", "count": 1, "user_ids": [7]}]
 REACTION = {**R, "message_id": 107, "user_id": 7, "reaction": "👍"}
+TOMBSTONE = message(7, message_text=None, deleted_at=TIME)
 EVERY_BROADCAST = [
     (frame("new_room_chat_message", message(7)), NewMessage),
-    (frame("room_chat_message_edited", {**R, "seq": 9, "message": message(7)}), MessageEdited),
     (
-        frame("room_chat_message_deleted", {**R, "seq": 10, "message_id": 107, "deleted_by": 5}),
+        frame(
+            "room_chat_message_edited", {**R, "seq": 9, "message_id": 107, "message": message(7)}
+        ),
+        MessageEdited,
+    ),
+    (
+        frame(
+            "room_chat_message_deleted",
+            {**R, "seq": 10, "message_id": 107, "deleted_by": 5, "message": TOMBSTONE},
+        ),
         MessageDeleted,
     ),
-    (frame("room_chat_reaction_added", {**REACTION, "seq": 11}), ReactionAdded),
-    (frame("room_chat_reaction_removed", {**REACTION, "seq": 12}), ReactionRemoved),
+    (
+        frame(
+            "room_chat_reaction_added",
+            {**REACTION, "seq": 11, "message": message(7, reactions=THUMB)},
+        ),
+        ReactionAdded,
+    ),
+    (
+        frame("room_chat_reaction_removed", {**REACTION, "seq": 12, "message": message(7)}),
+        ReactionRemoved,
+    ),
     (
         frame(
             "room_member_joined", {**R, "seq": 13, "user_id": 5, "user": USER, "joined_at": TIME}
@@ -119,6 +143,32 @@ def test_every_broadcast_of_the_protocol_has_its_type(
         assert position == (event.room_id, event.seq)
     else:
         assert position is None
+
+
+def test_change_events_carry_the_message_as_it_is_after_them() -> None:
+    deleted = parse_event(EVERY_BROADCAST[2][0])
+    assert isinstance(deleted, MessageDeleted) and deleted.message is not None
+    assert deleted.message.deleted and deleted.message.text is None
+    added = parse_event(EVERY_BROADCAST[3][0])
+    assert isinstance(added, ReactionAdded) and added.message is not None
+    assert [(r.reaction, r.count, r.user_ids) for r in added.message.reactions] == [("👍", 1, (7,))]
+    # From a server older than the field: no message, the rest as before.
+    old = parse_event(frame("room_chat_reaction_removed", {**REACTION, "seq": 12}))
+    assert isinstance(old, ReactionRemoved) and old.message is None
+
+
+def test_content_is_a_string_an_object_or_none_as_sent() -> None:
+    for content in ("", "plain", {"type": "image", "size": [640, 480]}, None):
+        event = parse_event(frame("new_room_chat_message", message(7, message_content=content)))
+        assert isinstance(event, NewMessage) and event.message.content == content
+    odd = parse_event(frame("new_room_chat_message", message(7, message_content=[1])))
+    assert isinstance(odd, UnknownEvent)  # not a shape of the protocol
+
+
+def test_a_room_reads_its_link_token() -> None:
+    room = {**ROOM, "link_join": "http://h/join/tok", "link_token": "tok"}
+    event = parse_event(frame("room_chat_updated", {**R, "seq": 15, "room": room}))
+    assert isinstance(event, RoomUpdated) and event.room.link_token == "tok"
 
 
 def test_a_message_reads_as_typed_fields() -> None:

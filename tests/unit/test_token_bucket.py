@@ -53,3 +53,11 @@ def test_refused_attempts_do_not_use_up_tokens(clock: Clock) -> None:
         assert bucket.take() is False
     clock.now += 0.5  # 1.0 s since the last token was taken
     assert bucket.take() is True
+
+
+def test_a_refusal_says_when_the_next_token_comes(clock: Clock) -> None:
+    bucket = TokenBucket(rate=4, burst=1, clock=clock.monotonic)
+    assert takes(bucket, 2) == [True, False]
+    assert bucket.retry_after_ms() == 250
+    clock.now += 0.1
+    assert bucket.retry_after_ms() == 150

@@ -91,6 +91,7 @@ async def test_too_many_queued_writes_are_refused_as_rate_limited(
     with pytest.raises(ChatError) as refused:
         await writer.write("one too many")
     assert refused.value.code is Code.RATE_LIMITED
+    assert refused.value.retry_after_ms == 100
     storage.gate.set()
     await first
     assert len(await asyncio.gather(*queued)) == 5

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, Field, StrictInt
 
 from roomchat.domain.api_keys import is_api_key
-from roomchat.domain.models import MAX_ID, User
+from roomchat.domain.models import User
 from roomchat.domain.sessions import Session
 from roomchat.errors import forbidden, unauthorized
 from roomchat.services import Services
@@ -59,6 +59,11 @@ async def current_user(
     return (await svc.sessions.authenticate(token)).user
 
 
+# Every integer a request carries (ids, seqs, limits) is at most 2^53-1, JavaScript's
+# Number.MAX_SAFE_INTEGER: the server never issues a larger id or seq, and a browser
+# could not hold one exactly. A larger one is a validation_error (422), never a row.
+MAX_REQUEST_INT = 2**53 - 1
+
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
@@ -76,10 +81,10 @@ PlainDecimal = BeforeValidator(_plain_decimal)
 
 Svc = Annotated[Services, Depends(services)]
 ClientAddress = Annotated[str, Depends(client_address)]
-# Ids name 64-bit rows: anything outside 1..2^63-1 names nothing and is a 422, never
-# a driver overflow. Path ids are plain ASCII digits.
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID), PlainDecimal]
+# Ids: 1..2^53-1, anything else a 422 (never a driver overflow). Path ids are plain
+# ASCII digits.
+IdPath = Annotated[int, Path(ge=1, le=MAX_REQUEST_INT), PlainDecimal]
 # For body models: strict, so "1", 1.0 and true are a validation_error, not row 1.
-Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_REQUEST_INT)]
 CurrentSession = Annotated[Session, Depends(current_session)]
 CurrentUser = Annotated[User, Depends(current_user)]

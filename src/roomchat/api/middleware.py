@@ -83,8 +83,15 @@ _WEB_CSP = (
     "frame-ancestors 'none'"
 )
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# FastAPI's /docs and /redoc load their scripts from a CDN: only framing is refused there.
-_DOCS_CSP = "frame-ancestors 'none'"
+# /docs is Swagger UI from this origin (api/documents.py): its scripts, its stylesheet
+# (with data: images), and /openapi.json; nothing inline, nothing from elsewhere.
+_DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+# What the server answers as API, not as the web client's pages.
+_API_DOCUMENTS = frozenset({"/healthz", "/readyz", "/openapi.json", "/asyncapi.yaml", "/metrics"})
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
@@ -115,11 +122,16 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def is_api_path(path: str) -> bool:
+    """A path of the API (REST routes, health, metrics, the documents), never a page."""
+    return path.startswith("/api/") or path in _API_DOCUMENTS
+
+
 def _policy(scope: Scope) -> str:
     path: str = scope["path"]
-    if path.startswith("/api/") or path in {"/healthz", "/readyz", "/openapi.json"}:
+    if is_api_path(path):
         return _API_CSP
-    if path.startswith(("/docs", "/redoc")):
+    if path == "/docs" or path.startswith("/docs/"):
         return _DOCS_CSP
     # Browsers before CSP3 do not count ws(s) as 'self': name this host's sockets.
     host = Headers(scope=scope).get("host", "")

@@ -51,7 +51,7 @@ from roomchat.client.events import (
     UnknownEvent,
     parse_event,
 )
-from roomchat.client.models import JoinedRoom, Message, Reaction, Room, User
+from roomchat.client.models import Content, JoinedRoom, Message, Reaction, Room, User
 
 __all__ = [
     "AuthenticationError",
@@ -63,6 +63,7 @@ __all__ = [
     "Connected",
     "Connection",
     "ConnectionLost",
+    "Content",
     "Disconnected",
     "Event",
     "EventPage",

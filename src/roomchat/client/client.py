@@ -24,7 +24,7 @@ from roomchat.client.errors import (
 from roomchat.client.events import Connected, Disconnected, Event, RoomAccessLost, parse_event
 from roomchat.client.fields import integers, objects
 from roomchat.client.inbox import Inbox
-from roomchat.client.models import JoinedRoom, Message, Room, User
+from roomchat.client.models import Content, JoinedRoom, Message, Room, User
 from roomchat.client.requests import ReplyHook, Requests
 from roomchat.client.rest import EventPage, Rest
 from roomchat.client.sequencer import RoomSequencer
@@ -38,6 +38,16 @@ _SEND_AGAIN = frozenset({"rate_limited", "internal_error", "unavailable"})
 _AWAY = (OSError, InvalidHandshake, httpx.HTTPError, TimeoutError, RequestError)
 # A resume refused with these: the room is no longer ours to follow.
 _ACCESS_LOST = frozenset({"forbidden", "not_found"})
+
+
+class _Keep:
+    """``Client.edit``'s content when not given: the message keeps its content."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
 
 
 class Client:
@@ -227,19 +237,20 @@ class Client:
         room_id: int,
         text: str,
         *,
-        content: str | None = None,
+        content: Content = None,
         client_msg_id: str | None = None,
     ) -> Message:
-        """Send a message; the stored message. Sent again (same ``client_msg_id``) after a
-        drop or a rate limit until the reply comes, within ``send_timeout`` seconds: the
-        server stores it once whatever the number of tries."""
+        """Send a message; the stored message. ``content``: a string or a JSON object
+        (at most 16 KiB encoded), returned as sent. Sent again (same ``client_msg_id``)
+        after a drop or a rate limit until the reply comes, within ``send_timeout``
+        seconds: the server stores it once whatever the number of tries."""
         payload: dict[str, Any] = {
             "room_id": room_id,
             "message_text": text,
             "client_msg_id": client_msg_id or uuid.uuid4().hex,
         }
         if content is not None:
-            payload["message_content"] = content
+            payload["message_content"] = dict(content) if isinstance(content, Mapping) else content
         pause = self._backoff()
         async with asyncio.timeout(self._send_timeout):
             while True:
@@ -254,8 +265,18 @@ class Client:
                         raise
                     await asyncio.sleep(pause.next_delay())
 
-    async def edit(self, room_id: int, message_id: int, text: str) -> Message:
-        payload = {"room_id": room_id, "message_id": message_id, "message_text": text}
+    async def edit(
+        self, room_id: int, message_id: int, text: str, *, content: Content | _Keep = KEEP
+    ) -> Message:
+        """The new text (and ``content``: a string, an object, or None to clear it; not
+        given, it stays); the message as it is now."""
+        payload: dict[str, Any] = {
+            "room_id": room_id,
+            "message_id": message_id,
+            "message_text": text,
+        }
+        if not isinstance(content, _Keep):
+            payload["message_content"] = dict(content) if isinstance(content, Mapping) else content
         data = await self.request("edit_room_chat_message", payload)
         return Message.from_data(data["message"])
 

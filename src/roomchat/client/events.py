@@ -59,6 +59,8 @@ class MessageEdited(RoomEvent):
 class MessageDeleted(RoomEvent):
     message_id: int
     deleted_by: int
+    # The tombstone: replace the message with its id (None from a server older than it).
+    message: Message | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class ReactionAdded(RoomEvent):
     message_id: int
     user_id: int
     reaction: str
+    # The message after the change, its reactions counted (None from an older server).
+    message: Message | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ class ReactionRemoved(RoomEvent):
     message_id: int
     user_id: int
     reaction: str
+    message: Message | None = None  # as in ReactionAdded
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +193,18 @@ def _edited(d: JSONObject) -> Event:
     return MessageEdited(integer(d, "room_id"), integer(d, "seq"), message)
 
 
+def _changed(d: JSONObject) -> Message | None:
+    """A change event's ``message``: the message as it is after the change."""
+    return None if d.get("message") is None else Message.from_data(obj(d, "message"))
+
+
 def _deleted(d: JSONObject) -> Event:
     return MessageDeleted(
-        integer(d, "room_id"), integer(d, "seq"), integer(d, "message_id"), integer(d, "deleted_by")
+        integer(d, "room_id"),
+        integer(d, "seq"),
+        integer(d, "message_id"),
+        integer(d, "deleted_by"),
+        _changed(d),
     )
 
 
@@ -202,6 +216,7 @@ def _reaction(kind: type[ReactionAdded] | type[ReactionRemoved]) -> Callable[[JS
             integer(d, "message_id"),
             integer(d, "user_id"),
             text(d, "reaction"),
+            _changed(d),
         )
 
     return parse

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from roomchat.client.fields import (
     JSONObject,
+    MalformedData,
     integer,
     integers,
     obj,
@@ -17,6 +20,9 @@ from roomchat.client.fields import (
     text,
     timestamp,
 )
+
+# A message's content: a string, a JSON object, or None (docs/protocol.md, "Objects").
+Content = str | Mapping[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,9 @@ class Room:
     link_join: str | None  # shown to the room's members only
     created_at: datetime
     has_passcode: bool
+    # The token of link_join, what the join endpoint takes (None exactly when link_join
+    # is; and from a server older than the field).
+    link_token: str | None = None
 
     @classmethod
     def from_data(cls, data: JSONObject) -> Room:
@@ -61,6 +70,7 @@ class Room:
             link_join=optional_text(data, "link_join"),
             created_at=timestamp(data, "created_at"),
             has_passcode=bool(data.get("has_passcode", False)),
+            link_token=optional_text(data, "link_token"),
         )
 
 
@@ -80,7 +90,8 @@ class Message:
     """A message as the server last described it.
 
     ``text`` and ``content`` are the wire's ``message_text`` and ``message_content``; both
-    are None once the message is deleted (a tombstone keeps its id and seq).
+    are None once the message is deleted (a tombstone keeps its id and seq). ``content``
+    is what its author sent: a string (``""`` too), a JSON object, or None.
     """
 
     id: int
@@ -89,7 +100,7 @@ class Message:
     user_id: int
     user: User
     text: str | None
-    content: str | None
+    content: Content
     client_msg_id: str | None
     created_at: datetime
     edited_at: datetime | None = None
@@ -98,8 +109,8 @@ class Message:
 
     @classmethod
     def from_data(cls, data: JSONObject) -> Message:
-        # A new message (and the send reply) has no edited_at/deleted_at/reactions keys:
-        # it cannot have been edited, deleted or reacted to yet.
+        # The server sends edited_at/deleted_at/reactions on every message; an older one
+        # left them out of a new message's (never edited, deleted or reacted to yet).
         return cls(
             id=integer(data, "id"),
             room_id=integer(data, "room_id"),
@@ -107,7 +118,7 @@ class Message:
             user_id=integer(data, "user_id"),
             user=User.from_data(obj(data, "user")),
             text=optional_text(data, "message_text"),
-            content=optional_text(data, "message_content"),
+            content=_content(data),
             client_msg_id=optional_text(data, "client_msg_id"),
             created_at=timestamp(data, "created_at"),
             edited_at=optional_timestamp(data, "edited_at"),
@@ -129,6 +140,14 @@ class JoinedRoom:
     messages: tuple[Message, ...]  # a first join: the latest messages as they are now
     has_older: bool  # a first join: older messages exist (page them over REST)
     online_user_ids: tuple[int, ...] | None  # None: presence not shown for this room
+
+
+def _content(data: JSONObject) -> Content:
+    value = data.get("message_content")
+    if value is None or isinstance(value, str | Mapping):
+        return value
+    kind = type(value).__name__
+    raise MalformedData(f"message_content: expected a string or an object, got {kind}")
 
 
 def _reactions(data: JSONObject) -> tuple[Reaction, ...]:

@@ -17,18 +17,16 @@ kinds, and what each means to the rest of the server, are in domain/kinds.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from roomchat import frames, jsoncodec
-from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE, TYPING
+from roomchat.domain.kinds import CHANGES_ONE_MESSAGE, NEW_MESSAGE, TYPING
 from roomchat.domain.models import Message
-
-if TYPE_CHECKING:
-    pass
 
 
 def message_data(message: Message) -> bytes:
-    """A message as every frame carries it (broadcast, send reply, join history)."""
+    """A message as every frame carries it (broadcast, send reply, join history, a
+    change event's ``message``): the one message object."""
     return jsoncodec.dumps(message.to_dict())
 
 
@@ -89,35 +87,63 @@ def typing_signal(room_id: int, user_id: int, is_typing: bool, origin: str) -> R
 
 
 # Message changes (domain/message_changes.py): each its own event on the room's seq.
-
-
-def message_state_data(message: Message) -> bytes:
-    """A message as history carries it (join replies, REST): as it is now."""
-    return jsoncodec.dumps(message.state_dict())
+# Every one carries ``message_id`` and ``message``: the message as it is after the
+# change (docs/protocol.md, "Changing a message"), so a client replaces the message
+# with that id whatever the kind, and the event log can find and rewrite every event
+# that shows the message when a later edit or delete takes its text back.
 
 
 def message_edited_data(seq: int, message: Message) -> dict[str, Any]:
-    """``room_chat_message_edited``: the message as it is now (``state_dict``)."""
-    return {"room_id": message.room_id, "seq": seq, "message": message.state_dict()}
+    """``room_chat_message_edited``."""
+    return {
+        "room_id": message.room_id,
+        "seq": seq,
+        "message_id": message.id,
+        "message": message.to_dict(),
+    }
 
 
-def edited_message_id(event: RoomEvent) -> int | None:
-    """The message a ``room_chat_message_edited`` shows (None for other events): the
-    event log keeps it, so a later edit or delete finds the event to rewrite."""
-    if event.action != MESSAGE_EDITED:
+def message_deleted_data(seq: int, tombstone: Message, deleted_by: int) -> dict[str, Any]:
+    """``room_chat_message_deleted``; ``message`` is the tombstone."""
+    return {
+        "room_id": tombstone.room_id,
+        "seq": seq,
+        "message_id": tombstone.id,
+        "deleted_by": deleted_by,
+        "message": tombstone.to_dict(),
+    }
+
+
+def reaction_data(seq: int, message: Message, user_id: int, reaction: str) -> dict[str, Any]:
+    """``room_chat_reaction_added`` / ``room_chat_reaction_removed``."""
+    return {
+        "room_id": message.room_id,
+        "seq": seq,
+        "message_id": message.id,
+        "user_id": user_id,
+        "reaction": reaction,
+        "message": message.to_dict(),
+    }
+
+
+def shown_message_id(event: RoomEvent) -> int | None:
+    """The message a change event (edit, delete, reaction) shows; None for other kinds
+    (a new message's event is found at the message's own seq). The event log keeps it,
+    so a later edit or delete finds the events to rewrite."""
+    if event.action not in CHANGES_ONE_MESSAGE:
         return None
-    return int(jsoncodec.loads(frames.data_of(event))["message"]["id"])
+    return int(jsoncodec.loads(frames.data_of(event))["message_id"])
 
 
 def shown_as_now(action: str, data: bytes, message: Message) -> bytes:
-    """A stored event that shows ``message`` (its ``new_room_chat_message`` or one of its
-    ``room_chat_message_edited``), rewritten to show no earlier version of it.
+    """A stored event that shows ``message`` (its ``new_room_chat_message`` or one of
+    its change events), rewritten to show no earlier version of it.
 
     The text and content become the current ones (null for a tombstone), with
     ``edited_at`` and ``deleted_at`` as they are now: a replay reads the message as
-    history does. Everything else stays, the ``reactions`` of an edit too: they are
-    those before the reaction events that follow it in the log (a delete's event,
-    later in the log, clears them).
+    history does. Everything else stays, the ``reactions`` too: they are those of the
+    event's time, before the reaction events that follow it in the log (a delete's
+    event, later in the log, clears them).
     """
     fields = jsoncodec.loads(data)
     shown = fields if action == NEW_MESSAGE else fields["message"]
@@ -128,22 +154,3 @@ def shown_as_now(action: str, data: bytes, message: Message) -> bytes:
     shown["edited_at"] = message.edited_at
     shown["deleted_at"] = message.deleted_at
     return jsoncodec.dumps(fields)
-
-
-def message_deleted_data(
-    room_id: int, seq: int, message_id: int, deleted_by: int
-) -> dict[str, Any]:
-    return {"room_id": room_id, "seq": seq, "message_id": message_id, "deleted_by": deleted_by}
-
-
-def reaction_data(
-    room_id: int, seq: int, message_id: int, user_id: int, reaction: str
-) -> dict[str, Any]:
-    """``room_chat_reaction_added`` / ``room_chat_reaction_removed``."""
-    return {
-        "room_id": room_id,
-        "seq": seq,
-        "message_id": message_id,
-        "user_id": user_id,
-        "reaction": reaction,
-    }

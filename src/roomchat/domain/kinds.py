@@ -26,7 +26,9 @@ class MessageChange(Enum):
 
     NONE = "none"
     NEW = "new"  # a message is added (its data is the message)
-    CHANGE = "change"  # one stored message changes (edit, delete, reaction)
+    # One stored message changes (edit, delete, reaction): its data carries
+    # ``message_id`` and ``message``, the message after the change (domain/events.py).
+    CHANGE = "change"
 
 
 class Membership(Enum):

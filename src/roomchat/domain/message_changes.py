@@ -8,9 +8,12 @@ transaction, so history and the events never disagree. A change that changes not
 (a reaction given twice, one removed that was not given, an edit to the same text)
 succeeds without an event: its transaction is rolled back and gives its seq back.
 
-An edit or a delete also takes the earlier versions out of the room event log: the
-message's stored ``new_room_chat_message`` and earlier edits are rewritten, in the
-same transaction, to show it as it is now (``_show_as_now``). Rewriting beats storing
+Every change event carries ``message_id`` and ``message``, the message as it is after
+the change (read in the change's transaction, which holds the room's seq, so it is
+exact at that seq). An edit or a delete also takes the earlier versions out of the
+room event log: every stored event that shows the message (its
+``new_room_chat_message`` and its earlier change events) is rewritten, in the same
+transaction, to show it as it is now (``_show_as_now``). Rewriting beats storing
 events by reference: a replay stays a plain read of pre-encoded events and sending
 (the hot path) is untouched, while the cost lands on edits and deletes, which are
 rare and touch a handful of rows.
@@ -26,8 +29,8 @@ from typing import Any
 
 from roomchat import frames, jsoncodec
 from roomchat.domain import events, kinds
-from roomchat.domain.messages import MessageLimits, check_text
-from roomchat.domain.models import Message, User
+from roomchat.domain.messages import MessageLimits, check_message, same_content
+from roomchat.domain.models import Content, Message, User
 from roomchat.domain.names import has_hidden_characters, renders_as_nothing
 from roomchat.domain.outcome import Outcome, outcome
 from roomchat.domain.ports import Change, EventRecorder, RoomTransaction
@@ -99,25 +102,23 @@ class MessageChanges:
         room_id: int,
         message_id: int,
         message_text: str,
-        message_content: str | None,
+        message_content: Content,
         *,
         keep_content: bool,
     ) -> Outcome[bytes]:
-        """The author's new text (and content, unless ``keep_content``: not given)."""
-        check_text(self._limits, message_text, message_content)
-        content = message_content or None
+        """The author's new text (and content, as sent, unless ``keep_content``: not
+        given; null clears it)."""
+        check_message(self._limits, message_text, message_content)
 
         async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             found = await self._target(tx, room_id, message_id, user)
             if found.message.user.id != user.id:
                 raise forbidden("only its author may edit a message")
-            new_content = found.message.message_content if keep_content else content
-            if (found.message.message_text, found.message.message_content) == (
-                message_text,
-                new_content,
-            ):
+            old = found.message
+            new_content = old.message_content if keep_content else message_content
+            if old.message_text == message_text and same_content(old.message_content, new_content):
                 message = await tx.messages.current(message_id)
-                raise _Unchanged({"room_id": room_id, "message": message.state_dict()})
+                raise _Unchanged(_message_reply(message))
             await tx.messages.edit(message_id, message_text, new_content, self._clock())
             message = await tx.messages.current(message_id)
             await _show_as_now(tx, message)
@@ -138,10 +139,9 @@ class MessageChanges:
                     "only its author, the room's creator or the workspace owner may delete it"
                 )
             await tx.messages.tombstone(message_id, self._clock())
-            await _show_as_now(tx, await tx.messages.current(message_id))
-            return kinds.MESSAGE_DELETED, events.message_deleted_data(
-                room_id, seq, message_id, user.id
-            )
+            tombstone = await tx.messages.current(message_id)
+            await _show_as_now(tx, tombstone)
+            return kinds.MESSAGE_DELETED, events.message_deleted_data(seq, tombstone, user.id)
 
         return await self._record(user, room_id, change)
 
@@ -153,7 +153,8 @@ class MessageChanges:
         async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             await self._target(tx, room_id, message_id, user)
             if await tx.reactions.has(message_id, user.id, reaction):
-                raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
+                message = await tx.messages.current(message_id)
+                raise _Unchanged(_reaction_reply(message, user.id, reaction))
             if (
                 not await tx.reactions.is_given(message_id, reaction)
                 and await tx.reactions.distinct_count(message_id) >= MAX_DISTINCT_REACTIONS
@@ -163,9 +164,8 @@ class MessageChanges:
                     f"a message has at most {MAX_DISTINCT_REACTIONS} different reactions",
                 )
             await tx.reactions.add(message_id, user.id, reaction, self._clock())
-            return kinds.REACTION_ADDED, events.reaction_data(
-                room_id, seq, message_id, user.id, reaction
-            )
+            message = await tx.messages.current(message_id)
+            return kinds.REACTION_ADDED, events.reaction_data(seq, message, user.id, reaction)
 
         return await self._record(user, room_id, change)
 
@@ -176,11 +176,11 @@ class MessageChanges:
 
         async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             await self._target(tx, room_id, message_id, user)
-            if not await tx.reactions.remove(message_id, user.id, reaction):
-                raise _Unchanged(_reaction_reply(room_id, message_id, user.id, reaction))
-            return kinds.REACTION_REMOVED, events.reaction_data(
-                room_id, seq, message_id, user.id, reaction
-            )
+            removed = await tx.reactions.remove(message_id, user.id, reaction)
+            message = await tx.messages.current(message_id)
+            if not removed:
+                raise _Unchanged(_reaction_reply(message, user.id, reaction))
+            return kinds.REACTION_REMOVED, events.reaction_data(seq, message, user.id, reaction)
 
         return await self._record(user, room_id, change)
 
@@ -216,5 +216,19 @@ async def _show_as_now(tx: RoomTransaction, message: Message) -> None:
     )
 
 
-def _reaction_reply(room_id: int, message_id: int, user_id: int, reaction: str) -> dict[str, Any]:
-    return {"room_id": room_id, "message_id": message_id, "user_id": user_id, "reaction": reaction}
+# A change that changed nothing is replied as its event's data would be, without a seq
+# (no event was taken): the message as it is, for the client to compare with its own.
+
+
+def _message_reply(message: Message) -> dict[str, Any]:
+    return {"room_id": message.room_id, "message_id": message.id, "message": message.to_dict()}
+
+
+def _reaction_reply(message: Message, user_id: int, reaction: str) -> dict[str, Any]:
+    return {
+        "room_id": message.room_id,
+        "message_id": message.id,
+        "user_id": user_id,
+        "reaction": reaction,
+        "message": message.to_dict(),
+    }

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from roomchat.domain.events import RoomEvent, message_data, message_state_data
-from roomchat.domain.models import MessagePage, Room, User
+from roomchat import jsoncodec
+from roomchat.domain.events import RoomEvent, message_data
+from roomchat.domain.models import Content, MessagePage, Room, User
 from roomchat.domain.ports import EventRecorder, Storage
 from roomchat.domain.recent import RecentHistory
 from roomchat.domain.records import ClientMsgIdTaken, NewMessage, SendResult
@@ -28,7 +29,7 @@ class MessageLimits:
     read_chunk: int = 100
 
 
-def check_text(limits: MessageLimits, message_text: str, message_content: str | None) -> None:
+def check_message(limits: MessageLimits, message_text: str, message_content: Content) -> None:
     """A message's text and content as sending and editing accept them."""
     if not message_text.strip():
         raise ChatError(Code.VALIDATION_ERROR, "message_text must not be empty")
@@ -36,14 +37,52 @@ def check_text(limits: MessageLimits, message_text: str, message_content: str | 
         raise ChatError(
             Code.VALIDATION_ERROR, f"message_text is over {limits.max_text_chars} characters"
         )
-    if message_content is not None and len(message_content.encode()) > limits.max_content_bytes:
+    check_content(limits, message_content)
+    # PostgreSQL text cannot hold U+0000; refuse it on every backend alike (before it
+    # reaches a shared group commit and fails the other sends in it). An object's
+    # encoding escapes it, so only strings are concerned.
+    if any("\x00" in s for s in (message_text, message_content) if isinstance(s, str)):
+        raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
+
+
+def check_content(limits: MessageLimits, content: object) -> None:
+    """``message_content``: a string (its UTF-8 bytes) or a JSON object (its compact
+    encoding) of at most ``max_content_bytes``, or None. An object must come back from
+    its encoding as the same object, since that is what every reader gets: no value
+    JSON cannot carry exactly (NaN, integers past 64 bits, lone surrogates)."""
+    if content is None:
+        return
+    if isinstance(content, str):
+        try:
+            size = len(content.encode())
+        except UnicodeEncodeError:
+            raise ChatError(Code.VALIDATION_ERROR, "message_content is not valid UTF-8") from None
+    elif isinstance(content, dict):
+        try:
+            encoded = jsoncodec.dumps(content)
+        except TypeError:  # orjson's JSONEncodeError: depth, big integers, surrogates
+            encoded = None
+        if encoded is None or jsoncodec.loads(encoded) != content:
+            raise ChatError(
+                Code.VALIDATION_ERROR, "message_content holds a value JSON cannot carry exactly"
+            )
+        size = len(encoded)
+    else:
+        raise ChatError(
+            Code.VALIDATION_ERROR, "message_content must be a string, a JSON object or null"
+        )
+    if size > limits.max_content_bytes:
         raise ChatError(
             Code.VALIDATION_ERROR, f"message_content is over {limits.max_content_bytes} bytes"
         )
-    # PostgreSQL text cannot hold U+0000; refuse it on every backend alike (before it
-    # reaches a shared group commit and fails the other sends in it).
-    if any("\x00" in s for s in (message_text, message_content) if s):
-        raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
+
+
+def same_content(a: Content, b: Content) -> bool:
+    """Whether two contents are the same as sent: objects by their encoding (Python's
+    ``==`` takes ``1`` for ``1.0`` and ``true``, and ignores the keys' order)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return jsoncodec.dumps(a) == jsoncodec.dumps(b)
+    return type(a) is type(b) and a == b
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,23 +182,24 @@ class MessageService:
         user: User,
         room_id: int,
         message_text: str,
-        message_content: str | None,
+        message_content: Content,
         client_msg_id: str | None,
     ) -> SendResult:
-        check_text(self.limits, message_text, message_content)
+        """Store and broadcast a message; ``message_content`` is kept as sent (``""``
+        stays ``""``, an object comes back the same object)."""
+        check_message(self.limits, message_text, message_content)
         if client_msg_id is not None and not 1 <= len(client_msg_id) <= 64:
             raise ChatError(Code.VALIDATION_ERROR, "client_msg_id must be 1-64 characters")
         if client_msg_id is not None and "\x00" in client_msg_id:
             raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
         await self.require_member(user, room_id)
         result = await self._writer.write(
-            NewMessage(room_id, user, message_text, message_content or None, client_msg_id)
+            NewMessage(room_id, user, message_text, message_content, client_msg_id)
         )
         if result.event is None:
             stored = result.message
-            if (stored.message_text, stored.message_content) != (
-                message_text,
-                message_content or None,
+            if stored.message_text != message_text or not same_content(
+                stored.message_content, message_content
             ):
                 raise ChatError(
                     Code.CONFLICT, "client_msg_id was already used for a different message"
@@ -216,7 +256,7 @@ class MessageService:
             page = await snap.latest_messages(room_id, min(left, self.limits.read_chunk))
             while True:
                 for message in reversed(page.messages):
-                    data = message_state_data(message)
+                    data = message_data(message)
                     budget -= len(data) + 1  # and its comma
                     if budget < 0:
                         return done(room, seq, True)

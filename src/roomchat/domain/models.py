@@ -8,6 +8,11 @@ from typing import Any
 
 MAX_ID = 2**63 - 1  # ids and seqs are 64-bit integers in every backend; larger ones name nothing
 
+# A message's ``message_content`` as its author sent it: a string (``""`` included), a
+# JSON object, or None. An object is stored and returned as the same object (domain/
+# messages.py checks that it survives encoding exactly); do not mutate one.
+Content = str | dict[str, Any] | None
+
 
 @dataclass(frozen=True, slots=True)
 class User:
@@ -92,15 +97,17 @@ class Room:
         """The room as its members see it; ``member=False`` hides the join link.
 
         The link lets a workspace member in, so only the room's members may pass it on
-        (for a passcode room the link still asks for the passcode).
+        (for a passcode room the link still asks for the passcode). ``link_token`` is the
+        link's last part, what the join endpoint takes: null exactly when the link is.
         """
-        link = f"{public_base_url}/join/{self.join_token}" if member else None
+        token = self.join_token if member else None
         return {
             "id": self.id,
             "workspace_id": self.workspace_id,
             "name": self.name,
             "created_by": self.created_by,
-            "link_join": link,
+            "link_join": None if token is None else f"{public_base_url}/join/{token}",
+            "link_token": token,
             "created_at": self.created_at,
             "has_passcode": self.has_passcode,
         }
@@ -152,7 +159,7 @@ class Message:
     seq: int
     user: User
     message_text: str | None  # None: deleted (a tombstone)
-    message_content: str | None
+    message_content: Content  # None: none given, or deleted
     client_msg_id: str | None
     created_at: datetime
     edited_at: datetime | None = None
@@ -160,8 +167,11 @@ class Message:
     reactions: tuple[Reaction, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The message as ``new_room_chat_message`` carries it: the guide's shape, kept
-        exactly (a new message is never edited, deleted or reacted to yet)."""
+        """The one message object, wherever a message appears (the send reply,
+        ``new_room_chat_message``, history, the change events' ``message``, webhooks):
+        the guide's fields, then ``edited_at``, ``deleted_at`` and ``reactions`` (a new
+        message: null, null, []). The PostgreSQL batch statement splices the encoding
+        around id and seq (frames.MessageTemplate), so id, room_id and seq come first."""
         return {
             "id": self.id,
             "room_id": self.room_id,
@@ -172,16 +182,15 @@ class Message:
             "message_content": self.message_content,
             "client_msg_id": self.client_msg_id,
             "created_at": self.created_at,
+            "edited_at": self.edited_at,
+            "deleted_at": self.deleted_at,
+            "reactions": [r.to_dict() for r in self.reactions],
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """The message as it is now (history, edit broadcasts): with ``edited_at``,
-        ``deleted_at`` and its ``reactions``."""
-        state = self.to_dict()
-        state["edited_at"] = self.edited_at
-        state["deleted_at"] = self.deleted_at
-        state["reactions"] = [r.to_dict() for r in self.reactions]
-        return state
+        """The same as ``to_dict`` (there is one message object); kept for callers that
+        named the message as history shows it."""
+        return self.to_dict()
 
 
 @dataclass(frozen=True, slots=True)

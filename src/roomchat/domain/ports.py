@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from roomchat.domain.models import (
     ApiKey,
+    Content,
     DeliveryAttempt,
     Invitation,
     Message,
@@ -251,9 +252,7 @@ class MessageChangeRows(Protocol):
     """Messages, in the transaction."""
 
     async def current(self, message_id: int) -> Message: ...
-    async def edit(
-        self, message_id: int, text: str, content: str | None, now: datetime
-    ) -> None: ...
+    async def edit(self, message_id: int, text: str, content: Content, now: datetime) -> None: ...
     async def tombstone(self, message_id: int, now: datetime) -> None: ...
     async def target(self, message_id: int, actor_id: int) -> ChangeTarget | None: ...
 

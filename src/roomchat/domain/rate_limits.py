@@ -31,7 +31,7 @@ class RateLimiter:
         for item in self._items:
             if not self._limiter.test(item, caller):
                 reset_at = self._limiter.get_window_stats(item, caller).reset_time
-                retry = max(1, math.ceil(reset_at - time.time()))
-                raise rate_limited(self._message, min(retry, int(item.get_expiry())))
+                retry_ms = max(1, math.ceil((reset_at - time.time()) * 1000))
+                raise rate_limited(self._message, min(retry_ms, int(item.get_expiry()) * 1000))
         for item in self._items:
             self._limiter.hit(item, caller)

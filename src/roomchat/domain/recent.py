@@ -6,9 +6,10 @@ as they are now, and the room's seq ``S``, all at one point in time), kept exact
 the room's events, which every instance hears in ``fanout.on_event``: an entry at
 seq ``S`` holds what a database read at ``S`` would. Each event must be the entry's
 seq + 1; one that is not (events from the bus may come late, twice or not at all)
-drops the entry, and so does one that does not carry the message's state exactly
-(a delete has no ``deleted_at``, a reaction not its time, which orders the summary):
-the next join reads the database again. The database stays the truth.
+drops the entry: the next join reads the database again. A new message's event is the
+message as history shows it, and every change event (edit, delete, reaction) carries
+the message as it is after the change, so each is applied exactly. The database stays
+the truth.
 
 Why a reply served from here is as good as one read from the database: the join
 reply carries ``S`` and the hub then sends the joiner every event after ``S`` (those
@@ -33,13 +34,7 @@ from dataclasses import dataclass, field
 
 from roomchat import frames, jsoncodec
 from roomchat.domain.events import RoomEvent
-from roomchat.domain.kinds import (
-    CHANGES_ONE_MESSAGE,
-    KINDS,
-    MESSAGE_EDITED,
-    NEW_MESSAGE,
-    MessageChange,
-)
+from roomchat.domain.kinds import CHANGES_ONE_MESSAGE, KINDS, NEW_MESSAGE, MessageChange
 from roomchat.domain.models import Room
 
 # Bounds of the whole cache (no setting: sane for any deployment; the byte budget is
@@ -207,24 +202,22 @@ class RecentHistory:
         applied exactly (the entry must go)."""
         action = event.action
         if action == NEW_MESSAGE:
-            data = frames.data_of(event)
-            state = frames.fresh_state(data)
-            entry.messages.append((frames.message_id_of(data), state))
-            entry.size += len(state) + _PER_MESSAGE
+            data = frames.data_of(event)  # the message as history shows it
+            entry.messages.append((frames.message_id_of(data), data))
+            entry.size += len(data) + _PER_MESSAGE
             return True
         if action in _SEQ_ONLY:
             return True
         if action not in CHANGES_ONE_MESSAGE:
             return False  # the room changed or went (or an event unknown here)
         fields = jsoncodec.loads(frames.data_of(event))
-        message_id = fields["message"]["id"] if action == MESSAGE_EDITED else fields["message_id"]
+        message_id = fields["message_id"]
         for index in range(len(entry.messages) - 1, -1, -1):
             cached_id, old = entry.messages[index]
             if cached_id != message_id:
                 continue
-            if action != MESSAGE_EDITED:
-                return False  # a tombstone's time, a reaction's place: not in the event
-            # The edit carries the message as it is now, reactions included.
+            # The change carries the message as it is after it (a tombstone, the
+            # reactions counted): what a database read at this seq gives.
             new = jsoncodec.dumps(fields["message"])
             if len(new) < len(old) and entry.older and len(entry.messages) < self._history:
                 return False  # an older message than those held may fit the reply now

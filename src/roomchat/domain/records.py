@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from roomchat.domain.models import Message, Room, User
+from roomchat.domain.models import Content, Message, Room, User
 from roomchat.frames import MessageTemplate
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class NewMessage:
     room_id: int
     user: User
     message_text: str
-    message_content: str | None
+    message_content: Content
     client_msg_id: str | None
 
     @property
@@ -215,7 +215,7 @@ class Send:
     room_id: int
     user_id: int
     message_text: str
-    message_content: str | None
+    message_content: Content
     client_msg_id: str | None
     template: MessageTemplate
 

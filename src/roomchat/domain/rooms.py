@@ -32,7 +32,7 @@ from roomchat.domain.room_changes import (
     room_updated_data,
 )
 from roomchat.domain.workspaces import WorkspaceService, clean_name
-from roomchat.errors import ChatError, Code, forbidden, not_found
+from roomchat.errors import ChatError, Code, forbidden, not_found, rate_limited
 
 MEMBER_CACHE_SIZE = 200_000
 # How long a remembered "is a member" holds before the database is asked again. Every
@@ -342,7 +342,8 @@ class RoomService:
         if attempts > self._max_failures:
             await self._store.rooms.forget_passcode_failure(attempt)
             window = int(self._window.total_seconds())
-            raise ChatError(Code.RATE_LIMITED, f"too many wrong passcodes; wait up to {window} s")
+            # The window is the longest wait (the oldest failure in it may leave sooner).
+            raise rate_limited(f"too many wrong passcodes; wait up to {window} s", window * 1000)
         try:
             await asyncio.to_thread(self._hasher.verify, passcode_hash, passcode)
         except (VerifyMismatchError, InvalidHashError):

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import jwt
@@ -33,6 +34,30 @@ REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti", "sid", "auth_time"]
 MAX_TOKEN_CHARS = 4096  # ours are ~300; anything far longer is not worth decoding
 _USER_ID = re.compile(r"[1-9][0-9]{0,18}")  # plain ASCII decimal: no sign, space or other digits
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # jti and sid
+_BAD_TOKEN = "missing, invalid or expired token"
+_BAD_TICKET = "unknown, used or expired ticket"
+
+
+class Refusal(StrEnum):
+    """Why a credential was refused, in the words a client acts on (the reason of the
+    WebSocket's 4401 close; docs/protocol.md "Close codes"). Each says only what the
+    client can already know: ``token_expired`` is told only of a token whose signature
+    checked out, so it reveals nothing a forger could use."""
+
+    TOKEN_MISSING = "token_missing"  # no credential at all: get one
+    TOKEN_INVALID = "token_invalid"  # malformed, forged, or its user is gone: get a new one
+    TOKEN_EXPIRED = "token_expired"  # refresh it (or log in again)
+    TOKEN_REVOKED = "token_revoked"  # its login session was logged out: log in again
+    TICKET_USED = "ticket_used"  # a ticket unknown, expired or redeemed already: take a new one
+
+
+class Refused(ChatError):
+    """``unauthorized`` with its ``reason``: REST answers the same 401 whatever the reason
+    (its body is the ChatError's), the WebSocket closes with the reason."""
+
+    def __init__(self, reason: Refusal, message: str) -> None:
+        super().__init__(Code.UNAUTHORIZED, message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +143,11 @@ class SessionService:
         return IssuedToken(token, session, max(0, int(expires_at - now)))
 
     def _claims(self, token: str) -> tuple[int, str, float, float, float]:
-        if not token or len(token) > MAX_TOKEN_CHARS:
-            raise unauthorized("missing, invalid or expired token")
+        if not token:
+            raise Refused(Refusal.TOKEN_MISSING, _BAD_TOKEN)
+        invalid = Refused(Refusal.TOKEN_INVALID, _BAD_TOKEN)
+        if len(token) > MAX_TOKEN_CHARS:
+            raise invalid
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -129,22 +157,27 @@ class SessionService:
                 audience=self._audience,
                 options={"require": REQUIRED_CLAIMS},
             )
+        except jwt.ExpiredSignatureError:
+            # PyJWT checks the signature (and that every claim is there) before the
+            # expiry: only a token we issued gets this far.
+            raise Refused(Refusal.TOKEN_EXPIRED, _BAD_TOKEN) from None
         except jwt.PyJWTError:
-            raise unauthorized("missing, invalid or expired token") from None
+            raise invalid from None
         sub, jti, sid = claims["sub"], claims["jti"], claims["sid"]
         if not (isinstance(sub, str) and _USER_ID.fullmatch(sub) and int(sub) <= MAX_ID):
-            raise unauthorized("missing, invalid or expired token")
+            raise invalid
         if not all(isinstance(v, str) and _ID.fullmatch(v) for v in (jti, sid)):
-            raise unauthorized("missing, invalid or expired token")
+            raise invalid
         iat, auth_time = claims["iat"], claims["auth_time"]
         if not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in (iat, auth_time)
         ):
-            raise unauthorized("missing, invalid or expired token")
+            raise invalid
         return int(sub), sid, float(auth_time), float(iat), float(claims["exp"])
 
     async def authenticate(self, token: str) -> Session:
-        """The session a token stands for, refused (401) when expired, forged or revoked."""
+        """The session a token stands for; ``Refused`` (401) when missing, expired, forged
+        or revoked."""
         return await self._session(*self._claims(token))
 
     async def _session(
@@ -152,12 +185,12 @@ class SessionService:
     ) -> Session:
         owner = await self._store.tokens.owner(user_id, sid)
         if owner is None:
-            raise unauthorized("the token's user no longer exists")
+            raise Refused(Refusal.TOKEN_INVALID, "the token's user no longer exists")
         valid_after = owner.tokens_valid_after
         if owner.session_revoked or (
             valid_after is not None and issued_at < valid_after.timestamp()
         ):
-            raise ChatError(Code.UNAUTHORIZED, "the token was revoked (logged out)")
+            raise Refused(Refusal.TOKEN_REVOKED, "the token was revoked (logged out)")
         return Session(owner.user, sid, auth_time, issued_at, expires_at)
 
     def refresh(self, session: Session) -> IssuedToken:
@@ -199,13 +232,16 @@ class SessionService:
         return ticket, max(0, int(expires_at - now))
 
     async def redeem_ticket(self, ticket: str) -> Session:
-        """The session a ticket was issued for; the ticket is used up either way."""
+        """The session a ticket was issued for; the ticket is used up either way.
+        ``Refused`` (401): ``ticket_used`` for a ticket unknown, used or expired (a ticket
+        dies with its token, so one whose token expired is expired too), else as for
+        its token."""
         if not ticket or len(ticket) > 128:
-            raise unauthorized("unknown, used or expired ticket")
+            raise Refused(Refusal.TICKET_USED, _BAD_TICKET)
         now = self._clock()
         found = await self._store.tokens.redeem_ticket(secret_hash(ticket), _utc(now))
         if found is None or found.token_expires_at.timestamp() <= now:
-            raise unauthorized("unknown, used or expired ticket")
+            raise Refused(Refusal.TICKET_USED, _BAD_TICKET)
         # The ticket's issue time stands in for its token's: a ticket is only issued
         # for a token that counted then, and revoking tokens deletes their tickets.
         issued_at = found.expires_at.timestamp() - self._ticket_ttl

@@ -93,9 +93,9 @@ class LoginThrottle:
                 self._make_room(item, key)
             return
         reset_at, _remaining = self._limiter.get_window_stats(item, key)
-        retry = max(1, math.ceil(reset_at - time.time()))
+        retry_ms = max(1, math.ceil((reset_at - time.time()) * 1000))
         # A failed pending attempt may still free nothing: never promise more than a window.
-        raise rate_limited(message, min(retry, int(item.get_expiry())))
+        raise rate_limited(message, min(retry_ms, int(item.get_expiry()) * 1000))
 
     def _make_room(self, item: RateLimitItem, key: str) -> None:
         """Keep the table bounded: when it is full and ``key`` is new, start it afresh.

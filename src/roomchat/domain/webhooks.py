@@ -2,10 +2,12 @@
 
 An endpoint asks for room events by their broadcast action names. Each such event of
 the workspace is POSTed to it as ``{id, type, workspace_id, room_id, seq, created_at,
-data}`` (``data``: the broadcast's data, byte for byte), signed the Standard Webhooks
-way (roomchat/webhooks/ sends them). The event's ``id`` is stable (its room and seq):
-a retry, or a delivery repeated after a crash, carries the same one, so a receiver
-deduplicates by it.
+data}`` (``data``: the broadcast's data as the event log holds it, so a message event
+carries the one message object and a message-change event its ``message_id`` and the
+``message`` after the change, shown as it is now once an edit or a delete rewrote it),
+signed the Standard Webhooks way (roomchat/webhooks/ sends them). The event's ``id`` is
+stable (its room and seq): a retry, or a delivery repeated after a crash, carries the
+same one, so a receiver deduplicates by it.
 
 A failed delivery is retried ``backoff_initial_s`` after the failed attempt ended,
 doubling up to ``backoff_max_s``; the endpoint's later events wait behind it (seq order

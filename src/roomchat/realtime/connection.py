@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -16,6 +17,10 @@ from roomchat.realtime.wire import FrameSink, WireFrames
 log = logging.getLogger(__name__)
 
 SLOW_CONSUMER = 1013  # "try again later": the client fell too far behind; reconnect and catch up
+
+
+# The retry hint of a bucket that never refills (a rate of 0): no sooner than this.
+NEVER_MS = 3_600_000
 
 
 class TokenBucket:
@@ -33,13 +38,27 @@ class TokenBucket:
         self._stamp = clock()
 
     def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
+        self._refill()
         if self._tokens >= 1:
             self._tokens -= 1
             return True
         return False
+
+    def retry_after_ms(self) -> int:
+        """Milliseconds until the next token (rounded up, at least 1): when a refused
+        caller's next try goes through, if nothing else takes it first."""
+        self._refill()
+        missing = 1 - self._tokens
+        if missing <= 0:
+            return 1
+        if self._rate <= 0 or self._burst < 1:
+            return NEVER_MS
+        return max(1, math.ceil(missing / self._rate * 1000))
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
 
 
 class Flusher:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -10,7 +11,8 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from roomchat.errors import ChatError, Code, unavailable
+from roomchat.domain.sessions import Refused
+from roomchat.errors import ChatError, Code, rate_limited, unavailable
 from roomchat.logs import request_id_var
 from roomchat.metrics import Metrics
 from roomchat.outages import Unavailability
@@ -26,12 +28,15 @@ from roomchat.realtime.handlers import Action, Limit
 from roomchat.realtime.hub import Hub
 from roomchat.realtime.origins import OriginPolicy
 from roomchat.realtime.sessions import SocketSessions
-from roomchat.realtime.sinks import Sinks
+from roomchat.realtime.sinks import Sinks, sink_for
 
 log = logging.getLogger(__name__)
 
-UNAUTHORIZED_CLOSE = 4401
+UNAUTHORIZED_CLOSE = 4401  # reason: domain/sessions.py Refusal
+FORBIDDEN_ORIGIN_CLOSE = 4403
+ORIGIN_NOT_ALLOWED = "origin_not_allowed"
 TOO_MANY_CONNECTIONS_CLOSE = 4429  # the user already has max_ws_per_user sockets open here
+TRY_AGAIN_LATER_CLOSE = 1013  # the database was unavailable for the handshake
 # An unknown action is named in its error reply only when it looks like an action name:
 # an error reply echoes nothing else the client sent (request_id aside).
 _PLAIN_ACTION = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -87,24 +92,39 @@ class Gateway:
         self.sinks = Sinks()
 
     async def __call__(self, websocket: WebSocket) -> None:
+        # A refused handshake is accepted and closed at once with a code and a reason:
+        # refused at the HTTP level (403), a browser would see only 1006, and no why.
         if not self._origins.allows(websocket.headers.get("origin"), websocket.headers.get("host")):
-            # Before the handshake completes (and before any token is looked at): HTTP 403.
-            await websocket.close()
+            # Before any credential is looked at (a foreign page learns nothing of it).
+            await self._refuse(websocket, FORBIDDEN_ORIGIN_CLOSE, ORIGIN_NOT_ALLOWED)
             return
-        session = await self._sessions.authenticate(websocket)  # ticket, bearer or ?token=
-        if session is None:
-            # Refused before the handshake completes: the client sees HTTP 403.
-            await websocket.close(code=UNAUTHORIZED_CLOSE)
+        try:
+            session = await self._sessions.authenticate(websocket)  # ticket, bearer or ?token=
+        except Refused as refused:
+            await self._refuse(websocket, UNAUTHORIZED_CLOSE, refused.reason.value)
+            return
+        except Exception as exc:
+            if not self._is_unavailable(exc):
+                raise
+            # The database down or too slow (a connect storm past the pool's wait): say
+            # "try again later" (1013) rather than a bare HTTP 500 the browser sees as 1006.
+            log.warning("WebSocket handshake failed: the database is unavailable")
+            await self._refuse(websocket, TRY_AGAIN_LATER_CLOSE, "unavailable")
             return
         user = session.user
-        await websocket.accept()
         limits = self._limits
-        if not self._admit(user.id):
-            await websocket.close(
+        if not self._admit(user.id):  # only an authenticated socket counts
+            await self._refuse(
+                websocket,
                 TOO_MANY_CONNECTIONS_CLOSE,
                 f"too_many_connections: at most {limits.max_ws_per_user} per user",
             )
             return
+        try:
+            await websocket.accept()
+        except BaseException:  # the client went away meanwhile: it holds no place
+            self._release(user.id)
+            raise
         sink = self.sinks.open(websocket)
         conn = Connection(
             user,
@@ -132,6 +152,19 @@ class Gateway:
             self._stalls.discard(conn)
             self._hub.drop(conn)
             await conn.aclose()
+
+    async def _refuse(self, websocket: WebSocket, code: int, reason: str) -> None:
+        """Accept the upgrade and close it at once with ``code`` and ``reason``; nothing is
+        read or served in between. Bounded: the close frame gets the write timeout to go
+        out, and a client that does not answer it is dropped soon after (the sink's
+        close), so refused sockets opened in a flood are not held."""
+        log.info("WebSocket refused: %d %s", code, reason)  # never the credential
+        try:
+            async with asyncio.timeout(self._limits.write_timeout_s):
+                await websocket.accept()
+                await sink_for(websocket).close(code, reason)
+        except Exception:  # timed out, or the client went away first: nothing to close
+            log.debug("closing a refused WebSocket (%d %s) failed", code, reason, exc_info=True)
 
     def _admit(self, user_id: int) -> bool:
         open_now = self._per_user.get(user_id, 0)
@@ -198,6 +231,8 @@ class Gateway:
 async def _run(spec: Action[Any], conn: Connection, envelope: protocol.Envelope) -> bytes | None:
     """Parse the payload, take from the action's rate limit, run it (handlers.Action)."""
     payload = protocol.parse_payload(spec.payload, envelope.payload)
-    if spec.limit is not None and not conn.buckets[spec.limit].take():
-        raise ChatError(Code.RATE_LIMITED, spec.refusal)
+    if spec.limit is not None:
+        bucket = conn.buckets[spec.limit]
+        if not bucket.take():
+            raise rate_limited(spec.refusal, bucket.retry_after_ms())
     return await spec.run(conn, envelope, payload)

@@ -288,7 +288,11 @@ class Handlers:
     ) -> bytes | None:
         await self.messages.require_member(conn.user, p.room_id)
         self.fanout.signal(typing_signal(p.room_id, conn.user.id, p.is_typing, self.instance_id))
-        return None
+        if envelope.request_id is None:
+            # No reply: one without a request_id would look like another user's broadcast.
+            return None
+        data = jsoncodec.dumps({"room_id": p.room_id, "is_typing": p.is_typing})
+        return protocol.success(envelope.action, data, envelope.request_id)
 
     async def ping(self, conn: Connection, envelope: Envelope, p: protocol.Ping) -> bytes | None:
         return protocol.success("pong", b"{}", envelope.request_id)

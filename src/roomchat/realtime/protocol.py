@@ -16,6 +16,9 @@ from roomchat.frames import success as success
 
 RequestId = StrictStr | StrictInt | None
 Id = Annotated[StrictInt, Field(le=MAX_ID)]
+# message_content: a string or a JSON object, kept as sent (domain/messages.py bounds
+# it); an array, a number or a boolean is a validation_error naming the field.
+Content = StrictStr | dict[str, Any] | None
 
 
 class Envelope(BaseModel):
@@ -42,7 +45,7 @@ class LeaveRoom(Payload):
 class SendMessage(Payload):
     room_id: Id
     message_text: StrictStr
-    message_content: StrictStr | None = None
+    message_content: Content = None
     client_msg_id: StrictStr | None = None
 
 
@@ -50,7 +53,7 @@ class EditMessage(Payload):
     room_id: Id
     message_id: Id
     message_text: StrictStr
-    message_content: StrictStr | None = None  # not given: the content stays as it is
+    message_content: Content = None  # not given: the content stays as it is; null clears it
 
 
 class DeleteMessage(Payload):

@@ -1,7 +1,8 @@
 """Which open sockets speak for which token, so none outlives it.
 
 A socket is authenticated once, at the handshake (a single-use ticket, the bearer
-header, or ``?token=``). From then on this registry closes it with 4401 when its
+header, or ``?token=``); a refused one is closed at once with 4401 and the reason
+(domain/sessions.py ``Refusal``). From then on this registry closes it with 4401 when its
 token expires (reason ``token_expired``) or is revoked (``token_revoked``). A
 revocation is a row in the shared database: every instance polls new rows and
 closes its own sockets of that login session, or of that user for "log out
@@ -23,7 +24,6 @@ from starlette.websockets import WebSocket
 
 from roomchat.domain.records import Revocation
 from roomchat.domain.sessions import Session, SessionService
-from roomchat.errors import ChatError
 from roomchat.outages import OutageLog, Unavailability
 
 log = logging.getLogger(__name__)
@@ -78,17 +78,15 @@ class SocketSessions:
         self._seen: dict[int, datetime] = {}  # applied ids above the floor
         self._outage = OutageLog(log, "polling token revocations", is_unavailable)
 
-    async def authenticate(self, websocket: WebSocket) -> Session | None:
-        """The handshake's session, or None (refuse). A ticket given is the only one tried."""
+    async def authenticate(self, websocket: WebSocket) -> Session:
+        """The handshake's session; ``Refused`` (its ``reason`` is the 4401 close's) when
+        there is none. A ticket given is the only credential tried."""
         params = websocket.query_params
-        try:
-            ticket = params.get("ticket")
-            if ticket is not None:
-                return await self._sessions.redeem_ticket(ticket)
-            token = _bearer(websocket) or params.get("token") or ""
-            return await self._sessions.authenticate(token)
-        except ChatError:
-            return None
+        ticket = params.get("ticket")
+        if ticket is not None:
+            return await self._sessions.redeem_ticket(ticket)
+        token = _bearer(websocket) or params.get("token") or ""
+        return await self._sessions.authenticate(token)  # "": token_missing
 
     def opened(self, session: Session, close: Closer) -> LiveSocket:
         """Track a socket of ``session`` (``close``: its sink's) until closed()."""

@@ -42,13 +42,17 @@ from roomchat.domain.records import Send as Send
 from roomchat.domain.records import Written as Written
 from roomchat.store.database import reads_of
 from roomchat.store.messages import ClientMsgIdTaken
+from roomchat.store.rows import content_columns
 
 _WRITES = """
 WITH input AS (
     SELECT * FROM unnest(
-        $1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-        $7::bytea[], $8::bytea[]
-    ) AS t(ord, room_id, user_id, message_text, message_content, client_msg_id, mid, tail)
+        $1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bool[],
+        $7::text[], $8::bytea[], $9::bytea[]
+    ) AS t(
+        ord, room_id, user_id, message_text, message_content, content_is_json, client_msg_id,
+        mid, tail
+    )
 ),
 existing AS (
     SELECT i.ord, m.id FROM input i
@@ -76,21 +80,24 @@ numbered AS (
     FROM fresh f JOIN bumped b ON b.id = f.room_id
 ),
 stored AS (
-    INSERT INTO messages
-        (room_id, seq, user_id, message_text, message_content, client_msg_id, created_at)
-    SELECT room_id, seq, user_id, message_text, message_content, client_msg_id, $9
+    INSERT INTO messages (
+        room_id, seq, user_id, message_text, message_content, content_is_json, client_msg_id,
+        created_at
+    )
+    SELECT room_id, seq, user_id, message_text, message_content, content_is_json,
+        client_msg_id, $10
     FROM numbered ORDER BY ord
     RETURNING id, room_id, seq
 ),
 framed AS (
     SELECT n.ord, s.id, s.room_id, s.seq, n.user_id,
-        $10::bytea || convert_to(s.id::text, 'UTF8') || n.mid
+        $11::bytea || convert_to(s.id::text, 'UTF8') || n.mid
             || convert_to(s.seq::text, 'UTF8') || n.tail AS data
     FROM stored s JOIN numbered n ON n.room_id = s.room_id AND n.seq = s.seq
 ),
 logged AS (
     INSERT INTO room_events (room_id, seq, action, data, created_at)
-    SELECT room_id, seq, $11, data, $9 FROM framed
+    SELECT room_id, seq, $12, data, $10 FROM framed
 ),
 read_moved AS (
     UPDATE room_users ru SET last_read_seq = s.seq
@@ -112,7 +119,7 @@ _WITH_OUTBOX = (
     + """
 , queued AS (
     INSERT INTO outbox (room_id, seq, origin, payload, created_at)
-    SELECT room_id, seq, $12, $13::bytea || data || $14::bytea, $9 FROM framed
+    SELECT room_id, seq, $13, $14::bytea || data || $15::bytea, $10 FROM framed
     RETURNING id, room_id, seq
 )
 SELECT f.ord, f.id, f.seq, q.id AS outbox_id
@@ -139,12 +146,14 @@ class BatchAppender:
     ) -> list[Written]:
         """Store ``sends`` (no two with the same client_msg_id); ``origin``: write their
         outbox rows too. One ``Written`` per send, in order."""
+        contents = [content_columns(s.message_content) for s in sends]
         args: list[Any] = [
             list(range(len(sends))),
             [s.room_id for s in sends],
             [s.user_id for s in sends],
             [s.message_text for s in sends],
-            [s.message_content for s in sends],
+            [stored for stored, _ in contents],
+            [is_json for _, is_json in contents],
             [s.client_msg_id for s in sends],
             [s.template.mid for s in sends],
             [s.template.tail for s in sends],

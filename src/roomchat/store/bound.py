@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from roomchat.domain.models import Message, Room, Workspace
+from roomchat.domain.models import Content, Message, Room, Workspace
 from roomchat.domain.records import (
     ChangeTarget,
     RevokedKey,
@@ -43,7 +43,7 @@ class BoundMessages(_Bound):
     async def current(self, message_id: int) -> Message:
         return await message_rows.current(self._conn, message_id)
 
-    async def edit(self, message_id: int, text: str, content: str | None, now: datetime) -> None:
+    async def edit(self, message_id: int, text: str, content: Content, now: datetime) -> None:
         await message_rows.edit(self._conn, message_id, text, content, now)
 
     async def tombstone(self, message_id: int, now: datetime) -> None:

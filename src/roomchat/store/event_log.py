@@ -5,7 +5,8 @@ Every durable room event is appended here in the transaction that takes its seq
 membership changes call the same ``append``. A row keeps the event as it was
 broadcast (its ``action`` and encoded ``data``), so gap fill and catch-up replay it
 byte for byte, but for what an edit or a delete took back: the events that show an
-earlier version of a message are rewritten in the transaction of the edit or delete
+earlier version of a message (its new message event and every change event, each of
+which carries the message) are rewritten in the transaction of the edit or delete
 (``message_events`` / ``rewrite``), so no later reader gets that version from here.
 """
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.events import RoomEvent, edited_message_id
+from roomchat.domain.events import RoomEvent, shown_message_id
 from roomchat.domain.kinds import NEW_MESSAGE
 from roomchat.domain.records import StoredEvent as StoredEvent
 from roomchat.frames import data_of
@@ -56,7 +57,7 @@ class EventLog:
                     "action": event.action,
                     "data": data_of(event),
                     "created_at": now,
-                    "message_id": edited_message_id(event),
+                    "message_id": shown_message_id(event),
                 }
                 for event in events
             ],
@@ -94,17 +95,18 @@ async def message_events(
     conn: AsyncConnection, room_id: int, message_seq: int, message_id: int
 ) -> list[StoredEvent]:
     """The stored events that show a message, in seq order: its ``new_room_chat_message``
-    (at the message's own seq: the primary key) and its edits (the partial index on
-    ``message_id``). Read in the caller's transaction, which holds the room's seq."""
+    (at the message's own seq: the primary key) and its change events, edits, reactions
+    and its delete (the partial index on ``message_id``). Read in the caller's
+    transaction, which holds the room's seq."""
     new = select(*_COLUMNS).where(
         room_events.c.room_id == room_id,
         room_events.c.seq == message_seq,
         room_events.c.action == NEW_MESSAGE,
     )
-    edits = select(*_COLUMNS).where(
+    changes = select(*_COLUMNS).where(
         room_events.c.message_id == message_id, room_events.c.room_id == room_id
     )
-    query = union_all(new, edits).order_by("seq")
+    query = union_all(new, changes).order_by("seq")
     return [_stored(row) for row in (await conn.execute(query)).all()]
 
 

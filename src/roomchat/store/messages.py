@@ -11,14 +11,14 @@ from sqlalchemy import Select, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.models import Message, MessagePage
+from roomchat.domain.models import Content, Message, MessagePage
 from roomchat.domain.records import Appended as Appended
 from roomchat.domain.records import ChangeTarget as ChangeTarget
 from roomchat.domain.records import ClientMsgIdTaken as ClientMsgIdTaken
 from roomchat.domain.records import NewMessage as NewMessage
 from roomchat.store import reactions
 from roomchat.store.database import reads_of
-from roomchat.store.rows import message_from
+from roomchat.store.rows import content_columns, message_from
 from roomchat.store.seqs import reserve_seqs
 from roomchat.store.tables import messages, rooms, users, workspace_members
 
@@ -157,12 +157,13 @@ async def with_reactions(conn: AsyncConnection, found: list[Message]) -> list[Me
 
 
 async def edit(
-    conn: AsyncConnection, message_id: int, text: str, content: str | None, now: datetime
+    conn: AsyncConnection, message_id: int, text: str, content: Content, now: datetime
 ) -> None:
+    stored, is_json = content_columns(content)
     await conn.execute(
         update(messages)
         .where(messages.c.id == message_id)
-        .values(message_text=text, message_content=content, edited_at=now)
+        .values(message_text=text, message_content=stored, content_is_json=is_json, edited_at=now)
     )
 
 
@@ -172,7 +173,7 @@ async def tombstone(conn: AsyncConnection, message_id: int, now: datetime) -> No
     await conn.execute(
         update(messages)
         .where(messages.c.id == message_id)
-        .values(message_text=None, message_content=None, deleted_at=now)
+        .values(message_text=None, message_content=None, content_is_json=False, deleted_at=now)
     )
 
 
@@ -196,18 +197,21 @@ async def _append(conn: AsyncConnection, batch: Sequence[NewMessage]) -> list[Ap
     if fresh:
         seqs = await reserve_seqs(conn, [batch[i].room_id for i in fresh])
         now = datetime.now(UTC)
-        rows: list[dict[str, Any]] = [
-            {
-                "room_id": batch[i].room_id,
-                "seq": seqs[n],
-                "user_id": batch[i].user.id,
-                "message_text": batch[i].message_text,
-                "message_content": batch[i].message_content,
-                "client_msg_id": batch[i].client_msg_id,
-                "created_at": now,
-            }
-            for n, i in enumerate(fresh)
-        ]
+        rows: list[dict[str, Any]] = []
+        for n, i in enumerate(fresh):
+            stored, is_json = content_columns(batch[i].message_content)
+            rows.append(
+                {
+                    "room_id": batch[i].room_id,
+                    "seq": seqs[n],
+                    "user_id": batch[i].user.id,
+                    "message_text": batch[i].message_text,
+                    "message_content": stored,
+                    "content_is_json": is_json,
+                    "client_msg_id": batch[i].client_msg_id,
+                    "created_at": now,
+                }
+            )
         returned = await conn.execute(
             insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from roomchat.domain.models import Message, Room, User
+from roomchat import jsoncodec
+from roomchat.domain.models import Content, Message, Room, User
 from roomchat.store.tables import users
 
 USER_COLUMNS = (users.c.id, users.c.username, users.c.display_name, users.c.avatar_url)
@@ -41,9 +42,26 @@ def message_from(row: Any, user: User | None = None) -> Message:
         seq=m["seq"],
         user=user if user is not None else user_from(row, "u_"),
         message_text=m["message_text"],
-        message_content=m["message_content"],
+        message_content=content_from(m["message_content"], m["content_is_json"]),
         client_msg_id=m["client_msg_id"],
         created_at=m["created_at"],
         edited_at=m["edited_at"],
         deleted_at=m["deleted_at"],
     )
+
+
+def content_columns(content: Content) -> tuple[str | None, bool]:
+    """``message_content`` as the messages table holds it: (text, content_is_json). An
+    object is kept as its compact encoding, which gives it back key for key."""
+    if isinstance(content, dict):
+        return jsoncodec.dumps(content).decode(), True
+    return content, False
+
+
+def content_from(stored: str | None, is_json: bool) -> Content:
+    """What ``content_columns`` stored, as its author sent it."""
+    if stored is not None and is_json:
+        found = jsoncodec.loads(stored)
+        if isinstance(found, dict):
+            return found
+    return stored

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -128,6 +129,8 @@ messages = Table(
     Column("seq", BigInteger, nullable=False),
     Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
     Column("message_text", Text, nullable=True),  # null once deleted
+    # A string as sent, or a JSON object's compact encoding (``content_is_json``):
+    # store/rows.py turns both back into what the author sent.
     Column("message_content", Text, nullable=True),
     Column("client_msg_id", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
@@ -135,6 +138,7 @@ messages = Table(
     # message stays as a tombstone: same id and seq, text and content null.
     Column("edited_at", UtcDateTime, nullable=True),
     Column("deleted_at", UtcDateTime, nullable=True),
+    Column("content_is_json", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     UniqueConstraint("room_id", "user_id", "client_msg_id", name="uq_messages_client_msg_id"),
 )
@@ -152,12 +156,13 @@ room_events = Table(
     Column("action", String(64), nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    # The message an edit event shows (null for every other event: a new message's
-    # event is found at the message's own seq), so a later edit or delete finds them.
+    # The message a change event (edit, delete, reaction) shows (null for every other
+    # event: a new message's event is found at the message's own seq), so a later edit
+    # or delete finds them.
     Column("message_id", BigInteger, nullable=True),
     PrimaryKeyConstraint("room_id", "seq"),
 )
-# Partial: only edits are in it, so sending (the hot path) maintains no index for it.
+# Partial: only change events are in it, so sending (the hot path) maintains no index.
 Index(
     "ix_room_events_message_id",
     room_events.c.message_id,

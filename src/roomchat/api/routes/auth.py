@@ -5,12 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from roomchat.api import schemas
 from roomchat.api.deps import ClientAddress, CurrentSession, CurrentUser, Svc
-from roomchat.api.responses import JSON, ok
+from roomchat.api.responses import BEARER, BODY, JSON, SESSION, errors, ok
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.sessions import IssuedToken
+from roomchat.errors import Code
 
 router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
+
+SessionReply = schemas.success(schemas.Session, "SessionResponse")
+MeReply = schemas.success(schemas.Me, "MeResponse")
 
 # Ceilings the models state and enforce before the domain sees anything; the domain
 # applies the configured limits within them (max_password_chars, default 128).
@@ -64,25 +69,40 @@ def _session(issued: IssuedToken, status_code: int = 200) -> JSON:
     )
 
 
-@router.post("/api/v1/auth/register", status_code=201)
+@router.post(
+    "/api/v1/auth/register",
+    status_code=201,
+    response_model=SessionReply,
+    # rate_limited: registrations per client address
+    responses=errors(*BODY, Code.CONFLICT, Code.RATE_LIMITED, Code.UNAVAILABLE),
+)
 async def register(body: Register, svc: Svc, address: ClientAddress) -> JSON:
     user = await svc.users.register(body.username, body.password, body.display_name, address)
     return _session(svc.sessions.issue(user), 201)
 
 
-@router.post("/api/v1/auth/login")
+@router.post(
+    "/api/v1/auth/login",
+    response_model=SessionReply,
+    # rate_limited: failed logins per account and per client address
+    responses=errors(*BODY, Code.UNAUTHORIZED, Code.RATE_LIMITED, Code.UNAVAILABLE),
+)
 async def login(body: Login, svc: Svc, address: ClientAddress) -> JSON:
     user = await svc.users.login(body.username, body.password, address)
     return _session(svc.sessions.issue(user))
 
 
-@router.post("/api/v1/auth/refresh")
+@router.post("/api/v1/auth/refresh", response_model=SessionReply, responses=errors(*SESSION))
 async def refresh(session: CurrentSession, svc: Svc) -> JSON:
     """A new token for a valid one (the web client renews before expiry)."""
     return _session(svc.sessions.refresh(session))
 
 
-@router.post("/api/v1/auth/logout")
+@router.post(
+    "/api/v1/auth/logout",
+    response_model=schemas.success(schemas.LoggedOut, "LoggedOutResponse"),
+    responses=errors(*SESSION, *BODY),
+)
 async def logout(session: CurrentSession, svc: Svc, body: Logout | None = None) -> JSON:
     """Revoke the token used (or, with {"all": true}, all of the user's); its sockets close."""
     everywhere = body is not None and body.all
@@ -90,7 +110,11 @@ async def logout(session: CurrentSession, svc: Svc, body: Logout | None = None) 
     return ok({"all": everywhere})
 
 
-@router.post("/api/v1/auth/ws-ticket")
+@router.post(
+    "/api/v1/auth/ws-ticket",
+    response_model=schemas.success(schemas.WsTicket, "WsTicketResponse"),
+    responses=errors(*SESSION),
+)
 async def ws_ticket(session: CurrentSession, svc: Svc) -> JSON:
     """A single-use ticket for /ws?ticket=..., valid ws_ticket_ttl_s (30 s): no token in URLs."""
     ticket, expires_in = await svc.sessions.issue_ticket(session)
@@ -104,13 +128,18 @@ class UpdateMe(BaseModel):
     )
 
 
-@router.get("/api/v1/users/me", tags=["users"])
+@router.get("/api/v1/users/me", tags=["users"], response_model=MeReply, responses=errors(*BEARER))
 async def me(user: CurrentUser, svc: Svc) -> JSON:
     shares = await svc.reads.shares_receipts(user.id)
     return ok({**user.to_dict(), "share_read_receipts": shares})
 
 
-@router.patch("/api/v1/users/me", tags=["users"])
+@router.patch(
+    "/api/v1/users/me",
+    tags=["users"],
+    response_model=MeReply,
+    responses=errors(*BEARER, *BODY),
+)
 async def update_me(body: UpdateMe, user: CurrentUser, svc: Svc) -> JSON:
     if body.share_read_receipts is not None:
         await svc.reads.share_receipts(user, body.share_read_receipts)

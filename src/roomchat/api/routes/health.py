@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from roomchat.api import schemas
 from roomchat.api.deps import Svc
 from roomchat.api.responses import JSON
 from roomchat.api.routing import StrictJSONRoute
@@ -11,12 +12,16 @@ from roomchat.api.routing import StrictJSONRoute
 router = APIRouter(tags=["health"], route_class=StrictJSONRoute)
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=schemas.Health)
 async def healthz() -> JSON:
     return JSON({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=schemas.Readiness,
+    responses={503: {"model": schemas.Readiness, "description": "a check failed"}},
+)
 async def readyz(svc: Svc) -> JSON:
     checks: dict[str, object] = {}
     try:

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from roomchat.api import schemas
 from roomchat.api.deps import CurrentUser, IdPath, Svc
-from roomchat.api.responses import JSON, ok
+from roomchat.api.responses import BEARER, JSON, PARAMS, SCOPED, errors, ok
 from roomchat.api.routing import StrictJSONRoute
 
 router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"], route_class=StrictJSONRoute)
 
 
-@router.get("")
+# forbidden: another user's invitation; not_found: answered, expired or none
+ANSWER = errors(*BEARER, *PARAMS, *SCOPED)
+
+
+@router.get(
+    "",
+    response_model=schemas.success(list[schemas.Invitation], "InvitationListResponse"),
+    responses=errors(*BEARER),
+)
 async def my_invitations(user: CurrentUser, svc: Svc) -> JSON:
     """Invitations sent to you and not yet answered, oldest first (at most 100, three of
     them from one inviter; a new one makes room by a stranger's oldest; they expire
@@ -19,14 +28,22 @@ async def my_invitations(user: CurrentUser, svc: Svc) -> JSON:
     return ok([i.to_dict() for i in await svc.workspaces.invitations.pending(user)])
 
 
-@router.post("/{invitation_id}/accept")
+@router.post(
+    "/{invitation_id}/accept",
+    response_model=schemas.success(schemas.Workspace, "WorkspaceResponse"),
+    responses=ANSWER,
+)
 async def accept(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Become a member of the workspace: the reply is the workspace."""
     workspace = await svc.workspaces.accept(user, invitation_id)
     return ok(workspace.to_dict())
 
 
-@router.post("/{invitation_id}/decline")
+@router.post(
+    "/{invitation_id}/decline",
+    response_model=schemas.success(schemas.Declined, "DeclinedResponse"),
+    responses=ANSWER,
+)
 async def decline(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     await svc.workspaces.invitations.decline(user, invitation_id)
     return ok({"invitation_id": invitation_id})

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from roomchat.api import schemas
 from roomchat.api.deps import CurrentUser, IdPath, PlainDecimal, Svc
-from roomchat.api.responses import JSON, ok
+from roomchat.api.responses import BEARER, BODY, JSON, PARAMS, SCOPED, errors, ok
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.kinds import MEMBER_JOINED, NEW_MESSAGE, WEBHOOK_TYPES
 from roomchat.domain.webhooks import MAX_DELIVERIES_LISTED, MAX_URL_CHARS
@@ -61,7 +62,18 @@ class WebhookChange(BaseModel):
     )
 
 
-@router.post("", status_code=201)
+# The owner's only: anyone else is forbidden; not_found: no such workspace or webhook.
+OWNERS = (*BEARER, *PARAMS, *SCOPED)
+WebhookReply = schemas.success(schemas.Webhook, "WebhookResponse")
+WithSecretReply = schemas.success(schemas.WebhookWithSecret, "WebhookWithSecretResponse")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=WithSecretReply,
+    responses=errors(*OWNERS, *BODY, Code.CONFLICT),  # conflict: WEBHOOKS_PER_WORKSPACE
+)
 async def create_webhook(
     workspace_id: IdPath, body: NewWebhook, user: CurrentUser, svc: Svc
 ) -> JSON:
@@ -71,18 +83,22 @@ async def create_webhook(
     return ok(issued.to_dict(), 201)
 
 
-@router.get("")
+@router.get(
+    "",
+    response_model=schemas.success(list[schemas.Webhook], "WebhookListResponse"),
+    responses=errors(*OWNERS),
+)
 async def webhooks(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """The workspace's endpoints and their delivery state; never their secrets."""
     return ok([w.to_dict() for w in await svc.webhooks.listed(user, workspace_id)])
 
 
-@router.get("/{webhook_id}")
+@router.get("/{webhook_id}", response_model=WebhookReply, responses=errors(*OWNERS))
 async def webhook(workspace_id: IdPath, webhook_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     return ok((await svc.webhooks.get(user, workspace_id, webhook_id)).to_dict())
 
 
-@router.patch("/{webhook_id}")
+@router.patch("/{webhook_id}", response_model=WebhookReply, responses=errors(*OWNERS, *BODY))
 async def change_webhook(
     workspace_id: IdPath, webhook_id: IdPath, body: WebhookChange, user: CurrentUser, svc: Svc
 ) -> JSON:
@@ -96,7 +112,9 @@ async def change_webhook(
     return ok(changed.to_dict())
 
 
-@router.post("/{webhook_id}/secret/rotate")
+@router.post(
+    "/{webhook_id}/secret/rotate", response_model=WithSecretReply, responses=errors(*OWNERS)
+)
 async def rotate_webhook_secret(
     workspace_id: IdPath, webhook_id: IdPath, user: CurrentUser, svc: Svc
 ) -> JSON:
@@ -106,7 +124,7 @@ async def rotate_webhook_secret(
     return ok(issued.to_dict())
 
 
-@router.delete("/{webhook_id}")
+@router.delete("/{webhook_id}", response_model=WebhookReply, responses=errors(*OWNERS))
 async def delete_webhook(
     workspace_id: IdPath, webhook_id: IdPath, user: CurrentUser, svc: Svc
 ) -> JSON:
@@ -114,7 +132,11 @@ async def delete_webhook(
     return ok((await svc.webhooks.delete(user, workspace_id, webhook_id)).to_dict())
 
 
-@router.get("/{webhook_id}/deliveries")
+@router.get(
+    "/{webhook_id}/deliveries",
+    response_model=schemas.success(list[schemas.DeliveryAttempt], "DeliveryAttemptListResponse"),
+    responses=errors(*OWNERS),
+)
 async def webhook_deliveries(
     workspace_id: IdPath,
     webhook_id: IdPath,

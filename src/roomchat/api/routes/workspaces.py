@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
-from roomchat.api.deps import CurrentUser, IdPath, Svc
+from roomchat.api import schemas
+from roomchat.api.deps import CurrentUser, Id, IdPath, Svc
 from roomchat.api.outcomes import reply
-from roomchat.api.responses import JSON, ok
+from roomchat.api.responses import BEARER, BODY, JSON, PARAMS, SCOPED, errors, ok
 from roomchat.api.routing import StrictJSONRoute
-from roomchat.domain.models import MAX_ID
+from roomchat.errors import Code
 
 router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"], route_class=StrictJSONRoute)
 
@@ -19,32 +20,52 @@ class CreateWorkspace(BaseModel):
 
 
 class AddMember(BaseModel):
-    user_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
+    user_id: Id | None = None
     username: StrictStr | None = Field(
         default=None, max_length=64, description="instead of user_id"
     )
 
 
 class NewOwner(BaseModel):
-    user_id: StrictInt = Field(ge=1, le=MAX_ID, description="a member of the workspace")
+    user_id: Id = Field(description="a member of the workspace")
 
 
 # The one reply to an invitation, whoever the user is (or is not).
 INVITED = "If that user exists and is not yet a member, they have an invitation to accept."
 
+WorkspaceReply = schemas.success(schemas.Workspace, "WorkspaceResponse")
+# Inside a workspace: not a member (or not the owner), or no such workspace.
+IN_WORKSPACE = (*BEARER, *PARAMS, *SCOPED)
 
-@router.post("/", status_code=201)
+
+@router.post(
+    "/",
+    status_code=201,
+    response_model=WorkspaceReply,
+    # forbidden: a bot; conflict: you own WORKSPACES_PER_OWNER already
+    responses=errors(*BEARER, *BODY, Code.FORBIDDEN, Code.CONFLICT),
+)
 async def create_workspace(body: CreateWorkspace, user: CurrentUser, svc: Svc) -> JSON:
     workspace = await svc.workspaces.create(user, body.name)
     return ok(workspace.to_dict(), 201)
 
 
-@router.get("/")
+@router.get(
+    "/",
+    response_model=schemas.success(list[schemas.Workspace], "WorkspaceListResponse"),
+    responses=errors(*BEARER),
+)
 async def my_workspaces(user: CurrentUser, svc: Svc) -> JSON:
     return ok([w.to_dict() for w in await svc.workspaces.mine(user)])
 
 
-@router.post("/{workspace_id}/members", status_code=202)
+@router.post(
+    "/{workspace_id}/members",
+    status_code=202,
+    response_model=schemas.success(schemas.Invited, "InvitedResponse"),
+    # conflict: too many unanswered invitations; rate_limited: INVITATION_RATE_LIMIT
+    responses=errors(*IN_WORKSPACE, *BODY, Code.CONFLICT, Code.RATE_LIMITED),
+)
 async def add_member(workspace_id: IdPath, body: AddMember, user: CurrentUser, svc: Svc) -> JSON:
     """Invite a user (owner only). The reply never says whether the user exists, is
     already a member or already invited: they join by accepting (/api/v1/invitations)."""
@@ -52,7 +73,11 @@ async def add_member(workspace_id: IdPath, body: AddMember, user: CurrentUser, s
     return ok({"workspace_id": workspace_id, "detail": INVITED}, 202)
 
 
-@router.delete("/{workspace_id}/members/me")
+@router.delete(
+    "/{workspace_id}/members/me",
+    response_model=schemas.success(schemas.LeftWorkspace, "LeftWorkspaceResponse"),
+    responses=errors(*IN_WORKSPACE, Code.CONFLICT),  # conflict: the owner
+)
 async def leave(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Leave the workspace and its rooms; the owner transfers ownership first (409)."""
     left = await svc.workspaces.leave(user, workspace_id)
@@ -60,7 +85,12 @@ async def leave(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     return reply(ok({"workspace_id": workspace_id, "user_id": user.id}), left, svc.fanout)
 
 
-@router.post("/{workspace_id}/owner")
+@router.post(
+    "/{workspace_id}/owner",
+    response_model=WorkspaceReply,
+    # conflict: you already own it, or the member owns too many
+    responses=errors(*IN_WORKSPACE, *BODY, Code.CONFLICT),
+)
 async def transfer_owner(workspace_id: IdPath, body: NewOwner, user: CurrentUser, svc: Svc) -> JSON:
     """Hand the workspace to one of its members (owner only); the owner becomes a member.
     Every API key of the workspace is revoked (its bot leaves) and every webhook
@@ -70,12 +100,20 @@ async def transfer_owner(workspace_id: IdPath, body: NewOwner, user: CurrentUser
     return reply(ok(handed_on.value.to_dict()), handed_on, svc.fanout)
 
 
-@router.get("/{workspace_id}/members")
+@router.get(
+    "/{workspace_id}/members",
+    response_model=schemas.success(list[schemas.WorkspaceMember], "WorkspaceMemberListResponse"),
+    responses=errors(*IN_WORKSPACE),
+)
 async def members(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     return ok([m.to_dict() for m in await svc.workspaces.members(user, workspace_id)])
 
 
-@router.get("/{workspace_id}/unread")
+@router.get(
+    "/{workspace_id}/unread",
+    response_model=schemas.success(schemas.UnreadSummary, "UnreadSummaryResponse"),
+    responses=errors(*IN_WORKSPACE),
+)
 async def workspace_unread(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Unread counts of the caller's rooms in the workspace, and their total."""
     return ok(await svc.reads.unread(user, workspace_id))
