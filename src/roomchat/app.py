@@ -30,6 +30,7 @@ from roomchat.api.responses import (
 from roomchat.api.routes import (
     api_keys,
     auth,
+    direct_chats,
     health,
     invitations,
     metrics,
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         webhooks,
         rooms,
         room_users,
+        direct_chats,
         invitations,
         metrics,
     )

@@ -139,14 +139,32 @@ def _room_data(
     )
 
 
-def activity_data(room_id: int, seq: int, unread_count: int, last_message: bytes | None) -> bytes:
+def activity_data(
+    room_id: int,
+    seq: int,
+    unread_count: int,
+    last_message: bytes | None,
+    thread_unread: int,
+    mention_count: int,
+) -> bytes:
     """``room_activity``'s data around the already-encoded last message (or null)."""
-    return b'{"room_id":%d,"seq":%d,"unread_count":%d,"last_message":%s}' % (
-        room_id,
-        seq,
-        unread_count,
-        b"null" if last_message is None else last_message,
+    return (
+        b'{"room_id":%d,"seq":%d,"unread_count":%d,"last_message":%s,'
+        b'"thread_unread":%d,"mention_count":%d}'
+        % (
+            room_id,
+            seq,
+            unread_count,
+            b"null" if last_message is None else last_message,
+            thread_unread,
+            mention_count,
+        )
     )
+
+
+def mention_data(room_id: int, seq: int, message: bytes) -> bytes:
+    """``room_chat_mention``'s data around the already-encoded message."""
+    return b'{"room_id":%d,"seq":%d,"message":%s}' % (room_id, seq, message)
 
 
 # -- REST bodies -------------------------------------------------------------------------
@@ -184,6 +202,24 @@ def message_id_of(message: bytes) -> int:
         if end > 0:
             return int(message[len(_ID_KEY) : end])
     return int(jsoncodec.loads(message)["id"])
+
+
+_THREAD_ROOT_KEY = b',"thread_root_id":'
+
+
+def thread_root_of(message: bytes) -> int | None:
+    """A message's ``thread_root_id`` from its encoded data (``Message.to_dict`` puts it
+    right after id, room_id and seq, which are numbers: its key is the first of its
+    bytes that can follow them); None for a top-level message."""
+    start = message.find(_THREAD_ROOT_KEY)
+    if start > 0:
+        start += len(_THREAD_ROOT_KEY)
+        end = message.find(b",", start)
+        if end > 0:
+            value = message[start:end]
+            return None if value == b"null" else int(value)
+    found = jsoncodec.loads(message).get("thread_root_id")
+    return None if found is None else int(found)
 
 
 @dataclass(frozen=True, slots=True)

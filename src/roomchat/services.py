@@ -11,6 +11,7 @@ from typing import Any
 
 from roomchat.bus.base import Bus
 from roomchat.domain.api_keys import ApiKeyService
+from roomchat.domain.direct_chats import DirectChats
 from roomchat.domain.messages import MessageService
 from roomchat.domain.ports import EventRecorder
 from roomchat.domain.rate_limits import RateLimiter
@@ -18,6 +19,7 @@ from roomchat.domain.read_state import ReadState
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
+from roomchat.domain.threads import ThreadService
 from roomchat.domain.users import UserService
 from roomchat.domain.webhooks import WebhookService
 from roomchat.domain.workspaces import WorkspaceService
@@ -41,6 +43,7 @@ class Services:
     users: UserService
     workspaces: WorkspaceService
     rooms: RoomService
+    direct_chats: DirectChats
     messages: MessageService
     hub: Hub
     fanout: Fanout
@@ -59,6 +62,7 @@ class Services:
     webhooks: WebhookService
     webhook_dispatcher: Dispatcher
     activity: Activity
+    threads: ThreadService
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

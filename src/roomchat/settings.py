@@ -215,6 +215,10 @@ class Settings(BaseSettings):
     rooms_per_creator: int = Field(
         default=100, description="rooms (not deleted) one member may have made in a workspace"
     )
+    direct_chats_per_creator: int = Field(
+        default=1000,
+        description="direct conversations (not deleted) one member may have opened in a workspace",
+    )
     invitations_per_user: int = Field(
         default=100,
         description="pending invitations a user's list holds; a new one takes the place "

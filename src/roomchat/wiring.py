@@ -14,7 +14,9 @@ from argon2 import PasswordHasher
 
 from roomchat.bus.base import Bus
 from roomchat.domain.api_keys import ApiKeyService
+from roomchat.domain.direct_chats import DirectChats
 from roomchat.domain.invitations import MAX_PENDING_PER_WORKSPACE, InvitationService
+from roomchat.domain.mentions import Mentions
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.rate_limits import RateLimiter
@@ -23,6 +25,7 @@ from roomchat.domain.records import InvitationLimits, RoomLimits
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
 from roomchat.domain.sessions import SessionService
+from roomchat.domain.threads import ThreadService
 from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
 from roomchat.domain.webhooks import RetryPolicy, WebhookService
@@ -132,6 +135,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         public_base_url=public_base_url,
         limits=RoomLimits(settings.rooms_per_workspace, settings.rooms_per_creator),
     )
+    mentions = Mentions(store, settings.instance_id)
     messages = MessageService(
         store,
         rooms,
@@ -143,6 +147,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
             catch_up_max_bytes=settings.catch_up_max_bytes,
         ),
         metrics=meter,
+        mentions=mentions,
         cache_recent=True,
         commits_in_flight=settings.commits_in_flight,
     )
@@ -191,7 +196,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         fanout.on_event(presence.heard_event)
     dispatcher = _webhook_dispatcher(settings, store, addresses, meter)
     fanout.on_event(dispatcher.heard)  # an event heard: endpoints may have one to send
-    changes = MessageChanges(rooms, recorder, messages.limits)
+    changes = MessageChanges(rooms, recorder, messages.limits, mentions=mentions)
     reads = ReadState(store, rooms, workspaces)
     receipts = Receipts(
         fanout,
@@ -199,6 +204,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         reads.shares_receipts,
         settings.read_receipt_interval_ms / 1000,
     )
+    threads = ThreadService(store, rooms, workspaces)
     handlers = Handlers(
         rooms,
         messages,
@@ -212,6 +218,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         receipts,
         workspaces,
         presence,
+        threads,
     )
     gateway = Gateway(
         sockets,
@@ -230,6 +237,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         users,
         workspaces,
         rooms,
+        DirectChats(store, workspaces, settings.direct_chats_per_creator),
         messages,
         hub,
         fanout,
@@ -247,6 +255,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         webhooks=webhooks,
         webhook_dispatcher=dispatcher,
         activity=activity,
+        threads=threads,
         rest_sends=RateLimiter(settings.rest_send_limit, "sending too fast; slow down"),
     )
 

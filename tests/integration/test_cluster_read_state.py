@@ -43,7 +43,13 @@ async def test_a_mark_on_a_reaches_the_devices_and_the_room_on_b(two: Cluster) -
 
         reply = await bob_desktop.request("mark_room_read", {"room_id": rid, "seq": said["seq"]})
         assert reply["status"] == "success"
-        expected = {"room_id": rid, "last_read_seq": said["seq"], "unread_count": 0}
+        expected = {
+            "room_id": rid,
+            "last_read_seq": said["seq"],
+            "unread_count": 0,
+            "thread_unread": 0,
+            "mention_count": 0,
+        }
         assert reply["data"] == expected
         await bob_phone.wait(lambda: expected in got(bob_phone, "room_read_updated"), 30, "sync")
         receipt = {"room_id": rid, "user_id": bob.id, "last_read_seq": said["seq"]}

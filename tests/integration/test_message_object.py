@@ -45,6 +45,7 @@ MESSAGE_KEYS = [
     "id",
     "room_id",
     "seq",
+    "thread_root_id",
     "user_id",
     "user",
     "message_text",
@@ -54,6 +55,9 @@ MESSAGE_KEYS = [
     "edited_at",
     "deleted_at",
     "reactions",
+    "thread",
+    "mentions",
+    "mentions_room",
 ]
 # Rich content as a client sends it: nested, every JSON type, keys not in sorted order.
 RICH: dict[str, Any] = {

@@ -212,6 +212,14 @@ async def test_every_route_answers_what_its_schema_says(
     retry = {"message_text": "once", "client_msg_id": unique("c")}
     once = await call("POST", path, bob, 201, json=retry)
     assert (await call("POST", path, bob, 200, json=retry))["id"] == once["id"]
+    # A thread: a reply over REST, its page, the threads alice follows (she wrote the root).
+    answer = {"message_text": "a reply", "thread_root_id": sent["id"]}
+    assert (await call("POST", path, bob, 201, json=answer))["thread_root_id"] == sent["id"]
+    thread = await call("GET", f"/api/v1/room-chats/{rid}/threads/{sent['id']}", alice)
+    assert thread["messages"][0]["thread"]["reply_count"] == 1
+    followed = await call("GET", f"/api/v1/workspaces/{wid}/threads", alice)
+    assert followed["threads"][0]["unread_replies"] == 1
+    await call("GET", f"/api/v1/workspaces/{wid}/unread", alice)
 
     # Changes over the WebSocket, so that the event log holds every kind of event.
     socket = await Ws.connect(server.ws_url, alice)
@@ -237,6 +245,17 @@ async def test_every_route_answers_what_its_schema_says(
     assert len(kinds) >= 8, kinds  # all but room_chat_deleted, which ends the log
     await call("GET", f"/api/v1/workspaces/{wid}/unread", bob)
     await call("GET", f"/api/v1/room-chats/workspace/{wid}", alice)  # with last_message
+
+    # A direct conversation: made, then the same one again; listed by kind.
+    direct = {"workspace_id": wid, "user_ids": [bob.id]}
+    dm = await call("POST", "/api/v1/direct-chats/", alice, 201, json=direct)
+    assert (
+        await call(
+            "POST", "/api/v1/direct-chats/", bob, 200, json={**direct, "user_ids": [alice.id]}
+        )
+    )["id"] == dm["id"]
+    await call("GET", f"/api/v1/room-chats/workspace/{wid}", alice, params={"kind": "direct"})
+    await call("GET", f"/api/v1/room-chats/{dm['id']}", bob)
 
     # API keys, and the bot they act as.
     keys = f"/api/v1/workspaces/{wid}/api-keys"

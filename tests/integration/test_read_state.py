@@ -56,8 +56,10 @@ async def test_unread_counts_follow_sends_deletes_and_marks(
         entry = await room_list_entry(api, bob, wid, rid)
         assert entry["unread_count"] == 2 and entry["last_message"]["id"] == sent[1]["id"]
         assert await unread(api, bob, wid) == {
-            "rooms": [{"room_id": rid, "unread_count": 2}],
+            "rooms": [{"room_id": rid, "unread_count": 2, "thread_unread": 0, "mention_count": 0}],
             "total": 2,
+            "thread_unread": 0,
+            "mentions": 0,
         }
         # The last message is shown as it is now: with its reactions.
         reacted = await b.request(
@@ -72,14 +74,32 @@ async def test_unread_counts_follow_sends_deletes_and_marks(
 
         # Marking read: up to a seq, never backwards, clamped to the room's seq.
         moved = await mark(b, rid, sent[0]["seq"])
-        assert moved == {"room_id": rid, "last_read_seq": sent[0]["seq"], "unread_count": 1}
+        assert moved == {
+            "room_id": rid,
+            "last_read_seq": sent[0]["seq"],
+            "unread_count": 1,
+            "thread_unread": 0,
+            "mention_count": 0,
+        }
         assert (await mark(b, rid, 1))["last_read_seq"] == sent[0]["seq"]
         top = await mark(b, rid, 10**6)
         room_seq = reacted["data"]["seq"]
-        assert top == {"room_id": rid, "last_read_seq": room_seq, "unread_count": 0}
+        assert top == {
+            "room_id": rid,
+            "last_read_seq": room_seq,
+            "unread_count": 0,
+            "thread_unread": 0,
+            "mention_count": 0,
+        }
         # Mark as unread from a message on: back on purpose.
         back = await mark(b, rid, sent[1]["seq"], "mark_room_unread")
-        assert back == {"room_id": rid, "last_read_seq": sent[1]["seq"] - 1, "unread_count": 1}
+        assert back == {
+            "room_id": rid,
+            "last_read_seq": sent[1]["seq"] - 1,
+            "unread_count": 1,
+            "thread_unread": 0,
+            "mention_count": 0,
+        }
         entry = await room_list_entry(api, bob, wid, rid)
         assert (entry["last_read_seq"], entry["unread_count"]) == (sent[1]["seq"] - 1, 1)
     finally:
@@ -104,7 +124,13 @@ async def test_receipts_reach_the_room_and_devices_and_hide_on_opt_out(
         receipt = await a.wait_for(lambda f: f.get("action") == READ)
         assert receipt["data"] == {"room_id": rid, "user_id": bob.id, "last_read_seq": 2}
         synced = await b_phone.wait_for(lambda f: f.get("action") == READ_UPDATED)
-        assert synced["data"] == {"room_id": rid, "last_read_seq": 2, "unread_count": 0}
+        assert synced["data"] == {
+            "room_id": rid,
+            "last_read_seq": 2,
+            "unread_count": 0,
+            "thread_unread": 0,
+            "mention_count": 0,
+        }
         readers = await api.call(
             "GET", f"/api/v1/room-chats/{rid}/messages/{message['id']}/readers", alice
         )

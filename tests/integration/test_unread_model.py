@@ -262,6 +262,9 @@ class Room:
             "room_id": self.room_id,
             "last_read_seq": self.model.positions[user],
             "unread_count": self.model.unread(user),
+            # No thread or mention here (test_threads.py, test_mention_model.py have them).
+            "thread_unread": 0,
+            "mention_count": 0,
         }
 
     def check_everyone(self) -> None:
@@ -281,10 +284,23 @@ class Room:
             if user in model.positions:
                 count = model.unread(user)
                 want = (model.positions[user], count, model.last_message_id())
-                rooms_want = [{"room_id": self.room_id, "unread_count": count}]
-                want_summary: dict[str, Any] = {"rooms": rooms_want, "total": count}
+                rooms_want = [
+                    {
+                        "room_id": self.room_id,
+                        "unread_count": count,
+                        "thread_unread": 0,
+                        "mention_count": 0,
+                    }
+                ]
+                want_summary: dict[str, Any] = {
+                    "rooms": rooms_want,
+                    "total": count,
+                    "thread_unread": 0,
+                    "mentions": 0,
+                }
             else:
-                want, want_summary = (None, None, None), {"rooms": [], "total": 0}
+                want = (None, None, None)
+                want_summary = {"rooms": [], "total": 0, "thread_unread": 0, "mentions": 0}
             self.expect(
                 got == want,
                 f"{NAMES[user]}'s room list (last_read_seq, unread_count, last_message id): "

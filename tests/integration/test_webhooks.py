@@ -384,3 +384,27 @@ async def test_server_killed_mid_retry_then_disabled_and_reenabled(
             assert state["enabled"] and state["disabled_reason"] is None
     finally:
         await api.aclose()
+
+
+async def test_a_direct_conversations_events_never_reach_the_workspaces_endpoints(
+    api: Api,
+) -> None:
+    """An endpoint is the workspace owner's: a direct conversation is its people's alone,
+    the owner's own included (the endpoint is a system, not a person of the set)."""
+    owner, member, workspace, room = await setup(api)
+    dm = await api.call(
+        "POST",
+        "/api/v1/direct-chats/",
+        owner,
+        201,
+        json={"workspace_id": workspace["id"], "user_ids": [member.id]},
+    )
+    async with receiving() as receiver:
+        await register(api, owner, workspace["id"], receiver.url())
+        await post(api, member, dm["id"], "between us")
+        await post(api, owner, room["id"], "for everyone")
+        await receiver.wait_for(lambda r: "for everyone" in texts(r.accepted_events()))
+        await post(api, member, dm["id"], "still between us")
+        await post(api, owner, room["id"], "again for everyone")
+        await receiver.wait_for(lambda r: "again for everyone" in texts(r.accepted_events()))
+        assert {e["room_id"] for e in receiver.accepted_events()} == {room["id"]}

@@ -11,6 +11,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from roomchat.domain.invitations import InvitationService
+from roomchat.domain.mentions import Mentions
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.models import User
 from roomchat.domain.rooms import RoomService
@@ -88,6 +89,7 @@ def message_service(
         Recorder(domain.store, outbox, origin),
         limits or MessageLimits(),
         metrics=Metrics(origin),
+        mentions=Mentions(domain.store, origin),
         cache_recent=cache_recent,
     )
 
@@ -98,7 +100,14 @@ async def domain(store_url: str) -> AsyncIterator[Domain]:
     recorder = Recorder(store, None, "unit")
     workspaces = workspace_service(store, recorder)
     rooms = room_service(store, recorder, workspaces)
-    messages = MessageService(store, rooms, recorder, MessageLimits(), metrics=Metrics("unit"))
+    messages = MessageService(
+        store,
+        rooms,
+        recorder,
+        MessageLimits(),
+        metrics=Metrics("unit"),
+        mentions=Mentions(store, "unit"),
+    )
     messages.start()
     try:
         yield Domain(store, user_service(store), workspaces, rooms, messages, recorder)

@@ -43,6 +43,10 @@ def message(**changes: Any) -> dict[str, Any]:
         "edited_at": None,
         "deleted_at": None,
         "reactions": [],
+        "thread_root_id": None,
+        "thread": None,
+        "mentions": [],
+        "mentions_room": False,
     }
     return {**base, **changes}
 
@@ -57,6 +61,8 @@ def room() -> dict[str, Any]:
         "link_token": "Qm9",
         "created_at": "2026-11-26T05:40:38.835918Z",
         "has_passcode": False,
+        "kind": "room",
+        "member_ids": None,
     }
 
 
@@ -147,7 +153,15 @@ def test_a_good_client_frame_passes(frame: dict[str, Any]) -> None:
         },
         broadcast("typing_indicator", {"room_id": 1, "user_id": 2, "is_typing": False}),
         broadcast(
-            "room_activity", {"room_id": 1, "seq": 3, "unread_count": 0, "last_message": None}
+            "room_activity",
+            {
+                "room_id": 1,
+                "seq": 3,
+                "unread_count": 0,
+                "last_message": None,
+                "thread_unread": 0,
+                "mention_count": 0,
+            },
         ),
         {
             "action": "send_room_chat_message",
@@ -202,7 +216,14 @@ def test_an_error_is_reported_inside_the_branch_the_value_was_meant_for() -> Non
     assert paths(found) == ["$.data.events[0].data"]
     assert "'user'" in found[0].message
     # A nullable object: the object's own error, not "is not of type 'null'".
-    activity = {"room_id": 1, "seq": 3, "unread_count": 0, "last_message": message(seq="7")}
+    activity = {
+        "room_id": 1,
+        "seq": 3,
+        "unread_count": 0,
+        "last_message": message(seq="7"),
+        "thread_unread": 0,
+        "mention_count": 0,
+    }
     assert paths(check_incoming(broadcast("room_activity", activity))) == [
         "$.data.last_message.seq"
     ]

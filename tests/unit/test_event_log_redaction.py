@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from roomchat import jsoncodec
 from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE
+from roomchat.domain.mentions import Mentions
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.replay import Replay
 from roomchat.frames import data_of
@@ -23,7 +24,10 @@ async def test_gap_fill_and_catch_up_read_each_message_as_it_is_now(domain: Doma
     workspace = await domain.workspaces.create(owner, "w")
     room = await domain.rooms.create(owner, workspace.id, "r", None)
     changes = MessageChanges(
-        domain.rooms, Recorder(domain.store, None, "unit"), domain.messages.limits
+        domain.rooms,
+        Recorder(domain.store, None, "unit"),
+        domain.messages.limits,
+        mentions=Mentions(domain.store, "unit"),
     )
     gone = (await domain.messages.send(owner, room.id, "version one", "file one", None)).message
     await changes.edit(owner, room.id, gone.id, "version two", None, keep_content=True)
@@ -68,7 +72,10 @@ async def test_a_messages_events_are_found_by_index(domain: Domain) -> None:
     workspace = await domain.workspaces.create(owner, "w")
     room = await domain.rooms.create(owner, workspace.id, "r", None)
     changes = MessageChanges(
-        domain.rooms, Recorder(domain.store, None, "unit"), domain.messages.limits
+        domain.rooms,
+        Recorder(domain.store, None, "unit"),
+        domain.messages.limits,
+        mentions=Mentions(domain.store, "unit"),
     )
     sent = (await domain.messages.send(owner, room.id, "one", None, None)).message
     for n in range(3):

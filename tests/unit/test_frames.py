@@ -106,13 +106,41 @@ def test_join_and_catch_up_replies_are_their_dicts_encoded(
         assert splice(dumps(room), encoded, has_more, seq, online) == dumps(expected)
 
 
-@given(IDS, IDS, IDS, st.none() | OBJECTS)
+@given(IDS, IDS, IDS, st.none() | OBJECTS, IDS, IDS)
 def test_activity_data_is_its_dict_encoded(
-    room_id: int, seq: int, unread: int, last: dict[str, Any] | None
+    room_id: int,
+    seq: int,
+    unread: int,
+    last: dict[str, Any] | None,
+    thread_unread: int,
+    mentions: int,
 ) -> None:
     encoded = None if last is None else dumps(last)
-    expected = {"room_id": room_id, "seq": seq, "unread_count": unread, "last_message": last}
-    assert frames.activity_data(room_id, seq, unread, encoded) == dumps(expected)
+    expected = {
+        "room_id": room_id,
+        "seq": seq,
+        "unread_count": unread,
+        "last_message": last,
+        "thread_unread": thread_unread,
+        "mention_count": mentions,
+    }
+    spliced = frames.activity_data(room_id, seq, unread, encoded, thread_unread, mentions)
+    assert spliced == dumps(expected)
+
+
+@given(IDS, IDS, OBJECTS)
+def test_mention_data_is_its_dict_encoded(room_id: int, seq: int, message: dict[str, Any]) -> None:
+    expected = {"room_id": room_id, "seq": seq, "message": message}
+    assert frames.mention_data(room_id, seq, dumps(message)) == dumps(expected)
+
+
+@given(IDS, IDS, IDS, st.none() | IDS, OBJECTS)
+def test_a_messages_thread_root_is_read_from_its_encoding(
+    message_id: int, room_id: int, seq: int, root: int | None, rest: dict[str, Any]
+) -> None:
+    head = {"id": message_id, "room_id": room_id, "seq": seq, "thread_root_id": root}
+    encoded = dumps({**head, **{k: v for k, v in rest.items() if k not in head}})
+    assert frames.thread_root_of(encoded) == root
 
 
 @given(VALUES, st.lists(st.tuples(KIND_NAMES, OBJECTS), max_size=4), st.booleans())

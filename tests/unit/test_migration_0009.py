@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, text
 from roomchat import jsoncodec
 from roomchat.domain.events import shown_as_now
 from roomchat.domain.kinds import MESSAGE_EDITED, NEW_MESSAGE
+from roomchat.domain.mentions import Mentions
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits
 from roomchat.domain.models import Message, User
@@ -187,7 +188,12 @@ async def _edit_again(url: str, message_id: int) -> None:
     store = Store.connect(url)
     try:
         recorder = Recorder(store, None, "unit")
-        changes = MessageChanges(room_service(store, recorder), recorder, MessageLimits())
+        changes = MessageChanges(
+            room_service(store, recorder),
+            recorder,
+            MessageLimits(),
+            mentions=Mentions(store, "unit"),
+        )
         await changes.edit(ANN, 1, message_id, "kept, after", None, keep_content=True)
     finally:
         await store.close()

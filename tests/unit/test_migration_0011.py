@@ -23,6 +23,7 @@ from roomchat.domain.kinds import (
     REACTION_ADDED,
     REACTION_REMOVED,
 )
+from roomchat.domain.mentions import Mentions
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import MessageLimits, MessageService
 from roomchat.domain.throttle import LoginThrottle
@@ -46,14 +47,23 @@ async def _domain(url: str) -> tuple[Domain, MessageChanges]:
     recorder = Recorder(store, None, "unit")
     workspaces = workspace_service(store, recorder)
     rooms = room_service(store, recorder, workspaces)
-    sends = MessageService(store, rooms, recorder, MessageLimits(), metrics=Metrics("unit"))
+    sends = MessageService(
+        store,
+        rooms,
+        recorder,
+        MessageLimits(),
+        metrics=Metrics("unit"),
+        mentions=Mentions(store, "unit"),
+    )
     sends.start()
     # More registrations than the default limit allows one address: 25 users here.
     users = UserService(
         store, LoginThrottle("100/minute", "100/minute", "100/hour"), cheap_hasher()
     )
     domain = Domain(store, users, workspaces, rooms, sends, recorder)
-    return domain, MessageChanges(rooms, recorder, MessageLimits())
+    return domain, MessageChanges(
+        rooms, recorder, MessageLimits(), mentions=Mentions(store, "unit")
+    )
 
 
 async def _close(domain: Domain) -> None:

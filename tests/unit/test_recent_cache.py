@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from roomchat.domain.events import RoomEvent, message_data, new_message_event
+from roomchat.domain.mentions import Mentions
 from roomchat.domain.message_changes import MessageChanges
 from roomchat.domain.messages import History, MessageLimits, MessageService
 from roomchat.domain.models import Message, Room, User
@@ -66,7 +67,15 @@ async def cached_service(domain: Domain, **limits: int) -> AsyncIterator[Cached]
     messages.start()
     try:
         yield Cached(
-            messages, plain, MessageChanges(domain.rooms, recorder, messages.limits), domain
+            messages,
+            plain,
+            MessageChanges(
+                domain.rooms,
+                recorder,
+                messages.limits,
+                mentions=Mentions(domain.store, "unit"),
+            ),
+            domain,
         )
     finally:
         await messages.close()
@@ -199,7 +208,7 @@ async def test_an_entry_behind_what_the_hub_delivered_is_not_used(cached: Cached
 
 
 async def test_reply_caps_hold_from_memory(domain: Domain) -> None:
-    async with cached_service(domain, history=5, catch_up_max_bytes=1700) as cached:
+    async with cached_service(domain, history=5, catch_up_max_bytes=1880) as cached:
         owner, _, room_id = await a_room(domain)
         await cached.same_as_database(room_id)  # an empty room, cached
         for n in range(10):

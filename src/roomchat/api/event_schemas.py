@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, create_model
 
-from roomchat.api.schemas import Id, Message, Room, User
+from roomchat.api.schemas import Id, Message, Room, Thread, User
 from roomchat.domain import kinds
 
 
@@ -36,6 +36,11 @@ class MessageDeletedData(_MessageChange):
 class ReactionData(_MessageChange):
     user_id: Id
     reaction: str
+
+
+class ThreadUpdatedData(_MessageChange):
+    thread_root_id: Id
+    thread: Thread | None = Field(description="the root's thread after the reply")
 
 
 class MemberJoinedData(_Seq):
@@ -64,6 +69,7 @@ _DATA: dict[str, tuple[str, type[BaseModel]]] = {
     kinds.MESSAGE_DELETED: ("MessageDeletedEvent", MessageDeletedData),
     kinds.REACTION_ADDED: ("ReactionAddedEvent", ReactionData),
     kinds.REACTION_REMOVED: ("ReactionRemovedEvent", ReactionData),
+    kinds.THREAD_UPDATED: ("ThreadUpdatedEvent", ThreadUpdatedData),
     kinds.MEMBER_JOINED: ("MemberJoinedEvent", MemberJoinedData),
     kinds.MEMBER_LEFT: ("MemberLeftEvent", MemberLeftData),
     kinds.ROOM_UPDATED: ("RoomUpdatedEvent", RoomUpdatedData),

@@ -11,26 +11,31 @@ from typing import Protocol, TypeVar
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from roomchat.domain.events import RoomEvent
+from roomchat.domain.events import RoomEvent, RoomSignal
 from roomchat.domain.outcome import Recorded
 
 R = TypeVar("R", bound=Response)
 
 
 class Publisher(Protocol):
-    """Where committed events go on this instance (realtime/fanout.py's ``Fanout``)."""
+    """Where committed events and signals go on this instance (realtime/fanout.py's
+    ``Fanout``)."""
 
     def publish(self, events: Sequence[RoomEvent]) -> None: ...
+    def signal(self, signal: RoomSignal) -> None: ...
 
 
 def reply(response: R, outcome: Recorded, fanout: Publisher) -> R:
     """``response`` (made from the outcome's value), with the outcome's events
-    broadcast once it has gone out."""
-    events = outcome.events
-    if events:
+    broadcast once it has gone out, and then its signals."""
+    events, signals = outcome.events, outcome.signals
+    if events or signals:
 
         async def publish() -> None:  # async: on the event loop, not in a worker thread
-            fanout.publish(events)
+            if events:
+                fanout.publish(events)
+            for signal in signals:
+                fanout.signal(signal)
 
         response.background = BackgroundTask(publish)
     return response

@@ -80,12 +80,16 @@ class LeftWorkspace(BaseModel):
 
 class UnreadRoom(BaseModel):
     room_id: Id
-    unread_count: int
+    unread_count: int = Field(description="top-level messages")
+    thread_unread: int = Field(description="replies in the threads you follow")
+    mention_count: int = Field(description="unread messages (replies too) mentioning you")
 
 
 class UnreadSummary(BaseModel):
     rooms: list[UnreadRoom]
-    total: int
+    total: int = Field(description="the rooms' unread_count, summed")
+    thread_unread: int = Field(description="the rooms' thread_unread, summed")
+    mentions: int = Field(description="the rooms' mention_count, summed")
 
 
 class Invitation(BaseModel):
@@ -103,7 +107,7 @@ class Declined(BaseModel):
 class Room(BaseModel):
     id: Id
     workspace_id: Id
-    name: str
+    name: str | None = Field(description="null for a direct conversation")
     created_by: Id
     link_join: str | None = Field(
         description="{PUBLIC_BASE_URL}/join/{token}; null unless you are a room member"
@@ -114,6 +118,12 @@ class Room(BaseModel):
     )
     created_at: datetime
     has_passcode: bool
+    kind: Literal["room", "direct"] = Field(
+        description="direct: a conversation between member_ids, open to them alone"
+    )
+    member_ids: list[Id] | None = Field(
+        description="a direct conversation's people (sorted); null for a room"
+    )
 
 
 class Reaction(BaseModel):
@@ -122,12 +132,21 @@ class Reaction(BaseModel):
     user_ids: list[Id] = Field(description="the first 20 who gave it, in that order")
 
 
+class Thread(BaseModel):
+    reply_count: int = Field(description="exact; deleted replies (tombstones) included")
+    last_reply_at: datetime
+    participant_ids: list[Id] = Field(description="the first 10 who replied, in that order")
+
+
 class Message(BaseModel):
     """The one message object: every reply, page and event that shows a message."""
 
     id: Id
     room_id: Id
     seq: int
+    thread_root_id: Id | None = Field(
+        description="a reply: the top-level message it answers; null for a top-level one"
+    )
     user_id: Id
     user: User
     message_text: str | None = Field(description="null once deleted (a tombstone)")
@@ -139,6 +158,9 @@ class Message(BaseModel):
     edited_at: datetime | None
     deleted_at: datetime | None
     reactions: list[Reaction]
+    thread: Thread | None = Field(description="a top-level message's replies; null: none")
+    mentions: list[Id] = Field(description="the room members the text names, in that order")
+    mentions_room: bool = Field(description="the text mentions the whole room (@room)")
 
 
 class RoomListRow(Room):
@@ -146,8 +168,12 @@ class RoomListRow(Room):
     ``link_join`` and ``link_token``, in rooms the caller is not a member of)."""
 
     last_read_seq: int | None
-    unread_count: int | None
-    last_message: Message | None = Field(description="the newest message not deleted")
+    unread_count: int | None = Field(description="top-level messages after last_read_seq")
+    thread_unread: int | None = Field(description="replies in the threads you follow")
+    mention_count: int | None = Field(
+        description="unread messages (thread replies too) that mention you"
+    )
+    last_message: Message | None = Field(description="the newest top-level message not deleted")
 
 
 class RoomMember(BaseModel):
@@ -171,6 +197,19 @@ class RoomDeleted(BaseModel):
 
 class MessagePage(BaseModel):
     messages: list[Message] = Field(description="oldest first")
+    has_more: bool
+
+
+class FollowedThread(BaseModel):
+    room_id: Id
+    thread_root_id: Id
+    root: Message = Field(description="the thread's root, with its thread summary")
+    last_read_seq: int = Field(description="how far you read the thread (the room's seq)")
+    unread_replies: int = Field(description="replies after it, by others, not deleted")
+
+
+class FollowedThreads(BaseModel):
+    threads: list[FollowedThread] = Field(description="newest activity first")
     has_more: bool
 
 

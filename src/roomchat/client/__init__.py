@@ -15,7 +15,7 @@ tests that want the protocol's frames as they are. ``Rest`` is the REST side it 
 """
 
 # rest first: without httpx (the ``client`` extra) it raises an ImportError that says so
-from roomchat.client.rest import EventPage, Rest, Session  # noqa: I001
+from roomchat.client.rest import EventPage, FollowedThread, Rest, Session  # noqa: I001
 
 from roomchat.client.backoff import Backoff
 from roomchat.client.client import Client
@@ -33,6 +33,7 @@ from roomchat.client.events import (
     Event,
     MemberJoined,
     MemberLeft,
+    Mentioned,
     MessageDeleted,
     MessageEdited,
     NewMessage,
@@ -47,11 +48,12 @@ from roomchat.client.events import (
     RoomEvent,
     RoomUpdated,
     Signal,
+    ThreadUpdated,
     Typing,
     UnknownEvent,
     parse_event,
 )
-from roomchat.client.models import Content, JoinedRoom, Message, Reaction, Room, User
+from roomchat.client.models import Content, JoinedRoom, Message, Reaction, Room, Thread, User
 
 __all__ = [
     "AuthenticationError",
@@ -67,10 +69,12 @@ __all__ = [
     "Disconnected",
     "Event",
     "EventPage",
+    "FollowedThread",
     "Frame",
     "JoinedRoom",
     "MemberJoined",
     "MemberLeft",
+    "Mentioned",
     "Message",
     "MessageDeleted",
     "MessageEdited",
@@ -91,6 +95,8 @@ __all__ = [
     "RoomUpdated",
     "Session",
     "Signal",
+    "Thread",
+    "ThreadUpdated",
     "Typing",
     "UnknownEvent",
     "User",

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -26,7 +26,7 @@ from roomchat.client.fields import integers, objects
 from roomchat.client.inbox import Inbox
 from roomchat.client.models import Content, JoinedRoom, Message, Room, User
 from roomchat.client.requests import ReplyHook, Requests
-from roomchat.client.rest import EventPage, Rest
+from roomchat.client.rest import EventPage, FollowedThread, Rest
 from roomchat.client.sequencer import RoomSequencer
 
 log = logging.getLogger(__name__)
@@ -239,16 +239,20 @@ class Client:
         *,
         content: Content = None,
         client_msg_id: str | None = None,
+        thread_root_id: int | None = None,
     ) -> Message:
         """Send a message; the stored message. ``content``: a string or a JSON object
-        (at most 16 KiB encoded), returned as sent. Sent again (same ``client_msg_id``)
-        after a drop or a rate limit until the reply comes, within ``send_timeout``
-        seconds: the server stores it once whatever the number of tries."""
+        (at most 16 KiB encoded), returned as sent. ``thread_root_id``: a reply in that
+        top-level message's thread. Sent again (same ``client_msg_id``) after a drop or
+        a rate limit until the reply comes, within ``send_timeout`` seconds: the server
+        stores it once whatever the number of tries."""
         payload: dict[str, Any] = {
             "room_id": room_id,
             "message_text": text,
             "client_msg_id": client_msg_id or uuid.uuid4().hex,
         }
+        if thread_root_id is not None:
+            payload["thread_root_id"] = thread_root_id
         if content is not None:
             payload["message_content"] = dict(content) if isinstance(content, Mapping) else content
         pause = self._backoff()
@@ -303,6 +307,41 @@ class Client:
         """Read up to ``seq``; the room's unread count after it."""
         data = await self.request("mark_room_read", {"room_id": room_id, "seq": seq})
         return int(data["unread_count"])
+
+    # -- threads -------------------------------------------------------------------------
+
+    async def follow_thread(self, room_id: int, root_id: int, follow: bool = True) -> int:
+        """Follow (or, ``follow=False``, stop following) a thread; its unread replies."""
+        action = "follow_thread" if follow else "unfollow_thread"
+        data = await self.request(action, {"room_id": room_id, "thread_root_id": root_id})
+        return int(data["unread_replies"])
+
+    async def mark_thread_read(self, room_id: int, root_id: int, seq: int) -> int:
+        """Read a thread up to ``seq``; its unread replies after it."""
+        payload = {"room_id": room_id, "thread_root_id": root_id, "seq": seq}
+        return int((await self.request("mark_thread_read", payload))["unread_replies"])
+
+    async def thread(
+        self, room_id: int, root_id: int, after_seq: int = 0, limit: int = 50
+    ) -> tuple[list[Message], bool]:
+        """A page of a thread (its root first, then its replies) and whether more follow."""
+        return await self._rest.thread(self._token, room_id, root_id, after_seq, limit)
+
+    async def followed_threads(self, workspace_id: int, limit: int = 50) -> list[FollowedThread]:
+        """The threads this user follows in the workspace, newest activity first."""
+        return await self._rest.followed_threads(self._token, workspace_id, limit)
+
+    # -- direct conversations (REST, with this client's token) -------------------------
+
+    async def open_direct_chat(self, workspace_id: int, user_ids: Sequence[int]) -> Room:
+        """The direct conversation of this user and ``user_ids`` (1 to 8 other members
+        of the workspace), made if there was none; ``join`` it like any room."""
+        return await self._rest.open_direct_chat(self._token, workspace_id, user_ids)
+
+    async def room_list(self, workspace_id: int, kind: str | None = None) -> list[Room]:
+        """The workspace's rooms and this user's direct conversations (``kind``: "room"
+        or "direct" only)."""
+        return await self._rest.rooms(self._token, workspace_id, kind)
 
     async def request(
         self, action: str, payload: Mapping[str, Any], on_reply: ReplyHook | None = None

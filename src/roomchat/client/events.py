@@ -29,7 +29,7 @@ from roomchat.client.fields import (
     text,
     timestamp,
 )
-from roomchat.client.models import Message, Room, User
+from roomchat.client.models import Message, Room, Thread, User, thread_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,16 @@ class ReactionRemoved(RoomEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadUpdated(RoomEvent):
+    """A reply moved its thread: ``message`` is the root as it is now (its ``thread``
+    is ``thread``); replace the root with its id."""
+
+    thread_root_id: int
+    thread: Thread | None
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class MemberJoined(RoomEvent):
     user_id: int
     user: User
@@ -129,7 +139,9 @@ class ReadStateUpdated(Signal):
     """Your own read position moved, maybe on another device (``room_read_updated``)."""
 
     last_read_seq: int
-    unread_count: int
+    unread_count: int  # top-level messages
+    thread_unread: int = 0  # replies in the threads you follow (0 from an older server)
+    mention_count: int = 0  # unread messages that mention you
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +160,17 @@ class RoomActivity(Signal):
     seq: int
     unread_count: int
     last_message: Message | None
+    thread_unread: int = 0
+    mention_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Mentioned(Signal):
+    """A message mentions you (``room_chat_mention``), wherever you are: on every
+    connection, joined to its room or not; once per message. ``seq`` is the message's."""
+
+    seq: int
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +245,16 @@ def _reaction(kind: type[ReactionAdded] | type[ReactionRemoved]) -> Callable[[JS
     return parse
 
 
+def _thread_updated(d: JSONObject) -> Event:
+    return ThreadUpdated(
+        integer(d, "room_id"),
+        integer(d, "seq"),
+        integer(d, "thread_root_id"),
+        thread_of(d.get("thread")),
+        Message.from_data(obj(d, "message")),
+    )
+
+
 def _joined(d: JSONObject) -> Event:
     return MemberJoined(
         integer(d, "room_id"),
@@ -259,8 +292,17 @@ def _receipt(d: JSONObject) -> Event:
 
 def _read_state(d: JSONObject) -> Event:
     return ReadStateUpdated(
-        integer(d, "room_id"), integer(d, "last_read_seq"), integer(d, "unread_count")
+        integer(d, "room_id"),
+        integer(d, "last_read_seq"),
+        integer(d, "unread_count"),
+        _count(d, "thread_unread"),
+        _count(d, "mention_count"),
     )
+
+
+def _count(d: JSONObject, key: str) -> int:
+    """A count a newer server added: 0 when absent."""
+    return integer(d, key) if key in d else 0
 
 
 def _presence(d: JSONObject) -> Event:
@@ -274,7 +316,13 @@ def _activity(d: JSONObject) -> Event:
         integer(d, "seq"),
         integer(d, "unread_count"),
         None if last is None else Message.from_data(obj(d, "last_message")),
+        _count(d, "thread_unread"),
+        _count(d, "mention_count"),
     )
+
+
+def _mention(d: JSONObject) -> Event:
+    return Mentioned(integer(d, "room_id"), integer(d, "seq"), Message.from_data(obj(d, "message")))
 
 
 _PARSERS: dict[str, Callable[[JSONObject], Event]] = {
@@ -283,6 +331,7 @@ _PARSERS: dict[str, Callable[[JSONObject], Event]] = {
     "room_chat_message_deleted": _deleted,
     "room_chat_reaction_added": _reaction(ReactionAdded),
     "room_chat_reaction_removed": _reaction(ReactionRemoved),
+    "room_chat_thread_updated": _thread_updated,
     "room_member_joined": _joined,
     "room_member_left": _left,
     "room_chat_updated": _room_updated,
@@ -292,10 +341,11 @@ _PARSERS: dict[str, Callable[[JSONObject], Event]] = {
     "room_read_updated": _read_state,
     "room_presence": _presence,
     "room_activity": _activity,
+    "room_chat_mention": _mention,
 }
 
 # Signals that carry a seq which is not an event of their own (docs/protocol.md).
-_SIGNALS_WITH_A_SEQ = frozenset({"room_activity"})
+_SIGNALS_WITH_A_SEQ = frozenset({"room_activity", "room_chat_mention"})
 
 
 def parse_event(frame: Mapping[str, Any]) -> Event:

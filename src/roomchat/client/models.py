@@ -51,7 +51,7 @@ class User:
 class Room:
     id: int
     workspace_id: int
-    name: str
+    name: str | None  # None for a direct conversation
     created_by: int | None
     link_join: str | None  # shown to the room's members only
     created_at: datetime
@@ -59,19 +59,30 @@ class Room:
     # The token of link_join, what the join endpoint takes (None exactly when link_join
     # is; and from a server older than the field).
     link_token: str | None = None
+    # "room", or "direct": a conversation between ``member_ids`` alone (a server older
+    # than direct conversations has rooms only).
+    kind: str = "room"
+    member_ids: tuple[int, ...] | None = None  # a direct conversation's people
 
     @classmethod
     def from_data(cls, data: JSONObject) -> Room:
+        kind = data.get("kind", "room")
         return cls(
             id=integer(data, "id"),
             workspace_id=integer(data, "workspace_id"),
-            name=text(data, "name"),
+            name=optional_text(data, "name"),
             created_by=optional_integer(data, "created_by"),
             link_join=optional_text(data, "link_join"),
             created_at=timestamp(data, "created_at"),
             has_passcode=bool(data.get("has_passcode", False)),
             link_token=optional_text(data, "link_token"),
+            kind=kind if isinstance(kind, str) else "room",
+            member_ids=None if data.get("member_ids") is None else integers(data, "member_ids"),
         )
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == "direct"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,24 @@ class Reaction:
     @classmethod
     def from_data(cls, data: JSONObject) -> Reaction:
         return cls(text(data, "reaction"), integer(data, "count"), integers(data, "user_ids"))
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A top-level message's replies: ``reply_count`` (exact, deleted ones included),
+    the newest one's time, and the first ten who replied."""
+
+    reply_count: int
+    last_reply_at: datetime
+    participant_ids: tuple[int, ...]
+
+    @classmethod
+    def from_data(cls, data: JSONObject) -> Thread:
+        return cls(
+            integer(data, "reply_count"),
+            timestamp(data, "last_reply_at"),
+            integers(data, "participant_ids"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +135,10 @@ class Message:
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
     reactions: tuple[Reaction, ...] = ()
+    thread_root_id: int | None = None  # a reply: the top-level message it answers
+    thread: Thread | None = None  # a top-level message with replies
+    mentions: tuple[int, ...] = ()  # the members its text names
+    mentions_room: bool = False  # it mentions the whole room (@room)
 
     @classmethod
     def from_data(cls, data: JSONObject) -> Message:
@@ -124,11 +157,32 @@ class Message:
             edited_at=optional_timestamp(data, "edited_at"),
             deleted_at=optional_timestamp(data, "deleted_at"),
             reactions=_reactions(data),
+            thread_root_id=optional_integer(data, "thread_root_id"),
+            thread=thread_of(data.get("thread")),
+            mentions=integers(data, "mentions") if data.get("mentions") is not None else (),
+            mentions_room=bool(data.get("mentions_room", False)),
         )
 
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_reply(self) -> bool:
+        return self.thread_root_id is not None
+
+    def mentions_user(self, user_id: int) -> bool:
+        """Whether it mentions ``user_id``, by name or through @room."""
+        return self.mentions_room or user_id in self.mentions
+
+
+def thread_of(value: Any) -> Thread | None:
+    """A ``thread`` field (null, or absent from an older server: None)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise MalformedData("thread: expected an object")
+    return Thread.from_data(value)
 
 
 @dataclass(frozen=True, slots=True)

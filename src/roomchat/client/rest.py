@@ -3,7 +3,7 @@ log to page a long catch-up. On httpx, the one optional dependency (the ``client
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ except ImportError as missing:  # the extra is not installed: say what to instal
 
 from roomchat.client.errors import AuthenticationError, RequestError
 from roomchat.client.fields import JSONObject, boolean, objects
-from roomchat.client.models import User
+from roomchat.client.models import Message, Room, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,15 @@ class Session:
 class EventPage:
     events: tuple[JSONObject, ...]  # {action, data}, oldest first, each as broadcast
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedThread:
+    """A thread one follows: its root (with its ``thread``) and one's read state."""
+
+    root: Message
+    last_read_seq: int
+    unread_replies: int
 
 
 class Rest:
@@ -101,6 +110,48 @@ class Rest:
             params={"after_seq": after_seq, "limit": limit},
         )
         return EventPage(tuple(objects(data, "events")), boolean(data, "has_more"))
+
+    async def thread(
+        self, token: str, room_id: int, root_id: int, after_seq: int = 0, limit: int = 50
+    ) -> tuple[list[Message], bool]:
+        """A page of a thread after ``after_seq``: its root first, then its replies."""
+        data = await self.call(
+            "GET",
+            f"/api/v1/room-chats/{room_id}/threads/{root_id}",
+            token,
+            params={"after_seq": after_seq, "limit": limit},
+        )
+        return [Message.from_data(m) for m in objects(data, "messages")], boolean(data, "has_more")
+
+    async def followed_threads(
+        self, token: str, workspace_id: int, limit: int = 50
+    ) -> list[FollowedThread]:
+        data = await self.call(
+            "GET", f"/api/v1/workspaces/{workspace_id}/threads", token, params={"limit": limit}
+        )
+        return [
+            FollowedThread(
+                Message.from_data(t["root"]), int(t["last_read_seq"]), int(t["unread_replies"])
+            )
+            for t in objects(data, "threads")
+        ]
+
+    async def open_direct_chat(
+        self, token: str, workspace_id: int, user_ids: Sequence[int]
+    ) -> Room:
+        """The direct conversation of the caller and ``user_ids`` (1 to 8 other members
+        of the workspace), made if there was none."""
+        body = {"workspace_id": workspace_id, "user_ids": list(user_ids)}
+        return Room.from_data(await self.call("POST", "/api/v1/direct-chats/", token, json=body))
+
+    async def rooms(self, token: str, workspace_id: int, kind: str | None = None) -> list[Room]:
+        """The rooms the caller may see in the workspace (its rooms and the caller's
+        direct conversations; ``kind``: "room" or "direct" only); the first page."""
+        params = {"kind": kind} if kind is not None else {}
+        data = await self.call(
+            "GET", f"/api/v1/room-chats/workspace/{workspace_id}", token, params=params
+        )
+        return [Room.from_data(row) for row in data]
 
 
 def _error_of(status: int, body: Any) -> RequestError:

@@ -126,6 +126,18 @@ def reaction_data(seq: int, message: Message, user_id: int, reaction: str) -> di
     }
 
 
+def thread_updated_data(seq: int, root: Message) -> dict[str, Any]:
+    """``room_chat_thread_updated``: a reply's root, its ``thread`` after the reply."""
+    return {
+        "room_id": root.room_id,
+        "seq": seq,
+        "thread_root_id": root.id,
+        "thread": None if root.thread is None else root.thread.to_dict(),
+        "message_id": root.id,
+        "message": root.to_dict(),
+    }
+
+
 def shown_message_id(event: RoomEvent) -> int | None:
     """The message a change event (edit, delete, reaction) shows; None for other kinds
     (a new message's event is found at the message's own seq). The event log keeps it,
@@ -140,8 +152,8 @@ def shown_as_now(action: str, data: bytes, message: Message) -> bytes:
     its change events), rewritten to show no earlier version of it.
 
     The text and content become the current ones (null for a tombstone), with
-    ``edited_at`` and ``deleted_at`` as they are now: a replay reads the message as
-    history does. Everything else stays, the ``reactions`` too: they are those of the
+    ``edited_at``, ``deleted_at`` and the mentions as they are now: a replay reads the
+    message as history does. Everything else stays, the ``reactions`` too: they are those of the
     event's time, before the reaction events that follow it in the log (a delete's
     event, later in the log, clears them).
     """
@@ -153,4 +165,9 @@ def shown_as_now(action: str, data: bytes, message: Message) -> bytes:
     shown["message_content"] = message.message_content
     shown["edited_at"] = message.edited_at
     shown["deleted_at"] = message.deleted_at
+    # Whom it mentions is part of its text: an earlier version's mentions go with it
+    # (an event in a shape from before mentions, as revision 0009 reads them, has none).
+    if "mentions" in shown:
+        shown["mentions"] = list(message.mentions)
+        shown["mentions_room"] = message.mentions_room
     return jsoncodec.dumps(fields)

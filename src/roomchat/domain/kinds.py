@@ -93,6 +93,8 @@ MESSAGE_DELETED = _kind(
 )
 REACTION_ADDED = _kind("room_chat_reaction_added", DURABLE, message=CHANGE, webhook=True)
 REACTION_REMOVED = _kind("room_chat_reaction_removed", DURABLE, message=CHANGE, webhook=True)
+# A reply changed its thread's root: ``message`` is the root with its ``thread`` now.
+THREAD_UPDATED = _kind("room_chat_thread_updated", DURABLE, message=CHANGE, webhook=True)
 MEMBER_JOINED = _kind("room_member_joined", DURABLE, membership=Membership.JOINS, webhook=True)
 MEMBER_LEFT = _kind("room_member_left", DURABLE, membership=Membership.ENDS_ONE, webhook=True)
 ROOM_UPDATED = _kind("room_chat_updated", DURABLE, changes_room=True, webhook=True)
@@ -106,6 +108,8 @@ READ_RECEIPT = _kind("room_chat_read", SIGNAL)  # to the room: a member's read p
 READ_UPDATED = _kind("room_read_updated", SIGNAL)  # to the user's own connections
 ACTIVITY = _kind("room_activity", SIGNAL)  # to the followers of the room's workspace
 PRESENCE = _kind("room_presence", SIGNAL)
+# To every connection of a mentioned member, once per message (domain/mentions.py).
+MENTION = _kind("room_chat_mention", SIGNAL)
 
 KINDS: Mapping[str, Kind] = MappingProxyType(_KINDS)
 

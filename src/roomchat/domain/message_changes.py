@@ -29,6 +29,7 @@ from typing import Any
 
 from roomchat import frames, jsoncodec
 from roomchat.domain import events, kinds
+from roomchat.domain.mentions import Mentions
 from roomchat.domain.messages import MessageLimits, check_message, same_content
 from roomchat.domain.models import Content, Message, User
 from roomchat.domain.names import has_hidden_characters, renders_as_nothing
@@ -90,11 +91,14 @@ class MessageChanges:
         recorder: EventRecorder,
         limits: MessageLimits,
         clock: Callable[[], datetime] = _now,
+        *,
+        mentions: Mentions,
     ) -> None:
         self._rooms = rooms
         self._recorder = recorder
         self._limits = limits
         self._clock = clock
+        self._mentions = mentions
 
     async def edit(
         self,
@@ -107,8 +111,13 @@ class MessageChanges:
         keep_content: bool,
     ) -> Outcome[bytes]:
         """The author's new text (and content, as sent, unless ``keep_content``: not
-        given; null clears it)."""
+        given; null clears it). Its mentions are those of the new text: the members it
+        mentions for the first time are told (``room_chat_mention``), once."""
         check_message(self._limits, message_text, message_content)
+        room = await self._rooms.require_room_member(user, room_id)
+        mentioned = await self._mentions.resolve(user, room, message_text)
+        first_time: list[int] = []
+        edited: list[Message] = []
 
         async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             found = await self._target(tx, room_id, message_id, user)
@@ -120,11 +129,23 @@ class MessageChanges:
                 message = await tx.messages.current(message_id)
                 raise _Unchanged(_message_reply(message))
             await tx.messages.edit(message_id, message_text, new_content, self._clock())
+            first_time.extend(await tx.mentions.replace(old, mentioned))
+            if old.thread_root_id is not None and mentioned.user_ids:
+                # Named in a reply: they follow its thread (unless they unfollowed it).
+                await tx.threads.follow_unless_unfollowed(
+                    room_id, old.thread_root_id, set(mentioned.user_ids) - {user.id}
+                )
             message = await tx.messages.current(message_id)
+            edited.append(message)
             await _show_as_now(tx, message)
             return kinds.MESSAGE_EDITED, events.message_edited_data(seq, message)
 
-        return await self._record(user, room_id, change)
+        done = await self._record(user, room_id, change)
+        if not (done.events and first_time):
+            return done
+        message = edited[0]
+        told = self._mentions.signals(message, events.message_data(message), first_time)
+        return Outcome(done.value, done.events, told)
 
     async def delete(self, user: User, room_id: int, message_id: int) -> Outcome[bytes]:
         """Leave a tombstone: by its author or whoever manages the room (its creator, the

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from roomchat import jsoncodec
 from roomchat.domain.events import RoomEvent, message_data
+from roomchat.domain.mentions import Mentions
 from roomchat.domain.models import Content, MessagePage, Room, User
 from roomchat.domain.ports import EventRecorder, Storage
 from roomchat.domain.recent import RecentHistory
-from roomchat.domain.records import ClientMsgIdTaken, NewMessage, SendResult
+from roomchat.domain.records import BadThreadRoot, ClientMsgIdTaken, NewMessage, SendResult
 from roomchat.domain.rooms import RoomService
-from roomchat.errors import ChatError, Code
+from roomchat.domain.threads import refusal
+from roomchat.errors import ChatError, Code, not_found
 from roomchat.group_commit import GroupCommitWriter
 from roomchat.metrics import Metrics
 
@@ -112,6 +115,7 @@ class MessageService:
         limits: MessageLimits,
         *,
         metrics: Metrics,
+        mentions: Mentions,
         cache_recent: bool = False,
         commits_in_flight: int = 1,
     ) -> None:
@@ -121,6 +125,7 @@ class MessageService:
         self._metrics = metrics
         self._store = store
         self._rooms = rooms
+        self._mentions = mentions
         # The seqs, the event log and the outbox: the same recorder as every other
         # room change's.
         self._recorder = recorder
@@ -161,6 +166,11 @@ class MessageService:
             # The room was deleted since the sender's membership check; the writer
             # retries a batch that fails one by one, so only this send gets the error.
             raise ChatError(Code.NOT_FOUND, "room not found") from None
+        except BadThreadRoot as bad:
+            # The root was deleted since the send's check (the writer retries a batch
+            # that fails one by one, so only this reply gets the error).
+            found = refusal(bad.state)
+            raise found if found is not None else not_found("thread root") from None
         except ClientMsgIdTaken:
             # A concurrent send with the same client_msg_id (another connection or
             # instance) committed first. Redo one by one so only that send is a replay.
@@ -184,22 +194,44 @@ class MessageService:
         message_text: str,
         message_content: Content,
         client_msg_id: str | None,
+        thread_root_id: int | None = None,
     ) -> SendResult:
         """Store and broadcast a message; ``message_content`` is kept as sent (``""``
-        stays ``""``, an object comes back the same object)."""
+        stays ``""``, an object comes back the same object). ``thread_root_id``: a reply
+        in that top-level message's thread (domain/threads.py says what it may name)."""
         check_message(self.limits, message_text, message_content)
         if client_msg_id is not None and not 1 <= len(client_msg_id) <= 64:
             raise ChatError(Code.VALIDATION_ERROR, "client_msg_id must be 1-64 characters")
         if client_msg_id is not None and "\x00" in client_msg_id:
             raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
-        await self.require_member(user, room_id)
+        room = await self._rooms.require_room_member(user, room_id)
+        mentioned = await self._mentions.resolve(user, room, message_text)
+        if thread_root_id is not None:
+            # Checked here so a bad root fails alone, not the group commit's batch; the
+            # reply's own transaction checks again (store/recorder.py).
+            found = refusal(await self._store.threads.root_state(room_id, thread_root_id))
+            if found is not None:
+                raise found
         result = await self._writer.write(
-            NewMessage(room_id, user, message_text, message_content, client_msg_id)
+            NewMessage(
+                room_id,
+                user,
+                message_text,
+                message_content,
+                client_msg_id,
+                thread_root_id,
+                mentioned,
+            )
         )
+        if result.event is not None and mentioned.members:
+            signals = self._mentions.signals(result.message, result.data, mentioned.members)
+            return dataclasses.replace(result, signals=signals)
         if result.event is None:
             stored = result.message
-            if stored.message_text != message_text or not same_content(
-                stored.message_content, message_content
+            if (
+                stored.message_text != message_text
+                or not same_content(stored.message_content, message_content)
+                or stored.thread_root_id != thread_root_id
             ):
                 raise ChatError(
                     Code.CONFLICT, "client_msg_id was already used for a different message"

@@ -83,6 +83,9 @@ class Invitation:
         }
 
 
+ROOM, DIRECT = "room", "direct"  # a room's kind
+
+
 @dataclass(frozen=True, slots=True)
 class Room:
     id: int
@@ -92,6 +95,14 @@ class Room:
     join_token: str
     has_passcode: bool
     created_at: datetime
+    # ROOM, or DIRECT: a direct conversation between ``member_ids`` (domain/
+    # direct_chats.py): no name, no passcode, no link, nobody joins it.
+    kind: str = ROOM
+    member_ids: tuple[int, ...] | None = None  # a direct conversation's people, sorted
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == DIRECT
 
     def to_dict(self, public_base_url: str, *, member: bool = True) -> dict[str, Any]:
         """The room as its members see it; ``member=False`` hides the join link.
@@ -99,17 +110,20 @@ class Room:
         The link lets a workspace member in, so only the room's members may pass it on
         (for a passcode room the link still asks for the passcode). ``link_token`` is the
         link's last part, what the join endpoint takes: null exactly when the link is.
+        A direct conversation has neither (nobody joins one), nor a name.
         """
-        token = self.join_token if member else None
+        token = self.join_token if member and not self.is_direct else None
         return {
             "id": self.id,
             "workspace_id": self.workspace_id,
-            "name": self.name,
+            "name": None if self.is_direct else self.name,
             "created_by": self.created_by,
             "link_join": None if token is None else f"{public_base_url}/join/{token}",
             "link_token": token,
             "created_at": self.created_at,
             "has_passcode": self.has_passcode,
+            "kind": self.kind,
+            "member_ids": None if self.member_ids is None else list(self.member_ids),
         }
 
 
@@ -152,6 +166,28 @@ class Reaction:
         return {"reaction": self.reaction, "count": self.count, "user_ids": list(self.user_ids)}
 
 
+# Reply authors a thread summary lists (store/threads.py keeps the first ones).
+THREAD_PARTICIPANTS_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A top-level message's thread: ``reply_count`` replies (exact; tombstones
+    included, as the thread shows them), the newest at ``last_reply_at``, written by
+    ``participant_ids`` (the first ten authors, in the order they first replied)."""
+
+    reply_count: int
+    last_reply_at: datetime
+    participant_ids: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reply_count": self.reply_count,
+            "last_reply_at": self.last_reply_at,
+            "participant_ids": list(self.participant_ids),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     id: int
@@ -165,17 +201,24 @@ class Message:
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
     reactions: tuple[Reaction, ...] = ()
+    thread_root_id: int | None = None  # a reply: the top-level message it answers
+    thread: Thread | None = None  # a top-level message with replies: its thread
+    mentions: tuple[int, ...] = ()  # the members its text names (domain/mentions.py)
+    mentions_room: bool = False  # its text mentions the whole room (@room)
 
     def to_dict(self) -> dict[str, Any]:
         """The one message object, wherever a message appears (the send reply,
         ``new_room_chat_message``, history, the change events' ``message``, webhooks):
-        the guide's fields, then ``edited_at``, ``deleted_at`` and ``reactions`` (a new
-        message: null, null, []). The PostgreSQL batch statement splices the encoding
-        around id and seq (frames.MessageTemplate), so id, room_id and seq come first."""
+        the guide's fields, ``edited_at``, ``deleted_at`` and ``reactions`` (a new
+        message: null, null, []), and ``thread``. The PostgreSQL batch statement splices
+        the encoding around id and seq (frames.MessageTemplate), so id, room_id and seq
+        come first; ``thread_root_id`` follows them, where a cheap read finds it
+        (frames.thread_root_of)."""
         return {
             "id": self.id,
             "room_id": self.room_id,
             "seq": self.seq,
+            "thread_root_id": self.thread_root_id,
             "user_id": self.user.id,
             "user": self.user.to_dict(),
             "message_text": self.message_text,
@@ -185,7 +228,14 @@ class Message:
             "edited_at": self.edited_at,
             "deleted_at": self.deleted_at,
             "reactions": [r.to_dict() for r in self.reactions],
+            "thread": None if self.thread is None else self.thread.to_dict(),
+            "mentions": list(self.mentions),
+            "mentions_room": self.mentions_room,
         }
+
+    def mentions_user(self, user_id: int) -> bool:
+        """Whether the message mentions ``user_id``, by name or through @room."""
+        return self.mentions_room or user_id in self.mentions
 
     def state_dict(self) -> dict[str, Any]:
         """The same as ``to_dict`` (there is one message object); kept for callers that

@@ -33,9 +33,11 @@ from roomchat.domain.models import (
 from roomchat.domain.records import (
     ChangeTarget,
     Credentials,
+    FollowedThread,
     InvitationLimits,
     Invited,
     KeyHolder,
+    Mentioned,
     NewKey,
     NewMessage,
     NewWebhook,
@@ -45,8 +47,10 @@ from roomchat.domain.records import (
     RoomAccess,
     RoomChanges,
     RoomLimits,
+    RootState,
     SendResult,
     StoredEvent,
+    ThreadPosition,
     Ticket,
     TokenOwner,
 )
@@ -114,13 +118,28 @@ class RoomRows(Protocol):
         limits: RoomLimits,
     ) -> Room: ...
     async def forget_passcode_failure(self, failure_id: int) -> None: ...
+    async def direct(
+        self,
+        workspace_id: int,
+        created_by: int,
+        user_ids: Sequence[int],
+        join_token: str,
+        per_creator: int,
+    ) -> tuple[Room, bool]: ...
     async def in_workspace(
-        self, workspace_id: int, user_id: int, after: int = 0, limit: int | None = None
+        self,
+        workspace_id: int,
+        user_id: int,
+        after: int = 0,
+        limit: int | None = None,
+        kind: str | None = None,
     ) -> list[RoomView]: ...
     async def last_seq(self, room_id: int) -> int: ...
     async def last_seqs(self, room_ids: list[int]) -> dict[int, int]: ...
     async def member(self, room_id: int, user_id: int) -> RoomUser | None: ...
+    async def member_ids(self, room_id: int) -> list[int]: ...
     async def members(self, room_id: int) -> list[RoomUser]: ...
+    async def members_by_key(self, room_id: int, keys: Collection[str]) -> dict[str, int]: ...
     async def passcode_failures_since(self, room_id: int, user_id: int, since: datetime) -> int: ...
     async def record_passcode_failure(
         self, room_id: int, user_id: int, prune_before: datetime
@@ -177,6 +196,22 @@ class ReadRows(Protocol):
     async def set_share_receipts(self, user_id: int, share: bool) -> None: ...
     async def shares_receipts(self, user_id: int) -> bool: ...
     async def workspace_of(self, room_id: int) -> int | None: ...
+
+
+class ThreadRows(Protocol):
+    """Threads: their pages, who follows them, how far each follower read."""
+
+    async def followed(
+        self, user_id: int, workspace_id: int, limit: int
+    ) -> tuple[list[FollowedThread], bool]: ...
+    async def mark_read(
+        self, room_id: int, root_id: int, user_id: int, seq: int
+    ) -> ThreadPosition | None: ...
+    async def page(self, room_id: int, root_id: int, after_seq: int, limit: int) -> MessagePage: ...
+    async def root_state(self, room_id: int, root_id: int) -> RootState: ...
+    async def set_following(
+        self, room_id: int, root_id: int, user_id: int, following: bool
+    ) -> ThreadPosition | None: ...
 
 
 class ApiKeyRows(Protocol):
@@ -257,6 +292,21 @@ class MessageChangeRows(Protocol):
     async def target(self, message_id: int, actor_id: int) -> ChangeTarget | None: ...
 
 
+class MentionChangeRows(Protocol):
+    """A message's mentions, in the transaction."""
+
+    async def replace(self, message: Message, mentioned: Mentioned) -> list[int]:
+        """Set them; the members mentioned by this message for the first time."""
+
+
+class ThreadChangeRows(Protocol):
+    """Who follows a thread, in the transaction."""
+
+    async def follow_unless_unfollowed(
+        self, room_id: int, root_id: int, user_ids: Collection[int]
+    ) -> None: ...
+
+
 class ReactionRows(Protocol):
     """Reactions, in the transaction."""
 
@@ -284,6 +334,10 @@ class RoomTransaction(Protocol):
     def messages(self) -> MessageChangeRows: ...
     @property
     def reactions(self) -> ReactionRows: ...
+    @property
+    def mentions(self) -> MentionChangeRows: ...
+    @property
+    def threads(self) -> ThreadChangeRows: ...
     @property
     def events(self) -> EventLogRows: ...
     @property
@@ -350,6 +404,8 @@ class Storage(Protocol):
     def events(self) -> EventRows: ...
     @property
     def reads(self) -> ReadRows: ...
+    @property
+    def threads(self) -> ThreadRows: ...
     @property
     def api_keys(self) -> ApiKeyRows: ...
     @property

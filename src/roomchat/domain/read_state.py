@@ -31,6 +31,8 @@ class RoomListEntry:
         position = self.position
         listed["last_read_seq"] = position.last_read_seq if position else None
         listed["unread_count"] = position.unread_count if position else None
+        listed["thread_unread"] = position.thread_unread if position else None
+        listed["mention_count"] = position.mention_count if position else None
         last = self.last_message
         listed["last_message"] = last.state_dict() if last and position else None
         return listed
@@ -64,12 +66,12 @@ class ReadState:
         return position
 
     async def room_list(
-        self, user: User, workspace_id: int, after: int, limit: int
+        self, user: User, workspace_id: int, after: int, limit: int, kind: str | None = None
     ) -> RoomListPage:
-        """Up to ``limit`` of the workspace's rooms after room ``after``; for those the
-        caller is a member of, their read state and newest message (a few queries for
-        the page, none per room)."""
-        views = await self._rooms.in_workspace(user, workspace_id, after, limit + 1)
+        """Up to ``limit`` of the rooms the caller may see in the workspace after room
+        ``after`` (``kind``: of that kind only); for those the caller is a member of,
+        their read state and newest message (a few queries for the page, none per room)."""
+        views = await self._rooms.in_workspace(user, workspace_id, after, limit + 1, kind)
         more = len(views) > limit
         views = views[:limit]
         mine = [v.room.id for v in views if v.is_member]
@@ -80,11 +82,27 @@ class ReadState:
         return RoomListPage(entries, next_cursor)
 
     async def unread(self, user: User, workspace_id: int) -> dict[str, Any]:
-        """{rooms: [{room_id, unread_count}], total} over the caller's rooms there."""
+        """{rooms: [{room_id, unread_count, thread_unread, mention_count}], total,
+        thread_unread, mentions} over the caller's rooms there (``total``: top-level
+        messages; ``thread_unread``: the replies of the threads they follow;
+        ``mentions``: the unread messages that mention them)."""
         await self._workspaces.require_member(user, workspace_id)
         positions = await self._store.reads.in_workspace(user.id, workspace_id)
-        rooms = [{"room_id": p.room_id, "unread_count": p.unread_count} for p in positions]
-        return {"rooms": rooms, "total": sum(p.unread_count for p in positions)}
+        rooms = [
+            {
+                "room_id": p.room_id,
+                "unread_count": p.unread_count,
+                "thread_unread": p.thread_unread,
+                "mention_count": p.mention_count,
+            }
+            for p in positions
+        ]
+        return {
+            "rooms": rooms,
+            "total": sum(p.unread_count for p in positions),
+            "thread_unread": sum(p.thread_unread for p in positions),
+            "mentions": sum(p.mention_count for p in positions),
+        }
 
     async def readers(self, user: User, room_id: int, message_id: int) -> list[User]:
         await self._rooms.require_room_member(user, room_id)

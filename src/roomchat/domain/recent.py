@@ -203,6 +203,9 @@ class RecentHistory:
         action = event.action
         if action == NEW_MESSAGE:
             data = frames.data_of(event)  # the message as history shows it
+            if frames.thread_root_of(data) is not None:
+                return True  # a reply: history shows top-level messages (its root's
+                # thread moves with the room_chat_thread_updated that follows)
             entry.messages.append((frames.message_id_of(data), data))
             entry.size += len(data) + _PER_MESSAGE
             return True

@@ -16,7 +16,7 @@ from roomchat.domain.models import Content, Message, Room, User
 from roomchat.frames import MessageTemplate
 
 if TYPE_CHECKING:
-    from roomchat.domain.events import RoomEvent
+    from roomchat.domain.events import RoomEvent, RoomSignal
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +124,25 @@ class KeyHolder:
 
 @dataclass(frozen=True, slots=True)
 class ReadPosition:
-    """A member's place in a room: read up to ``last_read_seq``, ``unread_count`` after."""
+    """A member's place in a room: read up to ``last_read_seq``, ``unread_count``
+    top-level messages after it; ``thread_unread``: the unread replies of the threads
+    they follow there; ``mention_count``: the unread messages mentioning them."""
 
     room_id: int
     last_read_seq: int
     unread_count: int
+    thread_unread: int = 0
+    mention_count: int = 0  # unread messages (replies too) that mention them
+
+    def to_dict(self) -> dict[str, int]:
+        """As mark replies, ``room_read_updated`` and the unread summary show it."""
+        return {
+            "room_id": self.room_id,
+            "last_read_seq": self.last_read_seq,
+            "unread_count": self.unread_count,
+            "thread_unread": self.thread_unread,
+            "mention_count": self.mention_count,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +179,33 @@ class TooManyRooms(Exception):
         self.by_creator = by_creator
 
 
+class DirectRefused(Exception):
+    """No direct conversation made: one of its people is not a member of the workspace
+    (``not_members``), or its creator made as many there as one may."""
+
+    def __init__(self, not_members: bool) -> None:
+        super().__init__("not members" if not_members else "too many")
+        self.not_members = not_members
+
+
+@dataclass(frozen=True, slots=True)
+class Mentioned:
+    """Whom a message's text mentions (domain/mentions.py resolves it): the members it
+    names (``user_ids``, in the order named: the message's ``mentions``), whether it
+    mentions the room (``room``), and every member that makes mentioned (``members``:
+    its author left out), who get a mention row and a ``room_chat_mention``."""
+
+    user_ids: tuple[int, ...] = ()
+    room: bool = False
+    members: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.user_ids or self.room or self.members)
+
+
+NO_MENTIONS = Mentioned()
+
+
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     room_id: int
@@ -172,6 +213,15 @@ class NewMessage:
     message_text: str
     message_content: Content
     client_msg_id: str | None
+    thread_root_id: int | None = None  # a reply to that top-level message of the room
+    mentioned: Mentioned = NO_MENTIONS
+
+    @property
+    def plain(self) -> bool:
+        """A top-level message mentioning nobody: what the one-statement batch write
+        stores (store/append_pg.py); a reply also changes its root and takes a second
+        seq, and a mention writes its rows."""
+        return self.thread_root_id is None and not self.mentioned
 
     @property
     def idempotency_key(self) -> tuple[int, int, str] | None:
@@ -184,6 +234,46 @@ class NewMessage:
 class Appended:
     message: Message
     created: bool  # False: an earlier message with the same client_msg_id
+    # A new reply: the seq its room_chat_thread_updated takes (the reply's + 1).
+    thread_seq: int | None = None
+
+
+class RootState(Enum):
+    """What a message is as a thread's root (domain/threads.py says what each means)."""
+
+    ROOT = "root"  # a top-level message of the room, not deleted: it takes replies
+    MISSING = "missing"  # no such message in the room
+    DELETED = "deleted"  # a deleted top-level message
+    REPLY = "reply"  # a reply: threads do not nest
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPosition:
+    """A user's place in a thread: whether they follow it, read up to ``last_read_seq``
+    (on the room's seq), ``unread_replies`` after it."""
+
+    room_id: int
+    thread_root_id: int
+    following: bool
+    last_read_seq: int
+    unread_replies: int
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedThread:
+    """A thread a user follows: its root (with its ``thread``) and their read state."""
+
+    root: Message
+    last_read_seq: int
+    unread_replies: int
+
+
+class BadThreadRoot(Exception):
+    """A reply's root turned out not to be one when the reply was stored."""
+
+    def __init__(self, state: RootState) -> None:
+        super().__init__(state.value)
+        self.state = state
 
 
 class ClientMsgIdTaken(Exception):
@@ -260,14 +350,17 @@ class Credentials:
 @dataclass(frozen=True, slots=True)
 class SendResult:
     """A stored send: the message, its encoded data and its event (None for a replay of
-    an earlier client_msg_id)."""
+    an earlier client_msg_id); a reply's ``room_chat_thread_updated`` after it
+    (``extra``), and the signals the send makes (mentions: domain/mentions.py)."""
 
     message: Message
     data: bytes
     event: RoomEvent | None
+    extra: tuple[RoomEvent, ...] = ()
+    signals: tuple[RoomSignal, ...] = ()
 
     @property
     def events(self) -> tuple[RoomEvent, ...]:
         """What the transport publishes after its reply, as for an ``Outcome`` (a send
         keeps this type of its own: the group commit makes one per message)."""
-        return () if self.event is None else (self.event,)
+        return () if self.event is None else (self.event, *self.extra)

@@ -108,15 +108,24 @@ class RoomService:
             ) from None
 
     async def in_workspace(
-        self, user: User, workspace_id: int, after: int = 0, limit: int | None = None
+        self,
+        user: User,
+        workspace_id: int,
+        after: int = 0,
+        limit: int | None = None,
+        kind: str | None = None,
     ) -> list[RoomView]:
-        """The workspace's rooms by id, after room ``after``, at most ``limit`` (None: all)."""
+        """The workspace's rooms the user may see by id (its rooms, and the direct
+        conversations they are in; ``kind``: one of the two), after room ``after``, at
+        most ``limit`` (None: all)."""
         await self._workspaces.require_member(user, workspace_id)
-        return await self._store.rooms.in_workspace(workspace_id, user.id, after, limit)
+        return await self._store.rooms.in_workspace(workspace_id, user.id, after, limit, kind)
 
     async def visible(self, user: User, room_id: int) -> RoomView:
-        """The room, if the user belongs to its workspace, and whether they are in it."""
+        """The room, if the user belongs to its workspace, and whether they are in it (a
+        direct conversation: only for its members)."""
         access = await self._access(user, room_id)
+        _require_party(access)
         return RoomView(access.room, access.is_member)
 
     async def require_room_member(self, user: User, room_id: int) -> Room:
@@ -140,6 +149,7 @@ class RoomService:
 
     async def _join(self, user: User, access: RoomAccess, passcode: str | None) -> Outcome[Room]:
         event = None
+        _require_party(access)
         if not access.is_member:
             if access.passcode_hash is not None:
                 await self._check_passcode(user, access.room.id, access.passcode_hash, passcode)
@@ -230,6 +240,11 @@ class RoomService:
         """The room, if ``user`` created it or manages its workspace's rooms (the owner,
         the workspace's bots); forbidden otherwise."""
         access = await self._access(user, room_id)
+        if access.room.is_direct:
+            # Its people are fixed (nobody added or removed), it has no name, passcode
+            # or link, and nobody outside it (the workspace owner included) manages it.
+            _require_party(access)
+            raise forbidden("a direct conversation cannot be changed")
         if not manages_room(user.id, access.room.created_by, access.workspace_role):
             raise forbidden("only the room's creator or the workspace owner can do that")
         return access
@@ -253,7 +268,12 @@ class RoomService:
         """Leave (``user_id`` is the actor) or remove someone (the creator or the owner):
         its value is the ``room_member_left`` (its seq is the reply's)."""
         if user_id == actor.id:
-            await self._access(actor, room_id)
+            own = await self._access(actor, room_id)
+            if own.room.is_direct:
+                _require_party(own)
+                raise forbidden(
+                    "a direct conversation cannot be left; leaving the workspace ends it for you"
+                )
         else:
             await self._manage(actor, room_id)
 
@@ -325,6 +345,7 @@ class RoomService:
     async def members(self, user: User, room_id: int) -> list[RoomUser]:
         """Who is in the room: for its workspace, but a passcode room's only for its members."""
         access = await self._access(user, room_id)
+        _require_party(access)
         if access.passcode_hash is not None and not access.is_member:
             raise forbidden("join the room (with its passcode) to see its members")
         return await self._store.rooms.members(room_id)
@@ -350,3 +371,10 @@ class RoomService:
             left = self._max_failures - attempts
             raise ChatError(Code.WRONG_PASSCODE, f"wrong passcode ({left} tries left)") from None
         await self._store.rooms.forget_passcode_failure(attempt)
+
+
+def _require_party(access: RoomAccess) -> None:
+    """A direct conversation is for its members alone: to anyone else it is forbidden,
+    and shows nothing (no name, no members, no messages)."""
+    if access.room.is_direct and not access.is_member:
+        raise forbidden("a direct conversation is only for its members")

@@ -111,6 +111,13 @@ class Activity:
                 continue  # not a member of this room
             frame = built.get(conn.user.id)
             if frame is None:
-                data = frames.activity_data(room_id, seq, position.unread_count, last_message)
+                data = frames.activity_data(
+                    room_id,
+                    seq,
+                    position.unread_count,
+                    last_message,
+                    position.thread_unread,
+                    position.mention_count,
+                )
                 frame = built[conn.user.id] = frames.broadcast(ACTIVITY, data)
             conn.send(frame)

@@ -18,9 +18,10 @@ from roomchat.domain.messages import MessageService
 from roomchat.domain.models import Room
 from roomchat.domain.outcome import Outcome, Recorded
 from roomchat.domain.read_state import ReadState
-from roomchat.domain.records import ReadPosition
+from roomchat.domain.records import ReadPosition, ThreadPosition
 from roomchat.domain.replay import Replay
 from roomchat.domain.rooms import RoomService
+from roomchat.domain.threads import ThreadService
 from roomchat.domain.workspaces import WorkspaceService
 from roomchat.errors import ChatError, Code
 from roomchat.realtime import protocol
@@ -76,6 +77,7 @@ class Handlers:
     receipts: Receipts
     workspaces: WorkspaceService
     presence: Presence
+    threads: ThreadService
     _encoded_rooms: dict[Room, bytes] = field(default_factory=dict, init=False, repr=False)
 
     def table(self) -> dict[str, Action[Any]]:
@@ -119,6 +121,11 @@ class Handlers:
             "unsubscribe_workspace": Action(protocol.WorkspaceRef, self.unsubscribe_workspace),
             "mark_room_read": Action(protocol.MarkRoom, self.mark_room_read, Limit.READ, read),
             "mark_room_unread": Action(protocol.MarkRoom, self.mark_room_unread, Limit.READ, read),
+            "follow_thread": Action(protocol.ThreadRef, self.follow_thread, Limit.READ, read),
+            "unfollow_thread": Action(protocol.ThreadRef, self.unfollow_thread, Limit.READ, read),
+            "mark_thread_read": Action(
+                protocol.MarkThread, self.mark_thread_read, Limit.READ, read
+            ),
             "ping": Action(protocol.Ping, self.ping),
         }
 
@@ -184,7 +191,12 @@ class Handlers:
         self, conn: Connection, envelope: Envelope, p: protocol.SendMessage
     ) -> bytes | None:
         result = await self.messages.send(
-            conn.user, p.room_id, p.message_text, p.message_content, p.client_msg_id
+            conn.user,
+            p.room_id,
+            p.message_text,
+            p.message_content,
+            p.client_msg_id,
+            p.thread_root_id,
         )
         self._answer(conn, envelope, result.data, result)
         return None
@@ -232,10 +244,13 @@ class Handlers:
 
     def _publish(self, outcome: Recorded) -> None:
         """The outcome's committed events to this instance's clients (the outbox relay
-        carries them to the others). Called once the reply is out: the one place a
-        handler publishes."""
+        carries them to the others), then its signals (to this instance's and, through
+        the bus, the others'). Called once the reply is out: the one place a handler
+        publishes."""
         if outcome.events:
             self.fanout.publish(outcome.events)
+        for signal in outcome.signals:
+            self.fanout.signal(signal)
 
     async def subscribe_workspace(
         self, conn: Connection, envelope: Envelope, p: protocol.WorkspaceRef
@@ -275,13 +290,27 @@ class Handlers:
 
     def _marked(self, conn: Connection, envelope: Envelope, position: ReadPosition) -> None:
         """The caller's reply first, then the user's devices and the room hear of it."""
-        data = {
-            "room_id": position.room_id,
-            "last_read_seq": position.last_read_seq,
-            "unread_count": position.unread_count,
-        }
-        conn.send(protocol.success(envelope.action, jsoncodec.dumps(data), envelope.request_id))
+        data = jsoncodec.dumps(position.to_dict())
+        conn.send(protocol.success(envelope.action, data, envelope.request_id))
         self.receipts.moved(conn.user.id, position)
+
+    async def follow_thread(
+        self, conn: Connection, envelope: Envelope, p: protocol.ThreadRef
+    ) -> bytes | None:
+        position = await self.threads.follow(conn.user, p.room_id, p.thread_root_id, True)
+        return protocol.success(envelope.action, _thread_data(position), envelope.request_id)
+
+    async def unfollow_thread(
+        self, conn: Connection, envelope: Envelope, p: protocol.ThreadRef
+    ) -> bytes | None:
+        position = await self.threads.follow(conn.user, p.room_id, p.thread_root_id, False)
+        return protocol.success(envelope.action, _thread_data(position), envelope.request_id)
+
+    async def mark_thread_read(
+        self, conn: Connection, envelope: Envelope, p: protocol.MarkThread
+    ) -> bytes | None:
+        position = await self.threads.mark_read(conn.user, p.room_id, p.thread_root_id, p.seq)
+        return protocol.success(envelope.action, _thread_data(position), envelope.request_id)
 
     async def typing_indicator(
         self, conn: Connection, envelope: Envelope, p: protocol.Typing
@@ -296,3 +325,16 @@ class Handlers:
 
     async def ping(self, conn: Connection, envelope: Envelope, p: protocol.Ping) -> bytes | None:
         return protocol.success("pong", b"{}", envelope.request_id)
+
+
+def _thread_data(position: ThreadPosition) -> bytes:
+    """The reply of the thread actions: one's place in the thread after it."""
+    return jsoncodec.dumps(
+        {
+            "room_id": position.room_id,
+            "thread_root_id": position.thread_root_id,
+            "following": position.following,
+            "last_read_seq": position.last_read_seq,
+            "unread_replies": position.unread_replies,
+        }
+    )

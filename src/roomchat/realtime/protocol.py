@@ -47,6 +47,18 @@ class SendMessage(Payload):
     message_text: StrictStr
     message_content: Content = None
     client_msg_id: StrictStr | None = None
+    thread_root_id: Id | None = None  # a reply in that top-level message's thread
+
+
+class ThreadRef(Payload):
+    room_id: Id
+    thread_root_id: Id
+
+
+class MarkThread(Payload):
+    room_id: Id
+    thread_root_id: Id
+    seq: StrictInt = Field(ge=0, le=MAX_ID)
 
 
 class EditMessage(Payload):

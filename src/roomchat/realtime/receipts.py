@@ -45,13 +45,7 @@ class Receipts:
     def moved(self, user_id: int, position: ReadPosition) -> None:
         """The member's position moved (already stored): tell their devices, then the room."""
         room_id = position.room_id
-        data = jsoncodec.dumps(
-            {
-                "room_id": room_id,
-                "last_read_seq": position.last_read_seq,
-                "unread_count": position.unread_count,
-            }
-        )
+        data = jsoncodec.dumps(position.to_dict())
         self._fanout.signal(
             RoomSignal.build(room_id, user_id, READ_UPDATED, data, self._origin, to_user=user_id)
         )

@@ -15,6 +15,7 @@ from roomchat.store.messages import MessageRepo
 from roomchat.store.read_state import ReadStateRepo
 from roomchat.store.rooms import RoomRepo
 from roomchat.store.snapshot import Snapshot, snapshot, snapshots_of
+from roomchat.store.threads import ThreadRepo
 from roomchat.store.tokens import TokenRepo
 from roomchat.store.transaction import Transaction, transaction
 from roomchat.store.users import UserRepo
@@ -33,6 +34,7 @@ class Store:
     tokens: TokenRepo = field(init=False)
     events: EventLog = field(init=False)
     reads: ReadStateRepo = field(init=False)
+    threads: ThreadRepo = field(init=False)
     api_keys: ApiKeyRepo = field(init=False)
     webhooks: WebhookRepo = field(init=False)
     _snapshots: AsyncEngine = field(init=False, repr=False)
@@ -47,6 +49,7 @@ class Store:
         self.tokens = TokenRepo(self.engine)
         self.events = EventLog(self.engine)
         self.reads = ReadStateRepo(self.engine)
+        self.threads = ThreadRepo(self.engine)
         self.api_keys = ApiKeyRepo(self.engine)
         self.webhooks = WebhookRepo(self.engine)
         self._snapshots = snapshots_of(self.engine)

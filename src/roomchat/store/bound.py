@@ -4,6 +4,7 @@ holding a connection itself."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from roomchat.domain.models import Content, Message, Room, Workspace
 from roomchat.domain.records import (
     ChangeTarget,
+    Mentioned,
     RevokedKey,
     RoomChanges,
     StoredEvent,
 )
-from roomchat.store import event_log, reactions
+from roomchat.store import event_log, reactions, threads
+from roomchat.store import mentions as mention_rows
 from roomchat.store import messages as message_rows
 from roomchat.store.webhook_removal import delete_workspace_webhooks
 
@@ -70,6 +73,22 @@ class BoundReactions(_Bound):
 
     async def remove(self, message_id: int, user_id: int, reaction: str) -> bool:
         return await reactions.remove(self._conn, message_id, user_id, reaction)
+
+
+class BoundMentions(_Bound):
+    __slots__ = ()
+
+    async def replace(self, message: Message, mentioned: Mentioned) -> list[int]:
+        return await mention_rows.replace(self._conn, message, mentioned)
+
+
+class BoundThreads(_Bound):
+    __slots__ = ()
+
+    async def follow_unless_unfollowed(
+        self, room_id: int, root_id: int, user_ids: Collection[int]
+    ) -> None:
+        await threads.follow_unless_unfollowed(self._conn, room_id, root_id, user_ids)
 
 
 class BoundEventLog(_Bound):

@@ -16,9 +16,10 @@ from roomchat.domain.records import Appended as Appended
 from roomchat.domain.records import ChangeTarget as ChangeTarget
 from roomchat.domain.records import ClientMsgIdTaken as ClientMsgIdTaken
 from roomchat.domain.records import NewMessage as NewMessage
+from roomchat.store import mentions as mention_rows
 from roomchat.store import reactions
 from roomchat.store.database import reads_of
-from roomchat.store.rows import content_columns, message_from
+from roomchat.store.rows import content_columns, ids_of, message_from
 from roomchat.store.seqs import reserve_seqs
 from roomchat.store.tables import messages, rooms, users, workspace_members
 
@@ -32,6 +33,11 @@ _MESSAGE_COLUMNS = (
     users.c.display_name.label("u_display_name"),
     users.c.avatar_url.label("u_avatar_url"),
 )
+
+
+# A room's history (join replies, GET .../messages, the last message) shows top-level
+# messages; a thread's replies are paged apart (store/threads.py).
+_TOP_LEVEL = messages.c.thread_root_id.is_(None)
 
 
 def with_users() -> Select[Any]:
@@ -86,7 +92,9 @@ class MessageRepo:
             return await before(conn, room_id, before_seq, limit)
 
     async def after(self, room_id: int, after_seq: int, limit: int) -> MessagePage:
-        query = with_users().where(messages.c.room_id == room_id, messages.c.seq > after_seq)
+        query = with_users().where(
+            messages.c.room_id == room_id, messages.c.seq > after_seq, _TOP_LEVEL
+        )
         async with self._reads.connect() as conn:
             return await _page(conn, query.order_by(messages.c.seq), limit, newest_first=False)
 
@@ -102,15 +110,22 @@ class MessageRepo:
 
 
 async def latest(conn: AsyncConnection, room_id: int, limit: int) -> MessagePage:
-    """The room's newest ``limit`` messages as they are now, oldest first."""
-    query = with_users().where(messages.c.room_id == room_id)
+    """The room's newest ``limit`` top-level messages as they are now, oldest first."""
+    query = with_users().where(messages.c.room_id == room_id, _TOP_LEVEL)
     return await _page(conn, query.order_by(messages.c.seq.desc()), limit, newest_first=True)
 
 
 async def before(conn: AsyncConnection, room_id: int, before_seq: int, limit: int) -> MessagePage:
-    """The ``limit`` messages before ``before_seq``, oldest first."""
-    query = with_users().where(messages.c.room_id == room_id, messages.c.seq < before_seq)
+    """The ``limit`` top-level messages before ``before_seq``, oldest first."""
+    query = with_users().where(
+        messages.c.room_id == room_id, messages.c.seq < before_seq, _TOP_LEVEL
+    )
     return await _page(conn, query.order_by(messages.c.seq.desc()), limit, newest_first=True)
+
+
+async def page_of(conn: AsyncConnection, query: Select[Any], limit: int) -> MessagePage:
+    """At most ``limit`` of what ``query`` (ordered oldest first) finds, with reactions."""
+    return await _page(conn, query, limit, newest_first=False)
 
 
 async def _page(
@@ -168,12 +183,21 @@ async def edit(
 
 
 async def tombstone(conn: AsyncConnection, message_id: int, now: datetime) -> None:
-    """Delete the message's text, content and reactions; its id and seq stay."""
+    """Delete the message's text, content, reactions and mentions; its id and seq stay
+    (and a top-level message's thread: its replies are not deleted with it)."""
     await reactions.remove_all(conn, message_id)
+    await mention_rows.withdraw(conn, message_id)
     await conn.execute(
         update(messages)
         .where(messages.c.id == message_id)
-        .values(message_text=None, message_content=None, content_is_json=False, deleted_at=now)
+        .values(
+            message_text=None,
+            message_content=None,
+            content_is_json=False,
+            deleted_at=now,
+            mentions=None,
+            mentions_room=False,
+        )
     )
 
 
@@ -195,27 +219,40 @@ async def _append(conn: AsyncConnection, batch: Sequence[NewMessage]) -> list[Ap
             fresh.append(index)
 
     if fresh:
-        seqs = await reserve_seqs(conn, [batch[i].room_id for i in fresh])
+        # A reply takes two seqs: its own, then its room_chat_thread_updated's.
+        wanted = [
+            room_id
+            for i in fresh
+            for room_id in (batch[i].room_id,) * (1 if batch[i].thread_root_id is None else 2)
+        ]
+        taken = iter(await reserve_seqs(conn, wanted))
         now = datetime.now(UTC)
         rows: list[dict[str, Any]] = []
-        for n, i in enumerate(fresh):
+        thread_seqs: list[int | None] = []
+        for i in fresh:
             stored, is_json = content_columns(batch[i].message_content)
             rows.append(
                 {
                     "room_id": batch[i].room_id,
-                    "seq": seqs[n],
+                    "seq": next(taken),
                     "user_id": batch[i].user.id,
                     "message_text": batch[i].message_text,
                     "message_content": stored,
                     "content_is_json": is_json,
                     "client_msg_id": batch[i].client_msg_id,
                     "created_at": now,
+                    "thread_root_id": batch[i].thread_root_id,
+                    "mentions": ids_of(batch[i].mentioned.user_ids) or None,
+                    "mentions_room": batch[i].mentioned.room,
                 }
             )
+            thread_seqs.append(None if batch[i].thread_root_id is None else next(taken))
         returned = await conn.execute(
             insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
         )
-        for i, row, message_id in zip(fresh, rows, returned.scalars().all(), strict=True):
+        for i, row, message_id, thread_seq in zip(
+            fresh, rows, returned.scalars().all(), thread_seqs, strict=True
+        ):
             item = batch[i]
             message = Message(
                 id=message_id,
@@ -226,8 +263,11 @@ async def _append(conn: AsyncConnection, batch: Sequence[NewMessage]) -> list[Ap
                 message_content=item.message_content,
                 client_msg_id=item.client_msg_id,
                 created_at=now,
+                thread_root_id=item.thread_root_id,
+                mentions=item.mentioned.user_ids,
+                mentions_room=item.mentioned.room,
             )
-            results[i] = Appended(message, created=True)
+            results[i] = Appended(message, created=True, thread_seq=thread_seq)
 
     for index, item in enumerate(batch):
         if results[index] is None:

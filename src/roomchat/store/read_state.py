@@ -17,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from roomchat.domain.models import Message, User
 from roomchat.domain.records import ReadPosition as ReadPosition
 from roomchat.store.database import reads_of
+from roomchat.store.mentions import unread_mentions
 from roomchat.store.messages import with_reactions, with_users
 from roomchat.store.rows import USER_COLUMNS, message_from, user_from
 from roomchat.store.tables import messages, room_users, rooms, users
+from roomchat.store.threads import thread_unread
 
 
 def _unread(room_id: Any, user_id: Any, after: Any) -> Any:
-    """COUNT of the messages that are unread for ``user_id`` after seq ``after``."""
+    """COUNT of the top-level messages that are unread for ``user_id`` after seq
+    ``after`` (a thread's replies count apart: ``threads.thread_unread``)."""
     return (
         select(func.count())
         .select_from(messages)
@@ -32,21 +35,36 @@ def _unread(room_id: Any, user_id: Any, after: Any) -> Any:
             messages.c.seq > after,
             messages.c.user_id != user_id,
             messages.c.deleted_at.is_(None),
+            messages.c.thread_root_id.is_(None),
         )
         .scalar_subquery()
     )
 
 
-def _positions(user_id: int) -> Any:
-    return select(
-        room_users.c.room_id,
+def _counts(room_id: Any, user_id: Any) -> tuple[Any, ...]:
+    """A member's counts in a room, as columns of a query over ``room_users``."""
+    return (
         room_users.c.last_read_seq,
-        _unread(room_users.c.room_id, user_id, room_users.c.last_read_seq).label("unread"),
-    ).where(room_users.c.user_id == user_id)
+        _unread(room_id, user_id, room_users.c.last_read_seq).label("unread"),
+        thread_unread(room_id, user_id).label("thread_unread"),
+        unread_mentions(room_id, user_id, room_users.c.last_read_seq).label("mentions"),
+    )
 
 
-def _position(row: Any) -> ReadPosition:
-    return ReadPosition(row.room_id, int(row.last_read_seq), int(row.unread))
+def _positions(user_id: int) -> Any:
+    return select(room_users.c.room_id, *_counts(room_users.c.room_id, user_id)).where(
+        room_users.c.user_id == user_id
+    )
+
+
+def _position(row: Any, room_id: int | None = None) -> ReadPosition:
+    return ReadPosition(
+        row.room_id if room_id is None else room_id,
+        int(row.last_read_seq),
+        int(row.unread),
+        int(row.thread_unread),
+        int(row.mentions),
+    )
 
 
 class ReadStateRepo:
@@ -76,17 +94,10 @@ class ReadStateRepo:
             if not backwards:
                 moved = moved.where(room_users.c.last_read_seq < target)
             await conn.execute(moved)
-            row = (
-                await conn.execute(
-                    select(
-                        room_users.c.last_read_seq,
-                        _unread(room_id, user_id, room_users.c.last_read_seq).label("unread"),
-                    ).where(member)
-                )
-            ).first()
+            row = (await conn.execute(select(*_counts(room_id, user_id)).where(member))).first()
         if row is None:
             return None
-        return ReadPosition(room_id, int(row.last_read_seq), int(row.unread))
+        return _position(row, room_id)
 
     async def positions(self, user_id: int, room_ids: Sequence[int]) -> dict[int, ReadPosition]:
         """The user's position in each of the rooms they are a member of: one query."""
@@ -104,8 +115,7 @@ class ReadStateRepo:
         query = select(
             room_users.c.user_id,
             room_users.c.room_id,
-            room_users.c.last_read_seq,
-            _unread(room_id, room_users.c.user_id, room_users.c.last_read_seq).label("unread"),
+            *_counts(room_id, room_users.c.user_id),
         ).where(room_users.c.room_id == room_id, room_users.c.user_id.in_(list(user_ids)))
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
@@ -128,12 +138,17 @@ class ReadStateRepo:
             return [_position(row) for row in (await conn.execute(query)).all()]
 
     async def last_messages(self, room_ids: Sequence[int]) -> dict[int, Message]:
-        """Each room's newest message that is not deleted (rooms with none left out)."""
+        """Each room's newest top-level message that is not deleted (rooms with none
+        left out)."""
         if not room_ids:
             return {}
         newest = (
             select(messages.c.room_id, func.max(messages.c.seq).label("seq"))
-            .where(messages.c.room_id.in_(list(room_ids)), messages.c.deleted_at.is_(None))
+            .where(
+                messages.c.room_id.in_(list(room_ids)),
+                messages.c.deleted_at.is_(None),
+                messages.c.thread_root_id.is_(None),
+            )
             .group_by(messages.c.room_id)
         )
         query = with_users().where(tuple_(messages.c.room_id, messages.c.seq).in_(newest))

@@ -22,12 +22,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from roomchat import jsoncodec
-from roomchat.domain.events import RoomEvent, message_data, new_message_event
-from roomchat.domain.kinds import NEW_MESSAGE
+from roomchat.domain.events import (
+    RoomEvent,
+    message_data,
+    new_message_event,
+    thread_updated_data,
+)
+from roomchat.domain.kinds import NEW_MESSAGE, THREAD_UPDATED
 from roomchat.domain.models import Message
-from roomchat.domain.records import NewMessage, Send, SendResult
+from roomchat.domain.records import BadThreadRoot, NewMessage, RootState, Send, SendResult
 from roomchat.frames import MessageTemplate
-from roomchat.store import read_state, seqs
+from roomchat.store import mentions as mention_rows
+from roomchat.store import messages as message_rows
+from roomchat.store import read_state, seqs, threads
 from roomchat.store.append_pg import BatchAppender
 from roomchat.store.transaction import Transaction
 
@@ -96,7 +103,9 @@ class Recorder:
         earlier one of the batch) is a replay: the stored message, no event. A room of
         the batch deleted meanwhile raises LookupError and stores nothing; a concurrent
         send with the same client_msg_id raises ClientMsgIdTaken."""
-        if self._batches is not None:
+        # The one statement stores top-level messages; a batch with a reply (it moves
+        # its root and takes a second seq) takes the steps, on every backend.
+        if self._batches is not None and all(item.plain for item in batch):
             return await self._messages_at_once(self._batches, batch)
         return await self._messages_in_steps(batch)
 
@@ -108,18 +117,51 @@ class Recorder:
     async def _messages_in_steps(self, batch: Sequence[NewMessage]) -> list[SendResult]:
         async with self._store.transaction() as tx:
             results: list[SendResult] = []
-            for appended in await self._store.messages.append(tx, batch):
-                data = message_data(appended.message)
+            stored = await self._store.messages.append(tx, batch)
+            for item, appended in zip(batch, stored, strict=True):
+                message = appended.message
+                data = message_data(message)
                 event = None
+                extra: tuple[RoomEvent, ...] = ()
                 if appended.created:
-                    event = new_message_event(appended.message, self._origin, data)
-                results.append(SendResult(appended.message, data, event))
-            await self._log(tx, [r.event for r in results if r.event])
-            # Sending marks the room read up to the message sent.
+                    event = new_message_event(message, self._origin, data)
+                    await mention_rows.add(tx.conn, message, item.mentioned.members)
+                    if appended.thread_seq is not None:
+                        thread = await self._reply_stored(
+                            tx, message, appended.thread_seq, item.mentioned.user_ids
+                        )
+                        extra = (thread,)
+                results.append(SendResult(message, data, event, extra))
+            await self._log(tx, [e for r in results for e in r.events])
+            # Sending marks the room read up to the message sent; a reply, its thread
+            # (store/threads.py, add_reply).
             await read_state.advance_senders(
-                tx.conn, [(r.message.room_id, r.message.user.id, r.message.seq) for r in results]
+                tx.conn,
+                [
+                    (r.message.room_id, r.message.user.id, r.message.seq)
+                    for r in results
+                    if r.message.thread_root_id is None
+                ],
             )
         return results
+
+    async def _reply_stored(
+        self, tx: Transaction, reply: Message, seq: int, named: Sequence[int]
+    ) -> RoomEvent:
+        """A new reply's root: checked again (the transaction holds the room's seq, so
+        nothing deletes it meanwhile), its thread moved on (the members the reply names
+        follow it); its room_chat_thread_updated at ``seq``."""
+        root_id = reply.thread_root_id
+        assert root_id is not None
+        state = await threads.root_state(tx.conn, reply.room_id, root_id)
+        if state is not RootState.ROOT:
+            raise BadThreadRoot(state)
+        await threads.add_reply(
+            tx.conn, root_id, reply.room_id, reply.user.id, reply.seq, reply.created_at, named
+        )
+        root = await message_rows.current(tx.conn, root_id)
+        data = jsoncodec.dumps(thread_updated_data(seq, root))
+        return RoomEvent.build(reply.room_id, seq, THREAD_UPDATED, data, self._origin)
 
     async def _messages_at_once(
         self, batches: BatchAppender, batch: Sequence[NewMessage]

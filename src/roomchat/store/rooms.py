@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.models import Room, RoomUser, RoomView
+from roomchat.domain.models import DIRECT, ROOM, Room, RoomUser, RoomView
+from roomchat.domain.records import DirectRefused
 from roomchat.domain.records import RoomAccess as RoomAccess
 from roomchat.domain.records import RoomChanges as RoomChanges
 from roomchat.domain.records import RoomLimits as RoomLimits
 from roomchat.domain.records import TooManyRooms as TooManyRooms
 from roomchat.store.database import reads_of
-from roomchat.store.rows import USER_COLUMNS, room_from, user_from
+from roomchat.store.rows import USER_COLUMNS, direct_members_of, room_from, user_from
 from roomchat.store.tables import (
     passcode_failures,
     room_users,
@@ -26,6 +29,7 @@ from roomchat.store.tables import (
 
 # Every read of a room skips deleted ones: to everyone, a deleted room is not found.
 _LIVE = rooms.c.deleted_at.is_(None)
+_IS_ROOM = rooms.c.kind == ROOM
 
 
 class RoomRepo:
@@ -46,7 +50,8 @@ class RoomRepo:
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
             await _lock_workspace(conn, workspace_id)
-            in_workspace = (rooms.c.workspace_id == workspace_id) & _LIVE
+            # Direct conversations have their own bound (``direct``).
+            in_workspace = (rooms.c.workspace_id == workspace_id) & _LIVE & _IS_ROOM
             if await _count(conn, in_workspace) >= limits.per_workspace:
                 raise TooManyRooms(by_creator=False)
             if await _count(conn, in_workspace & (rooms.c.created_by == created_by)) >= (
@@ -81,17 +86,27 @@ class RoomRepo:
         )
 
     async def in_workspace(
-        self, workspace_id: int, user_id: int, after: int = 0, limit: int | None = None
+        self,
+        workspace_id: int,
+        user_id: int,
+        after: int = 0,
+        limit: int | None = None,
+        kind: str | None = None,
     ) -> list[RoomView]:
-        """The workspace's rooms by id, after room ``after`` and at most ``limit`` of them
-        (None: all), each with whether the user is a member: one query."""
+        """The workspace's rooms the user may see, by id, after room ``after`` and at most
+        ``limit`` of them (None: all), each with whether the user is a member: every
+        room of kind ``room``, and the direct conversations the user is in (``kind``:
+        only that kind). One query."""
+        member = room_users.c.user_id.is_not(None)
+        visible = {ROOM: _IS_ROOM, DIRECT: (rooms.c.kind == DIRECT) & member}
+        shown = visible[kind] if kind is not None else (visible[ROOM] | visible[DIRECT])
         query = (
             select(rooms, room_users.c.user_id.label("member_id"))
             .outerjoin(
                 room_users,
                 (room_users.c.room_id == rooms.c.id) & (room_users.c.user_id == user_id),
             )
-            .where(rooms.c.workspace_id == workspace_id, rooms.c.id > after, _LIVE)
+            .where(rooms.c.workspace_id == workspace_id, rooms.c.id > after, _LIVE, shown)
             .order_by(rooms.c.id)
             .limit(limit)
         )
@@ -99,8 +114,98 @@ class RoomRepo:
             rows = (await conn.execute(query)).all()
         return [RoomView(room_from(row), row.member_id is not None) for row in rows]
 
+    async def direct(
+        self,
+        workspace_id: int,
+        created_by: int,
+        user_ids: Sequence[int],
+        join_token: str,
+        per_creator: int,
+    ) -> tuple[Room, bool]:
+        """The one live direct conversation of exactly ``user_ids`` (the creator among
+        them) in the workspace, made if there is none: (room, made now). Each of them
+        its member, no event (nobody joined: it begins with them in it).
+
+        Raises DirectRefused: one of them is not a member of the workspace, or the
+        creator made ``per_creator`` of them there already. Race-free: the workspace's
+        lock serialises creations, and the unique (workspace_id, direct_key) index
+        holds even without it (a concurrent insert that got past loses, and reads the
+        winner's)."""
+        key = direct_members_of(user_ids)
+        found = await self._direct_by_key(workspace_id, key)
+        if found is not None:
+            return found, False
+        now = datetime.now(UTC)
+        try:
+            async with self._engine.begin() as conn:
+                await _lock_workspace(conn, workspace_id)
+                again = await _direct_by_key(conn, workspace_id, key)
+                if again is not None:
+                    return again, False
+                members = select(func.count()).where(
+                    workspace_members.c.workspace_id == workspace_id,
+                    workspace_members.c.user_id.in_(list(user_ids)),
+                )
+                if int((await conn.execute(members)).scalar_one()) != len(set(user_ids)):
+                    raise DirectRefused(not_members=True)
+                made = (
+                    (rooms.c.workspace_id == workspace_id)
+                    & (rooms.c.kind == DIRECT)
+                    & (rooms.c.created_by == created_by)
+                    & _LIVE
+                )
+                if await _count(conn, made) >= per_creator:
+                    raise DirectRefused(not_members=False)
+                room_id = (
+                    await conn.execute(
+                        insert(rooms)
+                        .values(
+                            workspace_id=workspace_id,
+                            name="",
+                            created_by=created_by,
+                            passcode_hash=None,
+                            join_token=join_token,
+                            last_seq=0,
+                            created_at=now,
+                            kind=DIRECT,
+                            direct_members=key,
+                            direct_key=key,
+                        )
+                        .returning(rooms.c.id)
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    insert(room_users),
+                    [
+                        {"room_id": room_id, "user_id": user_id, "joined_at": now}
+                        for user_id in sorted(set(user_ids))
+                    ],
+                )
+        except IntegrityError:
+            found = await self._direct_by_key(workspace_id, key)
+            if found is None:
+                raise
+            return found, False
+        made_room = Room(
+            id=room_id,
+            workspace_id=workspace_id,
+            name="",
+            created_by=created_by,
+            join_token=join_token,
+            has_passcode=False,
+            created_at=now,
+            kind=DIRECT,
+            member_ids=tuple(sorted(set(user_ids))),
+        )
+        return made_room, True
+
+    async def _direct_by_key(self, workspace_id: int, key: str) -> Room | None:
+        async with self._reads.connect() as conn:
+            return await _direct_by_key(conn, workspace_id, key)
+
     async def by_token(self, join_token: str) -> Room | None:
-        query = select(rooms).where(rooms.c.join_token == join_token, _LIVE)
+        # A direct conversation's token is never shown, and no link opens one.
+        query = select(rooms).where(rooms.c.join_token == join_token, _LIVE, _IS_ROOM)
         async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         return room_from(row) if row else None
@@ -199,6 +304,24 @@ class RoomRepo:
             rows = (await conn.execute(query)).all()
         return [RoomUser(room_id, user_from(row), row.joined_at) for row in rows]
 
+    async def members_by_key(self, room_id: int, keys: Collection[str]) -> dict[str, int]:
+        """The room's members whose username's look-alike key is one of ``keys``: key ->
+        user id (the key is unique per user)."""
+        if not keys:
+            return {}
+        query = (
+            select(users.c.username_key, users.c.id)
+            .join(room_users, room_users.c.user_id == users.c.id)
+            .where(room_users.c.room_id == room_id, users.c.username_key.in_(list(keys)))
+        )
+        async with self._reads.connect() as conn:
+            return {row.username_key: int(row.id) for row in await conn.execute(query)}
+
+    async def member_ids(self, room_id: int) -> list[int]:
+        query = select(room_users.c.user_id).where(room_users.c.room_id == room_id)
+        async with self._reads.connect() as conn:
+            return sorted(int(user_id) for user_id in (await conn.execute(query)).scalars())
+
     async def member_count(self, room_id: int) -> int:
         query = select(func.count()).where(room_users.c.room_id == room_id)
         async with self._reads.connect() as conn:
@@ -267,6 +390,14 @@ async def _lock_workspace(conn: AsyncConnection, workspace_id: int) -> None:
         await conn.execute(
             select(workspaces.c.id).where(workspaces.c.id == workspace_id).with_for_update()
         )
+
+
+async def _direct_by_key(conn: AsyncConnection, workspace_id: int, key: str) -> Room | None:
+    query = select(rooms).where(
+        rooms.c.workspace_id == workspace_id, rooms.c.direct_key == key, _LIVE
+    )
+    row = (await conn.execute(query)).first()
+    return room_from(row) if row else None
 
 
 async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from roomchat import jsoncodec
-from roomchat.domain.models import Content, Message, Room, User
+from roomchat.domain.models import Content, Message, Room, Thread, User
 from roomchat.store.tables import users
 
 USER_COLUMNS = (users.c.id, users.c.username, users.c.display_name, users.c.avatar_url)
@@ -31,7 +32,21 @@ def room_from(row: Any) -> Room:
         join_token=m["join_token"],
         has_passcode=m["passcode_hash"] is not None,
         created_at=m["created_at"],
+        kind=m["kind"],
+        member_ids=member_ids_from(m["direct_members"]),
     )
+
+
+def member_ids_from(stored: str | None) -> tuple[int, ...] | None:
+    """``rooms.direct_members`` ("3,7,12") as ids; None for a room that is not direct."""
+    if stored is None:
+        return None
+    return tuple(int(part) for part in stored.split(","))
+
+
+def direct_members_of(user_ids: Iterable[int]) -> str:
+    """The canonical form of a set of people: their ids sorted, comma-separated."""
+    return ",".join(str(user_id) for user_id in sorted(set(user_ids)))
 
 
 def message_from(row: Any, user: User | None = None) -> Message:
@@ -47,7 +62,29 @@ def message_from(row: Any, user: User | None = None) -> Message:
         created_at=m["created_at"],
         edited_at=m["edited_at"],
         deleted_at=m["deleted_at"],
+        thread_root_id=m["thread_root_id"],
+        thread=_thread(m),
+        mentions=ids_from(m["mentions"]),
+        mentions_room=bool(m["mentions_room"]),
     )
+
+
+def _thread(m: Any) -> Thread | None:
+    if not m["reply_count"]:
+        return None
+    return Thread(m["reply_count"], m["last_reply_at"], ids_from(m["thread_participants"]))
+
+
+def ids_from(stored: str | None) -> tuple[int, ...]:
+    """Ids stored comma-separated ("3,7,12"); none for null or ""."""
+    if not stored:
+        return ()
+    return tuple(int(part) for part in stored.split(","))
+
+
+def ids_of(user_ids: Iterable[int]) -> str:
+    """Ids as a comma-separated column holds them, in the order given."""
+    return ",".join(str(user_id) for user_id in user_ids)
 
 
 def content_columns(content: Content) -> tuple[str | None, bool]:

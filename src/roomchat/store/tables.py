@@ -108,7 +108,19 @@ rooms = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # A deleted room is kept (its seq and log stay consistent) but answers not_found.
     Column("deleted_at", UtcDateTime, nullable=True),
+    # "room", or "direct": a direct conversation (domain/direct_chats.py), whose name is
+    # stored as "" (shown as null) and whose join token is never shown.
+    Column("kind", String(16), nullable=False, server_default="room"),
+    # A direct conversation's people, the ids sorted and comma-separated ("3,7,12"): who
+    # it is between, for good (shown as member_ids).
+    Column("direct_members", String(256), nullable=True),
+    # The same while every one of them is still in the workspace: the unique key that
+    # makes get-or-create race-free. Cleared when one of them leaves the workspace, so
+    # the same people meeting again get a new conversation, not the old one's history.
+    Column("direct_key", String(256), nullable=True),
 )
+# NULLs are distinct in a unique index (PostgreSQL and SQLite alike): only live keys clash.
+Index("uq_rooms_direct_key", rooms.c.workspace_id, rooms.c.direct_key, unique=True)
 
 room_users = Table(
     "room_users",
@@ -139,8 +151,64 @@ messages = Table(
     Column("edited_at", UtcDateTime, nullable=True),
     Column("deleted_at", UtcDateTime, nullable=True),
     Column("content_is_json", Boolean, nullable=False, server_default=false()),
+    # A reply's thread: the top-level message of the same room it answers (null: the
+    # message is top-level). Replies are on the room's seq like any message.
+    Column("thread_root_id", BigInteger, nullable=True),
+    # A top-level message's thread, kept by each reply's transaction (store/threads.py):
+    # its replies (tombstones included, as the thread shows them), the newest one's
+    # time, and who wrote them, the first 10 ids in order ("3,7,12").
+    Column("reply_count", Integer, nullable=False, server_default="0"),
+    Column("last_reply_at", UtcDateTime, nullable=True),
+    Column("thread_participants", String(256), nullable=True),
+    # Whom the text mentions (domain/mentions.py): the members it names, their ids in
+    # the order named ("3,7"), and whether it mentions the whole room (@room).
+    Column("mentions", Text, nullable=True),
+    Column("mentions_room", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     UniqueConstraint("room_id", "user_id", "client_msg_id", name="uq_messages_client_msg_id"),
+)
+# A thread's page (its replies by seq) and its unread replies; partial, so top-level
+# sends (the hot path) maintain no index entry.
+Index(
+    "ix_messages_thread_root",
+    messages.c.thread_root_id,
+    messages.c.seq,
+    postgresql_where=messages.c.thread_root_id.is_not(None),
+    sqlite_where=messages.c.thread_root_id.is_not(None),
+)
+
+# Every member a message mentions (named, or through @room), one row each, the author
+# never: what mention counts are counted from. ``active`` false: an edit took the mention
+# back or the message was deleted; the row stays so that a mention made again is not
+# announced twice (room_chat_mention goes once per message and member). ``seq`` and
+# ``thread_root_id`` are the message's, so a count needs no join.
+message_mentions = Table(
+    "message_mentions",
+    metadata,
+    Column("message_id", BigId, ForeignKey("messages.id"), nullable=False),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("thread_root_id", BigInteger, nullable=True),
+    Column("active", Boolean, nullable=False),
+    PrimaryKeyConstraint("message_id", "user_id"),
+    Index("ix_message_mentions_user_room_seq", "user_id", "room_id", "seq"),
+)
+
+# Who follows which thread, and how far they read it: a row per (thread, user) once
+# they wrote its root, replied, were mentioned in it, followed or read it.
+# ``following`` false: they unfollowed it (kept, so nothing follows them back in but
+# a reply of their own or follow_thread). ``last_read_seq`` is on the room's seq: a
+# reply after it, by someone else and not deleted, is unread for a follower.
+thread_follows = Table(
+    "thread_follows",
+    metadata,
+    Column("root_id", BigId, ForeignKey("messages.id"), nullable=False),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False, index=True),
+    Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
+    Column("following", Boolean, nullable=False),
+    Column("last_read_seq", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("root_id", "user_id"),
 )
 
 # The room event log: every durable room event, on its room's seq, as it was broadcast

@@ -40,6 +40,14 @@ class Transaction:
         return bound.BoundReactions(self.conn, self._store)
 
     @property
+    def mentions(self) -> bound.BoundMentions:
+        return bound.BoundMentions(self.conn, self._store)
+
+    @property
+    def threads(self) -> bound.BoundThreads:
+        return bound.BoundThreads(self.conn, self._store)
+
+    @property
     def events(self) -> bound.BoundEventLog:
         return bound.BoundEventLog(self, self._store)
 

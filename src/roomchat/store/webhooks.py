@@ -30,7 +30,7 @@ from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from roomchat.domain.models import DeliveryAttempt, Webhook
+from roomchat.domain.models import ROOM, DeliveryAttempt, Webhook
 from roomchat.domain.records import Failing as Failing
 from roomchat.domain.records import LoggedEvent as LoggedEvent
 from roomchat.domain.records import NewWebhook as NewWebhook
@@ -44,6 +44,10 @@ from roomchat.store.tables import (
     webhooks,
     workspaces,
 )
+
+# A workspace's endpoints get its rooms' events, never a direct conversation's: its
+# owner (who holds the endpoint) is no reader of other people's conversations.
+_SHARED = rooms.c.kind == ROOM
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +281,7 @@ class WebhookRepo:
                     ),
                 )
             )
-            .where(rooms.c.workspace_id == workspace_id, rooms.c.last_seq > cursor)
+            .where(rooms.c.workspace_id == workspace_id, rooms.c.last_seq > cursor, _SHARED)
             .order_by(rooms.c.id)
             .limit(limit)
         )
@@ -299,7 +303,12 @@ class WebhookRepo:
                     ),
                 )
             )
-            .where(webhooks.c.lease_owner == owner, webhooks.c.enabled, rooms.c.last_seq > cursor)
+            .where(
+                webhooks.c.lease_owner == owner,
+                webhooks.c.enabled,
+                rooms.c.last_seq > cursor,
+                _SHARED,
+            )
             .order_by(webhooks.c.id, rooms.c.id)
             .limit(limit)
         )
@@ -307,8 +316,11 @@ class WebhookRepo:
             return [(row[0], row[1]) for row in (await conn.execute(query)).all()]
 
     async def workspaces_of(self, room_ids: Sequence[int]) -> dict[int, int]:
-        """room -> its workspace, for those of ``room_ids`` that exist."""
-        query = select(rooms.c.id, rooms.c.workspace_id).where(rooms.c.id.in_(list(room_ids)))
+        """room -> its workspace, for those of ``room_ids`` that exist (and are no direct
+        conversation)."""
+        query = select(rooms.c.id, rooms.c.workspace_id).where(
+            rooms.c.id.in_(list(room_ids)), _SHARED
+        )
         async with self._reads.connect() as conn:
             return {row[0]: row[1] for row in (await conn.execute(query)).all()}
 
@@ -329,7 +341,11 @@ class WebhookRepo:
                 room_events.c.data,
                 room_events.c.created_at,
             )
-            .where(room_events.c.room_id == room_id, room_events.c.seq > func.coalesce(cursor, 0))
+            .where(
+                room_events.c.room_id == room_id,
+                room_events.c.seq > func.coalesce(cursor, 0),
+                room_events.c.room_id.in_(select(rooms.c.id).where(rooms.c.id == room_id, _SHARED)),
+            )
             .order_by(room_events.c.seq)
             .limit(limit)
         )

@@ -100,7 +100,17 @@ class WorkspaceRepo:
             .where(room_users.c.user_id == user_id, room_users.c.room_id.in_(in_workspace))
             .returning(room_users.c.room_id)
         )
-        return sorted(int(room_id) for room_id in left.scalars())
+        room_ids = sorted(int(room_id) for room_id in left.scalars())
+        if room_ids:
+            # Their direct conversations stay with the others, but no longer as the
+            # conversation of that set: meeting again (say after a new invitation) makes
+            # a new one, which shows nothing said while they were away.
+            await conn.execute(
+                update(rooms)
+                .where(rooms.c.id.in_(room_ids), rooms.c.direct_key.is_not(None))
+                .values(direct_key=None)
+            )
+        return room_ids
 
     async def with_role(self, conn: AsyncConnection, workspace_id: int, role: str) -> list[int]:
         """The members who have ``role`` in the workspace, in the caller's transaction."""

@@ -3,7 +3,7 @@ history and events."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
@@ -70,6 +70,11 @@ class PostMessage(BaseModel):
         description="makes a retry safe: the same id again (same room, same sender) "
         "answers the stored message (200) instead of storing another",
     )
+    thread_root_id: Id | None = Field(
+        default=None,
+        description="a reply: the id of a top-level message of this room (not a reply, "
+        "not deleted)",
+    )
 
 
 @router.post(
@@ -103,17 +108,25 @@ async def rooms_in_workspace(
             description="from the previous page's Link header (rel=next)",
         ),
     ] = None,
+    kind: Annotated[
+        Literal["room", "direct"] | None,
+        Query(description="only rooms, or only your direct conversations"),
+    ] = None,
 ) -> JSON:
-    """The workspace's rooms by id, as a list: every one (up to ``limit``, 1000 by
-    default, as many as a workspace may have by default). More: a ``Link`` header
+    """The rooms the caller may see in the workspace, by id, as a list: every room of
+    kind ``room`` and the direct conversations the caller is in (up to ``limit``, 1000
+    by default, as many as a workspace may have by default). More: a ``Link`` header
     (``rel="next"``) with the next page's URL."""
     # link_join is null in the rooms the caller is not a member of; so are its read
     # state (last_read_seq, unread_count) and last_message.
     after = position(cursor, workspace_id) if cursor is not None else 0
-    page = await svc.reads.room_list(user, workspace_id, after, limit)
+    page = await svc.reads.room_list(user, workspace_id, after, limit, kind)
     response = ok([r.to_dict(svc.public_base_url) for r in page.entries])
     if page.next_cursor is not None:
-        query = urlencode({"limit": limit, "cursor": page.next_cursor})
+        params: dict[str, str | int] = {"limit": limit, "cursor": page.next_cursor}
+        if kind is not None:
+            params["kind"] = kind
+        query = urlencode(params)
         url = f"{svc.public_base_url}{router.prefix}/workspace/{workspace_id}?{query}"
         response.headers["Link"] = f'<{url}>; rel="next"'
     return response
@@ -205,10 +218,35 @@ async def post_message(room_id: IdPath, body: PostMessage, user: CurrentUser, sv
     ``client_msg_id``."""
     svc.rest_sends.hit(str(user.id))
     result = await svc.messages.send(
-        user, room_id, body.message_text, body.message_content, body.client_msg_id
+        user,
+        room_id,
+        body.message_text,
+        body.message_content,
+        body.client_msg_id,
+        body.thread_root_id,
     )
     status = 201 if result.event is not None else 200
     return reply(ok_encoded(result.data, status), result, svc.fanout)
+
+
+@router.get(
+    "/{room_id}/threads/{root_id}",
+    response_model=schemas.success(schemas.MessagePage, "MessagePageResponse"),
+    responses=errors(*IN_ROOM),
+)
+async def thread_messages(
+    room_id: IdPath,
+    root_id: IdPath,
+    user: CurrentUser,
+    svc: Svc,
+    after_seq: Seq = 0,
+    limit: Limit = 50,
+) -> JSON:
+    """A thread after ``after_seq``, oldest first: its root (when after it), then its
+    replies (1-100 at a time). A reply's id: validation_error; none in this room:
+    not_found."""
+    page = await svc.threads.page(user, room_id, root_id, after_seq, limit)
+    return ok({"messages": [m.to_dict() for m in page.messages], "has_more": page.has_more})
 
 
 @router.get(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictStr
 
 from roomchat.api import schemas
-from roomchat.api.deps import CurrentUser, Id, IdPath, Svc
+from roomchat.api.deps import CurrentUser, Id, IdPath, PlainDecimal, Svc
 from roomchat.api.outcomes import reply
 from roomchat.api.responses import BEARER, BODY, JSON, PARAMS, SCOPED, errors, ok
 from roomchat.api.routing import StrictJSONRoute
+from roomchat.domain.threads import FOLLOWED_PAGE
 from roomchat.errors import Code
 
 router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"], route_class=StrictJSONRoute)
@@ -117,3 +120,30 @@ async def members(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
 async def workspace_unread(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Unread counts of the caller's rooms in the workspace, and their total."""
     return ok(await svc.reads.unread(user, workspace_id))
+
+
+@router.get(
+    "/{workspace_id}/threads",
+    response_model=schemas.success(schemas.FollowedThreads, "FollowedThreadsResponse"),
+    responses=errors(*IN_WORKSPACE),
+)
+async def followed_threads(
+    workspace_id: IdPath,
+    user: CurrentUser,
+    svc: Svc,
+    limit: Annotated[int, Query(ge=1, le=FOLLOWED_PAGE), PlainDecimal] = 50,
+) -> JSON:
+    """The threads the caller follows in the workspace's rooms they are in, newest
+    activity first, each with its root and the caller's unread replies."""
+    found, has_more = await svc.threads.followed(user, workspace_id, limit)
+    threads = [
+        {
+            "room_id": t.root.room_id,
+            "thread_root_id": t.root.id,
+            "root": t.root.to_dict(),
+            "last_read_seq": t.last_read_seq,
+            "unread_replies": t.unread_replies,
+        }
+        for t in found
+    ]
+    return ok({"threads": threads, "has_more": has_more})
