@@ -8,6 +8,9 @@ STAMP_BENCH := $(VENV)/.installed-bench
 NODE_PEERS := bench/peers/node
 # inside node_modules, so that removing node_modules installs again
 STAMP_NODE := $(NODE_PEERS)/node_modules/.installed-bench
+# The JavaScript SDK (clients/js): its dev dependencies from its lockfile.
+SDK := clients/js
+STAMP_SDK := $(SDK)/node_modules/.installed
 
 .PHONY: run migrate test lint typecheck bench bench-quick cluster clean help
 
@@ -43,26 +46,33 @@ $(STAMP_NODE): $(NODE_PEERS)/package.json $(NODE_PEERS)/package-lock.json
 		echo "npm not found: the Node.js peers (wsnode, socketionode) will not run"; \
 	fi
 
+$(STAMP_SDK): $(SDK)/package.json $(SDK)/package-lock.json
+	npm ci --prefix $(SDK) --no-audit --no-fund
+	@touch $@
+
 run: $(STAMP_RUN)
 	$(BIN)/roomchat serve
 
 migrate: $(STAMP_RUN)
 	$(BIN)/roomchat migrate
 
-test: $(STAMP_TEST)
+test: $(STAMP_TEST) $(STAMP_SDK)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	node scripts/check-js-cycles.mjs
+	npm run lint --prefix $(SDK)
 	$(BIN)/pytest $(PYTEST_ARGS)
+	npm test --prefix $(SDK)
 
-lint: $(STAMP_TEST)
+lint: $(STAMP_TEST) $(STAMP_SDK)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	node scripts/check-js-cycles.mjs
+	npm run lint --prefix $(SDK)
 
 bench: $(STAMP_BENCH) $(STAMP_NODE)
 	$(BIN)/python bench/run.py
@@ -74,4 +84,5 @@ cluster: $(STAMP_TEST)
 	$(BIN)/python scripts/cluster.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache $(NODE_PEERS)/node_modules
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache $(NODE_PEERS)/node_modules \
+		$(SDK)/node_modules $(SDK)/dist

@@ -385,7 +385,7 @@ def test_reconnect_catches_up_after_server_restart(
     blocked["on"] = True
     server.stop()
     expect(alice.locator("#conn-state")).to_have_attribute(
-        "data-state", re.compile("closed|connecting")
+        "data-state", re.compile("^(disconnected|recovering)$")
     )
     expect(alice.locator("#conn-banner")).to_be_visible()
     expect(bob.locator("#conn-banner")).to_be_visible()

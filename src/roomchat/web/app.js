@@ -3,30 +3,32 @@
 // This file wires the views in /js/ to the page and starts the client.
 // Modules are imported by absolute path: /join/{token} serves this same page.
 //
-// Each module owns its state and exposes functions; the modules form no import cycle
-// (scripts/check-js-cycles.mjs, run by `make lint` and `make test`). The *_data.js
-// modules at the bottom hold what many read (the user, the workspaces, the room list,
-// the open room). Where a lower module must call up (a 401 signs out, a frame reaches
-// the room, a room is chosen in the list), the call is registered here, at start-up.
+// The protocol is the SDK's (@roomchat/client, served at /sdk/: the connection and its
+// states, catching up, the outbox, the token, every REST call); the modules in /js/ are
+// the UI on top of it. Each owns its state and exposes functions; they form no import
+// cycle (scripts/check-js-cycles.mjs, run by `make lint` and `make test`). The *_data.js
+// modules and client.js at the bottom hold what many read (the user, the workspaces,
+// the room list, the open room, the RoomchatClient). Where a lower module must call up
+// (a refused session signs out, a room is chosen in the list), the call is registered
+// here, at start-up.
 
 import { $ } from "/js/dom.js";
-import { api, onUnauthorized } from "/js/client.js";
-import { accessToken, setCurrentUser } from "/js/session_data.js";
+import { onUnauthorized } from "/js/client.js";
+import { accessToken } from "/js/session_data.js";
 import { selectedWorkspace } from "/js/workspace_data.js";
 import { showScreen, setPane } from "/js/layout.js";
 import {
-  setAuthMode, onAuthSubmit, authErrorText, showAuthError, signOut, enterApp, sessionEnded,
-  savePendingJoin, hasPendingJoin,
+  setAuthMode, onAuthSubmit, signOut, sessionEnded, resumeSession, savePendingJoin, hasPendingJoin,
 } from "/js/session.js";
 import { retryNow } from "/js/connection.js";
-import { wireFrames } from "/js/frames.js";
+import { wireLive } from "/js/live.js";
 import { loadWorkspaces, selectWorkspace, onWorkspaceCreate, onMemberAdd } from "/js/workspaces.js";
 import { wireRooms } from "/js/rooms.js";
 import { openRoom, copyJoinLink, roomGone, applyRoomDeleted } from "/js/room.js";
 import { toggleMembers, onMembersLoaded } from "/js/members.js";
 import { renderTyping } from "/js/typing.js";
 import { loadOlder, onMessagesScroll } from "/js/history.js";
-import { onComposerSubmit, onComposerInput, onComposerKeydown } from "/js/composer.js";
+import { onComposerSubmit, onComposerInput, onComposerKeydown, onPendingListClick } from "/js/composer.js";
 import { onMessageListClick } from "/js/messageactions.js";
 import { wireSettings } from "/js/settings.js";
 import { wireAccount } from "/js/account.js";
@@ -35,7 +37,7 @@ import { recheckReading } from "/js/readmark.js";
 /** The calls that go up the module graph. */
 function wireModules() {
   onUnauthorized(() => signOut("Your session has expired. Please sign in again."));
-  wireFrames({ sessionEnded });
+  wireLive({ sessionEnded });
   wireRooms({ openRoom });
   wireSettings({ roomDeleted: applyRoomDeleted, roomGone });
   onMembersLoaded(renderTyping); // the typing line names whom it now knows
@@ -58,16 +60,15 @@ function wire() {
   $("older-btn").addEventListener("click", () => loadOlder());
   $("messages").addEventListener("scroll", onMessagesScroll, { passive: true });
   $("message-list").addEventListener("click", onMessageListClick);
+  $("pending-list").addEventListener("click", onPendingListClick);
   $("copy-link-btn").addEventListener("click", copyJoinLink);
   wireAccount();
   $("composer").addEventListener("submit", onComposerSubmit);
   $("composer-input").addEventListener("input", onComposerInput);
   $("composer-input").addEventListener("keydown", onComposerKeydown);
-  window.addEventListener("online", retryNow);
+  // Back online or in front, the SDK reconnects by itself; what is in view counts as read.
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState !== "visible") return;
-    retryNow();
-    recheckReading(); // what is in view now counts as read
+    if (document.visibilityState === "visible") recheckReading();
   });
 }
 
@@ -81,19 +82,7 @@ async function boot() {
   }
   if (hasPendingJoin()) $("auth-invite-note").hidden = false;
   setAuthMode("signin");
-  if (accessToken()) {
-    try {
-      setCurrentUser(await api.me());
-      await enterApp();
-      return;
-    } catch (err) {
-      if (err.code !== "unauthorized") {
-        showScreen("auth");
-        showAuthError(authErrorText(err));
-        return;
-      }
-    }
-  }
+  if (accessToken() && (await resumeSession())) return;
   showScreen("auth");
   $("auth-username").focus();
 }

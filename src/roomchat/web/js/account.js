@@ -2,7 +2,7 @@
 // others see their read receipts (PATCH /api/v1/users/me {share_read_receipts}).
 
 import { $, toast, displayName } from "/js/dom.js";
-import { api } from "/js/client.js";
+import { rest } from "/js/client.js";
 import { currentUser, setCurrentUser } from "/js/session_data.js";
 
 export function wireAccount() {
@@ -30,7 +30,7 @@ async function openAccount() {
   box.disabled = true;
   $("account-dialog").showModal();
   try {
-    setCurrentUser({ ...currentUser(), ...(await api.me()) }); // the setting as stored now
+    setCurrentUser({ ...currentUser(), ...(await rest().me()) }); // the setting as stored now
   } catch (err) {
     toast(`Could not load your settings: ${err.message}`, { error: true });
   }
@@ -44,7 +44,7 @@ async function onShareChange() {
   const share = box.checked;
   box.disabled = true;
   try {
-    const me = await api.updateMe({ share_read_receipts: share });
+    const me = await rest().updateMe({ share_read_receipts: share });
     if (currentUser()) setCurrentUser({ ...currentUser(), ...me });
     toast(share ? "Others now see when you have read their messages" : "Your read receipts are private now");
   } catch (err) {

@@ -1,92 +1,85 @@
-// The WebSocket of the signed-in user, and its state in the top bar and the banner.
-// What its opening, closing and frames do is registered once at start-up (frames.js):
-// those handlers reach the room, which is above this module.
+// The connection's state in the top bar and the banner, as the SDK's state machine
+// tells it (connecting, connected, recovering, disconnected, closed) with its reason,
+// and "Retry now". Reconnecting, catching up and resending are the SDK's.
 
 import { $ } from "/js/dom.js";
-import { ChatSocket } from "/js/ws.js";
-import { api } from "/js/client.js";
+import { chat } from "/js/client.js";
 
-// A fresh single-use ticket per connection attempt: the access token never appears in
-// a URL (URLs end up in logs and browser history).
-async function socketUrl() {
-  const { ticket } = await api.wsTicket();
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws?ticket=${encodeURIComponent(ticket)}`;
-}
-
-let socket = null; // the ChatSocket while signed in
-let countdownTimer = 0;
-const handlers = {
-  open: () => {}, // ({reconnect})
-  closed: () => {}, // ({code, reason, opened})
-  frame: () => {}, // a frame the server pushed
-  sessionEnded: async () => false, // (reason) => reconnect?
+/** What a reason code (docs/sdk-js.md, "The connection state machine") means to a user. */
+const REASONS = {
+  network: "the server cannot be reached",
+  heartbeat_timeout: "the server stopped answering",
+  server_restarting: "the server is restarting",
+  server_error: "the server had an error",
+  too_slow: "the server asked to try again later",
+  too_many_connections: "too many connections are open",
+  message_too_big: "a message was too big",
+  token_expired: "renewing your session",
+  token_invalid: "renewing your session",
+  token_missing: "renewing your session",
+  ticket_used: "signing the connection in again",
 };
 
-/** Register what the socket's events do: {open, closed, frame, sessionEnded}. */
-export function handleSocket(registered) {
-  Object.assign(handlers, registered);
+let countdownTimer = 0;
+let everConnected = false;
+
+/** A new client (signed in): nothing connected yet. */
+export function resetConnection() {
+  everConnected = false;
+  clearInterval(countdownTimer);
 }
 
-/** The current ChatSocket (null when signed out). */
-export function currentSocket() {
-  return socket;
-}
-
-export function startSocket() {
-  socket?.stop();
-  const fresh = new ChatSocket(socketUrl, { onSessionEnded: (reason) => handlers.sessionEnded(reason) });
-  socket = fresh;
-  fresh.addEventListener("state", (ev) => renderConnection(ev.detail));
-  fresh.addEventListener("open", (ev) => handlers.open(ev.detail));
-  fresh.addEventListener("closed", (ev) => {
-    handlers.closed(ev.detail);
-    // Never got in: maybe the token is no longer valid. A 401 here signs out (see Api).
-    if (!ev.detail.opened) api.me().catch(() => {});
-  });
-  fresh.addEventListener("broadcast", (ev) => handlers.frame(ev.detail));
-  fresh.start();
-}
-
-export function stopSocket() {
-  socket?.stop();
-  socket = null;
-}
-
-/** Close the connection so that it reconnects (and the open room is joined again). */
-export function dropConnection(reason) {
-  socket?.ws?.close(4000, reason);
-}
-
-/** Reconnect now if waiting to (the "Retry now" button, back online, tab visible again). */
+/** Reconnect now if waiting to (the "Retry now" button). */
 export function retryNow() {
-  socket?.retryNow();
+  chat()?.reconnectNow();
 }
 
-function renderConnection({ state: s, retryAt, everOpened }) {
+function reasonText(reason) {
+  if (!reason) return "";
+  return REASONS[reason.code] || reason.message || reason.code;
+}
+
+/** Show a state of the client's ({state, reason, retryInMs} of its "state" event). */
+export function renderConnection({ state, reason = null, retryInMs = null }) {
   const pill = $("conn-state");
   const banner = $("conn-banner");
-  pill.dataset.state = s;
+  const text = $("conn-banner-text");
+  pill.dataset.state = state;
+  pill.dataset.reason = reason?.code ?? "";
+  pill.title = reason ? `${reason.code}: ${reason.message}` : "";
   clearInterval(countdownTimer);
-  if (s === "open") {
+  $("retry-now-btn").hidden = state !== "disconnected";
+  if (state === "connected") {
+    everConnected = true;
     pill.textContent = "Connected";
     banner.hidden = true;
     return;
   }
-  if (s === "connecting") {
-    pill.textContent = everOpened ? "Reconnecting…" : "Connecting…";
-    $("conn-banner-text").textContent = "Reconnecting…";
-    $("retry-now-btn").hidden = true;
-    banner.hidden = !everOpened;
+  const why = reasonText(reason);
+  if (state === "connecting" || state === "recovering") {
+    pill.textContent = everConnected ? "Reconnecting…" : "Connecting…";
+    text.textContent = why ? `Reconnecting (${why})…` : "Reconnecting…";
+    banner.hidden = !everConnected;
     return;
   }
+  if (state === "closed") {
+    pill.textContent = "Disconnected";
+    text.textContent = why ? `Disconnected: ${why}.` : "Disconnected.";
+    banner.hidden = false;
+    return;
+  }
+  if (retryInMs === null) { // a new client, not started yet
+    pill.textContent = "Connecting…";
+    banner.hidden = true;
+    return;
+  }
+  const retryAt = Date.now() + retryInMs;
   const tick = () => {
     const secs = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
     pill.textContent = `Offline, retrying in ${secs}s`;
-    $("conn-banner-text").textContent = `Connection lost. Reconnecting in ${secs}s…`;
+    text.textContent = `Connection lost${why ? ` (${why})` : ""}. Reconnecting in ${secs}s…`;
   };
   tick();
   countdownTimer = setInterval(tick, 1000);
-  $("retry-now-btn").hidden = false;
   banner.hidden = false;
 }

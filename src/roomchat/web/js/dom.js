@@ -30,16 +30,6 @@ export function toast(text, { error = false, ms = 3000 } = {}) {
   toastTimer = setTimeout(() => { node.hidden = true; }, ms);
 }
 
-/** A random UUID, also where crypto.randomUUID is unavailable (plain http on a LAN address). */
-export function uuid() {
-  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 export function displayName(user, fallbackId) {
   if (!user) return fallbackId != null ? `user ${fallbackId}` : "someone";
   return user.display_name || user.username || `user ${user.id}`;

@@ -1,38 +1,41 @@
 // The open room's history: whether its recent messages are on screen yet, paging back
-// through older ones, and the status line above the messages.
+// through older ones (the SDK's loadOlder: they join the room's state, and the timeline
+// shows them above), and the status line above the messages.
 
 import { $, toast } from "/js/dom.js";
-import { api } from "/js/client.js";
-import { currentRoom, roomGeneration } from "/js/open_room_data.js";
+import { openHandle, roomGeneration } from "/js/open_room_data.js";
 import { currentTimeline } from "/js/timeline.js";
 
 const historyState = {
   loaded: false, // the open room's initial history is on screen
-  hasOlder: false,
   loadingOlder: false,
 };
 
 /** A new open room (or none): nothing on screen yet. */
 export function resetHistory() {
   historyState.loaded = false;
-  historyState.hasOlder = false;
+  historyState.loadingOlder = false;
 }
 
-/** The open room's recent messages are on screen; hasOlder: the server has more before. */
-export function historyShown(hasOlder) {
+/** The open room's recent messages are on screen. */
+export function historyShown() {
   historyState.loaded = true;
-  historyState.hasOlder = hasOlder;
 }
 
 export function isHistoryShown() {
   return historyState.loaded;
 }
 
+/** The server has messages before the oldest on screen. */
+function hasOlder() {
+  return Boolean(openHandle()?.state.hasOlder) && currentTimeline().firstSeq > 1;
+}
+
 export function renderOlder() {
   const timeline = currentTimeline();
   const btn = $("older-btn");
   const status = $("older-status");
-  const canPage = historyState.loaded && historyState.hasOlder && timeline.firstSeq > 1;
+  const canPage = historyState.loaded && hasOlder();
   btn.hidden = !canPage || historyState.loadingOlder;
   if (historyState.loadingOlder) status.textContent = "Loading older messages…";
   else if (!historyState.loaded) status.textContent = "Loading…";
@@ -42,18 +45,13 @@ export function renderOlder() {
 }
 
 export async function loadOlder() {
-  const timeline = currentTimeline();
-  const room = currentRoom();
-  if (!room || !historyState.loaded || historyState.loadingOlder) return;
-  if (!historyState.hasOlder || timeline.firstSeq <= 1) return;
+  const handle = openHandle();
+  if (!handle || !historyState.loaded || historyState.loadingOlder || !hasOlder()) return;
   const gen = roomGeneration();
   historyState.loadingOlder = true;
   renderOlder();
   try {
-    const data = await api.messagesBefore(room.id, timeline.firstSeq);
-    if (gen !== roomGeneration()) return;
-    timeline.prependOlder(data.messages || []);
-    historyState.hasOlder = Boolean(data.has_more) && (data.messages || []).length > 0;
+    await handle.loadOlder(50);
   } catch (err) {
     if (gen === roomGeneration()) toast(`Could not load older messages: ${err.message}`, { error: true });
   } finally {
@@ -68,7 +66,7 @@ export async function loadOlder() {
 /** If the history does not fill the view there is nothing to scroll; page until it does. */
 export function fillViewport() {
   const s = $("messages");
-  if (historyState.hasOlder && s.scrollHeight <= s.clientHeight + 40) loadOlder();
+  if (hasOlder() && s.scrollHeight <= s.clientHeight + 40) loadOlder();
 }
 
 /** Near the top of the messages: load older ones (the scroll listener). */

@@ -2,13 +2,13 @@
 // here. (A workspace owner's "Add member" sends one; nobody joins without accepting.)
 
 import { $, el, toast, displayName } from "/js/dom.js";
-import { api } from "/js/client.js";
+import { rest } from "/js/client.js";
 
 /** Load and show the pending invitations; onJoined(workspace) runs after an accept. */
 export async function loadInvitations(onJoined) {
   let invitations;
   try {
-    invitations = await api.request("GET", "/api/v1/invitations");
+    invitations = await rest().listInvitations();
   } catch {
     return; // the workspace list still works; the next refresh tries again
   }
@@ -27,7 +27,9 @@ function renderInvitations(invitations, onJoined) {
 
 async function answer(invitation, verb, onJoined) {
   try {
-    const data = await api.request("POST", `/api/v1/invitations/${invitation.id}/${verb}`);
+    const data = verb === "accept"
+      ? await rest().acceptInvitation(invitation.id)
+      : await rest().declineInvitation(invitation.id);
     if (verb === "accept") {
       toast(`You joined ${data.name}`);
       await onJoined(data);

@@ -1,12 +1,12 @@
-// Changing sent messages: the inline editor (your own), deleting (your own, or anyone's
-// as the room's creator or the workspace owner), the quick reactions, and marking
-// unread from a message. What changed
-// shows when the change's broadcast comes back (events.js applies each once, in order).
+// Changing sent messages through the open room's handle (the SDK): the inline editor
+// (your own), deleting (your own, or anyone's as the room's creator or the workspace
+// owner), the quick reactions, and marking unread from a message. What changed shows
+// when the change's event reaches the room's state (the SDK applies each once, in order).
 
 import { el, toast } from "/js/dom.js";
-import { currentSocket } from "/js/connection.js";
+import { isConnected } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
-import { isJoined } from "/js/open_room_data.js";
+import { isJoined, openHandle } from "/js/open_room_data.js";
 import { confirmAction } from "/js/confirm.js";
 import { nameOf } from "/js/members.js";
 import { pauseReading } from "/js/readmark.js";
@@ -31,19 +31,20 @@ export function onMessageListClick(ev) {
   else if (btn.dataset.act === "unread") markUnreadFrom(entry);
 }
 
-/** Send a change over the socket; resolves to the reply's data, or null (toasted). */
-async function change(action, payload) {
-  const socket = currentSocket();
-  if (!socket?.isOpen || !isJoined()) {
+/** Make a change in the open room (`act(handle)`); resolves to its result, or null
+ *  (toasted). `{ok: value}` wraps it, as some results are false. */
+async function change(act) {
+  const handle = openHandle();
+  if (!handle || !isConnected() || !isJoined()) {
     toast("Not connected. Try again in a moment.", { error: true });
     return null;
   }
   try {
-    return await socket.request(action, payload);
+    return { ok: await act(handle) };
   } catch (err) {
     const text = err.code === "not_found" ? "That message was deleted."
       : err.code === "rate_limited" ? "Slow down a little, then try again."
-        : err.code === "disconnected" ? "Connection lost. Try again in a moment."
+        : err.code === "connection_lost" || err.code === "timeout" ? "Connection lost. Try again in a moment."
           : err.message;
     toast(text, { error: true });
     return null;
@@ -53,22 +54,27 @@ async function change(action, payload) {
 /** Clicking a reaction you gave takes it back; any other adds it. */
 async function toggleReaction(entry, reaction) {
   if (!reaction) return;
-  const payload = { room_id: entry.msg.room_id, message_id: entry.msg.id, reaction };
+  const id = entry.msg.id;
   const had = entry.mine.has(reaction);
-  const reply = await change(had ? "remove_room_chat_reaction" : "add_room_chat_reaction", payload);
+  const toggle = (give) => change((room) => (give ? room.react(id, reaction) : room.unreact(id, reaction)));
+  let done = await toggle(!had);
   // Nothing changed: this client was wrong about it (whom a reaction lists is capped at
   // 20 users), so the click means the other way.
-  if (reply && reply.changed === false) {
-    await change(had ? "add_room_chat_reaction" : "remove_room_chat_reaction", payload);
+  let given = !had;
+  if (done && done.ok === false) {
+    given = had;
+    done = await toggle(had);
   }
+  if (done) currentTimeline().noteReaction(id, reaction, given);
 }
 
 /** "Mark unread from here": the room's read position moves back to just before this
  *  message (mark_room_unread), and stays there while the room is open. */
 async function markUnreadFrom(entry) {
   const msg = entry.msg;
-  const reply = await change("mark_room_unread", { room_id: msg.room_id, seq: msg.seq });
-  if (!reply) return;
+  const done = await change((room) => room.markUnread(msg.seq));
+  if (!done) return;
+  const reply = done.ok;
   pauseReading(msg.room_id);
   onReadUpdated(reply);
   currentTimeline().markUnread(reply.last_read_seq);
@@ -84,7 +90,7 @@ async function deleteMessage(entry) {
     "Delete",
   );
   if (!ok || currentTimeline().entryAt(msg.seq) !== entry) return;
-  await change("delete_room_chat_message", { room_id: msg.room_id, message_id: msg.id });
+  await change((room) => room.delete(msg.id));
 }
 
 function startEdit(entry) {
@@ -125,13 +131,9 @@ function startEdit(entry) {
       return;
     }
     save.disabled = cancel.disabled = input.readOnly = true;
-    const reply = await change("edit_room_chat_message", {
-      room_id: entry.msg.room_id, message_id: entry.msg.id, message_text: text,
-    });
+    const done = await change((room) => room.edit(entry.msg.id, text));
     save.disabled = cancel.disabled = input.readOnly = false;
-    if (!reply) return;
-    if (timeline.entryAt(seq) === entry) timeline.applyEdit(reply.message);
-    close();
+    if (done) close(); // its event shows the new text
   });
   timeline.setEditor(seq, form);
   input.focus();

@@ -1,6 +1,7 @@
-// The open room (remembered across reloads), whether it is joined on the current
-// connection, and its generation: it bumps whenever the open room changes, and an async
-// result that finds it changed is for a room no longer open.
+// The open room (remembered across reloads), the SDK's handle of it once joined (its
+// state: messages, typing, who is online), and its generation: it bumps whenever the
+// open room changes, and an async result that finds it changed is for a room no longer
+// open.
 // A data module: it imports only other data modules.
 
 import { currentUser } from "/js/session_data.js";
@@ -10,7 +11,7 @@ const KEY_ROOM = "roomchat.room";
 
 let room = null;
 let generation = 0;
-let joined = false;
+let handle = null;
 
 export function currentRoom() {
   return room;
@@ -28,7 +29,7 @@ export function roomGeneration() {
 export function setOpenRoom(value) {
   generation += 1;
   room = value;
-  joined = false;
+  handle = null;
   if (room) localStorage.setItem(KEY_ROOM, String(room.id));
   else localStorage.removeItem(KEY_ROOM);
 }
@@ -43,13 +44,18 @@ export function savedRoomId() {
   return Number(localStorage.getItem(KEY_ROOM)) || null;
 }
 
-/** Joined the open room on the current connection. */
-export function isJoined() {
-  return joined;
+/** The SDK's RoomHandle of the open room (null until it is joined). */
+export function openHandle() {
+  return handle;
 }
 
-export function setJoined(value) {
-  joined = value;
+export function setOpenHandle(value) {
+  handle = value;
+}
+
+/** The open room is joined: its state is followed, across reconnects. */
+export function isJoined() {
+  return handle?.state.status === "joined";
 }
 
 /** May the user moderate `room` (delete anyone's messages, remove members, change or

@@ -3,7 +3,7 @@
 // server allows 5 a second). Only what is seen while the page is visible counts.
 
 import { $ } from "/js/dom.js";
-import { currentSocket } from "/js/connection.js";
+import { chat, isConnected } from "/js/client.js";
 import { lastReadSeq } from "/js/rooms_data.js";
 import { onReadUpdated } from "/js/unread.js";
 
@@ -86,17 +86,21 @@ function flush() {
 async function send() {
   const roomId = reading.roomId;
   const seq = reading.seen;
-  // Read state needs membership, not a join: a mark flushed on closing the room counts.
-  const socket = currentSocket();
-  if (roomId === null || reading.paused || seq <= reading.sent || reading.inflight || !socket?.isOpen) return;
+  // Read state needs membership, not a join: a mark flushed on closing the room counts
+  // (through the room's handle while it is followed: its state takes the new position).
+  if (roomId === null || reading.paused || seq <= reading.sent || reading.inflight || !isConnected()) return;
   reading.inflight = true;
   reading.lastAt = Date.now();
   try {
-    const data = await socket.request("mark_room_read", { room_id: roomId, seq });
+    const handle = chat().room(roomId);
+    const data = handle
+      ? await handle.markRead(seq)
+      : await chat().request("mark_room_read", { room_id: roomId, seq });
     if (reading.roomId === roomId) reading.sent = Math.max(reading.sent, seq);
     onReadUpdated(data);
   } catch (err) {
-    if (err.code !== "disconnected" && err.code !== "rate_limited") console.warn("roomchat: mark_room_read", err);
+    // Lost with the connection: what is in view is looked at again once rejoined.
+    if (err.code !== "connection_lost" && err.code !== "rate_limited") console.warn("roomchat: mark_room_read", err);
   } finally {
     reading.inflight = false;
     schedule(); // more seen meanwhile (in this room or the one open now), or a retry

@@ -1,51 +1,47 @@
-// The open room: opening and closing it, its header, joining it over the socket (the
-// recent history the first time, the events missed after a reconnect), and what the
-// room's own events do to it (renamed, deleted, or we left it).
+// The open room: opening and closing it, its header, joining it through the SDK (which
+// keeps it joined and caught up across reconnects: its room handle), drawing the room's
+// state as it changes, and what the room's own events do to it (renamed, deleted, or we
+// left it).
 
 import { $, toast, copyText } from "/js/dom.js";
-import { api } from "/js/client.js";
-import { currentSocket, dropConnection } from "/js/connection.js";
-import { currentUser } from "/js/session_data.js";
+import { RoomchatError } from "/sdk/index.js";
+import { chat, rest, isConnected } from "/js/client.js";
 import { workspaceById, selectedWorkspace, allWorkspaces } from "/js/workspace_data.js";
 import { updateListedRoom, unlistRoom, lastReadSeq } from "/js/rooms_data.js";
 import {
-  currentRoom, roomGeneration, setOpenRoom, updateOpenRoom, isJoined, setJoined, canModerate,
+  currentRoom, roomGeneration, setOpenRoom, updateOpenRoom, setOpenHandle, canModerate,
 } from "/js/open_room_data.js";
 import { setPane } from "/js/layout.js";
 import { currentTimeline } from "/js/timeline.js";
 import { renderRooms, loadRooms } from "/js/rooms.js";
-import { askPasscode, rememberPasscode, rememberedPasscode, hasPasscodeFor, forgetPasscode } from "/js/passcode.js";
+import { askPasscode, rememberPasscode, rememberedPasscode, forgetPasscode } from "/js/passcode.js";
 import { loadMembers, renderMembers, clearMembers, nameOf } from "/js/members.js";
 import { renderOlder, fillViewport, resetHistory, historyShown, isHistoryShown } from "/js/history.js";
-import { flushOutbox, unsentFor } from "/js/composer.js";
-import { stopTyping, clearTypers } from "/js/typing.js";
-import { resetRoomEvents, holdRoomEvents, startRoomEvents, catchUp, lastAppliedSeq } from "/js/events.js";
+import { stopTyping, renderTyping } from "/js/typing.js";
 import { renderSettings, closeSettings } from "/js/settings.js";
 import { closeConfirm } from "/js/confirm.js";
 import { resetReading, recheckReading } from "/js/readmark.js";
-import { setOnline } from "/js/presence.js";
+import { onlineKey } from "/js/presence.js";
 import { updateSeenBy } from "/js/seenby.js";
 
-let joining = null; // the join in flight (a promise)
-let joinAgain = false; // a join was asked for while one was in flight: run another after it
+let unfollow = () => {}; // removes the listener on the open room's handle
+let shownOnline = ""; // who was online when the members were last drawn
 
-export function closeRoom({ leave = true } = {}) {
-  const socket = currentSocket();
+export function closeRoom() {
   const room = currentRoom();
-  if (room && leave && isJoined() && socket?.isOpen) {
-    socket.request("leave_room_chat", { room_id: room.id }).catch(() => {});
-  }
   stopTyping();
-  clearTypers();
   closeSettings();
   closeConfirm();
-  resetReading(null);
+  resetReading(null); // sends what was read, while the room is still followed
+  unfollow();
+  unfollow = () => {};
+  // The SDK stops following it (leave_room_chat): nothing more of it comes here.
+  if (room) chat()?.leave(room.id).catch(() => {});
   setOpenRoom(null);
   resetHistory();
   clearMembers();
-  setOnline(null, null);
-  resetRoomEvents(null);
   currentTimeline()?.reset(null);
+  $("typing").textContent = "";
   $("chat-notice").hidden = true;
   $("chat-inner").hidden = true;
   $("empty-chat").hidden = false;
@@ -65,12 +61,8 @@ export async function openRoom(room) {
   resetHistory();
   clearMembers();
   resetReading(room.id);
-  setOnline(room.id, null); // no dots until the join reply says who is here
-  resetRoomEvents(room.id);
-  const timeline = currentTimeline();
-  timeline.reset(room.id);
+  currentTimeline().reset(room.id);
   $("chat-notice").hidden = true;
-  for (const item of unsentFor(room.id)) timeline.addPending(item, currentUser());
   renderRoomHeader();
   renderRooms();
   renderMembers();
@@ -82,17 +74,156 @@ export async function openRoom(room) {
 
   const isMember = await loadMembers();
   if (gen !== roomGeneration()) return;
-  if (room.has_passcode && !isMember && !hasPasscodeFor(room.id)) {
-    const code = await askPasscode(room, null);
+  if (room.has_passcode && !isMember && !(await enterWithPasscode(room, gen))) return;
+  await joinOpenRoom(room, gen);
+  if (gen === roomGeneration()) $("composer-input").focus({ preventScroll: true });
+}
+
+/** Become a member of a passcode room: its passcode (the one this tab remembers, or
+ *  asked for) with a join. False when cancelled or refused: the room is closed then. */
+async function enterWithPasscode(room, gen) {
+  let passcode = rememberedPasscode(room.id) ?? null;
+  let refused = null;
+  for (;;) {
+    if (passcode === null) {
+      passcode = await askPasscode(room, refused?.code ?? null, refused !== null, refused?.message ?? "");
+      if (gen !== roomGeneration()) return false;
+      if (passcode === null) {
+        closeRoom();
+        return false;
+      }
+    }
+    try {
+      await joinWithPasscode(room.id, passcode);
+    } catch (err) {
+      if (gen !== roomGeneration()) return false;
+      if (err.code === "wrong_passcode" || err.code === "rate_limited") {
+        forgetPasscode(room.id);
+        refused = err;
+        passcode = null;
+        continue;
+      }
+      joinRefused(err);
+      return false;
+    }
+    rememberPasscode(room.id, passcode);
+    return gen === roomGeneration();
+  }
+}
+
+/** join_room_chat with a passcode, which makes the user a member; the SDK's join then
+ *  follows the room as any member's. Settled by the first reply: the SDK waits out a
+ *  rate limit before it tells, and a passcode lockout lasts minutes. */
+function joinWithPasscode(roomId, passcode) {
+  // When the SDK sends the join again after that wait, the user has long moved on: the
+  // passcode goes with the first sending only (a join without one changes nothing).
+  let sent = false;
+  const payload = {
+    room_id: roomId,
+    get passcode() {
+      if (sent) return undefined;
+      sent = true;
+      return passcode;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const onReply = (frame) => {
+      if (frame.status === "success") resolve(frame.data);
+      else reject(RoomchatError.fromBody(frame.error, null));
+    };
+    chat().request("join_room_chat", payload, { onReply }).then(resolve, reject);
+  });
+}
+
+/** Join the open room through the SDK and show it; it stays joined (and caught up)
+ *  across reconnects until closed. */
+async function joinOpenRoom(room, gen) {
+  const client = chat();
+  if (!client) return;
+  let handle;
+  try {
+    handle = await client.join(room.id);
+  } catch (err) {
     if (gen !== roomGeneration()) return;
-    if (code === null) {
-      closeRoom({ leave: false });
+    if (err.code === "wrong_passcode" && room.has_passcode) {
+      // Not a member after all (the members could not be read): ask for the passcode.
+      if (await enterWithPasscode(room, gen)) await joinOpenRoom(room, gen);
       return;
     }
-    rememberPasscode(room.id, code);
+    if (err.code === "client_closed" || err.code === "unauthorized") return; // signed out
+    joinRefused(err);
+    return;
   }
-  await joinCurrentRoom();
-  if (gen === roomGeneration()) $("composer-input").focus({ preventScroll: true });
+  if (gen !== roomGeneration()) return;
+  setOpenHandle(handle);
+  unfollow = handle.on("change", showState);
+  showHistory(handle.state);
+}
+
+function joinRefused(err) {
+  const text = err.code === "forbidden" ? "You cannot join this room."
+    : err.code === "timeout" || err.code === "connection_lost" ? "Could not join: not connected. Try again in a moment."
+      : `Could not join: ${err.message}`;
+  toast(text, { error: true });
+  closeRoom();
+}
+
+/** The room as it was joined: its recent history, the "new messages" line. */
+function showHistory(state) {
+  const room = currentRoom();
+  if (state.room) {
+    updateOpenRoom(state.room);
+    renderRoomHeader();
+  }
+  historyShown();
+  const timeline = currentTimeline();
+  timeline.setConnected(isConnected());
+  timeline.sync(state, { scroll: "bottom" });
+  timeline.markUnread(lastReadSeq(room.id), state.seq);
+  timeline.revealDivider();
+  shownOnline = onlineKey();
+  renderMembers(); // the dots
+  renderTyping();
+  renderOlder();
+  fillViewport();
+  refreshRoom();
+}
+
+/** The room's state changed (an event, a signal, a message sent or paged in). */
+function showState(state) {
+  if (!isHistoryShown()) return;
+  currentTimeline().sync(state);
+  renderOlder();
+  renderTyping();
+  const online = onlineKey();
+  if (online !== shownOnline) {
+    shownOnline = online;
+    renderMembers();
+  }
+}
+
+/** After every (re)join: the members (their events cover only what happens after),
+ *  "Seen by" (read receipts are signals, lost while away) and what is in view. */
+export function refreshRoom() {
+  loadMembers();
+  updateSeenBy({ refetch: true });
+  recheckReading();
+}
+
+/** The SDK could not resume the open room after a reconnect (or read its events): we
+ *  were removed meanwhile, or it was deleted. */
+export function roomLost(error) {
+  const room = currentRoom();
+  if (!room || !isHistoryShown()) return; // a refused first join: joinOpenRoom says why
+  if (error.code === "forbidden" || error.code === "wrong_passcode") {
+    forgetPasscode(room.id);
+    roomGone(`You are no longer a member of #${room.name}.`);
+    loadRooms();
+  } else if (error.code === "not_found") {
+    applyRoomDeleted({ room_id: room.id });
+  } else {
+    roomGone(`Lost #${room.name}: ${error.message}`);
+  }
 }
 
 function renderRoomHeader() {
@@ -157,8 +288,7 @@ export async function joinByLink(token) {
   let passcode = null;
   for (;;) {
     try {
-      const body = passcode === null ? undefined : { passcode };
-      const room = await api.request("POST", `/api/v1/room-chats/join/${encodeURIComponent(token)}`, body);
+      const room = await rest().joinByToken(token, passcode === null ? undefined : { passcode });
       if (passcode !== null) rememberPasscode(room.id, passcode);
       return room;
     } catch (err) {
@@ -192,106 +322,4 @@ export async function copyJoinLink() {
   const link = currentRoom()?.link_join;
   if (!link) return;
   toast(await copyText(link) ? "Join link copied" : `Join link: ${link}`, { ms: 4000 });
-}
-
-/** join_room_chat for the open room: the recent history the first time, then (after a
- *  reconnect) the events after the last one applied, paged by REST while has_more. */
-export function joinCurrentRoom() {
-  if (!currentRoom() || !currentSocket()?.isOpen) return Promise.resolve();
-  if (joining) {
-    joinAgain = true; // e.g. a new connection while the last join is still paging
-    return joining;
-  }
-  const gen = roomGeneration();
-  const room = currentRoom();
-  const timeline = currentTimeline();
-  const run = async () => {
-    for (;;) {
-      const payload = { room_id: room.id };
-      const catchingUp = isHistoryShown();
-      if (catchingUp) payload.after_seq = lastAppliedSeq();
-      // A catch-up is a member's: no passcode, so that one removed meanwhile is not let
-      // back in by the passcode this tab remembers.
-      const passcode = catchingUp ? null : rememberedPasscode(room.id);
-      if (passcode) payload.passcode = passcode;
-      holdRoomEvents();
-      let data;
-      try {
-        data = await currentSocket().request("join_room_chat", payload, { timeout: 15000 });
-      } catch (err) {
-        if (gen !== roomGeneration()) return;
-        // A catch-up resumes a membership and never creates one: forbidden (or, from
-        // an older server, wrong_passcode) means we were removed while away.
-        if ((err.code === "forbidden" || err.code === "wrong_passcode") && catchingUp) {
-          forgetPasscode(room.id);
-          roomGone(`You are no longer a member of #${room.name}.`);
-          loadRooms();
-          return;
-        }
-        if (err.code === "wrong_passcode" || err.code === "rate_limited") {
-          forgetPasscode(room.id);
-          const code = await askPasscode(room, err.code, Boolean(passcode), err.message);
-          if (gen !== roomGeneration()) return;
-          if (code === null) {
-            closeRoom({ leave: false });
-            return;
-          }
-          rememberPasscode(room.id, code);
-          if (!currentSocket()?.isOpen) return; // the reconnect will join with it
-          continue;
-        }
-        if (err.code === "disconnected") return; // the reconnect will join again
-        if (err.code === "timeout") {
-          toast("The server is not answering; retrying…", { error: true });
-          dropConnection("join timeout");
-          return;
-        }
-        if (err.code === "not_found" && catchingUp) {
-          applyRoomDeleted({ room_id: room.id }); // deleted while we were away
-          return;
-        }
-        toast(err.code === "forbidden" ? "You cannot join this room." : `Could not join: ${err.message}`, { error: true });
-        closeRoom({ leave: false });
-        return;
-      }
-      if (gen !== roomGeneration()) return;
-      setJoined(true);
-      setOnline(room.id, data.online_user_ids);
-      renderMembers(); // the dots
-      if (!catchingUp) {
-        if (data.room) {
-          updateOpenRoom(data.room);
-          renderRoomHeader();
-        }
-        // Message seqs have gaps (edits, reactions, joins take seqs too): only has_more tells.
-        historyShown(Boolean(data.has_more));
-        timeline.add(data.messages || [], { scroll: "bottom" });
-        timeline.markUnread(lastReadSeq(room.id), data.seq);
-        timeline.revealDivider();
-        startRoomEvents(data.seq);
-        renderOlder();
-        fillViewport();
-        break;
-      }
-      // The missed events, through the same code as live broadcasts (the room's changes
-      // too: its room_chat_updated events bring the open room to the reply's room).
-      if (!(await catchUp(data))) return;
-      renderOlder();
-      break;
-    }
-    // Refreshed on every (re)join: the membership events cover only what happens after,
-    // and read receipts are signals (lost while away).
-    loadMembers();
-    updateSeenBy({ refetch: true });
-    recheckReading();
-    await flushOutbox();
-  };
-  joining = run().finally(() => {
-    joining = null;
-    if (joinAgain) {
-      joinAgain = false;
-      joinCurrentRoom();
-    }
-  });
-  return joining;
 }

@@ -3,7 +3,7 @@
 // module: app.js registers it (wireRooms).
 
 import { $, el, toast, displayName } from "/js/dom.js";
-import { api } from "/js/client.js";
+import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
 import { selectedWorkspace } from "/js/workspace_data.js";
 import { listedRooms, listedRoom, setListedRooms } from "/js/rooms_data.js";
@@ -30,7 +30,7 @@ export async function loadRooms() {
   const wsId = workspace.id;
   let rooms;
   try {
-    rooms = await api.rooms(wsId);
+    rooms = await rest().listRooms(wsId);
   } catch (err) {
     toast(`Could not load rooms: ${err.message}`, { error: true });
     return;
@@ -88,7 +88,9 @@ async function onRoomCreate(ev) {
   const workspace = selectedWorkspace();
   if (!name || !workspace) return;
   try {
-    const room = await api.createRoom(workspace.id, name, passcode || undefined);
+    const body = { workspace_id: workspace.id, name };
+    if (passcode) body.passcode = passcode;
+    const room = await rest().createRoom(body);
     if (passcode) rememberPasscode(room.id, passcode);
     $("room-name").value = "";
     $("room-passcode").value = "";

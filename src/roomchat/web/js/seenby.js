@@ -4,7 +4,7 @@
 // Only members who share read receipts are ever named (the server sees to that).
 
 import { el, displayName } from "/js/dom.js";
-import { api } from "/js/client.js";
+import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
 import { currentRoom } from "/js/open_room_data.js";
 import { member } from "/js/members.js";
@@ -58,7 +58,7 @@ async function fetchReaders() {
   const gen = ++seen.fetchGen;
   let data;
   try {
-    data = await api.readers(roomId, messageId);
+    data = await rest().messageReaders(roomId, messageId);
   } catch {
     return; // e.g. deleted meanwhile: the timeline moves on by itself
   }

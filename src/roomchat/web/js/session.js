@@ -1,25 +1,31 @@
 // Signing in, up and out, and entering the app once signed in (including a pending
-// /join/{token} link, which is remembered across the sign-in in sessionStorage).
+// /join/{token} link, which is remembered across the sign-in in sessionStorage). The
+// session is a RoomchatClient (the SDK): it signs in, renews the token before it expires,
+// keeps the connection, and closes for good when the session is revoked.
 
 import { $, displayName } from "/js/dom.js";
-import { api } from "/js/client.js";
+import { RoomchatClient, webStorageOutbox } from "/sdk/index.js";
+import { chat, setChat, rest } from "/js/client.js";
 import { accessToken, storeToken, currentUser, setCurrentUser, clearSession } from "/js/session_data.js";
 import { clearWorkspaces, savedWorkspaceId } from "/js/workspace_data.js";
 import { listedRoom, setListedRooms } from "/js/rooms_data.js";
 import { savedRoomId } from "/js/open_room_data.js";
 import { showScreen, setPane } from "/js/layout.js";
 import { showTimeline } from "/js/timeline.js";
-import { startSocket, stopSocket } from "/js/connection.js";
+import { resetConnection } from "/js/connection.js";
+import { listenTo, stopListening } from "/js/live.js";
 import { loadWorkspaces, selectWorkspace } from "/js/workspaces.js";
 import { openRoom, closeRoom, joinByLink, openJoinedRoom } from "/js/room.js";
 import { nameOf } from "/js/members.js";
 import { forgetPasscodes } from "/js/passcode.js";
-import { clearOutbox } from "/js/composer.js";
 import { watchTimeline } from "/js/readmark.js";
 import { updateSeenBy } from "/js/seenby.js";
 import { closeAccount } from "/js/account.js";
 
 const KEY_JOIN = "roomchat.joinToken";
+// Messages not yet stored survive a reload here (the SDK keeps each user's apart).
+const KEY_OUTBOX = "roomchat.outbox";
+const EXPIRED = "Your session has expired. Please sign in again.";
 
 let authMode = "signin";
 
@@ -60,18 +66,50 @@ export async function onAuthSubmit(ev) {
   const button = $("auth-submit");
   button.disabled = true;
   try {
-    const data = authMode === "signup"
-      ? await api.register(username, password, $("auth-display-name").value.trim())
-      : await api.login(username, password);
-    setToken(data.access_token);
-    setCurrentUser(data.user);
+    const displayNameGiven = $("auth-display-name").value.trim();
+    const client = authMode === "signup"
+      ? await RoomchatClient.register({
+        ...clientOptions(), username, password, ...(displayNameGiven ? { displayName: displayNameGiven } : {}),
+      })
+      : await RoomchatClient.login({ ...clientOptions(), username, password });
+    setCurrentUser(client.user);
     $("auth-password").value = "";
-    await enterApp();
+    await enterApp(client);
   } catch (err) {
     showAuthError(authErrorText(err));
   } finally {
     button.disabled = false;
   }
+}
+
+function clientOptions() {
+  return {
+    baseUrl: location.origin,
+    outbox: webStorageOutbox(localStorage, KEY_OUTBOX),
+    // Bound: the SDK calls it as its own method, and a browser's fetch must be called on
+    // the window ("Illegal invocation" otherwise).
+    fetch: (input, init) => fetch(input, init),
+  };
+}
+
+/** A reload with a stored token: enter the app as its user. False (the sign-in form says
+ *  why) when the token is no longer good or the server cannot be reached. */
+export async function resumeSession() {
+  const client = new RoomchatClient({ ...clientOptions(), token: accessToken() });
+  try {
+    setCurrentUser(await client.rest.me()); // renewed first if it expired meanwhile
+  } catch (err) {
+    client.close();
+    if (err.code === "unauthorized") {
+      clearSession();
+      showAuthError(EXPIRED);
+    } else {
+      showAuthError(authErrorText(err));
+    }
+    return false;
+  }
+  await enterApp(client);
+  return true;
 }
 
 export function authErrorText(err) {
@@ -81,79 +119,42 @@ export function authErrorText(err) {
   return err.message || "Something went wrong.";
 }
 
-// --- Token renewal: a token is replaced a while before it expires, so neither REST nor
-// the socket ever sees it expire. The server closes a socket at its token's expiry
-// (4401 token_expired); by then there is a newer token, and the socket reconnects
-// with it and catches up (after_seq) at once.
-
-let renewTimer = 0;
-
-function tokenExpiry(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const claims = JSON.parse(atob(part));
-    return { exp: claims.exp * 1000, iat: claims.iat * 1000 };
-  } catch {
-    return null;
-  }
-}
-
-export function setToken(token) {
-  storeToken(token);
-  scheduleRenewal();
-}
-
-function scheduleRenewal() {
-  clearTimeout(renewTimer);
-  const token = accessToken();
-  const times = token && tokenExpiry(token);
-  if (!times) return;
-  const lifetime = Math.max(0, times.exp - times.iat);
-  const margin = Math.min(Math.max(lifetime / 10, 1000), 10 * 60 * 1000);
-  // setTimeout cannot wait past ~24.8 days; a renewal that far off is re-planned then.
-  const delay = Math.min(Math.max(0, times.exp - margin - Date.now()), 2 ** 31 - 1);
-  renewTimer = setTimeout(renewToken, delay);
-}
-
-export async function renewToken() {
-  if (!accessToken()) return false;
-  try {
-    const data = await api.refresh(); // a 401 here signs out (see Api)
-    setToken(data.access_token);
-    return true;
-  } catch (err) {
-    if (err.code !== "unauthorized") renewTimer = setTimeout(renewToken, 5000);
-    return false;
-  }
-}
-
-/** The server closed the socket with 4401: reconnect (true) once there is a valid token. */
-export async function sessionEnded(reason) {
-  if (reason.includes("token_revoked")) {
-    signOut("You were signed out.", { revoke: false });
-    return false;
-  }
-  const token = accessToken();
-  const times = token && tokenExpiry(token);
-  if (times && times.exp - Date.now() > 2000) return true; // already renewed
-  return renewToken();
+/** The client closed for good (live.js): the session was revoked (signed out
+ *  elsewhere), cannot be renewed, or this page may not connect. */
+export function sessionEnded(reason) {
+  const text = reason.code === "token_revoked" ? "You were signed out."
+    : reason.code === "origin_not_allowed" ? "This page may not connect to the server (its origin is not allowed)."
+      : EXPIRED;
+  signOut(text, { revoke: false });
 }
 
 export function signOut(message, { revoke = !message } = {}) {
-  // Signing out on purpose revokes the token server-side (its sockets close everywhere).
-  if (revoke && accessToken()) api.logout().catch(() => {});
-  clearTimeout(renewTimer);
-  stopSocket();
-  closeRoom({ leave: false }); // and forget it for the next page load
+  const client = chat();
+  stopListening(); // its closing is ours: no "signed out" about it
+  setChat(null);
+  if (client) endClient(client, revoke);
+  closeRoom(); // and forget it for the next page load
   closeAccount();
   clearSession();
   clearWorkspaces();
   setListedRooms([]);
   forgetPasscodes();
-  clearOutbox();
+  resetConnection();
   showScreen("auth");
   setAuthMode("signin");
   if (message) showAuthError(message);
+}
+
+/** Signing out on purpose revokes the session on the server (its sockets close
+ *  everywhere). What was not sent is dropped with it. */
+async function endClient(client, revoke) {
+  try {
+    if (revoke) await client.logout();
+  } catch {
+    // Signed out here either way.
+  }
+  await client.close();
+  localStorage.removeItem(KEY_OUTBOX);
 }
 
 /** The open room's timeline changed: mark read what comes into view, follow "Seen by". */
@@ -162,15 +163,24 @@ function onTimelineChange() {
   updateSeenBy();
 }
 
-export async function enterApp() {
-  scheduleRenewal();
+/** Signed in with `client`: the app, the connection, the workspaces, then the room the
+ *  join link leads to or the one open last time. */
+export async function enterApp(client) {
+  const me = currentUser();
+  client.user ??= me; // the outbox's messages show their author before the first connection
+  setChat(client);
+  storeToken(client.token);
+  client.on("token", ({ token }) => { // renewed before it expires: kept for a reload
+    if (chat() === client) storeToken(token);
+  });
+  resetConnection();
+  listenTo(client);
+  client.connect().catch(() => {}); // a final close signs out (live.js)
   showScreen("app");
   setPane("list");
-  const me = currentUser();
   $("me-name").textContent = displayName(me);
   $("me-name").title = `@${me.username}`;
   showTimeline({ meId: me.id, nameOf, onChange: onTimelineChange });
-  startSocket();
   await loadWorkspaces(savedWorkspaceId());
 
   const joinToken = sessionStorage.getItem(KEY_JOIN);
@@ -184,7 +194,7 @@ export async function enterApp() {
   const savedRoom = savedRoomId();
   if (savedRoom) {
     let room = listedRoom(savedRoom);
-    if (!room) room = await api.room(savedRoom).catch(() => null);
+    if (!room) room = await rest().getRoom(savedRoom).catch(() => null);
     if (room) await openRoom(room);
   }
 }

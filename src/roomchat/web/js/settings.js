@@ -5,7 +5,7 @@
 // registers it (wireSettings).
 
 import { $, toast } from "/js/dom.js";
-import { api } from "/js/client.js";
+import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
 import { currentRoom, canModerate } from "/js/open_room_data.js";
 import { confirmAction } from "/js/confirm.js";
@@ -78,7 +78,7 @@ async function onRename(ev) {
   const room = currentRoom();
   const name = $("settings-name").value.trim();
   if (!room || !name || name === room.name) return;
-  if (await busy(() => api.updateRoom(room.id, { name }), "Could not rename the room")) {
+  if (await busy(() => rest().updateRoom(room.id, { name }), "Could not rename the room")) {
     toast(`Room renamed to #${name}`);
   }
 }
@@ -92,7 +92,7 @@ async function onSetPasscode(ev) {
     toast("A passcode has 4 to 64 characters.", { error: true });
     return;
   }
-  if (await busy(() => api.updateRoom(room.id, { passcode }), "Could not set the passcode")) {
+  if (await busy(() => rest().updateRoom(room.id, { passcode }), "Could not set the passcode")) {
     rememberPasscode(room.id, passcode);
     $("settings-passcode").value = "";
     toast("Passcode set");
@@ -102,7 +102,7 @@ async function onSetPasscode(ev) {
 async function onClearPasscode() {
   const room = currentRoom();
   if (!room) return;
-  if (await busy(() => api.updateRoom(room.id, { passcode: null }), "Could not remove the passcode")) {
+  if (await busy(() => rest().updateRoom(room.id, { passcode: null }), "Could not remove the passcode")) {
     forgetPasscode(room.id);
     toast("Passcode removed");
   }
@@ -113,7 +113,7 @@ async function onRotateLink() {
   if (!room) return;
   const ok = await confirmAction("Replace the join link?", "The current link stops working; share the new one.", "Replace link");
   if (!ok || currentRoom()?.id !== room.id) return;
-  if (await busy(() => api.rotateRoomLink(room.id), "Could not replace the link")) toast("New join link made");
+  if (await busy(() => rest().rotateRoomLink(room.id), "Could not replace the link")) toast("New join link made");
 }
 
 async function onDeleteRoom() {
@@ -121,7 +121,7 @@ async function onDeleteRoom() {
   if (!room) return;
   const ok = await confirmAction(`Delete #${room.name}?`, "Its messages are gone for everyone, and nobody can join it again.", "Delete room");
   if (!ok || currentRoom()?.id !== room.id) return;
-  const data = await busy(() => api.deleteRoom(room.id), "Could not delete the room");
+  const data = await busy(() => rest().deleteRoom(room.id), "Could not delete the room");
   if (data) closing.roomDeleted({ room_id: room.id }); // its broadcast may come first: both do the same
 }
 
@@ -134,7 +134,7 @@ async function onLeaveRoom() {
     "Leave",
   );
   if (!ok || currentRoom()?.id !== room.id) return;
-  const data = await busy(() => api.removeRoomMember(room.id, currentUser().id), "Could not leave the room");
+  const data = await busy(() => rest().removeRoomMember(room.id, currentUser().id), "Could not leave the room");
   if (data && currentRoom()?.id === room.id) {
     forgetPasscode(room.id);
     closing.roomGone(`You left #${room.name}.`); // as its room_member_left does, whichever comes first

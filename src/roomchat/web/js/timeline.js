@@ -1,8 +1,9 @@
-// The timeline of the open room: its messages ordered by seq, deduplicated by seq, with
-// the user's own not-yet-confirmed messages (keyed by client_msg_id) kept below them.
-// Quiet notices (joins, leaves, room changes) sit between the messages at their event's
-// seq. A message changes in place: edited text, a tombstone once deleted, its reactions.
-// Buttons carry data-act; what they do is messageactions.js (one listener on the list).
+// The timeline of the open room, drawn from the SDK's room state: its messages ordered
+// by seq, with the user's own not yet stored (pending, or failed: retry or discard; keyed
+// by client_msg_id) kept below them. Quiet notices (joins, leaves, room changes) sit
+// between the messages at their event's seq. A message changes in place: edited text, a
+// tombstone once deleted, its reactions. Buttons carry data-act; what they do is
+// messageactions.js (one listener on the list) and composer.js (the pending list).
 
 import { $, el, displayName, formatTime } from "/js/dom.js";
 
@@ -22,6 +23,15 @@ function normalise(msg) {
   };
 }
 
+/** Whether a stored message changed between two of the SDK's states: it makes a new
+ *  message object for each change, and keeps the parts (reactions, content) of one that
+ *  did not change. */
+function differs(old, now) {
+  return old.message_text !== now.message_text || old.message_content !== now.message_content
+    || old.edited_at !== now.edited_at || old.deleted_at !== now.deleted_at
+    || old.reactions !== now.reactions;
+}
+
 export class Timeline {
   /** nameOf(userId) names a user for the reactions' tooltips; onChange() runs after
    *  messages or notices were added, deleted, or the timeline was reset. */
@@ -31,6 +41,7 @@ export class Timeline {
     this.onChange = onChange;
     this.divider = el("div", { class: "unread-divider", role: "separator", text: "New messages" });
     this.moderator = false;
+    this.connected = false;
     this.list = $("message-list");
     this.pendingList = $("pending-list");
     this.scroller = $("messages");
@@ -44,11 +55,13 @@ export class Timeline {
 
   reset(roomId) {
     this.roomId = roomId;
-    this.items = new Map(); // seq -> entry: {kind: "msg", msg, node, parts, mine, editor} | {kind: "notice", node}
+    // seq -> entry: {kind: "msg", source (the SDK's message), msg, node, parts, mine, editor}
+    // | {kind: "notice", node}
+    this.items = new Map();
     this.seqs = []; // sorted
     this.byId = new Map(); // message id -> seq
     this.messageCount = 0;
-    this.pending = new Map(); // client_msg_id -> {item, node}
+    this.pending = new Map(); // client_msg_id -> {item, node, state, actions}
     this.unread = null; // {after, upto}: where the "new messages" line goes
     this.divider.remove();
     this.list.replaceChildren();
@@ -77,34 +90,99 @@ export class Timeline {
     if (wasNearBottom) this.scrollToBottom();
   }
 
-  /** Add confirmed messages (any order, duplicates ignored). Returns how many were new. */
-  add(messages, { scroll = "auto" } = {}) {
+  /** Show the room as the SDK's state has it (`room.state`): its stored messages by seq,
+   *  each as it is now (edited, a tombstone, its reactions), then the user's own on their
+   *  way or refused. Only what changed is touched. `scroll`: "bottom" for the first
+   *  history; otherwise the view stays at the bottom if it was there (or the user sent
+   *  something), older messages paged in keep the visible ones where they are. */
+  sync(state, { scroll = "auto" } = {}) {
+    const s = this.scroller;
     const wasNearBottom = this.isNearBottom();
-    let added = 0;
+    const before = { height: s.scrollHeight, top: s.scrollTop, first: this.firstMessageSeq() };
+    const present = new Set();
+    const pending = [];
+    let newer = 0;
+    let older = 0;
     let mineAdded = false;
-    for (const raw of messages) {
-      if (!raw || raw.room_id !== this.roomId || typeof raw.seq !== "number") continue;
-      if (raw.client_msg_id && this.pending.has(raw.client_msg_id)) {
-        this.pending.get(raw.client_msg_id).node.remove();
-        this.pending.delete(raw.client_msg_id);
+    let changed = false;
+    for (const source of state.messages) {
+      if (source.status !== "sent") {
+        pending.push(source);
+        continue;
       }
-      if (this.items.has(raw.seq)) continue;
-      const msg = normalise(raw);
-      const entry = { kind: "msg", msg, node: null, parts: null, mine: this.mineFrom(msg), editor: null, actionsKey: "" };
-      this.build(entry);
-      this.insert(msg.seq, entry);
-      this.byId.set(msg.id, msg.seq);
-      this.messageCount += 1;
-      added += 1;
-      if (msg.user_id === this.meId) mineAdded = true;
+      present.add(source.seq);
+      const entry = this.items.get(source.seq);
+      if (entry) {
+        if (entry.kind === "msg" && differs(entry.source, source)) changed = this.update(entry, source) || changed;
+        continue;
+      }
+      this.addMessage(source);
+      if (before.first !== null && source.seq < before.first) older += 1;
+      else newer += 1;
+      if (source.user_id === this.meId) mineAdded = true;
     }
-    if (added) {
+    for (const [seq, entry] of [...this.items]) {
+      if (entry.kind === "msg" && !present.has(seq)) {
+        this.removeAt(seq); // the SDK keeps a bounded window: paged in again on scrolling up
+        changed = true;
+      }
+    }
+    const pendingAdded = this.syncPending(pending);
+    if (newer || older) {
       if (this.unread) this.placeDivider();
-      if (scroll === "bottom" || (scroll === "auto" && (wasNearBottom || mineAdded))) this.scrollToBottom();
-      else if (scroll === "auto") this.jumpBtn.hidden = false;
-      this.onChange?.();
+      if (older && !newer) s.scrollTop = before.top + (s.scrollHeight - before.height);
+      else if (scroll === "bottom" || wasNearBottom || mineAdded) this.scrollToBottom();
+      else this.jumpBtn.hidden = false;
     }
-    return added;
+    if (pendingAdded) this.scrollToBottom();
+    if (newer || older || changed) this.onChange?.();
+  }
+
+  firstMessageSeq() {
+    for (const seq of this.seqs) if (this.items.get(seq).kind === "msg") return seq;
+    return null;
+  }
+
+  addMessage(source) {
+    const msg = normalise(source);
+    const entry = { kind: "msg", source, msg, node: null, parts: null, mine: this.mineFrom(msg), editor: null, actionsKey: "" };
+    this.build(entry);
+    this.insert(msg.seq, entry);
+    this.byId.set(msg.id, msg.seq);
+    this.messageCount += 1;
+  }
+
+  /** A message changed (edited, deleted, reacted to). True when it was deleted now. */
+  update(entry, source) {
+    const deletedNow = Boolean(source.deleted_at) && !entry.msg.deleted_at;
+    entry.source = source;
+    entry.msg = normalise(source);
+    entry.mine = entry.msg.deleted_at ? new Set() : this.mineFrom(entry.msg, entry.mine);
+    if (entry.msg.deleted_at) entry.editor = null;
+    this.refresh(entry);
+    return deletedNow;
+  }
+
+  removeAt(seq) {
+    const entry = this.items.get(seq);
+    const idx = this.seqs.indexOf(seq);
+    entry.node.remove();
+    this.items.delete(seq);
+    this.seqs.splice(idx, 1);
+    if (entry.kind === "msg") {
+      this.byId.delete(entry.msg.id);
+      this.messageCount -= 1;
+    }
+    this.restyleAround(idx - 1);
+  }
+
+  /** The user reacted (or took it back): this client knows, beyond the 20 listed names. */
+  noteReaction(id, reaction, given) {
+    const entry = this.entryOf(id);
+    if (!entry) return;
+    if (given) entry.mine.add(reaction);
+    else entry.mine.delete(reaction);
+    this.refresh(entry);
   }
 
   /** The "new messages" line: before the first message after `lastReadSeq` written by
@@ -140,16 +218,6 @@ export class Timeline {
     const node = el("li", { class: "notice", dataset: { seq } }, text);
     this.keepingBottom(() => this.insert(seq, { kind: "notice", node }));
     this.onChange?.();
-  }
-
-  /** Prepend older messages while keeping the visible ones where they are. */
-  prependOlder(messages) {
-    const s = this.scroller;
-    const before = s.scrollHeight;
-    const top = s.scrollTop;
-    const n = this.add(messages, { scroll: "none" });
-    s.scrollTop = top + (s.scrollHeight - before);
-    return n;
   }
 
   insert(seq, entry) {
@@ -206,57 +274,6 @@ export class Timeline {
       if (r.user_ids.includes(this.meId) || (known?.has(r.reaction) && r.count > r.user_ids.length)) mine.add(r.reaction);
     }
     return mine;
-  }
-
-  /** room_chat_message_edited: the message as it is now replaces the one with its id. */
-  replaceMessage(raw) {
-    const entry = raw && this.entryOf(raw.id);
-    if (!entry) return;
-    entry.msg = normalise({ ...entry.msg, ...raw });
-    entry.mine = this.mineFrom(entry.msg, entry.mine);
-    this.refresh(entry);
-  }
-
-  /** The reply to the user's own edit: its text now (the broadcast that follows agrees). */
-  applyEdit(raw) {
-    const entry = raw && this.entryOf(raw.id);
-    if (!entry || entry.msg.deleted_at) return;
-    entry.msg = { ...entry.msg, message_text: raw.message_text, message_content: raw.message_content ?? null, edited_at: raw.edited_at ?? entry.msg.edited_at };
-    this.refresh(entry);
-  }
-
-  /** room_chat_message_deleted: a tombstone, without text or reactions. */
-  markDeleted(id) {
-    const entry = this.entryOf(id);
-    if (!entry) return;
-    entry.msg = { ...entry.msg, message_text: null, message_content: null, reactions: [], deleted_at: entry.msg.deleted_at || new Date().toISOString() };
-    entry.mine = new Set();
-    entry.editor = null;
-    this.refresh(entry);
-    this.onChange?.();
-  }
-
-  /** room_chat_reaction_added (delta +1) / _removed (-1). */
-  react(id, reaction, userId, delta) {
-    const entry = this.entryOf(id);
-    if (!entry || entry.msg.deleted_at) return;
-    const reactions = entry.msg.reactions;
-    let r = reactions.find((x) => x.reaction === reaction);
-    if (delta > 0) {
-      if (!r) {
-        r = { reaction, count: 0, user_ids: [] };
-        reactions.push(r);
-      }
-      r.count += 1;
-      if (!r.user_ids.includes(userId) && r.user_ids.length < 20) r.user_ids.push(userId);
-      if (userId === this.meId) entry.mine.add(reaction);
-    } else if (r) {
-      r.count = Math.max(0, r.count - 1);
-      r.user_ids = r.user_ids.filter((u) => u !== userId);
-      if (r.count === 0) reactions.splice(reactions.indexOf(r), 1);
-      if (userId === this.meId) entry.mine.delete(reaction);
-    }
-    this.refresh(entry);
   }
 
   /** Show an inline editor (a form) in place of the message's bubble; null puts it back. */
@@ -361,29 +378,59 @@ export class Timeline {
     if (focused) [...parts.reactions.children].find((b) => b.dataset.reaction === focused)?.focus({ preventScroll: true });
   }
 
-  /** Show a message the user sent that the server has not confirmed yet. */
-  addPending(item, meUser) {
+  // ---- the user's messages on their way (the SDK's outbox)
+
+  /** Waiting messages say whether they go out now or once connected again. */
+  setConnected(connected) {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    for (const p of this.pending.values()) this.paintPending(p);
+  }
+
+  /** The pending and failed messages of the state, in sending order. True if one is new. */
+  syncPending(items) {
+    const present = new Set();
+    let added = false;
+    for (const item of items) {
+      present.add(item.client_msg_id);
+      let p = this.pending.get(item.client_msg_id);
+      if (!p) {
+        p = this.buildPending(item);
+        this.pending.set(item.client_msg_id, p);
+        this.pendingList.append(p.node);
+        added = true;
+      }
+      p.item = item;
+      this.paintPending(p);
+    }
+    for (const [id, p] of [...this.pending]) {
+      if (present.has(id)) continue;
+      p.node.remove(); // stored (it shows above now), or discarded
+      this.pending.delete(id);
+    }
+    return added;
+  }
+
+  buildPending(item) {
+    const state = el("span", { class: "state" });
+    const actions = el("div", { class: "pending-actions" },
+      el("button", { type: "button", class: "link-btn", dataset: { act: "retry" }, text: "Retry" }),
+      el("button", { type: "button", class: "link-btn", dataset: { act: "discard" }, text: "Discard" }));
     const node = el("li", { class: "msg mine sending", dataset: { clientMsgId: item.client_msg_id } },
-      el("div", { class: "meta" }, el("span", { class: "author", text: displayName(meUser) })),
+      el("div", { class: "meta" }, el("span", { class: "author", text: displayName(item.user) })),
       el("div", { class: "bubble", text: item.message_text }),
-      el("span", { class: "state", text: "Sending…" }));
-    this.pendingList.append(node);
-    this.pending.set(item.client_msg_id, { item, node });
-    this.scrollToBottom();
+      state, actions);
+    return { item, node, state, actions };
   }
 
-  markPending(clientMsgId, status, text) {
-    const p = this.pending.get(clientMsgId);
-    if (!p) return;
-    p.node.classList.toggle("sending", status === "sending");
-    p.node.classList.toggle("failed", status === "failed");
-    p.node.querySelector(".state").textContent = text;
-  }
-
-  dropPending(clientMsgId) {
-    const p = this.pending.get(clientMsgId);
-    if (p) p.node.remove();
-    this.pending.delete(clientMsgId);
+  paintPending(p) {
+    const failed = p.item.status === "failed";
+    p.node.classList.toggle("sending", !failed);
+    p.node.classList.toggle("failed", failed);
+    p.state.textContent = failed
+      ? `Not sent: ${p.item.error?.message || "refused"}`
+      : this.connected ? "Sending…" : "Waiting for connection…";
+    p.actions.hidden = !failed;
   }
 }
 

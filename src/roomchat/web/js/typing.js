@@ -1,76 +1,40 @@
-// Typing indicators: telling the room while the user types, and showing who else is.
+// Typing indicators: telling the room while the user types (the SDK's room.typing, which
+// repeats it at most every 3 s), and showing who else is (room.state.typing: the SDK
+// forgets someone who stopped saying so, and whoever sent a message).
 
 import { $, displayName } from "/js/dom.js";
-import { currentSocket } from "/js/connection.js";
-import { currentUser } from "/js/session_data.js";
-import { currentRoom, isJoined } from "/js/open_room_data.js";
-import { member, isMember, refreshMembersSoon } from "/js/members.js";
+import { isConnected } from "/js/client.js";
+import { openHandle } from "/js/open_room_data.js";
+import { member } from "/js/members.js";
 
-const TYPING_RESEND_MS = 3000; // while typing, say so again this often
 const TYPING_IDLE_MS = 3000; // stop after this long without input
-const TYPING_EXPIRE_MS = 8000; // forget someone's typing if not refreshed
 
-const told = { sent: false, at: 0, roomId: null, timer: 0 }; // what we told the open room
-const typers = new Map(); // user_id -> expiry timer: who else is typing in the open room
+const told = { handle: null, timer: 0 }; // the room we told we are typing
 
-/** The composer's text changed: say "typing" (throttled), or stop when it is empty. */
+/** The composer's text changed: say "typing", or stop when it is empty. */
 export function noteTyping() {
-  const room = currentRoom();
-  if (!room || !isJoined()) return;
-  const input = $("composer-input");
-  if (!input.value.trim()) {
+  const handle = openHandle();
+  if (!handle || handle.state.status !== "joined" || !isConnected()) return;
+  if (!$("composer-input").value.trim()) {
     stopTyping();
     return;
   }
-  const now = Date.now();
-  if (!told.sent || told.roomId !== room.id || now - told.at > TYPING_RESEND_MS) {
-    if (currentSocket().send("typing_indicator", { room_id: room.id, is_typing: true })) {
-      told.sent = true;
-      told.at = now;
-      told.roomId = room.id;
-    }
-  }
+  told.handle = handle;
+  handle.typing(true).catch(() => {}); // a signal: lost if the connection is
   clearTimeout(told.timer);
   told.timer = setTimeout(() => stopTyping(), TYPING_IDLE_MS);
 }
 
-export function stopTyping({ send = true } = {}) {
-  const socket = currentSocket();
+export function stopTyping() {
   clearTimeout(told.timer);
-  if (told.sent && send && socket?.isOpen) {
-    socket.send("typing_indicator", { room_id: told.roomId, is_typing: false });
-  }
-  told.sent = false;
+  const handle = told.handle;
+  told.handle = null;
+  if (handle && isConnected()) handle.typing(false).catch(() => {});
 }
 
-export function onTyping({ room_id: roomId, user_id: userId, is_typing: isTyping }) {
-  const room = currentRoom();
-  if (!room || roomId !== room.id || userId === currentUser().id) return;
-  clearTimeout(typers.get(userId));
-  if (isTyping) {
-    typers.set(userId, setTimeout(() => dropTyper(userId), TYPING_EXPIRE_MS));
-    if (!isMember(userId)) refreshMembersSoon();
-  } else {
-    typers.delete(userId);
-  }
-  renderTyping();
-}
-
-export function dropTyper(userId) {
-  if (!typers.has(userId)) return;
-  clearTimeout(typers.get(userId));
-  typers.delete(userId);
-  renderTyping();
-}
-
-export function clearTypers() {
-  for (const timer of typers.values()) clearTimeout(timer);
-  typers.clear();
-  renderTyping();
-}
-
+/** Who else is typing in the open room, by name. */
 export function renderTyping() {
-  const names = [...typers.keys()].map((id) => {
+  const names = (openHandle()?.state.typing ?? []).map((id) => {
     const u = member(id);
     return u && (u.display_name || u.username) ? displayName(u) : "Someone";
   });

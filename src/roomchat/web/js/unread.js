@@ -1,34 +1,36 @@
 // Unread counts in the room list, kept live: the connection follows the selected
-// workspace (subscribe_workspace) and gets a room_activity for each message stored,
-// edited or deleted in its rooms; room_read_updated (every connection of the user)
-// moves a room's read position. Both are signals: after a reconnect the room list is
-// read again and the workspace followed again.
+// workspace (subscribe_workspace, through the SDK's request) and gets a room_activity
+// for each message stored, edited or deleted in its rooms; room_read_updated (every
+// connection of the user) moves a room's read position. Both are signals: after a
+// reconnect the room list is read again and the workspace followed again.
 
-import { currentSocket } from "/js/connection.js";
+import { chat, isConnected, currentConnection } from "/js/client.js";
 import { selectedWorkspace } from "/js/workspace_data.js";
 import { listedRoom, updateListedRoom } from "/js/rooms_data.js";
 import { loadRooms, renderRoomStatus } from "/js/rooms.js";
 
-let followed = { ws: null, workspaceId: null }; // what the current connection follows
+let followed = { connection: null, workspaceId: null }; // what the current connection follows
 
 /** Follow the selected workspace on the current connection (and stop following the one
  *  before). reload: read the room list again once following (after a reconnect). */
 export async function followWorkspace({ reload = false } = {}) {
-  const socket = currentSocket();
-  const ws = socket?.ws;
-  if (!socket?.isOpen || !ws) return;
+  if (!isConnected()) return; // the next connection follows it (live.js)
+  const client = chat();
+  const connection = currentConnection();
   const wsId = selectedWorkspace()?.id ?? null;
-  if (followed.ws === ws && followed.workspaceId === wsId) return;
-  if (followed.ws === ws && followed.workspaceId !== null) {
-    socket.request("unsubscribe_workspace", { workspace_id: followed.workspaceId }).catch(() => {});
+  if (followed.connection === connection && followed.workspaceId === wsId) return;
+  if (followed.connection === connection && followed.workspaceId !== null) {
+    client.request("unsubscribe_workspace", { workspace_id: followed.workspaceId }).catch(() => {});
   }
-  followed = { ws, workspaceId: wsId };
+  followed = { connection, workspaceId: wsId };
   if (wsId === null) return;
   try {
-    await socket.request("subscribe_workspace", { workspace_id: wsId });
+    await client.request("subscribe_workspace", { workspace_id: wsId });
   } catch (err) {
-    if (followed.ws === ws && followed.workspaceId === wsId) followed = { ws: null, workspaceId: null };
-    if (err.code !== "disconnected") console.warn("roomchat: could not follow the workspace", err);
+    if (followed.connection === connection && followed.workspaceId === wsId) {
+      followed = { connection: null, workspaceId: null };
+    }
+    if (err.code !== "connection_lost") console.warn("roomchat: could not follow the workspace", err);
     return;
   }
   if (reload && selectedWorkspace()?.id === wsId) loadRooms();

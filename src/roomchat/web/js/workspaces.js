@@ -2,7 +2,7 @@
 // leaving it (its other members).
 
 import { $, el, toast } from "/js/dom.js";
-import { api } from "/js/client.js";
+import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
 import {
   allWorkspaces, setWorkspaces, selectedWorkspace, setSelectedWorkspace, deselectWorkspace,
@@ -17,7 +17,7 @@ export async function loadWorkspaces(preferId) {
   // Pending invitations show with the workspaces; accepting one opens its workspace.
   loadInvitations((ws) => loadWorkspaces(ws.id));
   try {
-    setWorkspaces(await api.workspaces());
+    setWorkspaces(await rest().listWorkspaces());
   } catch (err) {
     toast(`Could not load workspaces: ${err.message}`, { error: true });
     return;
@@ -55,7 +55,7 @@ export async function onWorkspaceCreate(ev) {
   const name = input.value.trim();
   if (!name) return;
   try {
-    const ws = await api.createWorkspace(name);
+    const ws = await rest().createWorkspace({ name });
     input.value = "";
     $("workspace-create").open = false;
     await loadWorkspaces(ws.id);
@@ -74,7 +74,7 @@ export async function onMemberAdd(ev) {
   try {
     // The server answers the same whether or not the user exists (nobody can probe
     // for accounts), so the message cannot say more either.
-    await api.addWorkspaceMember(workspace.id, username);
+    await rest().inviteToWorkspace(workspace.id, { username });
     input.value = "";
     toast(`Invitation sent: if "${username}" has an account, they can accept it and join ${workspace.name}.`, { ms: 5000 });
   } catch (err) {
@@ -88,12 +88,12 @@ export async function onWorkspaceLeave(ev) {
   const ws = selectedWorkspace();
   if (!ws) return;
   try {
-    await api.request("DELETE", `/api/v1/workspaces/${ws.id}/members/me`);
+    await rest().leaveWorkspace(ws.id);
   } catch (err) {
     toast(`Could not leave: ${err.message}`, { error: true });
     return;
   }
-  if (currentRoom()?.workspace_id === ws.id) closeRoom({ leave: false });
+  if (currentRoom()?.workspace_id === ws.id) closeRoom();
   deselectWorkspace();
   toast(`You left ${ws.name}`);
   await loadWorkspaces(null);
