@@ -216,11 +216,14 @@ class Client(RoomActions):
         return max(self.seqs(room_id), default=0)
 
     def typing(self, room_id: int) -> list[dict[str, Any]]:
+        """The typing broadcasts received (not the replies to this client's own typing
+        frames, which carry its request_id)."""
         return [
             f["data"]
             for f in self.frames
             if f.get("action") == "typing_indicator"
             and f.get("status") == "success"
+            and "request_id" not in f
             and f["data"]["room_id"] == room_id
         ]
 
