@@ -256,7 +256,7 @@ class RoomService:
             _require_party(access)
             raise forbidden("a direct conversation cannot be changed")
         if not manages_room(user.id, access.room.created_by, access.workspace_role):
-            raise forbidden("only the room's creator or the workspace owner can do that")
+            raise forbidden("only the room's creator, the workspace owner or an admin can do that")
         return access
 
     async def add_member(self, actor: User, room_id: int, user_id: int) -> Outcome[RoomUser]:
