@@ -36,9 +36,11 @@ from roomchat.api.routes import (
     metrics,
     room_users,
     rooms,
+    users,
     webhooks,
     workspaces,
 )
+from roomchat.avatars import MAX_AVATAR_BYTES
 from roomchat.bus.base import Bus
 from roomchat.errors import ChatError
 from roomchat.instance import Instance, build_bus
@@ -99,7 +101,11 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         redoc_url=None,
     )
     # The last added is the outermost: security headers go on the body limit's 413 too.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={users.AVATAR_PATH: max(settings.max_body_bytes, MAX_AVATAR_BYTES)},
+    )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestId)  # outermost: its id is on every line the request logs
     app.add_exception_handler(ChatError, on_chat_error)
@@ -117,6 +123,7 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         room_users,
         direct_chats,
         invitations,
+        users,
         metrics,
     )
     for module in routes:

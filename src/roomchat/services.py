@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from roomchat.avatars import Avatars
 from roomchat.bus.base import Bus
 from roomchat.domain.api_keys import ApiKeyService
 from roomchat.domain.direct_chats import DirectChats
@@ -63,6 +64,7 @@ class Services:
     webhook_dispatcher: Dispatcher
     activity: Activity
     threads: ThreadService
+    avatars: Avatars  # profile pictures (api/routes/users.py)
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

@@ -233,6 +233,11 @@ class Settings(BaseSettings):
         default="120/hour;1000/day",
         description="invitations an owner may send per instance (the limits notation)",
     )
+    profile_change_limit: str = Field(
+        default="10/minute;100/hour",
+        description="display name and picture changes per user and instance (each one "
+        "tells every room the user is in)",
+    )
 
     # --- Webhooks (docs/integration.md) ---
     webhooks_per_workspace: int = Field(

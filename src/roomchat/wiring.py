@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 
+from roomchat.avatars import Avatars
 from roomchat.bus.base import Bus
 from roomchat.domain.api_keys import ApiKeyService
 from roomchat.domain.direct_chats import DirectChats
@@ -74,6 +75,10 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         ),
         hasher,
         settings.max_password_chars,
+        profile_changes=RateLimiter(
+            settings.profile_change_limit, "changing your profile too fast; slow down"
+        ),
+        origin=settings.instance_id,
     )
     sessions = SessionService(
         store,
@@ -257,6 +262,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         activity=activity,
         threads=threads,
         rest_sends=RateLimiter(settings.rest_send_limit, "sending too fast; slow down"),
+        avatars=Avatars(settings.data_dir / "avatars"),
     )
 
 

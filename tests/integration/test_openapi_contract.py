@@ -15,6 +15,7 @@ what the server says.
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import AsyncIterator, Iterator
 from importlib import resources
@@ -34,6 +35,10 @@ from tests.support.server import ServerProcess, module_server
 pytestmark = pytest.mark.integration
 
 MAX_SAFE = 2**53 - 1
+# A 1x1 PNG: a profile picture.
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 REST_SENDS_PER_MINUTE = 12
 SETTINGS = {
     # Webhooks to a receiver on this machine, attempted at once.
@@ -159,6 +164,8 @@ async def test_every_route_answers_what_its_schema_says(
     await call("POST", "/api/v1/auth/ws-ticket", alice)
     await call("GET", "/api/v1/users/me", alice)
     await call("PATCH", "/api/v1/users/me", alice, json={"share_read_receipts": True})
+    await call("PATCH", "/api/v1/users/me", alice, json={"display_name": "Alice A."})
+    await call("PUT", "/api/v1/users/me/avatar", alice, content=PIXEL_PNG)
 
     # A workspace, its members by invitation.
     ws = await call("POST", "/api/v1/workspaces/", alice, 201, json={"name": unique("ws")})
@@ -172,6 +179,17 @@ async def test_every_route_answers_what_its_schema_says(
     [carols] = await call("GET", "/api/v1/invitations", carol)
     await call("POST", f"/api/v1/invitations/{carols['id']}/decline", carol)
     await call("GET", f"/api/v1/workspaces/{wid}/members", alice)
+    # Running it: a role, a rename, a pending invitation listed and cancelled, a removal.
+    await call("PATCH", f"/api/v1/workspaces/{wid}/members/{bob.id}", alice, json={"role": "admin"})
+    await call("PATCH", f"/api/v1/workspaces/{wid}", alice, json={"name": unique("renamed")})
+    await call("POST", f"/api/v1/workspaces/{wid}/members", alice, 202, json={"user_id": carol.id})
+    [pending] = await call("GET", f"/api/v1/workspaces/{wid}/invitations", bob)
+    await call("DELETE", f"/api/v1/invitations/{pending['id']}", bob)
+    dave = await call.register("dave")
+    await call("POST", f"/api/v1/workspaces/{wid}/members", alice, 202, json={"user_id": dave.id})
+    [daves] = await call("GET", "/api/v1/invitations", dave)
+    await call("POST", f"/api/v1/invitations/{daves['id']}/accept", dave)
+    await call("DELETE", f"/api/v1/workspaces/{wid}/members/{dave.id}", bob)
 
     # Rooms: made, listed page by page, looked at, joined both ways, changed.
     made = {"workspace_id": wid, "name": unique("room")}

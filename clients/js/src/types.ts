@@ -30,6 +30,14 @@ import type {
   ThreadUpdatedData,
   Timestamp,
   TypingData,
+  InvitationReceivedData,
+  UserUpdatedData,
+  WorkspaceMemberJoinedData,
+  WorkspaceMemberLeftData,
+  WorkspaceMemberUpdatedData,
+  WorkspaceRoomData,
+  WorkspaceRoomDeletedData,
+  WorkspaceUpdatedData,
   User,
 } from "./generated/asyncapi.js";
 
@@ -58,6 +66,14 @@ export type {
   Timestamp,
   TypingData,
   User,
+  InvitationReceivedData,
+  UserUpdatedData,
+  WorkspaceMemberJoinedData,
+  WorkspaceMemberLeftData,
+  WorkspaceMemberUpdatedData,
+  WorkspaceRoomData,
+  WorkspaceRoomDeletedData,
+  WorkspaceUpdatedData,
 };
 
 /** One reaction on a message: `{reaction, count, user_ids}` (the first 20 who gave it). */
@@ -81,7 +97,20 @@ export type Signal =
   | { action: "room_chat_read"; data: ReadReceiptData }
   | { action: "room_read_updated"; data: ReadPositionData }
   | { action: "room_presence"; data: PresenceData }
-  | { action: "room_activity"; data: ActivityData };
+  | { action: "room_activity"; data: ActivityData }
+  // The live sidebar of a followed workspace (subscribe_workspace): re-read the room
+  // list and the members after a reconnect, as for room_activity.
+  | { action: "workspace_room_created"; data: WorkspaceRoomData }
+  | { action: "workspace_room_updated"; data: WorkspaceRoomData }
+  | { action: "workspace_room_deleted"; data: WorkspaceRoomDeletedData }
+  | { action: "workspace_member_joined"; data: WorkspaceMemberJoinedData }
+  | { action: "workspace_member_left"; data: WorkspaceMemberLeftData }
+  | { action: "workspace_member_updated"; data: WorkspaceMemberUpdatedData }
+  | { action: "workspace_updated"; data: WorkspaceUpdatedData }
+  // Someone's profile changed: show every message of `user_id` with this `user`.
+  | { action: "user_updated"; data: UserUpdatedData }
+  // An invitation to you, on every connection of yours.
+  | { action: "invitation_received"; data: InvitationReceivedData };
 export type SignalAction = Signal["action"];
 
 /** A broadcast this version does not know (a newer server): passed on, never dropped. */

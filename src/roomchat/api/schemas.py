@@ -26,7 +26,9 @@ class User(BaseModel):
     id: Id
     username: str
     display_name: str
-    avatar_url: str | None
+    avatar_url: str | None = Field(
+        description="the user's picture (GET it: a square PNG), null until they set one"
+    )
 
 
 class Me(User):
@@ -61,7 +63,7 @@ class Workspace(BaseModel):
 class WorkspaceMember(BaseModel):
     workspace_id: Id
     user_id: Id
-    role: Literal["owner", "member", "bot"]
+    role: Literal["owner", "admin", "member", "bot"]
     joined_at: datetime
     user: User
 
@@ -102,6 +104,22 @@ class Invitation(BaseModel):
 
 class Declined(BaseModel):
     invitation_id: Id
+
+
+class Cancelled(BaseModel):
+    invitation_id: Id
+
+
+class PendingInvitation(BaseModel):
+    """A pending invitation as the workspace's owner and admins see it."""
+
+    id: Id
+    workspace_id: Id
+    user_id: Id = Field(description="the invitee")
+    user: User
+    invited_by: User
+    created_at: datetime
+    expires_at: datetime = Field(description="unanswered until then, it lapses")
 
 
 class Room(BaseModel):

@@ -23,6 +23,8 @@ SIGNAL = b"signal"
 USER_SIGNAL = b"user-signal"
 # Between instances only (presence): never shown to a client.
 INTERNAL = b"internal"
+# A signal for the followers of one workspace (the live sidebar): its own kind too.
+WORKSPACE_SIGNAL = b"workspace-signal"
 
 Headers = list[tuple[str, bytes]]
 
@@ -46,12 +48,16 @@ def signal_headers(signal: RoomSignal) -> Headers:
     ]
     if signal.to_user is not None:
         headers.append(("to", str(signal.to_user).encode()))
+    if signal.to_workspace is not None:
+        headers.append(("workspace", str(signal.to_workspace).encode()))
     return headers
 
 
 def _signal_kind(signal: RoomSignal) -> bytes:
     if signal.internal:
         return INTERNAL
+    if signal.to_workspace is not None:
+        return WORKSPACE_SIGNAL
     return SIGNAL if signal.to_user is None else USER_SIGNAL
 
 
@@ -71,7 +77,7 @@ def decode(headers: Sequence[tuple[str, bytes]], value: bytes) -> RoomEvent | Ro
             origin=h["origin"].decode(),
             frame=value,
         )
-    if kind in (SIGNAL, USER_SIGNAL, INTERNAL):
+    if kind in (SIGNAL, USER_SIGNAL, INTERNAL, WORKSPACE_SIGNAL):
         return RoomSignal(
             room_id=int(h["room"]),
             sender_id=int(h["sender"]),
@@ -79,6 +85,7 @@ def decode(headers: Sequence[tuple[str, bytes]], value: bytes) -> RoomEvent | Ro
             frame=value,
             to_user=int(h["to"]) if kind == USER_SIGNAL else None,
             internal=kind == INTERNAL,
+            to_workspace=int(h["workspace"]) if kind == WORKSPACE_SIGNAL else None,
         )
     return None
 

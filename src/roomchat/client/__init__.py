@@ -1,4 +1,4 @@
-"""roomchat.client: an async Python client for roomchat (``pip install 'roomchat[client]'``).
+"""roomchat.client: an async Python client for roomchat (installed with roomchat itself).
 
 ```python
 async with Client("http://127.0.0.1:8000", username="bot", password="...") as chat:
@@ -15,7 +15,14 @@ tests that want the protocol's frames as they are. ``Rest`` is the REST side it 
 """
 
 # rest first: without httpx (the ``client`` extra) it raises an ImportError that says so
-from roomchat.client.rest import EventPage, FollowedThread, Rest, Session  # noqa: I001
+from roomchat.client.rest import (  # noqa: I001
+    EventPage,
+    FollowedThread,
+    PendingInvitation,
+    Rest,
+    Session,
+    WorkspaceMember,
+)
 
 from roomchat.client.backoff import Backoff
 from roomchat.client.client import Client
@@ -51,6 +58,16 @@ from roomchat.client.events import (
     ThreadUpdated,
     Typing,
     UnknownEvent,
+    WorkspaceSignal,
+    WorkspaceRoomCreated,
+    WorkspaceRoomUpdated,
+    WorkspaceRoomDeleted,
+    WorkspaceMemberJoined,
+    WorkspaceMemberLeft,
+    WorkspaceMemberUpdated,
+    WorkspaceUpdated,
+    UserUpdated,
+    InvitationReceived,
     parse_event,
 )
 from roomchat.client.models import Content, JoinedRoom, Message, Reaction, Room, Thread, User
@@ -71,6 +88,7 @@ __all__ = [
     "EventPage",
     "FollowedThread",
     "Frame",
+    "InvitationReceived",
     "JoinedRoom",
     "MemberJoined",
     "MemberLeft",
@@ -79,6 +97,7 @@ __all__ = [
     "MessageDeleted",
     "MessageEdited",
     "NewMessage",
+    "PendingInvitation",
     "PresenceChanged",
     "Reaction",
     "ReactionAdded",
@@ -100,6 +119,16 @@ __all__ = [
     "Typing",
     "UnknownEvent",
     "User",
+    "UserUpdated",
+    "WorkspaceMember",
+    "WorkspaceMemberJoined",
+    "WorkspaceMemberLeft",
+    "WorkspaceMemberUpdated",
+    "WorkspaceRoomCreated",
+    "WorkspaceRoomDeleted",
+    "WorkspaceRoomUpdated",
+    "WorkspaceSignal",
+    "WorkspaceUpdated",
     "parse_event",
     "ws_url_for",
 ]

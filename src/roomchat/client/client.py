@@ -26,7 +26,13 @@ from roomchat.client.fields import integers, objects
 from roomchat.client.inbox import Inbox
 from roomchat.client.models import Content, JoinedRoom, Message, Room, User
 from roomchat.client.requests import ReplyHook, Requests
-from roomchat.client.rest import EventPage, FollowedThread, Rest
+from roomchat.client.rest import (
+    EventPage,
+    FollowedThread,
+    PendingInvitation,
+    Rest,
+    WorkspaceMember,
+)
 from roomchat.client.sequencer import RoomSequencer
 
 log = logging.getLogger(__name__)
@@ -342,6 +348,41 @@ class Client:
         """The workspace's rooms and this user's direct conversations (``kind``: "room"
         or "direct" only)."""
         return await self._rest.rooms(self._token, workspace_id, kind)
+
+    async def subscribe_workspace(self, workspace_id: int, follow: bool = True) -> None:
+        """Follow (or stop following) a workspace's live sidebar: ``RoomActivity`` and the
+        ``WorkspaceSignal``s. Not renewed after a reconnect: subscribe again on
+        ``Connected`` and read the room list and members again."""
+        action = "subscribe_workspace" if follow else "unsubscribe_workspace"
+        await self.request(action, {"workspace_id": workspace_id})
+
+    @property
+    def rest(self) -> Rest:
+        """The REST side, for the calls below and any other (pass it ``token``)."""
+        return self._rest
+
+    async def members(
+        self, workspace_id: int, after: int = 0, limit: int = 500
+    ) -> list[WorkspaceMember]:
+        return await self._rest.members(self._token, workspace_id, after, limit)
+
+    async def remove_member(self, workspace_id: int, user_id: int) -> None:
+        await self._rest.remove_member(self._token, workspace_id, user_id)
+
+    async def set_role(self, workspace_id: int, user_id: int, role: str) -> str:
+        return await self._rest.set_role(self._token, workspace_id, user_id, role)
+
+    async def pending_invitations(self, workspace_id: int) -> list[PendingInvitation]:
+        return await self._rest.pending_invitations(self._token, workspace_id)
+
+    async def cancel_invitation(self, invitation_id: int) -> None:
+        await self._rest.cancel_invitation(self._token, invitation_id)
+
+    async def set_display_name(self, display_name: str) -> User:
+        return await self._rest.set_display_name(self._token, display_name)
+
+    async def set_avatar(self, picture: bytes) -> User:
+        return await self._rest.set_avatar(self._token, picture)
 
     async def request(
         self, action: str, payload: Mapping[str, Any], on_reply: ReplyHook | None = None

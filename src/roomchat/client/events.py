@@ -174,6 +174,77 @@ class Mentioned(Signal):
 
 
 @dataclass(frozen=True, slots=True)
+class WorkspaceSignal(Event):
+    """The live sidebar of a followed workspace (``subscribe_workspace``): a signal, not
+    replayed; after a reconnect read the room list and the members again."""
+
+    workspace_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRoomCreated(WorkspaceSignal):
+    room: Room  # as a workspace member not in it sees it (no link)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRoomUpdated(WorkspaceSignal):
+    room: Room  # renamed, passcode set or cleared (no link)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRoomDeleted(WorkspaceSignal):
+    room_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceMemberJoined(WorkspaceSignal):
+    user: User
+    role: str
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceMemberLeft(WorkspaceSignal):
+    """A member left (``removed_by`` is ``user_id``) or was removed. When it is you,
+    this connection follows the workspace no more."""
+
+    user_id: int
+    removed_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceMemberUpdated(WorkspaceSignal):
+    user_id: int
+    role: str  # owner, admin, member
+    changed_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceUpdated(WorkspaceSignal):
+    name: str  # renamed
+    owner_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserUpdated(Event):
+    """Someone changed their display name or picture: show every message of
+    ``user.id`` with this ``user`` (old messages carry the author as they were)."""
+
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationReceived(Event):
+    """You were invited to a workspace (accept it by REST: /api/v1/invitations)."""
+
+    invitation_id: int
+    workspace_id: int
+    workspace_name: str
+    invited_by: User
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownEvent(Event):
     """A broadcast this client cannot type: its action and data as they came."""
 
@@ -325,6 +396,62 @@ def _mention(d: JSONObject) -> Event:
     return Mentioned(integer(d, "room_id"), integer(d, "seq"), Message.from_data(obj(d, "message")))
 
 
+def _ws_room(
+    kind: type[WorkspaceRoomCreated] | type[WorkspaceRoomUpdated],
+) -> Callable[[JSONObject], Event]:
+    def parse(d: JSONObject) -> Event:
+        return kind(integer(d, "workspace_id"), Room.from_data(obj(d, "room")))
+
+    return parse
+
+
+def _ws_room_deleted(d: JSONObject) -> Event:
+    return WorkspaceRoomDeleted(integer(d, "workspace_id"), integer(d, "room_id"))
+
+
+def _ws_joined(d: JSONObject) -> Event:
+    return WorkspaceMemberJoined(
+        integer(d, "workspace_id"),
+        User.from_data(obj(d, "user")),
+        text(d, "role"),
+        timestamp(d, "joined_at"),
+    )
+
+
+def _ws_left(d: JSONObject) -> Event:
+    return WorkspaceMemberLeft(
+        integer(d, "workspace_id"), integer(d, "user_id"), integer(d, "removed_by")
+    )
+
+
+def _ws_member_updated(d: JSONObject) -> Event:
+    return WorkspaceMemberUpdated(
+        integer(d, "workspace_id"), integer(d, "user_id"), text(d, "role"), integer(d, "changed_by")
+    )
+
+
+def _ws_updated(d: JSONObject) -> Event:
+    workspace = obj(d, "workspace")
+    return WorkspaceUpdated(
+        integer(d, "workspace_id"), text(workspace, "name"), integer(workspace, "owner_id")
+    )
+
+
+def _user_updated(d: JSONObject) -> Event:
+    return UserUpdated(User.from_data(obj(d, "user")))
+
+
+def _invited(d: JSONObject) -> Event:
+    invitation = obj(d, "invitation")
+    return InvitationReceived(
+        integer(invitation, "id"),
+        integer(invitation, "workspace_id"),
+        text(invitation, "workspace_name"),
+        User.from_data(obj(invitation, "invited_by")),
+        timestamp(invitation, "created_at"),
+    )
+
+
 _PARSERS: dict[str, Callable[[JSONObject], Event]] = {
     "new_room_chat_message": _message,
     "room_chat_message_edited": _edited,
@@ -342,6 +469,15 @@ _PARSERS: dict[str, Callable[[JSONObject], Event]] = {
     "room_presence": _presence,
     "room_activity": _activity,
     "room_chat_mention": _mention,
+    "workspace_room_created": _ws_room(WorkspaceRoomCreated),
+    "workspace_room_updated": _ws_room(WorkspaceRoomUpdated),
+    "workspace_room_deleted": _ws_room_deleted,
+    "workspace_member_joined": _ws_joined,
+    "workspace_member_left": _ws_left,
+    "workspace_member_updated": _ws_member_updated,
+    "workspace_updated": _ws_updated,
+    "user_updated": _user_updated,
+    "invitation_received": _invited,
 }
 
 # Signals that carry a seq which is not an event of their own (docs/protocol.md).

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 try:
     import httpx
 except ImportError as missing:  # the extra is not installed: say what to install
     raise ImportError(
-        "roomchat.client needs httpx: install it with `pip install 'roomchat[client]'`"
+        "roomchat.client needs httpx, a dependency of roomchat: install roomchat from its "
+        "checkout or wheel (docs/integration.md)"
     ) from missing
 
 from roomchat.client.errors import AuthenticationError, RequestError
-from roomchat.client.fields import JSONObject, boolean, objects
+from roomchat.client.fields import JSONObject, boolean, integer, obj, objects, text, timestamp
 from roomchat.client.models import Message, Room, User
 
 
@@ -43,6 +45,25 @@ class FollowedThread:
     unread_replies: int
 
 
+@dataclass(frozen=True, slots=True)
+class WorkspaceMember:
+    user: User
+    role: str  # owner, admin, member, bot
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInvitation:
+    """An unanswered invitation, as the workspace's owner and admins see it."""
+
+    id: int
+    workspace_id: int
+    user: User  # the invitee
+    invited_by: User
+    created_at: datetime
+    expires_at: datetime
+
+
 class Rest:
     """The server's REST API (``/api/v1``), with the errors of its one catalogue raised
     as ``RequestError`` (401 as ``AuthenticationError``)."""
@@ -58,6 +79,7 @@ class Rest:
     async def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         """The body's ``data`` of a success; raises the body's ``error`` otherwise."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(kwargs.pop("headers", None) or {})
         response = await self.http.request(method, path, headers=headers, **kwargs)
         try:
             body = response.json()
@@ -152,6 +174,85 @@ class Rest:
             "GET", f"/api/v1/room-chats/workspace/{workspace_id}", token, params=params
         )
         return [Room.from_data(row) for row in data]
+
+    # -- workspace administration and profiles ------------------------------------------
+
+    async def members(
+        self, token: str, workspace_id: int, after: int = 0, limit: int = 500
+    ) -> list[WorkspaceMember]:
+        """A page of the workspace's members by user id, after user ``after``."""
+        data = await self.call(
+            "GET",
+            f"/api/v1/workspaces/{workspace_id}/members",
+            token,
+            params={"after": after, "limit": limit},
+        )
+        return [
+            WorkspaceMember(
+                User.from_data(obj(m, "user")), text(m, "role"), timestamp(m, "joined_at")
+            )
+            for m in data
+        ]
+
+    async def invite(self, token: str, workspace_id: int, username: str) -> None:
+        """Invite a user (the owner or an admin): the same answer whoever they are."""
+        body = {"username": username}
+        await self.call("POST", f"/api/v1/workspaces/{workspace_id}/members", token, json=body)
+
+    async def remove_member(self, token: str, workspace_id: int, user_id: int) -> None:
+        """Remove a member (the owner; an admin: members only); your own id: leave."""
+        await self.call("DELETE", f"/api/v1/workspaces/{workspace_id}/members/{user_id}", token)
+
+    async def set_role(self, token: str, workspace_id: int, user_id: int, role: str) -> str:
+        """Make a member an ``admin`` or an admin a ``member`` (the owner only)."""
+        data = await self.call(
+            "PATCH",
+            f"/api/v1/workspaces/{workspace_id}/members/{user_id}",
+            token,
+            json={"role": role},
+        )
+        return text(data, "role")
+
+    async def rename_workspace(self, token: str, workspace_id: int, name: str) -> None:
+        await self.call("PATCH", f"/api/v1/workspaces/{workspace_id}", token, json={"name": name})
+
+    async def pending_invitations(self, token: str, workspace_id: int) -> list[PendingInvitation]:
+        data = await self.call("GET", f"/api/v1/workspaces/{workspace_id}/invitations", token)
+        return [
+            PendingInvitation(
+                integer(i, "id"),
+                integer(i, "workspace_id"),
+                User.from_data(obj(i, "user")),
+                User.from_data(obj(i, "invited_by")),
+                timestamp(i, "created_at"),
+                timestamp(i, "expires_at"),
+            )
+            for i in data
+        ]
+
+    async def cancel_invitation(self, token: str, invitation_id: int) -> None:
+        await self.call("DELETE", f"/api/v1/invitations/{invitation_id}", token)
+
+    async def accept_invitation(self, token: str, invitation_id: int) -> int:
+        """Join the workspace; its id."""
+        data = await self.call("POST", f"/api/v1/invitations/{invitation_id}/accept", token)
+        return integer(data, "id")
+
+    async def set_display_name(self, token: str, display_name: str) -> User:
+        body = {"display_name": display_name}
+        return User.from_data(await self.call("PATCH", "/api/v1/users/me", token, json=body))
+
+    async def set_avatar(self, token: str, picture: bytes) -> User:
+        """Upload a picture (PNG, JPEG, GIF or WebP, at most 2 MiB); it is cropped to a
+        square on the server. The user with their new ``avatar_url``."""
+        data = await self.call(
+            "PUT",
+            "/api/v1/users/me/avatar",
+            token,
+            content=picture,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return User.from_data(data)
 
 
 def _error_of(status: int, body: Any) -> RequestError:

@@ -51,7 +51,8 @@ class RoomSignal:
     """An ephemeral signal about a room: to the room's joined connections but
     ``sender_id``'s own (typing, read receipts), or, with ``to_user``, to every
     connection of that user on every instance, joined to the room or not (one device's
-    read state reaching the others); or, ``internal``, to the instances themselves."""
+    read state reaching the others); with ``to_workspace``, to every connection
+    following that workspace; or, ``internal``, to the instances themselves."""
 
     room_id: int
     sender_id: int
@@ -60,6 +61,10 @@ class RoomSignal:
     to_user: int | None = None
     # For the other instances, not for clients (presence): ``frame`` is their message.
     internal: bool = False
+    # To every connection following that workspace (subscribe_workspace), on every
+    # instance, instead of a room's (the live sidebar: domain/sidebar.py); ``room_id``
+    # is then 0 or the room it is about.
+    to_workspace: int | None = None
 
     @classmethod
     def build(

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from roomchat.domain.models import Invitation, User, Workspace
+from roomchat.domain.models import Invitation, PendingInvitation, User, Workspace
 from roomchat.domain.names import normalise_username
 from roomchat.domain.ports import Storage
 from roomchat.domain.rate_limits import RateLimiter
-from roomchat.domain.records import InvitationLimits
+from roomchat.domain.records import InvitationLimits, Invited
 from roomchat.errors import ChatError, Code, forbidden, not_found
 
 # Pending invitations a workspace may have: nobody can make the server hold an
@@ -58,11 +58,12 @@ class InvitationService:
 
     async def invite(
         self, owner: User, workspace_id: int, user_id: int | None, username: str | None
-    ) -> None:
+    ) -> tuple[int, Invitation] | None:
         """Invite someone to a workspace the caller owns (the caller checked that).
 
         Every outcome but a full workspace or the rate limit looks the same to the
-        owner. Both are checked before the user is looked up, so hitting them says
+        owner (the caller tells the invitee of a new one: (invitee, invitation), None
+        when none was made). Both are checked before the user is looked up, so hitting them says
         nothing about the user; what the invitee's list makes room by is silent.
         """
         if (user_id is None) == (username is None):
@@ -89,11 +90,32 @@ class InvitationService:
         # A bot belongs to its own workspace only (a revoked key's to none): inviting
         # one is inviting nobody.
         if invitee is None or await self._store.api_keys.is_bot(invitee.id):
-            return
+            return None
         now = self._clock()
-        await self._store.invitations.create(
+        made = await self._store.invitations.create(
             workspace_id, invitee.id, owner.id, now, now - self._ttl, self._limits
         )
+        if made is not Invited.CREATED:
+            return None
+        invitation = await self._store.invitations.find(workspace_id, invitee.id, self._since())
+        return None if invitation is None else (invitee.id, invitation)
+
+    async def in_workspace(self, workspace_id: int, limit: int) -> list[PendingInvitation]:
+        """The workspace's pending invitations (the caller checked the right to see them)."""
+        return await self._store.invitations.in_workspace(
+            workspace_id, self._since(), limit, self._ttl
+        )
+
+    async def workspace_of(self, invitation_id: int) -> int | None:
+        return await self._store.invitations.workspace_of(invitation_id, self._since())
+
+    async def invitee_of(self, invitation_id: int) -> int | None:
+        return await self._store.invitations.invitee(invitation_id, self._since())
+
+    async def cancel(self, invitation_id: int, workspace_id: int) -> None:
+        """Cancel a pending invitation (the caller checked the right to)."""
+        if not await self._store.invitations.cancel(invitation_id, workspace_id):
+            raise not_found("invitation")
 
     async def _resolve(self, user_id: int | None, canonical: str | None) -> User | None:
         if user_id is not None:

@@ -110,6 +110,21 @@ ACTIVITY = _kind("room_activity", SIGNAL)  # to the followers of the room's work
 PRESENCE = _kind("room_presence", SIGNAL)
 # To every connection of a mentioned member, once per message (domain/mentions.py).
 MENTION = _kind("room_chat_mention", SIGNAL)
+# The live sidebar (domain/sidebar.py): to every connection following the workspace
+# (subscribe_workspace) on every instance, whether or not it joined any room there.
+WORKSPACE_ROOM_CREATED = _kind("workspace_room_created", SIGNAL)
+WORKSPACE_ROOM_UPDATED = _kind("workspace_room_updated", SIGNAL)
+WORKSPACE_ROOM_DELETED = _kind("workspace_room_deleted", SIGNAL)
+WORKSPACE_MEMBER_JOINED = _kind("workspace_member_joined", SIGNAL)
+# The member's own connections stop following the workspace once they got it.
+WORKSPACE_MEMBER_LEFT = _kind("workspace_member_left", SIGNAL)
+WORKSPACE_MEMBER_UPDATED = _kind("workspace_member_updated", SIGNAL)  # a new role
+WORKSPACE_UPDATED = _kind("workspace_updated", SIGNAL)  # renamed
+# A profile changed (display name, avatar): to the rooms the user is in, the followers
+# of their workspaces and their own connections.
+USER_UPDATED = _kind("user_updated", SIGNAL)
+# To every connection of the invitee, on every instance (a user-addressed signal).
+INVITATION_RECEIVED = _kind("invitation_received", SIGNAL)
 
 KINDS: Mapping[str, Kind] = MappingProxyType(_KINDS)
 

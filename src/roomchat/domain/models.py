@@ -83,6 +83,29 @@ class Invitation:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class PendingInvitation:
+    """A pending invitation as the workspace's owner and admins see it."""
+
+    id: int
+    workspace_id: int
+    user: User  # the invitee
+    invited_by: User
+    created_at: datetime
+    expires_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "workspace_id": self.workspace_id,
+            "user_id": self.user.id,
+            "user": self.user.to_dict(),
+            "invited_by": self.invited_by.to_dict(),
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+        }
+
+
 ROOM, DIRECT = "room", "direct"  # a room's kind
 
 

@@ -33,6 +33,10 @@ class TooManyWorkspaces(Exception):
     """The user already owns the most workspaces one may."""
 
 
+class NameTaken(Exception):
+    """The owner has another workspace of that name already."""
+
+
 class TooManyWebhooks(Exception):
     """The workspace has its limit of endpoints already."""
 

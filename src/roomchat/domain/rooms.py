@@ -4,6 +4,7 @@ the changes that are room events (joins, leaves, removals, updates, deletion).""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import secrets
 import time
@@ -16,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
 
-from roomchat.domain import kinds
+from roomchat.domain import kinds, sidebar
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.kinds import MEMBER_JOINED, MEMBER_LEFT, ROOM_DELETED, ROOM_UPDATED
 from roomchat.domain.models import Room, RoomUser, RoomView, User
@@ -106,6 +107,15 @@ class RoomService:
                 f"this workspace has {self._limits.per_workspace} rooms, the most it may; "
                 "delete one first",
             ) from None
+
+    def created(self, room: Room) -> Outcome[Room]:
+        """A room just made, with the ``workspace_room_created`` its workspace's
+        followers hear (domain/sidebar.py); a direct conversation's goes to its people
+        only."""
+        origin = self._recorder.origin
+        if room.is_direct:
+            return Outcome(room, signals=sidebar.direct_opened(room, self._public_base_url, origin))
+        return Outcome(room, signals=(sidebar.room_created(room, self._public_base_url, origin),))
 
     async def in_workspace(
         self,
@@ -246,7 +256,7 @@ class RoomService:
             _require_party(access)
             raise forbidden("a direct conversation cannot be changed")
         if not manages_room(user.id, access.room.created_by, access.workspace_role):
-            raise forbidden("only the room's creator or the workspace owner can do that")
+            raise forbidden("only the room's creator, the workspace owner or an admin can do that")
         return access
 
     async def add_member(self, actor: User, room_id: int, user_id: int) -> Outcome[RoomUser]:
@@ -298,9 +308,14 @@ class RoomService:
         passcode_hash = None
         if passcode is not None:
             passcode_hash = await self._hash_passcode(passcode)
-        return await self._change(
+        changed = await self._change(
             room_id, RoomChanges(name=name, passcode_hash=passcode_hash, clear_passcode=clear)
         )
+        # The workspace's followers hear of it too (the room without its link).
+        signal = sidebar.room_updated(
+            changed.value, self._public_base_url, actor.id, self._recorder.origin
+        )
+        return dataclasses.replace(changed, signals=(*changed.signals, signal))
 
     async def rotate_link(self, actor: User, room_id: int) -> Outcome[Room]:
         """A new join link; the old one stops working."""
@@ -326,7 +341,7 @@ class RoomService:
     async def delete(self, actor: User, room_id: int) -> Outcome[RoomEvent]:
         """Delete the room (the creator or the owner): not found from now on. Its value
         is the ``room_chat_deleted`` (its seq is the reply's)."""
-        await self._manage(actor, room_id)
+        access = await self._manage(actor, room_id)
 
         async def change(tx: RoomTransaction, seq: int) -> tuple[str, dict[str, Any]]:
             if not await tx.rooms.mark_deleted(room_id):
@@ -335,7 +350,10 @@ class RoomService:
 
         event = await self._recorder.record(room_id, change)
         self._forget_room(room_id)
-        return outcome(event, event)
+        gone = sidebar.room_deleted(
+            access.room.workspace_id, room_id, actor.id, self._recorder.origin
+        )
+        return Outcome(event, (event,), (gone,))
 
     async def _hash_passcode(self, passcode: str) -> str:
         if not 4 <= len(passcode) <= 64:

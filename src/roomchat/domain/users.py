@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -13,15 +14,38 @@ from roomchat.domain.names import (
     has_hidden_characters,
     normalise_username,
     reads_as_bot,
+    renders_as_nothing,
     username_skeleton,
 )
+from roomchat.domain.outcome import Outcome
 from roomchat.domain.ports import Storage
+from roomchat.domain.rate_limits import RateLimiter
 from roomchat.domain.records import UsernameTaken
+from roomchat.domain.sidebar import user_updated
 from roomchat.domain.throttle import LoginThrottle
 from roomchat.errors import ChatError, Code, not_found, unauthorized
 
 MIN_PASSWORD_CHARS = 8
 MAX_DISPLAY_NAME_CHARS = 64
+
+
+def clean_display_name(raw: str) -> str:
+    """A display name as people will read it, checked as usernames are for what hides or
+    reorders text: trimmed, at most MAX_DISPLAY_NAME_CHARS, no control or format
+    characters, not blank-looking ("" for an empty one: the caller decides)."""
+    name = unicodedata.normalize("NFC", raw).strip()
+    if len(name) > MAX_DISPLAY_NAME_CHARS:
+        raise ChatError(
+            Code.VALIDATION_ERROR,
+            f"display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters",
+        )
+    if has_hidden_characters(name):  # NUL, newlines, RTL overrides, zero-width...
+        raise ChatError(
+            Code.VALIDATION_ERROR, "display_name must not contain control or format characters"
+        )
+    if name and renders_as_nothing(name):
+        raise ChatError(Code.VALIDATION_ERROR, "display_name must show something")
+    return name
 
 
 class UserService:
@@ -31,8 +55,14 @@ class UserService:
         throttle: LoginThrottle,
         hasher: PasswordHasher,
         max_password_chars: int = 128,
+        *,
+        profile_changes: RateLimiter | None = None,
+        origin: str = "",
     ) -> None:
         self._store = store
+        # Per user: each change is a signal to every room they are in (None: unlimited).
+        self._profile_changes = profile_changes
+        self._origin = origin
         self._throttle = throttle
         self._max_password = max_password_chars
         self._hasher = hasher
@@ -62,16 +92,7 @@ class UserService:
                 Code.VALIDATION_ERROR, f"usernames starting with {BOT_PREFIX!r} are the bots'"
             )
         self._check_password_length(password)
-        name = (display_name or "").strip() or canonical
-        if len(name) > MAX_DISPLAY_NAME_CHARS:
-            raise ChatError(
-                Code.VALIDATION_ERROR,
-                f"display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters",
-            )
-        if has_hidden_characters(name):  # NUL, newlines, RTL overrides, zero-width...
-            raise ChatError(
-                Code.VALIDATION_ERROR, "display_name must not contain control or format characters"
-            )
+        name = clean_display_name(display_name or "") or canonical
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         try:
             return await self._store.users.create(
@@ -121,3 +142,24 @@ class UserService:
         if user is None:
             raise not_found("user")
         return user
+
+    async def update_profile(
+        self, user: User, display_name: str | None = None, avatar_url: str | None = None
+    ) -> Outcome[User]:
+        """Change the display name and/or the picture; ``user_updated`` reaches the rooms
+        the user is in, their workspaces' followers and their own connections."""
+        if display_name is not None:
+            display_name = clean_display_name(display_name)
+            if not display_name:
+                raise ChatError(Code.VALIDATION_ERROR, "display_name must not be blank")
+        if self._profile_changes is not None:
+            self._profile_changes.hit(str(user.id))
+        changed = await self._store.users.update_profile(user.id, display_name, avatar_url)
+        if changed is None:
+            raise not_found("user")
+        if changed == user:
+            return Outcome(changed)  # nothing new to tell
+        room_ids, workspace_ids = await self._store.workspaces.room_ids_of(user.id)
+        return Outcome(
+            changed, signals=user_updated(changed, room_ids, workspace_ids, self._origin)
+        )

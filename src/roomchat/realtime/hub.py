@@ -40,6 +40,7 @@ from typing import Protocol
 from roomchat.domain.events import RoomEvent, RoomSignal
 from roomchat.domain.kinds import ENDING
 from roomchat.domain.room_changes import departure
+from roomchat.domain.sidebar import profile_of, unfollowing
 from roomchat.metrics import Metrics
 from roomchat.outages import OutageLog, Unavailability
 from roomchat.realtime.channels import Channels, RoomChannel
@@ -227,12 +228,33 @@ class Hub:
         """An ephemeral signal: to the room's joined connections now, if any (or to
         every connection of its ``to_user``)."""
         if signal.to_user is not None:
-            for conn in self._followers.of_user(signal.to_user):
+            connections = self._followers.of_user(signal.to_user)
+            if not connections:
+                return
+            profile = profile_of(signal)
+            for conn in connections:
                 conn.send(signal.frame)
+                if profile is not None and profile.id == conn.user.id:
+                    conn.user = profile  # what it sends from now on shows the new profile
+            return
+        if signal.to_workspace is not None:
+            self._to_followers(signal, signal.to_workspace)
             return
         channel = self._channels.get(signal.room_id)
         if channel is not None:
             channel.pass_on(signal)
+
+    def _to_followers(self, signal: RoomSignal, workspace_id: int) -> None:
+        """A workspace signal (the live sidebar) to the workspace's followers here; a
+        ``workspace_member_left`` then ends its member's following (domain/sidebar.py)."""
+        followers = list(self._followers.of_workspace(workspace_id))
+        for conn in followers:
+            conn.send(signal.frame)
+        gone = unfollowing(signal) if followers else None
+        if gone is not None:
+            for conn in followers:
+                if conn.user.id == gone[1]:
+                    self._followers.unfollow(conn, workspace_id)
 
     def _sequence(self, channel: RoomChannel, event: RoomEvent) -> None:
         order = channel.order

@@ -148,9 +148,10 @@ class BoundWorkspaces(_Bound):
         new_owner_id: int,
         roles: tuple[str, str],
         owned_limit: int,
+        promotable: tuple[str, ...] = (),
     ) -> Workspace | None:
         return await self._store.workspaces.transfer_owner(
-            self._conn, workspace_id, owner_id, new_owner_id, roles, owned_limit
+            self._conn, workspace_id, owner_id, new_owner_id, roles, owned_limit, promotable
         )
 
     async def with_role(self, workspace_id: int, role: str) -> list[int]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.expression import FromClause
 
-from roomchat.domain.models import Invitation, Workspace
+from roomchat.domain.models import Invitation, PendingInvitation, Workspace
 from roomchat.domain.records import InvitationLimits as InvitationLimits
 from roomchat.domain.records import Invited as Invited
 from roomchat.store.database import reads_of
@@ -111,6 +112,11 @@ class InvitationRepo:
         return Invited.CREATED
 
     async def for_user(self, user_id: int, since: datetime, limit: int) -> list[Invitation]:
+        return await self._of_user(user_id, since, limit)
+
+    async def _of_user(
+        self, user_id: int, since: datetime, limit: int, workspace_id: int | None = None
+    ) -> list[Invitation]:
         inviter = users.alias("inviter")
         query = (
             select(
@@ -132,6 +138,8 @@ class InvitationRepo:
             .order_by(workspace_invitations.c.created_at, workspace_invitations.c.id)
             .limit(limit)
         )
+        if workspace_id is not None:
+            query = query.where(workspace_invitations.c.workspace_id == workspace_id)
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
@@ -144,6 +152,68 @@ class InvitationRepo:
             )
             for row in rows
         ]
+
+    async def find(self, workspace_id: int, user_id: int, since: datetime) -> Invitation | None:
+        """The user's pending invitation to the workspace, as they see it."""
+        for invitation in await self._of_user(user_id, since, 1, workspace_id):
+            return invitation
+        return None
+
+    async def in_workspace(
+        self, workspace_id: int, since: datetime, limit: int, ttl: timedelta
+    ) -> list[PendingInvitation]:
+        """The workspace's pending invitations (made at ``since`` or later; each lapses
+        ``ttl`` after it was made), oldest first, as its managers see them."""
+        inviter, invitee = users.alias("inviter"), users.alias("invitee")
+        query = (
+            select(
+                workspace_invitations.c.id.label("invitation_id"),
+                workspace_invitations.c.created_at,
+                *(c.label(f"u_{c.name}") for c in _user_columns(invitee)),
+                *(c.label(f"i_{c.name}") for c in _user_columns(inviter)),
+            )
+            .join(invitee, invitee.c.id == workspace_invitations.c.user_id)
+            .join(inviter, inviter.c.id == workspace_invitations.c.invited_by)
+            .where(
+                workspace_invitations.c.workspace_id == workspace_id,
+                workspace_invitations.c.created_at >= since,
+            )
+            .order_by(workspace_invitations.c.created_at, workspace_invitations.c.id)
+            .limit(limit)
+        )
+        async with self._reads.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            PendingInvitation(
+                id=row.invitation_id,
+                workspace_id=workspace_id,
+                user=user_from(row, "u_"),
+                invited_by=user_from(row, "i_"),
+                created_at=row.created_at,
+                expires_at=row.created_at + ttl,
+            )
+            for row in rows
+        ]
+
+    async def workspace_of(self, invitation_id: int, since: datetime) -> int | None:
+        """The workspace a pending invitation is to; None when there is none by that id."""
+        query = select(workspace_invitations.c.workspace_id).where(
+            workspace_invitations.c.id == invitation_id,
+            workspace_invitations.c.created_at >= since,
+        )
+        async with self._reads.connect() as conn:
+            value = (await conn.execute(query)).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+    async def cancel(self, invitation_id: int, workspace_id: int) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(workspace_invitations).where(
+                    workspace_invitations.c.id == invitation_id,
+                    workspace_invitations.c.workspace_id == workspace_id,
+                )
+            )
+        return bool(result.rowcount)
 
     async def invitee(self, invitation_id: int, since: datetime) -> int | None:
         """Whose the pending invitation is; None when there is none by that id."""
@@ -247,3 +317,7 @@ async def _lock(conn: AsyncConnection, workspace_id: int, user_id: int) -> None:
     if conn.dialect.name == "postgresql":
         for table, row_id in ((workspaces, workspace_id), (users, user_id)):
             await conn.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
+
+
+def _user_columns(table: FromClause) -> list[Any]:
+    return [table.c.id, table.c.username, table.c.display_name, table.c.avatar_url]

@@ -74,3 +74,18 @@ class UserRepo:
             await conn.execute(
                 users.update().where(users.c.id == user_id).values(password_hash=password_hash)
             )
+
+    async def update_profile(
+        self, user_id: int, display_name: str | None, avatar_url: str | None
+    ) -> User | None:
+        """Set what is given (None leaves it); the user after it, None for no such user."""
+        values: dict[str, str] = {}
+        if display_name is not None:
+            values["display_name"] = display_name
+        if avatar_url is not None:
+            values["avatar_url"] = avatar_url
+        async with self._engine.begin() as conn:
+            if values:
+                await conn.execute(users.update().where(users.c.id == user_id).values(**values))
+            row = (await conn.execute(select(*USER_COLUMNS).where(users.c.id == user_id))).first()
+        return user_from(row) if row else None

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.models import Workspace, WorkspaceMember
+from roomchat.domain.records import NameTaken as NameTaken
 from roomchat.domain.records import TooManyWorkspaces as TooManyWorkspaces
 from roomchat.store.database import reads_of
 from roomchat.store.rows import USER_COLUMNS, user_from
@@ -27,6 +28,8 @@ class WorkspaceRepo:
             await _lock_user(conn, owner_id)
             if await _owned_by(conn, owner_id) >= owned_limit:
                 raise TooManyWorkspaces()
+            if await _name_taken(conn, owner_id, name):
+                raise NameTaken()
             result = await conn.execute(
                 insert(workspaces)
                 .values(name=name, owner_id=owner_id, created_at=now)
@@ -127,6 +130,7 @@ class WorkspaceRepo:
         new_owner_id: int,
         roles: tuple[str, str],
         owned_limit: int,
+        promotable: tuple[str, ...] = (),
     ) -> Workspace | None:
         """Make a member the owner and the owner a member (``roles``: the owner's and a
         member's), in the caller's transaction, which rolls back when this does not
@@ -144,7 +148,7 @@ class WorkspaceRepo:
             .where(
                 workspace_members.c.workspace_id == workspace_id,
                 workspace_members.c.user_id == new_owner_id,
-                workspace_members.c.role == member,
+                workspace_members.c.role.in_((member, *promotable)),
             )
             .values(role=owner)
         )
@@ -173,18 +177,104 @@ class WorkspaceRepo:
         row = (await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))).one()
         return Workspace(**row._mapping)
 
-    async def members(self, workspace_id: int) -> list[WorkspaceMember]:
+    async def members(
+        self, workspace_id: int, after: int = 0, limit: int | None = None
+    ) -> list[WorkspaceMember]:
+        """The members by user id, those after user ``after``, at most ``limit`` (None: all)."""
         query = (
             select(*USER_COLUMNS, workspace_members.c.role, workspace_members.c.joined_at)
             .join(users, users.c.id == workspace_members.c.user_id)
-            .where(workspace_members.c.workspace_id == workspace_id)
-            .order_by(workspace_members.c.joined_at, users.c.id)
+            .where(workspace_members.c.workspace_id == workspace_id, users.c.id > after)
+            .order_by(users.c.id)
         )
+        if limit is not None:
+            query = query.limit(limit)
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
             WorkspaceMember(workspace_id, user_from(row), row.role, row.joined_at) for row in rows
         ]
+
+    async def member(self, workspace_id: int, user_id: int) -> WorkspaceMember | None:
+        query = (
+            select(*USER_COLUMNS, workspace_members.c.role, workspace_members.c.joined_at)
+            .join(users, users.c.id == workspace_members.c.user_id)
+            .where(
+                workspace_members.c.workspace_id == workspace_id,
+                workspace_members.c.user_id == user_id,
+            )
+        )
+        async with self._reads.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return WorkspaceMember(workspace_id, user_from(row), row.role, row.joined_at)
+
+    async def set_role(
+        self, workspace_id: int, user_id: int, role: str, changeable: tuple[str, ...]
+    ) -> bool:
+        """Give a member ``role`` if their role now is one of ``changeable``."""
+        async with self._engine.begin() as conn:
+            changed = await conn.execute(
+                update(workspace_members)
+                .where(
+                    workspace_members.c.workspace_id == workspace_id,
+                    workspace_members.c.user_id == user_id,
+                    workspace_members.c.role.in_(changeable),
+                )
+                .values(role=role)
+            )
+        return bool(changed.rowcount)
+
+    async def rename(self, workspace_id: int, owner_id: int, name: str) -> Workspace | None:
+        """Rename a workspace ``owner_id`` owns; None when they do not (any more).
+        NameTaken when another workspace of theirs has that name (any case)."""
+        async with self._engine.begin() as conn:
+            await _lock_user(conn, owner_id)
+            if await _name_taken(conn, owner_id, name, workspace_id):
+                raise NameTaken()
+            changed = await conn.execute(
+                update(workspaces)
+                .where(workspaces.c.id == workspace_id, workspaces.c.owner_id == owner_id)
+                .values(name=name)
+            )
+            if not changed.rowcount:
+                return None
+            row = (
+                await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))
+            ).one()
+        return Workspace(**row._mapping)
+
+    async def room_ids_of(self, user_id: int) -> tuple[list[int], list[int]]:
+        """The rooms (not deleted) a user is in, and the workspaces they belong to."""
+        in_rooms = (
+            select(room_users.c.room_id)
+            .join(rooms, rooms.c.id == room_users.c.room_id)
+            .where(room_users.c.user_id == user_id, rooms.c.deleted_at.is_(None))
+            .order_by(room_users.c.room_id)
+        )
+        of_workspaces = (
+            select(workspace_members.c.workspace_id)
+            .where(workspace_members.c.user_id == user_id)
+            .order_by(workspace_members.c.workspace_id)
+        )
+        async with self._reads.connect() as conn:
+            room_ids = [int(r) for r in (await conn.execute(in_rooms)).scalars()]
+            workspace_ids = [int(w) for w in (await conn.execute(of_workspaces)).scalars()]
+        return room_ids, workspace_ids
+
+
+async def _name_taken(
+    conn: AsyncConnection, owner_id: int, name: str, other_than: int | None = None
+) -> bool:
+    """Whether ``owner_id`` owns a workspace (but ``other_than``) named ``name``, in any
+    case (ASCII case on SQLite, whose lower() folds only that)."""
+    query = select(workspaces.c.id).where(
+        workspaces.c.owner_id == owner_id, func.lower(workspaces.c.name) == name.lower()
+    )
+    if other_than is not None:
+        query = query.where(workspaces.c.id != other_than)
+    return (await conn.execute(query.limit(1))).first() is not None
 
 
 async def _owned_by(conn: AsyncConnection, user_id: int) -> int:

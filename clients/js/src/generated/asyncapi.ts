@@ -168,6 +168,11 @@ export type RoomEventItem =
       action: "room_chat_deleted";
       data: RoomDeletedData;
     };
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceRole".
+ */
+export type WorkspaceRole = "owner" | "admin" | "member" | "bot";
 
 /**
  * Every schema of the AsyncAPI document's components, by name.
@@ -273,6 +278,26 @@ export interface RoomchatWebSocketSchemas {
   RoomReadUpdatedBroadcast?: RoomReadUpdatedBroadcast;
   RoomActivityBroadcast?: RoomActivityBroadcast;
   RoomChatMentionBroadcast?: RoomChatMentionBroadcast;
+  WorkspaceRoomCreatedBroadcast?: WorkspaceRoomCreatedBroadcast;
+  WorkspaceRoomUpdatedBroadcast?: WorkspaceRoomUpdatedBroadcast;
+  WorkspaceRoomDeletedBroadcast?: WorkspaceRoomDeletedBroadcast;
+  WorkspaceMemberJoinedBroadcast?: WorkspaceMemberJoinedBroadcast;
+  WorkspaceMemberLeftBroadcast?: WorkspaceMemberLeftBroadcast;
+  WorkspaceMemberUpdatedBroadcast?: WorkspaceMemberUpdatedBroadcast;
+  WorkspaceUpdatedBroadcast?: WorkspaceUpdatedBroadcast;
+  UserUpdatedBroadcast?: UserUpdatedBroadcast;
+  InvitationReceivedBroadcast?: InvitationReceivedBroadcast;
+  WorkspaceRoomData?: WorkspaceRoomData;
+  WorkspaceRoomDeletedData?: WorkspaceRoomDeletedData;
+  WorkspaceRole?: WorkspaceRole;
+  WorkspaceMemberJoinedData?: WorkspaceMemberJoinedData;
+  WorkspaceMemberLeftData?: WorkspaceMemberLeftData;
+  WorkspaceMemberUpdatedData?: WorkspaceMemberUpdatedData;
+  Workspace?: Workspace;
+  WorkspaceUpdatedData?: WorkspaceUpdatedData;
+  UserUpdatedData?: UserUpdatedData;
+  Invitation?: Invitation;
+  InvitationReceivedData?: InvitationReceivedData;
   RoomPresenceBroadcast?: RoomPresenceBroadcast;
 }
 /**
@@ -1266,6 +1291,232 @@ export interface RoomChatMentionBroadcast {
   action: "room_chat_mention";
   status: "success";
   data: MentionData;
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceRoomCreatedBroadcast".
+ */
+export interface WorkspaceRoomCreatedBroadcast {
+  action: "workspace_room_created";
+  status: "success";
+  data: WorkspaceRoomData;
+}
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceRoomData".
+ */
+export interface WorkspaceRoomData {
+  workspace_id: Id;
+  room_id: Id;
+  room: Room1;
+}
+/**
+ * A room as its members see it (never its passcode). A direct conversation (`kind:
+ * "direct"`, docs/protocol.md "Direct conversations") has `name`, `link_join` and
+ * `link_token` null, `has_passcode` false, and `member_ids`: its people.
+ *
+ */
+export interface Room1 {
+  id: Id;
+  workspace_id: Id;
+  /**
+   * null for a direct conversation.
+   */
+  name: string | null;
+  created_by: Id;
+  /**
+   * `{PUBLIC_BASE_URL}/join/{token}`; null for someone not a member.
+   */
+  link_join: string | null;
+  /**
+   * The token part of link_join (what the join endpoint takes); null exactly when link_join is.
+   */
+  link_token: string | null;
+  created_at: Timestamp;
+  has_passcode: boolean;
+  kind: "room" | "direct";
+  /**
+   * A direct conversation's people, sorted; null for a room.
+   */
+  member_ids: null | [Id, Id, ...Id[]];
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceRoomUpdatedBroadcast".
+ */
+export interface WorkspaceRoomUpdatedBroadcast {
+  action: "workspace_room_updated";
+  status: "success";
+  data: WorkspaceRoomData;
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceRoomDeletedBroadcast".
+ */
+export interface WorkspaceRoomDeletedBroadcast {
+  action: "workspace_room_deleted";
+  status: "success";
+  data: WorkspaceRoomDeletedData;
+}
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceRoomDeletedData".
+ */
+export interface WorkspaceRoomDeletedData {
+  workspace_id: Id;
+  room_id: Id;
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceMemberJoinedBroadcast".
+ */
+export interface WorkspaceMemberJoinedBroadcast {
+  action: "workspace_member_joined";
+  status: "success";
+  data: WorkspaceMemberJoinedData;
+}
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceMemberJoinedData".
+ */
+export interface WorkspaceMemberJoinedData {
+  workspace_id: Id;
+  user_id: Id;
+  role: WorkspaceRole;
+  joined_at: Timestamp;
+  user: User;
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceMemberLeftBroadcast".
+ */
+export interface WorkspaceMemberLeftBroadcast {
+  action: "workspace_member_left";
+  status: "success";
+  data: WorkspaceMemberLeftData;
+}
+/**
+ * `removed_by` is `user_id` when they left on their own. The member's own connections stop following the workspace once they got it.
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceMemberLeftData".
+ */
+export interface WorkspaceMemberLeftData {
+  workspace_id: Id;
+  user_id: Id;
+  removed_by: Id;
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceMemberUpdatedBroadcast".
+ */
+export interface WorkspaceMemberUpdatedBroadcast {
+  action: "workspace_member_updated";
+  status: "success";
+  data: WorkspaceMemberUpdatedData;
+}
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceMemberUpdatedData".
+ */
+export interface WorkspaceMemberUpdatedData {
+  workspace_id: Id;
+  user_id: Id;
+  role: WorkspaceRole;
+  changed_by: Id;
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceUpdatedBroadcast".
+ */
+export interface WorkspaceUpdatedBroadcast {
+  action: "workspace_updated";
+  status: "success";
+  data: WorkspaceUpdatedData;
+}
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "WorkspaceUpdatedData".
+ */
+export interface WorkspaceUpdatedData {
+  workspace_id: Id;
+  workspace: Workspace;
+}
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "Workspace".
+ */
+export interface Workspace {
+  id: Id;
+  name: string;
+  owner_id: Id;
+  created_at: Timestamp;
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "UserUpdatedBroadcast".
+ */
+export interface UserUpdatedBroadcast {
+  action: "user_updated";
+  status: "success";
+  data: UserUpdatedData;
+}
+/**
+ * The user as they are now; show every message of `user_id` with it.
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "UserUpdatedData".
+ */
+export interface UserUpdatedData {
+  user_id: Id;
+  user: User;
+}
+/**
+ * A signal (docs/protocol.md, "The live sidebar" and "Profiles").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "InvitationReceivedBroadcast".
+ */
+export interface InvitationReceivedBroadcast {
+  action: "invitation_received";
+  status: "success";
+  data: InvitationReceivedData;
+}
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "InvitationReceivedData".
+ */
+export interface InvitationReceivedData {
+  invitation: Invitation;
+}
+/**
+ * As GET /api/v1/invitations lists it.
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "Invitation".
+ */
+export interface Invitation {
+  id: Id;
+  workspace_id: Id;
+  workspace_name: string;
+  invited_by: User;
+  created_at: Timestamp;
 }
 /**
  * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema

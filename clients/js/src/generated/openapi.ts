@@ -143,7 +143,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Update Me */
+        /**
+         * Update Me
+         * @description Change your display name (``user_updated`` reaches the rooms you are in and your
+         *     workspaces' followers) or whether others see your read receipts.
+         */
         patch: operations["update_me_api_v1_users_me_patch"];
         trace?: never;
     };
@@ -172,12 +176,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Members */
+        /**
+         * Members
+         * @description The members by user id, each with ``role`` (owner, admin, member, bot) and
+         *     ``joined_at``, up to ``limit`` (500 by default and at most). More: a ``Link``
+         *     header (``rel="next"``) with the next page's URL.
+         */
         get: operations["members_api_v1_workspaces__workspace_id__members_get"];
         put?: never;
         /**
          * Add Member
-         * @description Invite a user (owner only). The reply never says whether the user exists, is
+         * @description Invite a user (the owner or an admin). The reply never says whether the user exists, is
          *     already a member or already invited: they join by accepting (/api/v1/invitations).
          */
         post: operations["add_member_api_v1_workspaces__workspace_id__members_post"];
@@ -223,6 +232,76 @@ export interface paths {
          *     endpoint deleted: the new owner makes fresh ones.
          */
         post: operations["transfer_owner_api_v1_workspaces__workspace_id__owner_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Member
+         * @description Remove a member from the workspace and its rooms (the owner; an admin: members
+         *     only), as leaving does: a ``room_member_left`` per room they were in (their sockets
+         *     stop receiving each at once, on every instance), ``workspace_member_left`` to the
+         *     workspace's followers. Your own id: you leave.
+         */
+        delete: operations["remove_member_api_v1_workspaces__workspace_id__members__user_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change Role
+         * @description Make a member an admin, or an admin a member (the owner only):
+         *     ``workspace_member_updated`` to the workspace's followers.
+         */
+        patch: operations["change_role_api_v1_workspaces__workspace_id__members__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Rename Workspace
+         * @description Rename the workspace (the owner only); a name is unique among one owner's
+         *     workspaces. ``workspace_updated`` to its followers.
+         */
+        patch: operations["rename_workspace_api_v1_workspaces__workspace_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending Invitations
+         * @description The workspace's unanswered invitations, oldest first (the owner or an admin):
+         *     cancel one with DELETE /api/v1/invitations/{id}.
+         */
+        get: operations["pending_invitations_api_v1_workspaces__workspace_id__invitations_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -417,7 +496,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create Room */
+        /**
+         * Create Room
+         * @description Make a room; the workspace's followers hear ``workspace_room_created``.
+         */
         post: operations["create_room_api_v1_room_chats__post"];
         delete?: never;
         options?: never;
@@ -743,6 +825,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel
+         * @description Cancel a pending invitation: the owner or an admin of its workspace (the invitee
+         *     declines it this way too). forbidden for anyone else; not_found for an answered,
+         *     expired or unknown one.
+         */
+        delete: operations["cancel_api_v1_invitations__invitation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Avatar
+         * @description Set your picture: cropped to its centre square, scaled to 256 px and stored as a
+         *     PNG (nothing of the upload but its pixels is kept). ``avatar_url`` is its address;
+         *     ``user_updated`` reaches the rooms you are in and your workspaces' followers.
+         */
+        put: operations["put_avatar_api_v1_users_me_avatar_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -808,6 +934,20 @@ export interface components {
              */
             status: "success";
             data: components["schemas"]["ApiKey"];
+        };
+        /** AvatarResponse */
+        AvatarResponse: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["Me"];
+        };
+        /** Cancelled */
+        Cancelled: {
+            /** Invitation Id */
+            invitation_id: number;
         };
         /** Check */
         Check: {
@@ -1012,6 +1152,15 @@ export interface components {
              */
             created_at: string;
         };
+        /** InvitationCancelledResponse */
+        InvitationCancelledResponse: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["Cancelled"];
+        };
         /** InvitationListResponse */
         InvitationListResponse: {
             /**
@@ -1170,7 +1319,10 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
-            /** Avatar Url */
+            /**
+             * Avatar Url
+             * @description the user's picture (GET it: a square PNG), null until they set one
+             */
             avatar_url: string | null;
             /**
              * Share Read Receipts
@@ -1387,6 +1539,15 @@ export interface components {
              */
             user_id: number;
         };
+        /** NewRole */
+        NewRole: {
+            /**
+             * Role
+             * @description admin: manages rooms and members; member: neither
+             * @enum {string}
+             */
+            role: "admin" | "member";
+        };
         /** NewWebhook */
         NewWebhook: {
             /**
@@ -1421,6 +1582,44 @@ export interface components {
              *     ]
              */
             user_ids: number[];
+        };
+        /**
+         * PendingInvitation
+         * @description A pending invitation as the workspace's owner and admins see it.
+         */
+        PendingInvitation: {
+            /** Id */
+            id: number;
+            /** Workspace Id */
+            workspace_id: number;
+            /**
+             * User Id
+             * @description the invitee
+             */
+            user_id: number;
+            user: components["schemas"]["User"];
+            invited_by: components["schemas"]["User"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description unanswered until then, it lapses
+             */
+            expires_at: string;
+        };
+        /** PendingInvitationListResponse */
+        PendingInvitationListResponse: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "success";
+            /** Data */
+            data: components["schemas"]["PendingInvitation"][];
         };
         /** PostMessage */
         PostMessage: {
@@ -1547,6 +1746,15 @@ export interface components {
              * @example Alice
              */
             display_name?: string | null;
+        };
+        /** RemovedMemberResponse */
+        RemovedMemberResponse: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["LeftWorkspace"];
         };
         /** Room */
         Room: {
@@ -1901,6 +2109,12 @@ export interface components {
              * @description false: others no longer see how far you have read
              */
             share_read_receipts?: boolean | null;
+            /**
+             * Display Name
+             * @description 1-64 characters, no control or format characters: the name others see (user_updated tells them)
+             * @example Alice Liddell
+             */
+            display_name?: string | null;
         };
         /** UpdateRoom */
         UpdateRoom: {
@@ -1923,7 +2137,10 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
-            /** Avatar Url */
+            /**
+             * Avatar Url
+             * @description the user's picture (GET it: a square PNG), null until they set one
+             */
             avatar_url: string | null;
         };
         /** Webhook */
@@ -2061,7 +2278,7 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "owner" | "member" | "bot";
+            role: "owner" | "admin" | "member" | "bot";
             /**
              * Joined At
              * Format: date-time
@@ -2078,6 +2295,15 @@ export interface components {
             status: "success";
             /** Data */
             data: components["schemas"]["WorkspaceMember"][];
+        };
+        /** WorkspaceMemberResponse */
+        WorkspaceMemberResponse: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["WorkspaceMember"];
         };
         /** WorkspaceResponse */
         WorkspaceResponse: {
@@ -2793,7 +3019,11 @@ export interface operations {
     };
     members_api_v1_workspaces__workspace_id__members_get: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description the last user_id of the page before */
+                after?: number;
+            };
             header?: never;
             path: {
                 workspace_id: number;
@@ -3130,6 +3360,383 @@ export interface operations {
             };
             /** @description `payload_too_large`: the body is over max_body_bytes (default 1 MiB) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    remove_member_api_v1_workspaces__workspace_id__members__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemovedMemberResponse"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: you may not do that (not a member, not the owner, or an API key where a login session is needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: what the path names does not exist (or is not visible to you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `conflict`: the state does not allow it (a bound reached, a name taken...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    change_role_api_v1_workspaces__workspace_id__members__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewRole"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceMemberResponse"];
+                };
+            };
+            /** @description `bad_request`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: you may not do that (not a member, not the owner, or an API key where a login session is needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: what the path names does not exist (or is not visible to you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `conflict`: the state does not allow it (a bound reached, a name taken...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over max_body_bytes (default 1 MiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rename_workspace_api_v1_workspaces__workspace_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWorkspace"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceResponse"];
+                };
+            };
+            /** @description `bad_request`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: you may not do that (not a member, not the owner, or an API key where a login session is needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: what the path names does not exist (or is not visible to you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `conflict`: the state does not allow it (a bound reached, a name taken...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over max_body_bytes (default 1 MiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    pending_invitations_api_v1_workspaces__workspace_id__invitations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingInvitationListResponse"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: you may not do that (not a member, not the owner, or an API key where a login session is needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: what the path names does not exist (or is not visible to you) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5848,6 +6455,152 @@ export interface operations {
             };
             /** @description `not_found`: what the path names does not exist (or is not visible to you) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    cancel_api_v1_invitations__invitation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCancelledResponse"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: you may not do that (not a member, not the owner, or an API key where a login session is needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: what the path names does not exist (or is not visible to you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_avatar_api_v1_users_me_avatar_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the picture's bytes (PNG, JPEG, GIF or WebP; at most 2 MiB): what it is is read from the bytes, whatever the Content-Type */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvatarResponse"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over max_body_bytes (default 1 MiB) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

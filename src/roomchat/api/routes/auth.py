@@ -7,10 +7,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from roomchat.api import schemas
 from roomchat.api.deps import ClientAddress, CurrentSession, CurrentUser, Svc
+from roomchat.api.outcomes import reply
 from roomchat.api.responses import BEARER, BODY, JSON, SESSION, errors, ok
 from roomchat.api.routing import StrictJSONRoute
+from roomchat.domain.outcome import Outcome
 from roomchat.domain.sessions import IssuedToken
-from roomchat.errors import Code
+from roomchat.errors import ChatError, Code
 
 router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
 
@@ -126,6 +128,13 @@ class UpdateMe(BaseModel):
     share_read_receipts: StrictBool | None = Field(
         default=None, description="false: others no longer see how far you have read"
     )
+    display_name: StrictStr | None = Field(
+        default=None,
+        max_length=MAX_DISPLAY_NAME,
+        examples=["Alice Liddell"],
+        description="1-64 characters, no control or format characters: the name others "
+        "see (user_updated tells them)",
+    )
 
 
 @router.get("/api/v1/users/me", tags=["users"], response_model=MeReply, responses=errors(*BEARER))
@@ -138,10 +147,20 @@ async def me(user: CurrentUser, svc: Svc) -> JSON:
     "/api/v1/users/me",
     tags=["users"],
     response_model=MeReply,
-    responses=errors(*BEARER, *BODY),
+    # rate_limited: profile changes per user
+    responses=errors(*BEARER, *BODY, Code.RATE_LIMITED),
 )
 async def update_me(body: UpdateMe, user: CurrentUser, svc: Svc) -> JSON:
+    """Change your display name (``user_updated`` reaches the rooms you are in and your
+    workspaces' followers) or whether others see your read receipts."""
+    if "display_name" in body.model_fields_set and body.display_name is None:
+        raise ChatError(Code.VALIDATION_ERROR, "display_name cannot be null")
+    changed = Outcome(user)
+    if body.display_name is not None:
+        changed = await svc.users.update_profile(user, display_name=body.display_name)
     if body.share_read_receipts is not None:
         await svc.reads.share_receipts(user, body.share_read_receipts)
     shares = await svc.reads.shares_receipts(user.id)
-    return ok({**user.to_dict(), "share_read_receipts": shares})
+    return reply(
+        ok({**changed.value.to_dict(), "share_read_receipts": shares}), changed, svc.fanout
+    )

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from roomchat.api import schemas
 from roomchat.api.deps import CurrentUser, Id, Svc
+from roomchat.api.outcomes import reply
 from roomchat.api.responses import BEARER, BODY, JSON, SCOPED, errors, ok
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.direct_chats import MAX_OTHERS
@@ -45,4 +46,8 @@ async def open_direct_chat(body: OpenDirectChat, user: CurrentUser, svc: Svc) ->
     there is none (201), else that one (200), whoever of them asks and in whatever
     order: ``kind: "direct"``, ``name`` null, ``member_ids``, no passcode or link."""
     opened = await svc.direct_chats.open(user, body.workspace_id, body.user_ids)
-    return ok(opened.room.to_dict(svc.public_base_url), 201 if opened.created else 200)
+    response = ok(opened.room.to_dict(svc.public_base_url), 201 if opened.created else 200)
+    if not opened.created:
+        return response
+    # A new one: its people's sidebars hear of it (workspace_room_created, to them only).
+    return reply(response, svc.rooms.created(opened.room), svc.fanout)

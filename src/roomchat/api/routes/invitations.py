@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from roomchat.api import schemas
 from roomchat.api.deps import CurrentUser, IdPath, Svc
+from roomchat.api.outcomes import reply
 from roomchat.api.responses import BEARER, JSON, PARAMS, SCOPED, errors, ok
 from roomchat.api.routing import StrictJSONRoute
 
@@ -35,8 +36,9 @@ async def my_invitations(user: CurrentUser, svc: Svc) -> JSON:
 )
 async def accept(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Become a member of the workspace: the reply is the workspace."""
-    workspace = await svc.workspaces.accept(user, invitation_id)
-    return ok(workspace.to_dict())
+    accepted = await svc.workspaces.accept(user, invitation_id)
+    # The workspace's followers hear workspace_member_joined.
+    return reply(ok(accepted.value.to_dict()), accepted, svc.fanout)
 
 
 @router.post(
@@ -46,4 +48,17 @@ async def accept(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
 )
 async def decline(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     await svc.workspaces.invitations.decline(user, invitation_id)
+    return ok({"invitation_id": invitation_id})
+
+
+@router.delete(
+    "/{invitation_id}",
+    response_model=schemas.success(schemas.Cancelled, "InvitationCancelledResponse"),
+    responses=ANSWER,
+)
+async def cancel(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """Cancel a pending invitation: the owner or an admin of its workspace (the invitee
+    declines it this way too). forbidden for anyone else; not_found for an answered,
+    expired or unknown one."""
+    await svc.workspaces.cancel_invitation(user, invitation_id)
     return ok({"invitation_id": invitation_id})

@@ -86,8 +86,10 @@ class PostMessage(BaseModel):
     responses=errors(*BEARER, *BODY, *SCOPED, Code.CONFLICT),
 )
 async def create_room(body: CreateRoom, user: CurrentUser, svc: Svc) -> JSON:
+    """Make a room; the workspace's followers hear ``workspace_room_created``."""
     room = await svc.rooms.create(user, body.workspace_id, body.name, body.passcode)
-    return ok(room.to_dict(svc.public_base_url), 201)
+    created = svc.rooms.created(room)
+    return reply(ok(room.to_dict(svc.public_base_url), 201), created, svc.fanout)
 
 
 @router.get(

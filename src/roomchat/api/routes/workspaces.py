@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictStr
 
 from roomchat.api import schemas
-from roomchat.api.deps import CurrentUser, Id, IdPath, PlainDecimal, Svc
+from roomchat.api.deps import MAX_REQUEST_INT, CurrentUser, Id, IdPath, PlainDecimal, Svc
 from roomchat.api.outcomes import reply
 from roomchat.api.responses import BEARER, BODY, JSON, PARAMS, SCOPED, errors, ok
 from roomchat.api.routing import StrictJSONRoute
 from roomchat.domain.threads import FOLLOWED_PAGE
+from roomchat.domain.workspaces import MEMBER_PAGE
 from roomchat.errors import Code
 
 router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"], route_class=StrictJSONRoute)
@@ -26,6 +28,12 @@ class AddMember(BaseModel):
     user_id: Id | None = None
     username: StrictStr | None = Field(
         default=None, max_length=64, description="instead of user_id"
+    )
+
+
+class NewRole(BaseModel):
+    role: Literal["admin", "member"] = Field(
+        description="admin: manages rooms and members; member: neither"
     )
 
 
@@ -70,10 +78,11 @@ async def my_workspaces(user: CurrentUser, svc: Svc) -> JSON:
     responses=errors(*IN_WORKSPACE, *BODY, Code.CONFLICT, Code.RATE_LIMITED),
 )
 async def add_member(workspace_id: IdPath, body: AddMember, user: CurrentUser, svc: Svc) -> JSON:
-    """Invite a user (owner only). The reply never says whether the user exists, is
+    """Invite a user (the owner or an admin). The reply never says whether the user exists, is
     already a member or already invited: they join by accepting (/api/v1/invitations)."""
-    await svc.workspaces.invite(user, workspace_id, body.user_id, body.username)
-    return ok({"workspace_id": workspace_id, "detail": INVITED}, 202)
+    invited = await svc.workspaces.invite(user, workspace_id, body.user_id, body.username)
+    # A new invitation reaches the invitee's connections (invitation_received).
+    return reply(ok({"workspace_id": workspace_id, "detail": INVITED}, 202), invited, svc.fanout)
 
 
 @router.delete(
@@ -108,8 +117,88 @@ async def transfer_owner(workspace_id: IdPath, body: NewOwner, user: CurrentUser
     response_model=schemas.success(list[schemas.WorkspaceMember], "WorkspaceMemberListResponse"),
     responses=errors(*IN_WORKSPACE),
 )
-async def members(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
-    return ok([m.to_dict() for m in await svc.workspaces.members(user, workspace_id)])
+async def members(
+    workspace_id: IdPath,
+    user: CurrentUser,
+    svc: Svc,
+    limit: Annotated[int, Query(ge=1, le=MEMBER_PAGE), PlainDecimal] = MEMBER_PAGE,
+    after: Annotated[
+        int,
+        Query(ge=0, le=MAX_REQUEST_INT, description="the last user_id of the page before"),
+        PlainDecimal,
+    ] = 0,
+) -> JSON:
+    """The members by user id, each with ``role`` (owner, admin, member, bot) and
+    ``joined_at``, up to ``limit`` (500 by default and at most). More: a ``Link``
+    header (``rel="next"``) with the next page's URL."""
+    found = await svc.workspaces.members(user, workspace_id, after, limit + 1)
+    page = found[:limit]
+    response = ok([m.to_dict() for m in page])
+    if len(found) > limit:
+        query = urlencode({"limit": limit, "after": page[-1].user.id})
+        url = f"{svc.public_base_url}{router.prefix}/{workspace_id}/members?{query}"
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return response
+
+
+@router.delete(
+    "/{workspace_id}/members/{user_id}",
+    response_model=schemas.success(schemas.LeftWorkspace, "RemovedMemberResponse"),
+    # forbidden: not the owner or an admin, an admin removing an admin, anyone removing
+    # the owner or a bot; conflict: their role changed meanwhile
+    responses=errors(*IN_WORKSPACE, Code.CONFLICT),
+)
+async def remove_member(workspace_id: IdPath, user_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """Remove a member from the workspace and its rooms (the owner; an admin: members
+    only), as leaving does: a ``room_member_left`` per room they were in (their sockets
+    stop receiving each at once, on every instance), ``workspace_member_left`` to the
+    workspace's followers. Your own id: you leave."""
+    removed = await svc.workspaces.remove(user, workspace_id, user_id)
+    return reply(ok({"workspace_id": workspace_id, "user_id": user_id}), removed, svc.fanout)
+
+
+@router.patch(
+    "/{workspace_id}/members/{user_id}",
+    response_model=schemas.success(schemas.WorkspaceMember, "WorkspaceMemberResponse"),
+    # forbidden: not the owner, or the owner's or a bot's role; conflict: changed meanwhile
+    responses=errors(*IN_WORKSPACE, *BODY, Code.CONFLICT),
+)
+async def change_role(
+    workspace_id: IdPath, user_id: IdPath, body: NewRole, user: CurrentUser, svc: Svc
+) -> JSON:
+    """Make a member an admin, or an admin a member (the owner only):
+    ``workspace_member_updated`` to the workspace's followers."""
+    changed = await svc.workspaces.set_role(user, workspace_id, user_id, body.role)
+    return reply(ok(changed.value.to_dict()), changed, svc.fanout)
+
+
+@router.patch(
+    "/{workspace_id}",
+    response_model=WorkspaceReply,
+    # conflict: you own a workspace of that name already
+    responses=errors(*IN_WORKSPACE, *BODY, Code.CONFLICT),
+)
+async def rename_workspace(
+    workspace_id: IdPath, body: CreateWorkspace, user: CurrentUser, svc: Svc
+) -> JSON:
+    """Rename the workspace (the owner only); a name is unique among one owner's
+    workspaces. ``workspace_updated`` to its followers."""
+    renamed = await svc.workspaces.rename(user, workspace_id, body.name)
+    return reply(ok(renamed.value.to_dict()), renamed, svc.fanout)
+
+
+@router.get(
+    "/{workspace_id}/invitations",
+    response_model=schemas.success(
+        list[schemas.PendingInvitation], "PendingInvitationListResponse"
+    ),
+    responses=errors(*IN_WORKSPACE),
+)
+async def pending_invitations(workspace_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
+    """The workspace's unanswered invitations, oldest first (the owner or an admin):
+    cancel one with DELETE /api/v1/invitations/{id}."""
+    found = await svc.workspaces.pending_invitations(user, workspace_id)
+    return ok([i.to_dict() for i in found])
 
 
 @router.get(

@@ -66,7 +66,12 @@ export class Http {
         if (token)
             headers.Authorization = `Bearer ${token}`;
         let body;
-        if (options.body !== undefined) {
+        if (options.body instanceof Blob || options.body instanceof Uint8Array) {
+            // An upload (a profile picture): its bytes as they are; the server reads what it is.
+            headers["Content-Type"] = "application/octet-stream";
+            body = options.body instanceof Blob ? options.body : new Blob([options.body.slice()]);
+        }
+        else if (options.body !== undefined) {
             headers["Content-Type"] = "application/json";
             body = JSON.stringify(options.body);
         }

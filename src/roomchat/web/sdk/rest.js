@@ -12,16 +12,22 @@ export const ENDPOINTS = {
     wsTicket: ["POST", "/api/v1/auth/ws-ticket"],
     me: ["GET", "/api/v1/users/me"],
     updateMe: ["PATCH", "/api/v1/users/me"],
+    setAvatar: ["PUT", "/api/v1/users/me/avatar"],
     createWorkspace: ["POST", "/api/v1/workspaces/"],
     listWorkspaces: ["GET", "/api/v1/workspaces/"],
     inviteToWorkspace: ["POST", "/api/v1/workspaces/{workspace_id}/members"],
     listWorkspaceMembers: ["GET", "/api/v1/workspaces/{workspace_id}/members"],
     leaveWorkspace: ["DELETE", "/api/v1/workspaces/{workspace_id}/members/me"],
+    removeWorkspaceMember: ["DELETE", "/api/v1/workspaces/{workspace_id}/members/{user_id}"],
+    setWorkspaceRole: ["PATCH", "/api/v1/workspaces/{workspace_id}/members/{user_id}"],
+    renameWorkspace: ["PATCH", "/api/v1/workspaces/{workspace_id}"],
+    listPendingInvitations: ["GET", "/api/v1/workspaces/{workspace_id}/invitations"],
     transferWorkspace: ["POST", "/api/v1/workspaces/{workspace_id}/owner"],
     workspaceUnread: ["GET", "/api/v1/workspaces/{workspace_id}/unread"],
     listInvitations: ["GET", "/api/v1/invitations"],
     acceptInvitation: ["POST", "/api/v1/invitations/{invitation_id}/accept"],
     declineInvitation: ["POST", "/api/v1/invitations/{invitation_id}/decline"],
+    cancelInvitation: ["DELETE", "/api/v1/invitations/{invitation_id}"],
     createRoom: ["POST", "/api/v1/room-chats/"],
     listRooms: ["GET", "/api/v1/room-chats/workspace/{workspace_id}"],
     joinByToken: ["POST", "/api/v1/room-chats/join/{join_token}"],
@@ -83,6 +89,11 @@ export class RestApi {
     updateMe(body) {
         return this.#call("updateMe", {}, { body });
     }
+    /** Set your picture: its bytes (PNG, JPEG, GIF or WebP, at most 2 MiB), cropped to a
+     * square on the server; the user with their new `avatar_url`. */
+    setAvatar(picture) {
+        return this.#call("setAvatar", {}, { body: picture });
+    }
     // -- workspaces ----------------------------------------------------------------------
     createWorkspace(body) {
         return this.#call("createWorkspace", {}, { body });
@@ -100,6 +111,26 @@ export class RestApi {
     leaveWorkspace(workspaceId) {
         return this.#call("leaveWorkspace", { workspace_id: workspaceId });
     }
+    /** Remove a member (the owner; an admin: members only): they leave every room of it. */
+    removeWorkspaceMember(workspaceId, userId) {
+        return this.#call("removeWorkspaceMember", { workspace_id: workspaceId, user_id: userId });
+    }
+    /** `{role: "admin" | "member"}` (the owner only). */
+    setWorkspaceRole(workspaceId, userId, body) {
+        return this.#call("setWorkspaceRole", { workspace_id: workspaceId, user_id: userId }, { body });
+    }
+    /** `{name}` (the owner only; unique among the owner's workspaces). */
+    renameWorkspace(workspaceId, body) {
+        return this.#call("renameWorkspace", { workspace_id: workspaceId }, { body });
+    }
+    /** One page of the members by user id: `{limit, after}` (the last user_id seen). */
+    listWorkspaceMembersPage(workspaceId, query = {}) {
+        return this.#call("listWorkspaceMembers", { workspace_id: workspaceId }, { query: query });
+    }
+    /** The workspace's unanswered invitations (the owner or an admin). */
+    listPendingInvitations(workspaceId) {
+        return this.#call("listPendingInvitations", { workspace_id: workspaceId });
+    }
     transferWorkspace(workspaceId, body) {
         return this.#call("transferWorkspace", { workspace_id: workspaceId }, { body });
     }
@@ -114,6 +145,10 @@ export class RestApi {
     }
     declineInvitation(invitationId) {
         return this.#call("declineInvitation", { invitation_id: invitationId });
+    }
+    /** Cancel a pending invitation (the owner or an admin of its workspace). */
+    cancelInvitation(invitationId) {
+        return this.#call("cancelInvitation", { invitation_id: invitationId });
     }
     // -- rooms ---------------------------------------------------------------------------
     createRoom(body) {
