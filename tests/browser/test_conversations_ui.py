@@ -11,6 +11,7 @@ Every check is on what a user sees; nothing waits by sleeping.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from tests.browser.test_web_client import (
     create_workspace,
     exact,
     send,
+    shot,
     sign_up,
 )
 
@@ -97,7 +99,9 @@ def start_direct(page: Any, *names: str) -> None:
 # ---------------------------------------------------------------- threads
 
 
-def test_thread_replies_live_in_the_side_panel_never_in_the_timeline(new_page: Any) -> None:
+def test_thread_replies_live_in_the_side_panel_never_in_the_timeline(
+    new_page: Any, screenshot_dir: Path | None
+) -> None:
     alice, bob = two_users_in_room(new_page, "General")
     send(alice, "Lunch at noon?")
     expect(bubbles(bob, "Lunch at noon?")).to_have_count(1)
@@ -140,6 +144,7 @@ def test_thread_replies_live_in_the_side_panel_never_in_the_timeline(new_page: A
     expect(mention).to_have_text("@alice")
     expect(summary(alice, "Lunch at noon?")).to_contain_text("2 replies")
     expect(summary(bob, "Lunch at noon?")).to_contain_text("2 replies")
+    shot(alice, screenshot_dir, "desktop-thread")
 
     # Replies have a message's actions: Alice edits hers and reacts to Bob's.
     mine = thread_message(alice, "I can do 12:30")
@@ -218,7 +223,9 @@ def test_followed_threads_list_their_unread_replies(new_page: Any) -> None:
 # ---------------------------------------------------------------- mentions
 
 
-def test_mention_from_autocomplete_badge_highlight_and_read(new_page: Any) -> None:
+def test_mention_from_autocomplete_badge_highlight_and_read(
+    new_page: Any, screenshot_dir: Path | None
+) -> None:
     alice, bob = two_users_in_room(new_page, "General")
     create_room(bob, "Random")  # Bob is in another room from now on
 
@@ -242,6 +249,7 @@ def test_mention_from_autocomplete_badge_highlight_and_read(new_page: Any) -> No
     box.press_sequentially("b")
     expect(options).to_have_count(1)
     expect(options.first).to_contain_text("Bob")
+    shot(alice, screenshot_dir, "desktop-mention-autocomplete")
     box.press("Enter")
     expect(menu(alice)).to_be_hidden()
     expect(box).to_have_value("Hey @bob ")
@@ -265,6 +273,7 @@ def test_mention_from_autocomplete_badge_highlight_and_read(new_page: Any) -> No
     expect(msg.locator(".mention-me")).to_have_text("@bob")
     expect(msg).to_have_class(MENTIONS_ME)
     expect(mention_badge(bob, "General")).to_be_hidden()
+    shot(bob, screenshot_dir, "desktop-mentioned")
 
     # He read it: back in Random, General has no badge left.
     go_to(bob, "Random")
@@ -279,7 +288,9 @@ def test_mention_from_autocomplete_badge_highlight_and_read(new_page: Any) -> No
 # ---------------------------------------------------------------- direct messages
 
 
-def test_direct_message_from_the_picker_reaches_the_other_live(new_page: Any) -> None:
+def test_direct_message_from_the_picker_reaches_the_other_live(
+    new_page: Any, screenshot_dir: Path | None
+) -> None:
     alice, bob = two_users_in_room(new_page, "General")
     expect(alice.locator("#no-dms")).to_be_visible()
 
@@ -299,6 +310,7 @@ def test_direct_message_from_the_picker_reaches_the_other_live(new_page: Any) ->
         "Alice: Psst, got a minute?"
     )
     expect(bob.locator("#room-list .room-name")).to_have_text(["General"])
+    shot(bob, screenshot_dir, "desktop-direct-message")
 
     # He reads it and answers; Alice gets the answer live.
     dm_button(bob, "Alice").click()
@@ -321,7 +333,9 @@ def test_direct_message_from_the_picker_reaches_the_other_live(new_page: Any) ->
 # ---------------------------------------------------------------- phone
 
 
-def test_thread_panel_covers_the_timeline_on_a_phone(new_page: Any) -> None:
+def test_thread_panel_covers_the_timeline_on_a_phone(
+    new_page: Any, screenshot_dir: Path | None
+) -> None:
     alice = new_page(PHONE)
     sign_up(alice, "alice", "Alice")
     create_workspace(alice, "Team")
@@ -339,6 +353,7 @@ def test_thread_panel_covers_the_timeline_on_a_phone(new_page: Any) -> None:
     assert box is not None and box["width"] == PHONE["width"]
     reply(alice, "Me")
     expect(summary(alice, "Who is in?")).to_contain_text("1 reply")
+    shot(alice, screenshot_dir, "phone-thread")
     # Its close button brings the timeline back.
     alice.locator("#thread-close").click()
     expect(panel(alice)).to_be_hidden()
