@@ -175,6 +175,10 @@ export function threadEvent(event) {
     case "new_room_chat_message":
       if (!belongs(data)) return;
       view.messages.set(data.id, data);
+      if (data.user_id === currentUser()?.id && view.following === false) {
+        view.following = true; // replying follows the thread again
+        renderFollow();
+      }
       break;
     case "room_chat_message_edited":
     case "room_chat_message_deleted":
