@@ -18,9 +18,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_read_state_ui import go_to, room_button
-from tests.browser.test_room_events_ui import act, message, two_users_in_room
+from tests.browser.test_room_events_ui import act, enter_room, message, two_users_in_room
 from tests.browser.test_web_client import (
     PHONE,
+    accept_invitation,
+    add_member,
     bubbles,
     create_room,
     create_workspace,
@@ -172,6 +174,57 @@ def test_thread_replies_live_in_the_side_panel_never_in_the_timeline(
     for text in ("I can do 12:45", "@alice 12:30 works"):
         expect(bubbles(bob, text)).to_have_count(0)
         expect(bubbles(alice, text)).to_have_count(0)
+
+
+def test_reply_written_offline_waits_in_the_thread_and_is_stored_once(new_page: Any) -> None:
+    alice = new_page()
+    # Alice's socket goes through a switch: closed, and refused while it is off.
+    blocked = {"on": False}
+    sockets: list[Any] = []
+
+    def route(ws: Any) -> None:
+        if blocked["on"]:
+            ws.close(code=1013, reason="test: offline")
+        else:
+            ws.connect_to_server()
+            sockets.append(ws)
+
+    alice.route_web_socket(re.compile(r".*/ws\?.*"), route)
+    bob = new_page()
+    sign_up(alice, "alice", "Alice")
+    sign_up(bob, "bob", "Bob")
+    create_workspace(alice, "Team")
+    add_member(alice, "bob")
+    accept_invitation(bob, "Team")
+    create_room(alice, "General")
+    enter_room(bob, "General")
+    send(bob, "Anyone around?")
+    act(alice, "Anyone around?", "Reply in thread")
+    expect(alice.locator("#thread-list > li.msg .bubble")).to_have_text(["Anyone around?"])
+    expect(summary(bob, "Anyone around?")).to_be_hidden()  # no replies yet
+
+    # Offline, Alice's reply waits in the thread, never in the room's own pending list.
+    blocked["on"] = True
+    for ws in sockets:
+        ws.close(code=1013, reason="test: offline")
+    expect(alice.locator("#conn-state")).not_to_have_text("Connected")
+    box = alice.locator("#thread-input")
+    box.fill("I am, from a train")
+    box.press("Enter")
+    expect(alice.locator("#thread-pending-list .msg")).to_have_count(1)
+    expect(alice.locator("#thread-pending-list .state")).to_have_text("Waiting for connection…")
+    expect(alice.locator("#pending-list .msg")).to_have_count(0)
+
+    # Back online: stored once, in the thread for both, in neither timeline.
+    blocked["on"] = False  # the client's next attempt (its backoff is at most 15 s) gets through
+    expect(alice.locator("#conn-state")).to_have_text("Connected", timeout=30_000)
+    expect(thread_bubbles(alice, "I am, from a train")).to_have_count(1)
+    expect(alice.locator("#thread-pending-list .msg")).to_have_count(0)
+    expect(summary(bob, "Anyone around?")).to_contain_text("1 reply")
+    summary(bob, "Anyone around?").click()
+    expect(thread_bubbles(bob, "I am, from a train")).to_have_count(1)
+    expect(bubbles(alice, "I am, from a train")).to_have_count(0)
+    expect(bubbles(bob, "I am, from a train")).to_have_count(0)
 
 
 def test_followed_threads_list_their_unread_replies(new_page: Any) -> None:
