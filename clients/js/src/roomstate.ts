@@ -43,6 +43,8 @@ export interface OptimisticMessage {
   user: User | null;
   message_text: string;
   message_content: MessageContent;
+  /** A reply's thread (its root's id); null for a top-level message. */
+  thread_root_id: number | null;
   client_msg_id: string;
   created_at: Timestamp;
   edited_at: null;
@@ -295,6 +297,7 @@ export class RoomModel {
       user: this.me(),
       message_text: entry.message_text,
       message_content: entry.message_content ?? null,
+      thread_root_id: entry.thread_root_id ?? null,
       client_msg_id: entry.client_msg_id,
       created_at: new Date(entry.queued_at).toISOString(),
       edited_at: null,

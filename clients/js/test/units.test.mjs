@@ -127,6 +127,16 @@ describe("RoomModel", () => {
     assert.deepEqual(state.messages.map((m) => m.id), [2, 3, 4]);
     assert.equal(state.hasOlder, true);
   });
+
+  it("keeps a pending reply's thread, so a timeline can leave it out", () => {
+    const model = new RoomModel(5, () => user, { maxMessages: 10, maxReceipts: 10, typingTimeoutMs: 1000 });
+    model.reset({ room: { id: 5 }, messages: [message(1, 1)], has_more: false, seq: 1, online_user_ids: [1] });
+    const queued = { room_id: 5, user_id: 1, message_text: "hi", queued_at: 0, status: "pending", error: null };
+    model.optimistic({ ...queued, client_msg_id: "r1", thread_root_id: 1 });
+    model.optimistic({ ...queued, client_msg_id: "t1" });
+    const pending = model.snapshot().messages.filter((m) => m.status === "pending");
+    assert.deepEqual(pending.map((m) => [m.client_msg_id, m.thread_root_id]), [["r1", 1], ["t1", null]]);
+  });
 });
 
 /** A server that answers REST but whose WebSocket never opens (a network that is down). */

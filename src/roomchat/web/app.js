@@ -14,7 +14,7 @@
 
 import { $ } from "/js/dom.js";
 import { onUnauthorized } from "/js/client.js";
-import { accessToken } from "/js/session_data.js";
+import { accessToken, currentUser } from "/js/session_data.js";
 import { selectedWorkspace } from "/js/workspace_data.js";
 import { showScreen, setPane } from "/js/layout.js";
 import {
@@ -25,7 +25,7 @@ import { wireLive } from "/js/live.js";
 import { loadWorkspaces, selectWorkspace, onWorkspaceCreate, onMemberAdd } from "/js/workspaces.js";
 import { wireRooms } from "/js/rooms.js";
 import { openRoom, copyJoinLink, roomGone, applyRoomDeleted } from "/js/room.js";
-import { toggleMembers, onMembersLoaded } from "/js/members.js";
+import { toggleMembers, onMembersLoaded, roomMembers } from "/js/members.js";
 import { renderTyping } from "/js/typing.js";
 import { loadOlder, onMessagesScroll } from "/js/history.js";
 import { onComposerSubmit, onComposerInput, onComposerKeydown, onPendingListClick } from "/js/composer.js";
@@ -33,6 +33,11 @@ import { onMessageListClick } from "/js/messageactions.js";
 import { wireSettings } from "/js/settings.js";
 import { wireAccount } from "/js/account.js";
 import { recheckReading } from "/js/readmark.js";
+import { currentTimeline } from "/js/timeline.js";
+import { wireThreadPanel, threadTimeline } from "/js/threadpanel.js";
+import { wireThreadList } from "/js/threadlist.js";
+import { wireDirects } from "/js/directs.js";
+import { attachMentionPicker } from "/js/mentionpicker.js";
 
 /** The calls that go up the module graph. */
 function wireModules() {
@@ -40,7 +45,18 @@ function wireModules() {
   wireLive({ sessionEnded });
   wireRooms({ openRoom });
   wireSettings({ roomDeleted: applyRoomDeleted, roomGone });
-  onMembersLoaded(renderTyping); // the typing line names whom it now knows
+  wireThreadList({ openRoom });
+  onMembersLoaded(() => { // the typing line and the mentions name whom they now know
+    renderTyping();
+    currentTimeline()?.refreshAll();
+    threadTimeline()?.refreshAll();
+  });
+}
+
+/** Whom `@` can name: the open room's other members. */
+function mentionCandidates() {
+  const me = currentUser()?.id;
+  return roomMembers().filter((u) => u.id !== me);
 }
 
 function wire() {
@@ -63,9 +79,16 @@ function wire() {
   $("pending-list").addEventListener("click", onPendingListClick);
   $("copy-link-btn").addEventListener("click", copyJoinLink);
   wireAccount();
+  // The pickers first: a key they use while open (Enter, Tab) is not the composer's.
+  attachMentionPicker($("composer-input"), { candidates: mentionCandidates });
+  attachMentionPicker($("thread-input"), { candidates: mentionCandidates });
   $("composer").addEventListener("submit", onComposerSubmit);
   $("composer-input").addEventListener("input", onComposerInput);
   $("composer-input").addEventListener("keydown", onComposerKeydown);
+  wireThreadPanel();
+  $("thread-list").addEventListener("click", (ev) => onMessageListClick(ev, threadTimeline()));
+  $("thread-pending-list").addEventListener("click", onPendingListClick);
+  wireDirects();
   // Back online or in front, the SDK reconnects by itself; what is in view counts as read.
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") recheckReading();

@@ -28,6 +28,7 @@ export function onComposerInput() {
 
 /** Enter sends, Shift+Enter makes a new line (and Enter while an IME is composing is the IME's). */
 export function onComposerKeydown(ev) {
+  if (ev.defaultPrevented) return; // the mention picker's key
   if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
     ev.preventDefault();
     $("composer").requestSubmit();

@@ -1,8 +1,8 @@
 // What the RoomchatClient's events do, registered on each new client (session.js): its
 // state in the top bar (a final close signs out), every (re)connection (the workspace is
-// followed again, the open room refreshed), the signals (unread counts, "Seen by"), the
-// open room's durable events (each once, in seq order: notices, members, its settings)
-// and a room the SDK could not resume. This is the one module that reaches both the
+// followed again, the open room refreshed), the signals (unread counts, mentions, "Seen
+// by"), the open room's durable events (each once, in seq order: notices, members, its
+// settings, the thread open in the side panel) and a room the SDK could not resume. This is the one module that reaches both the
 // connection below and the room above; what a final close does (sign out) is session.js's,
 // registered by app.js (wireLive).
 
@@ -14,14 +14,20 @@ import { currentTimeline } from "/js/timeline.js";
 import { isHistoryShown } from "/js/history.js";
 import { applyRoomUpdated, applyRoomDeleted, leftRoom, roomLost, refreshRoom } from "/js/room.js";
 import { isMember, refreshMembersSoon, memberJoined, memberLeft } from "/js/members.js";
-import { followWorkspace, onRoomActivity, onReadUpdated } from "/js/unread.js";
+import { followWorkspace, onRoomActivity, onReadUpdated, onMention } from "/js/unread.js";
 import { onRoomRead } from "/js/seenby.js";
+import { threadEvent, threadConnected } from "/js/threadpanel.js";
+import { threadsChanged } from "/js/threadlist.js";
 
 /** Signals: not stored, no place in the room's order; typing and presence are in the
  *  room's state already (room.js draws it). */
 const SIGNALS = {
-  room_activity: onRoomActivity,
+  room_activity(data) {
+    onRoomActivity(data);
+    threadsChanged(); // a reply: the followed threads' unread
+  },
   room_read_updated: onReadUpdated,
+  room_chat_mention: onMention,
   room_chat_read: onRoomRead,
   typing_indicator(data) {
     if (data.room_id === currentRoomId() && data.is_typing && !isMember(data.user_id)) refreshMembersSoon();
@@ -63,7 +69,9 @@ export function listenTo(client) {
     client.on("connected", onConnected),
     client.on("signal", (signal) => guarded(signal.action, () => SIGNALS[signal.action]?.(signal.data || {}))),
     client.on("event", ({ roomId, event }) => {
-      if (roomId === currentRoomId()) guarded(event.action, () => ROOM_EVENTS[event.action]?.(event.data));
+      if (roomId !== currentRoomId()) return;
+      guarded(event.action, () => ROOM_EVENTS[event.action]?.(event.data));
+      guarded(event.action, () => threadEvent(event));
     }),
     client.on("roomLost", ({ roomId, error }) => {
       if (roomId === currentRoomId()) roomLost(error);
@@ -81,6 +89,7 @@ export function stopListening() {
 function onState({ state, reason, retryInMs }) {
   renderConnection({ state, reason, retryInMs });
   currentTimeline()?.setConnected(state === "connected");
+  threadConnected(state === "connected");
   if (state === "closed" && reason && reason.code !== "client_closed") handlers.sessionEnded(reason);
 }
 

@@ -29,6 +29,11 @@ export function isMember(userId) {
   return members.has(userId);
 }
 
+/** The open room's members (as loaded), e.g. whom a mention can name. */
+export function roomMembers() {
+  return [...members.values()];
+}
+
 /** A new open room (or none): nobody known until its members load. */
 export function clearMembers() {
   members = new Map();
@@ -93,7 +98,8 @@ export function nameOf(userId) {
 }
 
 export function renderMembers() {
-  const moderator = canModerate();
+  // Nobody removes anyone from a direct conversation.
+  const moderator = canModerate() && currentRoom()?.kind !== "direct";
   const me = currentUser();
   const users = [...members.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
   $("members-count").textContent = users.length ? `(${users.length})` : "";

@@ -1,7 +1,9 @@
 // Changing sent messages through the open room's handle (the SDK): the inline editor
 // (your own), deleting (your own, or anyone's as the room's creator or the workspace
-// owner), the quick reactions, and marking unread from a message. What changed shows
-// when the change's event reaches the room's state (the SDK applies each once, in order).
+// owner), the quick reactions, marking unread from a message, and opening a message's
+// thread. The same for the room's timeline and a thread's (the panel's): each list's
+// listener passes its own. What changed shows when the change's event reaches the
+// room's state (the SDK applies each once, in order).
 
 import { el, toast } from "/js/dom.js";
 import { isConnected } from "/js/client.js";
@@ -12,23 +14,31 @@ import { nameOf } from "/js/members.js";
 import { pauseReading } from "/js/readmark.js";
 import { onReadUpdated } from "/js/unread.js";
 import { currentTimeline } from "/js/timeline.js";
+import { openThread } from "/js/threadpanel.js";
 
-/** The one click listener of the message list: buttons say what they do in data-act. */
-export function onMessageListClick(ev) {
-  const li = ev.target.closest("#message-list > li.msg");
-  if (!li) return;
-  const entry = currentTimeline().entryAt(Number(li.dataset.seq));
-  if (!entry || entry.msg.deleted_at) return;
+/** The one click listener of a message list (the room's, or a thread's: `timeline`):
+ *  buttons say what they do in data-act. */
+export function onMessageListClick(ev, timeline = currentTimeline()) {
+  const li = ev.target.closest("li.msg[data-seq]");
+  if (!li || !timeline?.list.contains(li)) return;
+  const entry = timeline.entryAt(Number(li.dataset.seq));
+  if (!entry) return;
   const btn = ev.target.closest("button[data-act]");
+  // A deleted root's thread can still be read.
+  if (btn?.dataset.act === "thread") {
+    openThread(entry.msg.room_id, entry.msg.id);
+    return;
+  }
+  if (entry.msg.deleted_at) return;
   if (!btn) {
     // A tap on the message shows its actions where there is no hover (touch screens).
     if (ev.target.closest(".bubble")) li.classList.toggle("show-actions");
     return;
   }
-  if (btn.dataset.act === "react") toggleReaction(entry, btn.dataset.reaction);
-  else if (btn.dataset.act === "edit") startEdit(entry);
-  else if (btn.dataset.act === "delete") deleteMessage(entry);
-  else if (btn.dataset.act === "unread") markUnreadFrom(entry);
+  if (btn.dataset.act === "react") toggleReaction(timeline, entry, btn.dataset.reaction);
+  else if (btn.dataset.act === "edit") startEdit(timeline, entry);
+  else if (btn.dataset.act === "delete") deleteMessage(timeline, entry);
+  else if (btn.dataset.act === "unread") markUnreadFrom(timeline, entry);
 }
 
 /** Make a change in the open room (`act(handle)`); resolves to its result, or null
@@ -52,7 +62,7 @@ async function change(act) {
 }
 
 /** Clicking a reaction you gave takes it back; any other adds it. */
-async function toggleReaction(entry, reaction) {
+async function toggleReaction(timeline, entry, reaction) {
   if (!reaction) return;
   const id = entry.msg.id;
   const had = entry.mine.has(reaction);
@@ -65,23 +75,23 @@ async function toggleReaction(entry, reaction) {
     given = had;
     done = await toggle(had);
   }
-  if (done) currentTimeline().noteReaction(id, reaction, given);
+  if (done) timeline.noteReaction(id, reaction, given);
 }
 
 /** "Mark unread from here": the room's read position moves back to just before this
  *  message (mark_room_unread), and stays there while the room is open. */
-async function markUnreadFrom(entry) {
+async function markUnreadFrom(timeline, entry) {
   const msg = entry.msg;
   const done = await change((room) => room.markUnread(msg.seq));
   if (!done) return;
   const reply = done.ok;
   pauseReading(msg.room_id);
   onReadUpdated(reply);
-  currentTimeline().markUnread(reply.last_read_seq);
+  timeline.markUnread(reply.last_read_seq);
   toast(reply.unread_count === 1 ? "1 message marked unread" : `${reply.unread_count} messages marked unread`);
 }
 
-async function deleteMessage(entry) {
+async function deleteMessage(timeline, entry) {
   const msg = entry.msg;
   const mine = msg.user_id === currentUser().id;
   const ok = await confirmAction(
@@ -89,12 +99,11 @@ async function deleteMessage(entry) {
     "Everyone sees “message deleted” in its place. This cannot be undone.",
     "Delete",
   );
-  if (!ok || currentTimeline().entryAt(msg.seq) !== entry) return;
+  if (!ok || timeline.entryAt(msg.seq) !== entry) return;
   await change((room) => room.delete(msg.id));
 }
 
-function startEdit(entry) {
-  const timeline = currentTimeline();
+function startEdit(timeline, entry) {
   if (entry.editor) {
     entry.editor.querySelector("textarea").focus();
     return;

@@ -1,7 +1,7 @@
 // The open room: opening and closing it, its header, joining it through the SDK (which
 // keeps it joined and caught up across reconnects: its room handle), drawing the room's
 // state as it changes, and what the room's own events do to it (renamed, deleted, or we
-// left it).
+// left it). A direct conversation is a room too: named by its people, with no settings.
 
 import { $, toast, copyText } from "/js/dom.js";
 import { RoomchatError } from "/sdk/index.js";
@@ -23,6 +23,8 @@ import { closeConfirm } from "/js/confirm.js";
 import { resetReading, recheckReading } from "/js/readmark.js";
 import { onlineKey } from "/js/presence.js";
 import { updateSeenBy } from "/js/seenby.js";
+import { roomTitle, roomPhrase } from "/js/people_data.js";
+import { closeThread, threadStateChanged } from "/js/threadpanel.js";
 
 let unfollow = () => {}; // removes the listener on the open room's handle
 let shownOnline = ""; // who was online when the members were last drawn
@@ -32,6 +34,7 @@ export function closeRoom() {
   stopTyping();
   closeSettings();
   closeConfirm();
+  closeThread();
   resetReading(null); // sends what was read, while the room is still followed
   unfollow();
   unfollow = () => {};
@@ -193,6 +196,7 @@ function showHistory(state) {
 function showState(state) {
   if (!isHistoryShown()) return;
   currentTimeline().sync(state);
+  threadStateChanged(state);
   renderOlder();
   renderTyping();
   const online = onlineKey();
@@ -217,20 +221,25 @@ export function roomLost(error) {
   if (!room || !isHistoryShown()) return; // a refused first join: joinOpenRoom says why
   if (error.code === "forbidden" || error.code === "wrong_passcode") {
     forgetPasscode(room.id);
-    roomGone(`You are no longer a member of #${room.name}.`);
+    roomGone(`You are no longer a member of ${roomPhrase(room)}.`);
     loadRooms();
   } else if (error.code === "not_found") {
     applyRoomDeleted({ room_id: room.id });
   } else {
-    roomGone(`Lost #${room.name}: ${error.message}`);
+    roomGone(`Lost ${roomPhrase(room)}: ${error.message}`);
   }
 }
 
 function renderRoomHeader() {
   const room = currentRoom();
-  $("room-title").textContent = room.name;
+  const direct = room.kind === "direct";
+  $("room-title").textContent = roomTitle(room);
   const ws = workspaceById(room.workspace_id);
-  $("room-subtitle").textContent = [ws?.name, room.has_passcode ? "passcode" : null].filter(Boolean).join(" · ");
+  $("room-subtitle").textContent = [ws?.name, direct ? "direct message" : null, room.has_passcode ? "passcode" : null]
+    .filter(Boolean).join(" · ");
+  $("chat-inner").classList.toggle("direct", direct);
+  // A direct conversation has no name, passcode or link to change, and nobody leaves it.
+  $("settings-btn").hidden = direct;
   // Only a room's members are shown its link (null until joined).
   $("copy-link-btn").hidden = !room.link_join;
   currentTimeline().setModerator(canModerate(room));
@@ -249,7 +258,7 @@ export function leftRoom(data) {
   const room = currentRoom();
   const self = data.removed_by === data.user_id;
   forgetPasscode(room.id);
-  roomGone(self ? `You left #${room.name}.` : `You were removed from #${room.name} by ${nameOf(data.removed_by)}.`);
+  roomGone(self ? `You left ${roomPhrase(room)}.` : `You were removed from ${roomPhrase(room)} by ${nameOf(data.removed_by)}.`);
   loadRooms(); // its join link is no longer ours to see
 }
 
@@ -278,7 +287,7 @@ export function applyRoomUpdated(data) {
 export function applyRoomDeleted(data) {
   const open = currentRoom()?.id === data.room_id ? currentRoom() : null;
   unlistRoom(data.room_id);
-  if (open) roomGone(`#${open.name} was deleted.`);
+  if (open) roomGone(`${roomPhrase(open)} was deleted.`);
   else renderRooms();
 }
 

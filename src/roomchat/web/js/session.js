@@ -16,7 +16,9 @@ import { resetConnection } from "/js/connection.js";
 import { listenTo, stopListening } from "/js/live.js";
 import { loadWorkspaces, selectWorkspace } from "/js/workspaces.js";
 import { openRoom, closeRoom, joinByLink, openJoinedRoom } from "/js/room.js";
-import { nameOf } from "/js/members.js";
+import { nameOf, member } from "/js/members.js";
+import { clearPeople, person } from "/js/people_data.js";
+import { closePanel } from "/js/threadpanel.js";
 import { forgetPasscodes } from "/js/passcode.js";
 import { watchTimeline } from "/js/readmark.js";
 import { updateSeenBy } from "/js/seenby.js";
@@ -134,7 +136,9 @@ export function signOut(message, { revoke = !message } = {}) {
   setChat(null);
   if (client) endClient(client, revoke);
   closeRoom(); // and forget it for the next page load
+  closePanel();
   closeAccount();
+  clearPeople();
   clearSession();
   clearWorkspaces();
   setListedRooms([]);
@@ -180,7 +184,7 @@ export async function enterApp(client) {
   setPane("list");
   $("me-name").textContent = displayName(me);
   $("me-name").title = `@${me.username}`;
-  showTimeline({ meId: me.id, nameOf, onChange: onTimelineChange });
+  showTimeline({ meId: me.id, nameOf, userOf: (id) => member(id) || person(id), onChange: onTimelineChange });
   await loadWorkspaces(savedWorkspaceId());
 
   const joinToken = sessionStorage.getItem(KEY_JOIN);

@@ -2,10 +2,13 @@
 // by seq, with the user's own not yet stored (pending, or failed: retry or discard; keyed
 // by client_msg_id) kept below them. Quiet notices (joins, leaves, room changes) sit
 // between the messages at their event's seq. A message changes in place: edited text, a
-// tombstone once deleted, its reactions. Buttons carry data-act; what they do is
-// messageactions.js (one listener on the list) and composer.js (the pending list).
+// tombstone once deleted, its reactions, its thread's summary. Buttons carry data-act;
+// what they do is messageactions.js (one listener on the list) and composer.js (the
+// pending list). The room's timeline shows top-level messages only; a thread's timeline
+// (threadpanel.js, its own elements) shows its root, then its replies.
 
 import { $, el, displayName, formatTime } from "/js/dom.js";
+import { fillMentions, mentionsMe } from "/js/mentions.js";
 
 /** The reactions offered on every message. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉"];
@@ -29,23 +32,36 @@ function normalise(msg) {
 function differs(old, now) {
   return old.message_text !== now.message_text || old.message_content !== now.message_content
     || old.edited_at !== now.edited_at || old.deleted_at !== now.deleted_at
-    || old.reactions !== now.reactions;
+    || old.reactions !== now.reactions || old.thread !== now.thread
+    || old.mentions !== now.mentions || old.mentions_room !== now.mentions_room;
+}
+
+/** A thread summary: "3 replies · 10:42". */
+export function threadSummary(thread) {
+  const n = thread?.reply_count ?? 0;
+  const when = thread?.last_reply_at ? ` · last reply ${formatTime(thread.last_reply_at)}` : "";
+  return `${n} ${n === 1 ? "reply" : "replies"}${when}`;
 }
 
 export class Timeline {
-  /** nameOf(userId) names a user for the reactions' tooltips; onChange() runs after
-   *  messages or notices were added, deleted, or the timeline was reset. */
-  constructor({ meId, nameOf = null, onChange = null }) {
+  /** nameOf(userId) names a user for the reactions' tooltips; userOf(userId) gives a
+   *  user (their username: mentions); onChange() runs after messages or notices were
+   *  added, deleted, or the timeline was reset. `thread`: the root id of the thread this
+   *  timeline shows (its own elements: `elements`), or null for the room's. */
+  constructor({ meId, nameOf = null, userOf = null, onChange = null, thread = null, elements = null }) {
     this.meId = meId;
     this.nameOf = nameOf;
+    this.userOf = userOf;
     this.onChange = onChange;
+    this.thread = thread;
     this.divider = el("div", { class: "unread-divider", role: "separator", text: "New messages" });
     this.moderator = false;
     this.connected = false;
-    this.list = $("message-list");
-    this.pendingList = $("pending-list");
-    this.scroller = $("messages");
-    this.jumpBtn = $("jump-btn");
+    const els = elements || { list: "message-list", pendingList: "pending-list", scroller: "messages", jumpBtn: "jump-btn" };
+    this.list = $(els.list);
+    this.pendingList = $(els.pendingList);
+    this.scroller = $(els.scroller);
+    this.jumpBtn = $(els.jumpBtn);
     this.reset(null);
     this.jumpBtn.onclick = () => this.scrollToBottom();
     this.scroller.addEventListener("scroll", () => {
@@ -68,6 +84,13 @@ export class Timeline {
     this.pendingList.replaceChildren();
     this.jumpBtn.hidden = true;
     this.onChange?.();
+  }
+
+  /** Whether this timeline shows `msg`: the room's, its top-level messages; a thread's,
+   *  its root and its replies. */
+  shows(msg) {
+    if (this.thread === null) return !msg.thread_root_id;
+    return msg.id === this.thread || msg.thread_root_id === this.thread;
   }
 
   get firstSeq() { return this.seqs.length ? this.seqs[0] : 0; }
@@ -106,6 +129,7 @@ export class Timeline {
     let mineAdded = false;
     let changed = false;
     for (const source of state.messages) {
+      if (!this.shows(source)) continue;
       if (source.status !== "sent") {
         pending.push(source);
         continue;
@@ -276,6 +300,11 @@ export class Timeline {
     return mine;
   }
 
+  /** Draw every message again (the names its mentions need are known now). */
+  refreshAll() {
+    for (const entry of this.items.values()) if (entry.kind === "msg") this.refresh(entry);
+  }
+
   /** Show an inline editor (a form) in place of the message's bubble; null puts it back. */
   setEditor(seq, form) {
     const entry = this.entryAt(seq);
@@ -308,6 +337,10 @@ export class Timeline {
       edited: el("span", { class: "edited", text: "(edited)" }),
       actions: el("div", { class: "actions", role: "toolbar", "aria-label": "Message actions" }),
       reactions: el("div", { class: "reactions", "aria-label": "Reactions" }),
+      // The room's timeline opens a root's thread from it; a thread's shows it as a line.
+      thread: this.thread === null
+        ? el("button", { type: "button", class: "thread-summary link-btn", dataset: { act: "thread" } })
+        : el("div", { class: "thread-summary muted small" }),
     };
     entry.parts = parts;
     entry.node = el("li", {
@@ -318,7 +351,8 @@ export class Timeline {
       el("span", { class: "author", text: displayName(msg.user, msg.user_id) }),
       el("time", { datetime: msg.created_at, title: new Date(msg.created_at).toLocaleString(), text: formatTime(msg.created_at) })),
     el("div", { class: "line" }, parts.bubble, parts.edited, parts.actions),
-    parts.reactions);
+    parts.reactions,
+    parts.thread);
     this.fill(entry);
   }
 
@@ -334,7 +368,9 @@ export class Timeline {
     node.classList.toggle("editing", Boolean(entry.editor));
     if (deleted) node.classList.remove("show-actions");
 
-    parts.bubble.textContent = deleted ? "message deleted" : (msg.message_text ?? "");
+    node.classList.toggle("mentions-me", mentionsMe(msg, this.meId));
+    if (deleted) parts.bubble.textContent = "message deleted";
+    else fillMentions(parts.bubble, msg.message_text ?? "", msg, this.meId, this.userOf);
     if (entry.editor && !entry.editor.isConnected) parts.bubble.replaceWith(entry.editor);
     else if (!entry.editor && !parts.bubble.isConnected) node.querySelector(".line > .editor")?.replaceWith(parts.bubble);
 
@@ -350,9 +386,15 @@ export class Timeline {
         type: "button", class: "react-btn", dataset: { act: "react", reaction },
         title: `React with ${reaction}`, "aria-label": `React with ${reaction}`,
       }, reaction));
+      if (!deleted && this.thread === null) {
+        buttons.push(el("button", { type: "button", class: "reply-btn", dataset: { act: "thread" }, text: "Reply in thread" }));
+      }
       if (!deleted && mine) buttons.push(el("button", { type: "button", class: "edit-btn", dataset: { act: "edit" }, text: "Edit" }));
-      // Others' messages only: one's own never count as unread.
-      if (!deleted && !mine) buttons.push(el("button", { type: "button", class: "unread-btn", dataset: { act: "unread" }, text: "Mark unread" }));
+      // Others' messages only: one's own never count as unread. A thread's replies are
+      // read with the thread (threadpanel.js), not the room.
+      if (!deleted && !mine && this.thread === null) {
+        buttons.push(el("button", { type: "button", class: "unread-btn", dataset: { act: "unread" }, text: "Mark unread" }));
+      }
       if (!deleted && (mine || this.moderator)) {
         buttons.push(el("button", { type: "button", class: "delete-btn", dataset: { act: "delete" }, text: "Delete" }));
       }
@@ -376,6 +418,14 @@ export class Timeline {
     parts.reactions.replaceChildren(...chips);
     parts.reactions.hidden = chips.length === 0;
     if (focused) [...parts.reactions.children].find((b) => b.dataset.reaction === focused)?.focus({ preventScroll: true });
+
+    // A root's thread: how many replies, and when the last came (a reply has none).
+    const thread = msg.thread && msg.thread.reply_count > 0 ? msg.thread : null;
+    parts.thread.hidden = !thread;
+    if (thread) {
+      parts.thread.textContent = threadSummary(thread);
+      if (thread.last_reply_at) parts.thread.title = `Last reply ${new Date(thread.last_reply_at).toLocaleString()}`;
+    }
   }
 
   // ---- the user's messages on their way (the SDK's outbox)
@@ -443,8 +493,8 @@ export function currentTimeline() {
 }
 
 /** Make the page's timeline, or (signed in again) tell it whose messages are "mine". */
-export function showTimeline({ meId, nameOf, onChange }) {
+export function showTimeline({ meId, nameOf, userOf, onChange }) {
   if (pageTimeline) pageTimeline.meId = meId;
-  else pageTimeline = new Timeline({ meId, nameOf, onChange });
+  else pageTimeline = new Timeline({ meId, nameOf, userOf, onChange });
   return pageTimeline;
 }

@@ -12,6 +12,8 @@ import { loadRooms } from "/js/rooms.js";
 import { closeRoom } from "/js/room.js";
 import { loadInvitations } from "/js/invitations.js";
 import { followWorkspace } from "/js/unread.js";
+import { closePanel } from "/js/threadpanel.js";
+import { threadsChanged } from "/js/threadlist.js";
 
 export async function loadWorkspaces(preferId) {
   // Pending invitations show with the workspaces; accepting one opens its workspace.
@@ -47,6 +49,7 @@ export async function selectWorkspace(id) {
   $("room-create").hidden = !workspace;
   followWorkspace(); // live badges for its rooms
   await loadRooms();
+  threadsChanged(); // the "Threads" list, if it shows, is this workspace's
 }
 
 export async function onWorkspaceCreate(ev) {
@@ -94,6 +97,7 @@ export async function onWorkspaceLeave(ev) {
     return;
   }
   if (currentRoom()?.workspace_id === ws.id) closeRoom();
+  closePanel();
   deselectWorkspace();
   toast(`You left ${ws.name}`);
   await loadWorkspaces(null);

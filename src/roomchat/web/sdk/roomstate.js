@@ -222,6 +222,7 @@ export class RoomModel {
             user: this.me(),
             message_text: entry.message_text,
             message_content: entry.message_content ?? null,
+            thread_root_id: entry.thread_root_id ?? null,
             client_msg_id: entry.client_msg_id,
             created_at: new Date(entry.queued_at).toISOString(),
             edited_at: null,

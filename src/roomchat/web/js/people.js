@@ -1,0 +1,27 @@
+// Loading the selected workspace's members (people_data.js holds them): whom the
+// "New message" picker offers, whose names a direct conversation and a mention show.
+
+import { rest } from "/js/client.js";
+import { setPeople, person, peopleWorkspaceId } from "/js/people_data.js";
+
+let loading = null; // {wsId, promise}
+
+/** Load workspace `wsId`'s members (once per workspace unless `force`). */
+export function loadPeople(wsId, { force = false } = {}) {
+  if (wsId === null || wsId === undefined) return Promise.resolve();
+  if (!force && peopleWorkspaceId() === wsId) return Promise.resolve();
+  if (loading?.wsId === wsId) return loading.promise;
+  const promise = rest().listWorkspaceMembers(wsId)
+    .then((rows) => setPeople(wsId, rows))
+    .catch(() => {}) // names fall back to "user N"; the next room list tries again
+    .finally(() => {
+      if (loading?.promise === promise) loading = null;
+    });
+  loading = { wsId, promise };
+  return promise;
+}
+
+/** Whether every one of `ids` is known (else the members are read again). */
+export function knowsAll(ids) {
+  return (ids || []).every((id) => person(id) !== undefined);
+}
