@@ -389,3 +389,19 @@ async def test_a_catch_up_replays_replies_and_thread_updates_once_in_order(
         assert live == [(NEW, position + 7), (THREAD, position + 8)]
     finally:
         await later.close()
+
+
+async def test_the_roots_author_follows_it_before_any_reply(api: Api, room: Room) -> None:
+    """Reading a thread that has no reply yet: its author follows it (wrote the root),
+    another member who reads it does not (reading is not following)."""
+    root = await room.a.say(room.id, "a question")
+    where = {"room_id": room.id, "thread_root_id": root["id"], "seq": root["seq"]}
+    mine = await room.a.request("mark_thread_read", where)
+    assert mine["data"]["following"] is True
+    theirs = await room.b.request("mark_thread_read", where)
+    assert theirs["data"]["following"] is False
+    # The first reply keeps both as they were, and counts for the author.
+    await reply(room.b, room.id, root["id"], "an answer")
+    listed = await api.call("GET", f"/api/v1/workspaces/{room.workspace_id}/threads", room.alice)
+    assert [t["thread_root_id"] for t in listed["threads"]] == [root["id"]]
+    assert listed["threads"][0]["unread_replies"] == 1

@@ -204,11 +204,16 @@ class ThreadRepo:
             ):
                 return None
             target = max(0, min(seq, int(room_seq)))
+            # The root's author follows it from the start (before any reply made them
+            # a row); anyone else reading a thread does not follow it by reading.
+            author = (
+                await conn.execute(select(messages.c.user_id).where(messages.c.id == root_id))
+            ).scalar_one()
             insert = _insert(conn).values(
                 root_id=root_id,
                 user_id=user_id,
                 room_id=room_id,
-                following=False,
+                following=author == user_id,
                 last_read_seq=target,
             )
             await conn.execute(
