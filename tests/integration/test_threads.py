@@ -405,3 +405,28 @@ async def test_the_roots_author_follows_it_before_any_reply(api: Api, room: Room
     listed = await api.call("GET", f"/api/v1/workspaces/{room.workspace_id}/threads", room.alice)
     assert [t["thread_root_id"] for t in listed["threads"]] == [root["id"]]
     assert listed["threads"][0]["unread_replies"] == 1
+
+
+async def test_a_thread_read_on_one_device_clears_the_badge_on_the_others(
+    server: ServerProcess, room: Room
+) -> None:
+    """Reading a thread, or unfollowing it, moves the room's thread_unread: the user's
+    other connections hear ``room_read_updated`` with the new counts, as after
+    mark_room_read, so their badges do not go stale."""
+    root = await room.a.say(room.id, "root")
+    await reply(room.b, room.id, root["id"], "one")
+    second = (await reply(room.b, room.id, root["id"], "two"))["data"]
+    phone = await Ws.connect(server.ws_url, room.alice)  # joined to no room
+    try:
+        await room.a.request(
+            "mark_thread_read",
+            {"room_id": room.id, "thread_root_id": root["id"], "seq": second["seq"] - 1},
+        )
+        heard = await phone.wait_for(is_action("room_read_updated"))
+        assert heard["data"]["room_id"] == room.id
+        assert heard["data"]["thread_unread"] == 1
+        await room.a.request("unfollow_thread", {"room_id": room.id, "thread_root_id": root["id"]})
+        heard = await phone.wait_for(is_action("room_read_updated"))
+        assert heard["data"]["thread_unread"] == 0
+    finally:
+        await phone.close()

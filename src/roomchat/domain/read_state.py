@@ -65,6 +65,13 @@ class ReadState:
             raise forbidden("join the room first")
         return position
 
+    async def position(self, user: User, room_id: int) -> ReadPosition | None:
+        """Where the user stands in a room they are a member of (after a thread's read
+        position or following changed, what their other devices' badges show); None
+        when they are no longer a member."""
+        found = await self._store.reads.positions(user.id, [room_id])
+        return found.get(room_id)
+
     async def room_list(
         self, user: User, workspace_id: int, after: int, limit: int, kind: str | None = None
     ) -> RoomListPage:

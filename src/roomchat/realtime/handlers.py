@@ -298,19 +298,31 @@ class Handlers:
         self, conn: Connection, envelope: Envelope, p: protocol.ThreadRef
     ) -> bytes | None:
         position = await self.threads.follow(conn.user, p.room_id, p.thread_root_id, True)
-        return protocol.success(envelope.action, _thread_data(position), envelope.request_id)
+        return await self._thread_moved(conn, envelope, position)
 
     async def unfollow_thread(
         self, conn: Connection, envelope: Envelope, p: protocol.ThreadRef
     ) -> bytes | None:
         position = await self.threads.follow(conn.user, p.room_id, p.thread_root_id, False)
-        return protocol.success(envelope.action, _thread_data(position), envelope.request_id)
+        return await self._thread_moved(conn, envelope, position)
 
     async def mark_thread_read(
         self, conn: Connection, envelope: Envelope, p: protocol.MarkThread
     ) -> bytes | None:
         position = await self.threads.mark_read(conn.user, p.room_id, p.thread_root_id, p.seq)
-        return protocol.success(envelope.action, _thread_data(position), envelope.request_id)
+        return await self._thread_moved(conn, envelope, position)
+
+    async def _thread_moved(
+        self, conn: Connection, envelope: Envelope, position: ThreadPosition
+    ) -> bytes | None:
+        """The caller's reply first; then the user's devices hear the room's new counts
+        (``thread_unread`` and ``mention_count`` move with a thread's read state), as
+        they do after ``mark_room_read``."""
+        conn.send(protocol.success(envelope.action, _thread_data(position), envelope.request_id))
+        room = await self.reads.position(conn.user, position.room_id)
+        if room is not None:
+            self.receipts.counts_changed(conn.user.id, room)
+        return None
 
     async def typing_indicator(
         self, conn: Connection, envelope: Envelope, p: protocol.Typing

@@ -45,10 +45,7 @@ class Receipts:
     def moved(self, user_id: int, position: ReadPosition) -> None:
         """The member's position moved (already stored): tell their devices, then the room."""
         room_id = position.room_id
-        data = jsoncodec.dumps(position.to_dict())
-        self._fanout.signal(
-            RoomSignal.build(room_id, user_id, READ_UPDATED, data, self._origin, to_user=user_id)
-        )
+        self.counts_changed(user_id, position)
         key = (room_id, user_id)
         if key in self._recent:
             self._recent[key] = position.last_read_seq  # sent when the interval ends
@@ -56,6 +53,16 @@ class Receipts:
         self._recent[key] = None
         self._spawn(self._send(key, position.last_read_seq))
         asyncio.get_running_loop().call_later(self._interval, self._interval_over, key)
+
+    def counts_changed(self, user_id: int, position: ReadPosition) -> None:
+        """The member's counts in a room changed without the room hearing of it (a
+        thread read, followed or unfollowed): only their own devices are told."""
+        data = jsoncodec.dumps(position.to_dict())
+        self._fanout.signal(
+            RoomSignal.build(
+                position.room_id, user_id, READ_UPDATED, data, self._origin, to_user=user_id
+            )
+        )
 
     def _interval_over(self, key: Key) -> None:
         held = self._recent.pop(key, None)
