@@ -12,6 +12,8 @@ import { nameOf } from "/js/members.js";
 import { pauseReading } from "/js/readmark.js";
 import { onReadUpdated } from "/js/unread.js";
 import { currentTimeline } from "/js/timeline.js";
+import { openEmojiPicker } from "/js/emoji.js";
+import { toggleActionBar, hideActionBars } from "/js/actionbar.js";
 
 /** The one click listener of the message list: buttons say what they do in data-act. */
 export function onMessageListClick(ev) {
@@ -22,9 +24,17 @@ export function onMessageListClick(ev) {
   const btn = ev.target.closest("button[data-act]");
   if (!btn) {
     // A tap on the message shows its actions where there is no hover (touch screens).
-    if (ev.target.closest(".bubble")) li.classList.toggle("show-actions");
+    if (ev.target.closest(".bubble") && !ev.target.closest("a")) toggleActionBar(li);
     return;
   }
+  if (btn.dataset.act === "emoji") {
+    openEmojiPicker(btn, (emoji) => {
+      hideActionBars();
+      toggleReaction(entry, emoji);
+    });
+    return;
+  }
+  hideActionBars(); // the bar was for this: done with it
   if (btn.dataset.act === "react") toggleReaction(entry, btn.dataset.reaction);
   else if (btn.dataset.act === "edit") startEdit(entry);
   else if (btn.dataset.act === "delete") deleteMessage(entry);

@@ -9,6 +9,7 @@ import { selectedWorkspace } from "/js/workspace_data.js";
 import { listedRooms, listedRoom, setListedRooms } from "/js/rooms_data.js";
 import { currentRoomId } from "/js/open_room_data.js";
 import { rememberPasscode } from "/js/passcode.js";
+import { updateTitle } from "/js/title.js";
 
 let openRoom = async () => {};
 
@@ -24,6 +25,7 @@ export async function loadRooms() {
   if (!workspace) {
     setListedRooms([]);
     list.replaceChildren();
+    updateTitle();
     $("no-rooms").hidden = true;
     return;
   }
@@ -56,6 +58,7 @@ export function renderRooms() {
     room.has_passcode ? el("span", { class: "lock", title: "Passcode required", text: "passcode" }) : null,
     el("span", { class: "badge" })))));
   for (const room of rooms) renderRoomStatus(room.id);
+  updateTitle(); // "(N) roomchat": unread mentions
   $("no-rooms").hidden = rooms.length > 0;
   if (rooms.length === 0 && selectedWorkspace()) $("room-create").open = true;
 }
@@ -79,6 +82,7 @@ export function renderRoomStatus(roomId) {
     ? `${last.user_id === currentUser()?.id ? "You" : displayName(last.user, last.user_id)}: ${text}`
     : "";
   preview.hidden = !text;
+  updateTitle();
 }
 
 async function onRoomCreate(ev) {

@@ -6,12 +6,16 @@
 // messageactions.js (one listener on the list) and composer.js (the pending list).
 
 import { $, el, displayName, formatTime } from "/js/dom.js";
+import { renderMessageText } from "/js/format.js";
 
 /** The reactions offered on every message. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉"];
 
 const NEAR_BOTTOM_PX = 80;
 const CONTINUATION_MS = 5 * 60 * 1000;
+// A message "Sending…" for longer than this is marked as not sent yet: the connection
+// may be dead before the heartbeat can tell (js/heartbeat.js).
+const STALLED_MS = 3000;
 
 /** A message as the timeline keeps it: the fields a new message leaves out filled in. */
 function normalise(msg) {
@@ -334,7 +338,12 @@ export class Timeline {
     node.classList.toggle("editing", Boolean(entry.editor));
     if (deleted) node.classList.remove("show-actions");
 
-    parts.bubble.textContent = deleted ? "message deleted" : (msg.message_text ?? "");
+    const shown = deleted ? null : (msg.message_text ?? "");
+    if (entry.shownText !== shown) { // links and Markdown, as DOM nodes (js/format.js)
+      entry.shownText = shown;
+      if (deleted) parts.bubble.textContent = "message deleted";
+      else renderMessageText(shown, parts.bubble);
+    }
     if (entry.editor && !entry.editor.isConnected) parts.bubble.replaceWith(entry.editor);
     else if (!entry.editor && !parts.bubble.isConnected) node.querySelector(".line > .editor")?.replaceWith(parts.bubble);
 
@@ -350,6 +359,7 @@ export class Timeline {
         type: "button", class: "react-btn", dataset: { act: "react", reaction },
         title: `React with ${reaction}`, "aria-label": `React with ${reaction}`,
       }, reaction));
+      if (!deleted) buttons.push(el("button", { type: "button", class: "react-btn more-react-btn", dataset: { act: "emoji" }, title: "More reactions", "aria-label": "More reactions", "aria-haspopup": "dialog", text: "+" }));
       if (!deleted && mine) buttons.push(el("button", { type: "button", class: "edit-btn", dataset: { act: "edit" }, text: "Edit" }));
       // Others' messages only: one's own never count as unread.
       if (!deleted && !mine) buttons.push(el("button", { type: "button", class: "unread-btn", dataset: { act: "unread" }, text: "Mark unread" }));
@@ -384,7 +394,10 @@ export class Timeline {
   setConnected(connected) {
     if (this.connected === connected) return;
     this.connected = connected;
-    for (const p of this.pending.values()) this.paintPending(p);
+    for (const p of this.pending.values()) {
+      if (connected) this.watchStall(p); // sent again now
+      this.paintPending(p);
+    }
   }
 
   /** The pending and failed messages of the state, in sending order. True if one is new. */
@@ -397,6 +410,7 @@ export class Timeline {
       if (!p) {
         p = this.buildPending(item);
         this.pending.set(item.client_msg_id, p);
+        this.watchStall(p);
         this.pendingList.append(p.node);
         added = true;
       }
@@ -405,6 +419,7 @@ export class Timeline {
     }
     for (const [id, p] of [...this.pending]) {
       if (present.has(id)) continue;
+      clearTimeout(p.stallTimer);
       p.node.remove(); // stored (it shows above now), or discarded
       this.pending.delete(id);
     }
@@ -416,20 +431,34 @@ export class Timeline {
     const actions = el("div", { class: "pending-actions" },
       el("button", { type: "button", class: "link-btn", dataset: { act: "retry" }, text: "Retry" }),
       el("button", { type: "button", class: "link-btn", dataset: { act: "discard" }, text: "Discard" }));
+    const bubble = el("div", { class: "bubble" });
+    renderMessageText(item.message_text, bubble); // as it will show once stored
     const node = el("li", { class: "msg mine sending", dataset: { clientMsgId: item.client_msg_id } },
       el("div", { class: "meta" }, el("span", { class: "author", text: displayName(item.user) })),
-      el("div", { class: "bubble", text: item.message_text }),
+      bubble,
       state, actions);
     return { item, node, state, actions };
   }
 
+  /** Repaint `p` once it has been sending for STALLED_MS (if it still is). */
+  watchStall(p) {
+    p.since = Date.now();
+    clearTimeout(p.stallTimer);
+    p.stallTimer = setTimeout(() => {
+      if (this.pending.get(p.item.client_msg_id) === p) this.paintPending(p);
+    }, STALLED_MS + 20);
+  }
+
   paintPending(p) {
     const failed = p.item.status === "failed";
+    const stalled = !failed && this.connected && Date.now() - p.since >= STALLED_MS;
     p.node.classList.toggle("sending", !failed);
     p.node.classList.toggle("failed", failed);
+    // Not on its way: said plainly (and marked), so nobody takes it as sent.
+    p.node.classList.toggle("unsent", !failed && (stalled || !this.connected));
     p.state.textContent = failed
       ? `Not sent: ${p.item.error?.message || "refused"}`
-      : this.connected ? "Sending…" : "Waiting for connection…";
+      : !this.connected ? "Waiting for connection…" : stalled ? "Not sent yet: checking the connection…" : "Sending…";
     p.actions.hidden = !failed;
   }
 }

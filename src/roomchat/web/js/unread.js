@@ -45,6 +45,7 @@ export function onRoomActivity(data) {
   const readPast = typeof room.last_read_seq === "number" && data.seq <= room.last_read_seq;
   updateListedRoom(room.id, {
     unread_count: readPast ? 0 : data.unread_count,
+    ...(typeof data.mention_count === "number" ? { mention_count: readPast ? 0 : data.mention_count } : {}),
     last_message: data.last_message ?? null,
   });
   renderRoomStatus(room.id);
@@ -53,6 +54,10 @@ export function onRoomActivity(data) {
 /** room_read_updated {room_id, last_read_seq, unread_count}, also the mark_room_read reply. */
 export function onReadUpdated(data) {
   if (!listedRoom(data.room_id)) return;
-  updateListedRoom(data.room_id, { last_read_seq: data.last_read_seq, unread_count: data.unread_count });
+  updateListedRoom(data.room_id, {
+    last_read_seq: data.last_read_seq,
+    unread_count: data.unread_count,
+    ...(typeof data.mention_count === "number" ? { mention_count: data.mention_count } : {}),
+  });
   renderRoomStatus(data.room_id);
 }
