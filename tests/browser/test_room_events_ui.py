@@ -195,10 +195,10 @@ def test_edit_own_message_shows_edited_to_both(new_page: Any) -> None:
     expect(message(bob, "Helo everyone").get_by_role("button", name="Edit")).to_have_count(0)
     expect(message(bob, "Helo everyone").get_by_role("button", name="Delete")).to_have_count(0)
     expect(message(bob, "Hi Alice").get_by_role("button", name="Edit")).to_have_count(1)
-    # What Bob can do with Alice's message: react, reply in a thread, and mark the room
-    # unread from it.
+    # What Bob can do with Alice's message: react (+: more reactions, the emoji
+    # picker), reply in a thread, and mark the room unread from it.
     expect(message(bob, "Helo everyone").locator(".actions")).to_have_text(
-        "👍❤️😂🎉Reply in threadMark unread"
+        "👍❤️😂🎉+Reply in threadMark unread"
     )
 
     edit(alice, "Helo everyone", "Hello everyone")

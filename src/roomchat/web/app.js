@@ -21,6 +21,7 @@ import {
   setAuthMode, onAuthSubmit, signOut, sessionEnded, resumeSession, savePendingJoin, hasPendingJoin,
 } from "/js/session.js";
 import { retryNow } from "/js/connection.js";
+import { watchNetwork } from "/js/heartbeat.js";
 import { wireLive } from "/js/live.js";
 import { loadWorkspaces, selectWorkspace, onWorkspaceCreate, onMemberAdd } from "/js/workspaces.js";
 import { wireRooms } from "/js/rooms.js";
@@ -82,6 +83,7 @@ function wire() {
   // The pickers first: a key they use while open (Enter, Tab) is not the composer's.
   attachMentionPicker($("composer-input"), { candidates: mentionCandidates });
   attachMentionPicker($("thread-input"), { candidates: mentionCandidates });
+  watchNetwork(); // offline, online, back in front: js/heartbeat.js
   $("composer").addEventListener("submit", onComposerSubmit);
   $("composer-input").addEventListener("input", onComposerInput);
   $("composer-input").addEventListener("keydown", onComposerKeydown);

@@ -6,6 +6,7 @@ import { $ } from "/js/dom.js";
 import { chat } from "/js/client.js";
 import { currentRoom } from "/js/open_room_data.js";
 import { noteTyping, stopTyping } from "/js/typing.js";
+import { composerTextFits, showComposerLength } from "/js/composerlimit.js";
 
 export function onComposerSubmit(ev) {
   ev.preventDefault();
@@ -13,9 +14,10 @@ export function onComposerSubmit(ev) {
   const text = input.value.trim();
   const room = currentRoom();
   const client = chat();
-  if (!text || !room || !client) return;
+  if (!text || !room || !client || !composerTextFits(text)) return;
   input.value = "";
   autosize();
+  showComposerLength();
   stopTyping();
   // Settled in the room's state (sent, or failed with a reason): nothing to do here.
   client.send(room.id, text).catch(() => {});
@@ -23,6 +25,7 @@ export function onComposerSubmit(ev) {
 
 export function onComposerInput() {
   autosize();
+  showComposerLength();
   noteTyping();
 }
 

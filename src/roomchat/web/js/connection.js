@@ -4,6 +4,7 @@
 
 import { $ } from "/js/dom.js";
 import { chat } from "/js/client.js";
+import { browserOffline } from "/js/heartbeat.js";
 
 /** What a reason code (docs/sdk-js.md, "The connection state machine") means to a user. */
 const REASONS = {
@@ -18,6 +19,7 @@ const REASONS = {
   token_invalid: "renewing your session",
   token_missing: "renewing your session",
   ticket_used: "signing the connection in again",
+  reconnect: "the network changed",
 };
 
 let countdownTimer = 0;
@@ -35,6 +37,7 @@ export function retryNow() {
 }
 
 function reasonText(reason) {
+  if (browserOffline()) return "you are offline";
   if (!reason) return "";
   return REASONS[reason.code] || reason.message || reason.code;
 }

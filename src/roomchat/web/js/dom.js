@@ -61,7 +61,8 @@ export async function copyText(text) {
     return true;
   } catch {
     // Fallback for contexts without the async clipboard API.
-    const area = el("textarea", { readonly: true, style: "position:fixed;opacity:0" });
+    // Out of sight by its class: the page's CSP refuses a style attribute.
+    const area = el("textarea", { readonly: true, class: "clipboard-helper", "aria-hidden": "true", tabindex: "-1" });
     area.value = text;
     document.body.append(area);
     area.select();

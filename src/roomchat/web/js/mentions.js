@@ -21,14 +21,18 @@ export function mentionsMe(msg, meId) {
   return Boolean(msg.mentions_room) || (Array.isArray(msg.mentions) && msg.mentions.includes(meId));
 }
 
-/** Fill `node` with the message's text, its mentions highlighted. userOf(id) gives a
- *  user (for their username) or undefined. */
-export function fillMentions(node, text, msg, meId, userOf) {
+/** What a key of the mentions as drawn: redrawn when it changes (a name resolved late). */
+export function mentionsKey(msg, userOf) {
   const ids = Array.isArray(msg.mentions) ? msg.mentions : [];
-  if (!text || (ids.length === 0 && !msg.mentions_room)) {
-    node.textContent = text ?? "";
-    return;
-  }
+  return `${Boolean(msg.mentions_room)}|${ids.map((id) => `${id}:${userOf?.(id)?.username ?? ""}`).join(",")}`;
+}
+
+/** A run of plain text as strings and `.mention` spans (the Markdown renderer's
+ *  decorateText, js/format.js: never called inside code or links). userOf(id) gives a
+ *  user (for their username) or undefined. */
+export function mentionNodes(text, msg, meId, userOf) {
+  const ids = Array.isArray(msg.mentions) ? msg.mentions : [];
+  if (!text || (ids.length === 0 && !msg.mentions_room)) return [text];
   const named = new Map(); // name key -> user id
   for (const id of ids) {
     const username = userOf?.(id)?.username;
@@ -56,5 +60,5 @@ export function fillMentions(node, text, msg, meId, userOf) {
     at = end;
   }
   if (at < text.length) parts.push(text.slice(at));
-  node.replaceChildren(...parts);
+  return parts;
 }

@@ -15,6 +15,8 @@ import { pauseReading } from "/js/readmark.js";
 import { onReadUpdated } from "/js/unread.js";
 import { currentTimeline } from "/js/timeline.js";
 import { openThread } from "/js/threadpanel.js";
+import { openEmojiPicker } from "/js/emoji.js";
+import { toggleActionBar, hideActionBars } from "/js/actionbar.js";
 
 /** The one click listener of a message list (the room's, or a thread's: `timeline`):
  *  buttons say what they do in data-act. */
@@ -26,15 +28,24 @@ export function onMessageListClick(ev, timeline = currentTimeline()) {
   const btn = ev.target.closest("button[data-act]");
   // A deleted root's thread can still be read.
   if (btn?.dataset.act === "thread") {
+    hideActionBars();
     openThread(entry.msg.room_id, entry.msg.id);
     return;
   }
   if (entry.msg.deleted_at) return;
   if (!btn) {
     // A tap on the message shows its actions where there is no hover (touch screens).
-    if (ev.target.closest(".bubble")) li.classList.toggle("show-actions");
+    if (ev.target.closest(".bubble") && !ev.target.closest("a")) toggleActionBar(li);
     return;
   }
+  if (btn.dataset.act === "emoji") {
+    openEmojiPicker(btn, (emoji) => {
+      hideActionBars();
+      toggleReaction(timeline, entry, emoji);
+    });
+    return;
+  }
+  hideActionBars(); // the bar was for this: done with it
   if (btn.dataset.act === "react") toggleReaction(timeline, entry, btn.dataset.reaction);
   else if (btn.dataset.act === "edit") startEdit(timeline, entry);
   else if (btn.dataset.act === "delete") deleteMessage(timeline, entry);

@@ -13,6 +13,7 @@ import { currentRoomId } from "/js/open_room_data.js";
 import { roomTitle } from "/js/people_data.js";
 import { loadPeople, knowsAll } from "/js/people.js";
 import { rememberPasscode } from "/js/passcode.js";
+import { updateTitle } from "/js/title.js";
 
 let openRoom = async () => {};
 
@@ -28,6 +29,7 @@ export async function loadRooms() {
     setListedRooms([]);
     $("room-list").replaceChildren();
     $("dm-list").replaceChildren();
+    updateTitle();
     $("no-rooms").hidden = true;
     $("no-dms").hidden = true;
     $("dm-section").hidden = true;
@@ -111,6 +113,7 @@ export function renderRoomStatus(roomId) {
     : "";
   preview.hidden = !text;
   renderThreadsMark();
+  updateTitle();
 }
 
 /** The "Threads" button: marked while a followed thread has unread replies. */

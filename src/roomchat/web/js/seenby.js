@@ -9,6 +9,7 @@ import { currentUser } from "/js/session_data.js";
 import { currentRoom } from "/js/open_room_data.js";
 import { member } from "/js/members.js";
 import { currentTimeline } from "/js/timeline.js";
+import { isBot } from "/js/bots.js";
 
 const MAX_NAMES = 3;
 
@@ -80,7 +81,9 @@ export function onRoomRead(data) {
 }
 
 function render() {
-  const names = [...seen.readers.values()].map((u) => displayName(member(u.id) || u, u.id));
+  // People only: a bot "reads" what it is sent, which tells nobody anything.
+  const people = [...seen.readers.values()].filter((u) => !isBot(member(u.id) || u));
+  const names = people.map((u) => displayName(member(u.id) || u, u.id));
   names.sort((a, b) => a.localeCompare(b));
   seen.node.hidden = names.length === 0;
   if (!names.length) {

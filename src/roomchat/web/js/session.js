@@ -13,6 +13,8 @@ import { savedRoomId } from "/js/open_room_data.js";
 import { showScreen, setPane } from "/js/layout.js";
 import { showTimeline } from "/js/timeline.js";
 import { resetConnection } from "/js/connection.js";
+import { CONNECTION_OPTIONS } from "/js/heartbeat.js";
+import { updateTitle } from "/js/title.js";
 import { listenTo, stopListening } from "/js/live.js";
 import { loadWorkspaces, selectWorkspace } from "/js/workspaces.js";
 import { openRoom, closeRoom, joinByLink, openJoinedRoom } from "/js/room.js";
@@ -28,6 +30,9 @@ const KEY_JOIN = "roomchat.joinToken";
 // Messages not yet stored survive a reload here (the SDK keeps each user's apart).
 const KEY_OUTBOX = "roomchat.outbox";
 const EXPIRED = "Your session has expired. Please sign in again.";
+// The server's rule for a new password (domain/users.py MIN_PASSWORD_CHARS), said
+// under the field before anything fails, and checked here before asking.
+const MIN_PASSWORD_CHARS = 8;
 
 let authMode = "signin";
 
@@ -65,6 +70,11 @@ export async function onAuthSubmit(ev) {
     showAuthError("Enter a username and a password.");
     return;
   }
+  if (authMode === "signup" && [...password].length < MIN_PASSWORD_CHARS) {
+    showAuthError(`Choose a password of at least ${MIN_PASSWORD_CHARS} characters.`);
+    $("auth-password").focus();
+    return;
+  }
   const button = $("auth-submit");
   button.disabled = true;
   try {
@@ -87,6 +97,7 @@ export async function onAuthSubmit(ev) {
 function clientOptions() {
   return {
     baseUrl: location.origin,
+    ...CONNECTION_OPTIONS, // a dead connection found within 10 s, back within seconds
     outbox: webStorageOutbox(localStorage, KEY_OUTBOX),
     // Bound: the SDK calls it as its own method, and a browser's fetch must be called on
     // the window ("Illegal invocation" otherwise).
@@ -142,6 +153,7 @@ export function signOut(message, { revoke = !message } = {}) {
   clearSession();
   clearWorkspaces();
   setListedRooms([]);
+  updateTitle();
   forgetPasscodes();
   resetConnection();
   showScreen("auth");

@@ -11,6 +11,7 @@ import { currentRoom, canModerate } from "/js/open_room_data.js";
 import { confirmAction } from "/js/confirm.js";
 import { rememberPasscode, forgetPasscode } from "/js/passcode.js";
 import { loadRooms } from "/js/rooms.js";
+import { renderRoomDetails } from "/js/roomdetails.js";
 
 const closing = {
   roomDeleted: () => {}, // ({room_id}): as its room_chat_deleted does
@@ -50,6 +51,7 @@ export function renderSettings() {
   if (!room || !$("settings-dialog").open) return;
   $("settings-title").textContent = `#${room.name}`;
   $("settings-manage").hidden = !canModerate(room);
+  renderRoomDetails(room); // what everyone may see of it, read-only
   $("passcode-status").textContent = room.has_passcode
     ? "This room has a passcode: whoever joins it from now on needs it."
     : "No passcode: anyone in the workspace can join.";

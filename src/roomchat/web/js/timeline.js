@@ -8,13 +8,17 @@
 // (threadpanel.js, its own elements) shows its root, then its replies.
 
 import { $, el, displayName, formatTime } from "/js/dom.js";
-import { fillMentions, mentionsMe } from "/js/mentions.js";
+import { mentionNodes, mentionsKey, mentionsMe } from "/js/mentions.js";
+import { renderMessageText } from "/js/format.js";
 
 /** The reactions offered on every message. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉"];
 
 const NEAR_BOTTOM_PX = 80;
 const CONTINUATION_MS = 5 * 60 * 1000;
+// A message "Sending…" for longer than this is marked as not sent yet: the connection
+// may be dead before the heartbeat can tell (js/heartbeat.js).
+const STALLED_MS = 3000;
 
 /** A message as the timeline keeps it: the fields a new message leaves out filled in. */
 function normalise(msg) {
@@ -369,8 +373,18 @@ export class Timeline {
     if (deleted) node.classList.remove("show-actions");
 
     node.classList.toggle("mentions-me", mentionsMe(msg, this.meId));
-    if (deleted) parts.bubble.textContent = "message deleted";
-    else fillMentions(parts.bubble, msg.message_text ?? "", msg, this.meId, this.userOf);
+    // Links and Markdown as DOM nodes (js/format.js), mentions as spans inside its
+    // plain text (js/mentions.js); redrawn only when the text or its mentions change.
+    const shown = deleted ? null : `${mentionsKey(msg, this.userOf)}|${msg.message_text ?? ""}`;
+    if (entry.shownText !== shown) {
+      entry.shownText = shown;
+      if (deleted) parts.bubble.textContent = "message deleted";
+      else {
+        renderMessageText(msg.message_text ?? "", parts.bubble, {
+          decorateText: (run) => mentionNodes(run, msg, this.meId, this.userOf),
+        });
+      }
+    }
     if (entry.editor && !entry.editor.isConnected) parts.bubble.replaceWith(entry.editor);
     else if (!entry.editor && !parts.bubble.isConnected) node.querySelector(".line > .editor")?.replaceWith(parts.bubble);
 
@@ -386,6 +400,7 @@ export class Timeline {
         type: "button", class: "react-btn", dataset: { act: "react", reaction },
         title: `React with ${reaction}`, "aria-label": `React with ${reaction}`,
       }, reaction));
+      if (!deleted) buttons.push(el("button", { type: "button", class: "react-btn more-react-btn", dataset: { act: "emoji" }, title: "More reactions", "aria-label": "More reactions", "aria-haspopup": "dialog", text: "+" }));
       if (!deleted && this.thread === null) {
         buttons.push(el("button", { type: "button", class: "reply-btn", dataset: { act: "thread" }, text: "Reply in thread" }));
       }
@@ -434,7 +449,10 @@ export class Timeline {
   setConnected(connected) {
     if (this.connected === connected) return;
     this.connected = connected;
-    for (const p of this.pending.values()) this.paintPending(p);
+    for (const p of this.pending.values()) {
+      if (connected) this.watchStall(p); // sent again now
+      this.paintPending(p);
+    }
   }
 
   /** The pending and failed messages of the state, in sending order. True if one is new. */
@@ -447,6 +465,7 @@ export class Timeline {
       if (!p) {
         p = this.buildPending(item);
         this.pending.set(item.client_msg_id, p);
+        this.watchStall(p);
         this.pendingList.append(p.node);
         added = true;
       }
@@ -455,6 +474,7 @@ export class Timeline {
     }
     for (const [id, p] of [...this.pending]) {
       if (present.has(id)) continue;
+      clearTimeout(p.stallTimer);
       p.node.remove(); // stored (it shows above now), or discarded
       this.pending.delete(id);
     }
@@ -466,20 +486,34 @@ export class Timeline {
     const actions = el("div", { class: "pending-actions" },
       el("button", { type: "button", class: "link-btn", dataset: { act: "retry" }, text: "Retry" }),
       el("button", { type: "button", class: "link-btn", dataset: { act: "discard" }, text: "Discard" }));
+    const bubble = el("div", { class: "bubble" });
+    renderMessageText(item.message_text, bubble); // as it will show once stored
     const node = el("li", { class: "msg mine sending", dataset: { clientMsgId: item.client_msg_id } },
       el("div", { class: "meta" }, el("span", { class: "author", text: displayName(item.user) })),
-      el("div", { class: "bubble", text: item.message_text }),
+      bubble,
       state, actions);
     return { item, node, state, actions };
   }
 
+  /** Repaint `p` once it has been sending for STALLED_MS (if it still is). */
+  watchStall(p) {
+    p.since = Date.now();
+    clearTimeout(p.stallTimer);
+    p.stallTimer = setTimeout(() => {
+      if (this.pending.get(p.item.client_msg_id) === p) this.paintPending(p);
+    }, STALLED_MS + 20);
+  }
+
   paintPending(p) {
     const failed = p.item.status === "failed";
+    const stalled = !failed && this.connected && Date.now() - p.since >= STALLED_MS;
     p.node.classList.toggle("sending", !failed);
     p.node.classList.toggle("failed", failed);
+    // Not on its way: said plainly (and marked), so nobody takes it as sent.
+    p.node.classList.toggle("unsent", !failed && (stalled || !this.connected));
     p.state.textContent = failed
       ? `Not sent: ${p.item.error?.message || "refused"}`
-      : this.connected ? "Sending…" : "Waiting for connection…";
+      : !this.connected ? "Waiting for connection…" : stalled ? "Not sent yet: checking the connection…" : "Sending…";
     p.actions.hidden = !failed;
   }
 }

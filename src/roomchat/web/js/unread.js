@@ -69,6 +69,7 @@ export function onRoomActivity(data) {
   const readPast = typeof room.last_read_seq === "number" && data.seq <= room.last_read_seq;
   const changes = {
     unread_count: readPast ? 0 : data.unread_count,
+    ...(typeof data.mention_count === "number" ? { mention_count: readPast ? 0 : data.mention_count } : {}),
     last_message: data.last_message ?? null,
   };
   if (typeof data.mention_count === "number") changes.mention_count = data.mention_count;
