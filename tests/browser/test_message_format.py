@@ -40,7 +40,7 @@ expect.set_options(timeout=15_000)
 # The `server` fixture's ServerProcess (tests/browser/conftest.py).
 ServerProcess = Any
 
-ALLOWED = {"STRONG", "EM", "CODE", "PRE", "BLOCKQUOTE", "A"}
+ALLOWED = {"STRONG", "EM", "CODE", "PRE", "BLOCKQUOTE", "A", "SPAN"}
 
 CSP_RECORDER = """
 window.__cspViolations = [];
@@ -57,8 +57,14 @@ AUDIT = """
   for (const root of roots) {
     for (const node of root.querySelectorAll("*")) {
       if (!allowed.has(node.tagName)) problems.push(`element ${node.tagName}`);
+      // A mention the server resolved is a span of text (js/mentions.js).
+      const mention = node.tagName === "SPAN" && /^mention( mention-me)?$/.test(node.className);
+      if (node.tagName === "SPAN" && !mention) problems.push(`span ${node.className}`);
+      if (mention && node.children.length) problems.push("a mention with elements in it");
       for (const attr of node.attributes) {
-        const ok = node.tagName === "A" && ["href", "rel", "target"].includes(attr.name);
+        const ok = node.tagName === "A"
+          ? ["href", "rel", "target"].includes(attr.name)
+          : mention && ["class", "data-mention", "data-user-id"].includes(attr.name);
         if (!ok) problems.push(`attribute ${attr.name} on ${node.tagName}`);
       }
       if (node.tagName === "A") {

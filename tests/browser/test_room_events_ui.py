@@ -59,10 +59,14 @@ def chip(page: Any, text: str, reaction: str) -> Any:
 
 
 def act(page: Any, text: str, button: str) -> None:
-    """Point at a message, then click one of the actions that show over it."""
+    """Point at a message, then click one of the actions that show over it (on a phone,
+    where nothing hovers, a tap on the message shows them)."""
     msg = message(page, text)
     msg.hover()
-    msg.locator(".actions").get_by_role("button", name=button).click()
+    actions = msg.locator(".actions")
+    if not actions.is_visible():
+        msg.locator(".bubble").click()
+    actions.get_by_role("button", name=button).click()
 
 
 def react(page: Any, text: str, reaction: str) -> None:

@@ -406,7 +406,7 @@ def test_favicon_and_unread_mentions_in_the_title(new_page: Any, server: ServerP
     expect(alice.locator("#room-title")).to_have_text("General")
     send(alice, "@bob can you look at this?")
     expect(bob).to_have_title("(1) roomchat")
-    send(alice, "and this, @bob")
+    send(alice, "and this, @bob!")  # (a name at the caret opens the @ picker instead)
     expect(bob).to_have_title("(2) roomchat")
     send(alice, "no mention here")
     expect(room_row(bob, "General").locator(".badge")).to_have_text("3")

@@ -1,6 +1,7 @@
 // A message's action bar where there is no hover (phones): a tap on the message opens
 // it, and it closes again once one of its buttons was used, another message is tapped,
-// or the user taps anywhere else. One bar is open at a time; on narrow screens it sits
+// or the user taps anywhere else. One bar is open at a time (the room's timeline and a
+// thread's alike); on narrow screens it sits
 // under the message (style.css), so it never covers the message above it.
 
 let listening = false;
@@ -18,7 +19,7 @@ export function toggleActionBar(li) {
 
 /** Close every open bar (a button of it was used). */
 export function hideActionBars() {
-  for (const node of document.querySelectorAll("#message-list > li.show-actions")) {
+  for (const node of document.querySelectorAll("li.msg.show-actions")) {
     node.classList.remove("show-actions");
   }
   if (listening) {
@@ -31,6 +32,6 @@ export function hideActionBars() {
 function onDocumentClick(ev) {
   const target = ev.target;
   if (!(target instanceof Element)) return;
-  if (target.closest("#message-list > li.show-actions") || target.closest(".emoji-picker")) return;
+  if (target.closest("li.msg.show-actions") || target.closest(".emoji-picker")) return;
   hideActionBars();
 }
