@@ -47,6 +47,7 @@ def message(**changes: Any) -> dict[str, Any]:
         "thread": None,
         "mentions": [],
         "mentions_room": False,
+        "attachments": [],
     }
     return {**base, **changes}
 

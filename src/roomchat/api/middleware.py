@@ -32,19 +32,24 @@ class BodyLimit:
     connection under a client still writing, and it would never see the 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
+        """``upload_bytes``: the cap of a file upload's body instead (the largest file and
+        its multipart framing); the route bounds the file itself as it streams."""
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _send_413(send, self.max_bytes)
-            return
         limit = self.max_bytes
+        if self.upload_bytes is not None and is_upload(scope):
+            limit = self.upload_bytes
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _send_413(send, limit)
+            return
         seen = 0
 
         async def counted() -> Message:
@@ -57,6 +62,16 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+_UPLOAD = re.compile(r"/api/v1/room-chats/[0-9]+/attachments/?")
+# What a multipart body may add around its file: the boundaries and the part's headers.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def is_upload(scope: Scope) -> bool:
+    """A file upload (POST /api/v1/room-chats/{room_id}/attachments)."""
+    return scope.get("method") == "POST" and _UPLOAD.fullmatch(scope["path"]) is not None
 
 
 async def _send_413(send: Send, limit: int) -> None:

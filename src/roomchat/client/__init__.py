@@ -53,9 +53,19 @@ from roomchat.client.events import (
     UnknownEvent,
     parse_event,
 )
-from roomchat.client.models import Content, JoinedRoom, Message, Reaction, Room, Thread, User
+from roomchat.client.models import (
+    Attachment,
+    Content,
+    JoinedRoom,
+    Message,
+    Reaction,
+    Room,
+    Thread,
+    User,
+)
 
 __all__ = [
+    "Attachment",
     "AuthenticationError",
     "Backoff",
     "BadFrame",
