@@ -104,7 +104,8 @@ async def test_files_live_in_the_bucket_and_download_from_it(
     await eventually_gone(s3, key + ".thumb")
 
 
-async def test_objects_no_row_names_are_swept(s3: S3Target) -> None:
+async def test_objects_no_row_names_are_swept(s3_roomchat: ServerProcess, s3: S3Target) -> None:
+    """The server's sweep (every 0.2 s here, no grace) removes an object it never stored."""
     client = s3.client()
     key = "attachments/424242/424242"
     await asyncio.to_thread(client.put_object, Bucket=s3.bucket, Key=key, Body=b"orphan")
