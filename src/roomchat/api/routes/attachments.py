@@ -187,7 +187,11 @@ async def room_attachments(
     room_id: IdPath,
     user: CurrentUser,
     svc: Svc,
-    before_id: Annotated[int | None, Query(ge=1, le=MAX_REQUEST_INT), PlainDecimal] = None,
+    before_id: Annotated[
+        int,
+        Query(ge=1, le=MAX_REQUEST_INT, description="older than this id (default: the newest)"),
+        PlainDecimal,
+    ] = MAX_REQUEST_INT,
     limit: Annotated[int, Query(ge=1, le=100), PlainDecimal] = 50,
 ) -> Response:
     """The room's files (in messages, not deleted), newest first; ``before_id`` pages
