@@ -30,7 +30,7 @@ from tests.support.files import (
     stored_objects,
     upload,
 )
-from tests.support.server import ServerProcess, module_server
+from tests.support.server import ServerProcess, module_server, running_server
 
 MiB = 1024 * 1024
 JWT_SECRET = "integration-test-secret-that-is-long-enough-1234"  # tests/support/server.py
@@ -430,3 +430,58 @@ async def test_the_python_client_uploads_and_sends(
         assert fetch(fresh.thumbnail_url or "").status_code == 200
         files, more = await bob.room_attachments(scene.rid)
         assert {a.id for a in files} >= {first.id, second.id} and more is False
+
+
+async def test_the_files_tab_pages_newest_first(api: Api, scene: Scene) -> None:
+    ids = []
+    for n in range(3):
+        up = await upload(api, scene.alice, scene.rid, f"file {n}".encode(), f"f{n}.txt")
+        await post(api, scene.alice, scene.rid, message_text="", attachment_ids=[up["id"]])
+        ids.append(up["id"])
+    unsent = await upload(api, scene.alice, scene.rid, b"draft", "draft.txt")
+    path = f"/api/v1/room-chats/{scene.rid}/attachments"
+    first = await api.call("GET", path, scene.bob, params={"limit": 2})
+    assert [a["id"] for a in first["attachments"]] == [ids[2], ids[1]] and first["has_more"]
+    rest = await api.call(
+        "GET", path, scene.bob, params={"limit": 2, "before_id": first["attachments"][-1]["id"]}
+    )
+    assert [a["id"] for a in rest["attachments"]] == [ids[0]] and not rest["has_more"]
+    assert unsent["id"] not in [a["id"] for a in first["attachments"] + rest["attachments"]]
+    await api.call("GET", path, scene.bob, 422, params={"limit": 101})
+
+
+async def test_uploads_per_user_are_rate_limited(backend: str, tmp_path: Path) -> None:
+    if backend != "sqlite":
+        pytest.skip("one backend is enough for a per-instance counter")
+    with running_server("sqlite", tmp_path, upload_rate_limit="2/minute") as server:
+        api = Api(server.base_url)
+        try:
+            alice = await api.register("alice")
+            room = await api.room(alice, (await api.workspace(alice))["id"])
+            await upload(api, alice, room["id"], b"one")
+            await upload(api, alice, room["id"], b"two")
+            before = stored_objects(server.data_dir / "files")
+            err = await upload(api, alice, room["id"], b"three", expect=429)
+            assert err["code"] == "rate_limited" and err["retry_after_ms"] > 0
+            assert stored_objects(server.data_dir / "files") == before
+            bob = await api.register("bob")  # another user has a count of their own
+            await api.add_member(alice, room["workspace_id"], bob)
+            await api.call("POST", f"/api/v1/room-chats/join/{room['link_token']}", bob)
+            await upload(api, bob, room["id"], b"bob's")
+        finally:
+            await api.aclose()
+
+
+async def test_after_leaving_a_room_old_urls_work_until_they_expire_new_ones_are_refused(
+    api: Api, scene: Scene
+) -> None:
+    up = await upload(api, scene.alice, scene.rid, png(), "team.png")
+    await post(api, scene.alice, scene.rid, message_text="", attachment_ids=[up["id"]])
+    served = await api.call("GET", f"/api/v1/attachments/{up['id']}", scene.bob)
+    await api.call("DELETE", f"/api/v1/room-users/room/{scene.rid}/users/{scene.bob.id}", scene.bob)
+    # What bob was served still works (a capability, until its exp: docs/security.md) ...
+    assert fetch(served["url"]).status_code == 200
+    # ... but he gets no new URL, history or list.
+    await api.call("GET", f"/api/v1/attachments/{up['id']}", scene.bob, 403)
+    await api.call("GET", f"/api/v1/room-chats/{scene.rid}/attachments", scene.bob, 403)
+    await api.call("GET", f"/api/v1/room-chats/{scene.rid}/messages", scene.bob, 403)
