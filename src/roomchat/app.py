@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         max_bytes=settings.max_body_bytes,
         upload_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, files_origin=settings.files_origin())
     app.add_middleware(RequestId)  # outermost: its id is on every line the request logs
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -10,6 +10,7 @@ import os
 import secrets
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -343,6 +344,19 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'roomchat.db'}"
+
+    def files_origin(self) -> str | None:
+        """The origin attachments' URLs point at when it is not the server's own (the
+        web client's CSP lets its pages show images from there); None when it is."""
+        if self.files_backend == "s3":
+            # AWS itself: obstore's path-style URLs
+            base = self.s3_endpoint_url or f"https://s3.{self.s3_region}.amazonaws.com"
+        elif self.files_base_url:
+            base = self.files_base_url
+        else:
+            return None
+        parts = urlsplit(base)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
     def resolved_files_dir(self) -> Path:
         return self.files_dir if self.files_dir is not None else self.data_dir / "files"

@@ -110,3 +110,11 @@ async def test_objects_no_row_names_are_swept(s3_roomchat: ServerProcess, s3: S3
     key = "attachments/424242/424242"
     await asyncio.to_thread(client.put_object, Bucket=s3.bucket, Key=key, Body=b"orphan")
     await eventually_gone(s3, key)
+
+
+async def test_the_web_client_may_show_images_from_the_bucket(api: Api, s3: S3Target) -> None:
+    page = await api.http.get("/")
+    policy = page.headers["content-security-policy"]
+    img = next(d for d in policy.split(";") if d.strip().startswith("img-src"))
+    assert s3.endpoint in img.split()
+    assert "script-src 'self'" in policy  # nothing else loosened

@@ -93,7 +93,7 @@ async def _send_413(send: Send, limit: int) -> None:
 # The web client is plain ES modules and one stylesheet, all from this origin; the
 # API answers JSON that no page should ever run or frame.
 _WEB_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{img}; "
     "connect-src 'self' {ws}; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
@@ -113,14 +113,18 @@ _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5
 class SecurityHeaders:
     """CSP, no sniffing, no referrer, no framing on every HTTP response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, files_origin: str | None = None) -> None:
+        """``files_origin``: where attachments' URLs point when it is not this origin
+        (a separate files origin, an S3 bucket): the web client's pages may show images
+        from there."""
         self.app = app
+        self.img = f" {files_origin}" if files_origin else ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = _policy(scope).encode()
+        csp = _policy(scope, self.img).encode()
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -142,7 +146,7 @@ def is_api_path(path: str) -> bool:
     return path.startswith("/api/") or path in _API_DOCUMENTS
 
 
-def _policy(scope: Scope) -> str:
+def _policy(scope: Scope, img: str = "") -> str:
     path: str = scope["path"]
     if is_api_path(path):
         return _API_CSP
@@ -151,7 +155,7 @@ def _policy(scope: Scope) -> str:
     # Browsers before CSP3 do not count ws(s) as 'self': name this host's sockets.
     host = Headers(scope=scope).get("host", "")
     ws = f"ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
-    return _WEB_CSP.format(ws=ws)
+    return _WEB_CSP.format(ws=ws, img=img)
 
 
 class RequestId:
