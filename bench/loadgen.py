@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import resource
 import struct
@@ -1088,6 +1089,97 @@ class LoadGen:
         return res
 
 
+    async def scenario_upload(self) -> dict[str, Any]:
+        """Fan-out at a fixed rate alone, then beside 1 MiB image uploads (each gets a
+        thumbnail): whether uploads stall the event loop's other work. Reports
+        uploads/s and their latency, and fan-out p50/p99 both ways (issue 24 asks p99
+        while uploading within 1.5x of without)."""
+        import httpx
+        from PIL import Image
+
+        sp = self.spec
+        res: dict[str, Any] = {}
+        res["connect"] = await self.connect_all(self.layout(), join=True)
+        if res["connect"]["open"] < len(self.conns) or res["connect"]["failures"]:
+            res["aborted"] = "connections failed"
+            res["accounting"] = self.accounting()
+            return res
+        size = sp["room_size"]
+        spr = sp["senders_per_room"]
+        senders = [
+            self.conns[r * size + (m * size) // spr]
+            for r in range(len(sp["rooms"]))
+            for m in range(spr)
+        ]
+        if sp.get("fast_recv", True):
+            res["receive_path"] = self.hand_over(senders)
+        # An incompressible image of about upload_bytes (random pixels, JPEG q95).
+        side = int((sp["upload_bytes"] / 2.2) ** 0.5)
+        raw = io.BytesIO()
+        Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(
+            raw, "JPEG", quality=95
+        )
+        image = raw.getvalue()
+        tgt = sp["targets"][0]
+        base = f"http://{tgt['host']}:{tgt['port']}"
+        token, room = sp["tokens"][0], sp["rooms"][0]
+        latencies = array("q")  # nanoseconds, as percentiles() takes them
+        failed: dict[str, int] = {}
+
+        async def uploads(http: httpx.AsyncClient, rate: float, seconds: float) -> int:
+            gate = asyncio.Semaphore(sp.get("upload_concurrency", 4))
+            tasks: list[asyncio.Task[None]] = []
+
+            async def one() -> None:
+                async with gate:
+                    t0 = NOW()
+                    try:
+                        r = await http.post(
+                            f"/api/v1/room-chats/{room}/attachments",
+                            headers={"Authorization": f"Bearer {token}"},
+                            files={"file": ("bench.jpg", image, "image/jpeg")},
+                        )
+                        if r.status_code == 201:
+                            latencies.append(NOW() - t0)
+                        else:
+                            failed[str(r.status_code)] = failed.get(str(r.status_code), 0) + 1
+                    except Exception as e:  # counted, the run goes on
+                        failed[type(e).__name__] = failed.get(type(e).__name__, 0) + 1
+
+            await self.paced(rate, seconds, lambda n: tasks.append(asyncio.create_task(one())))
+            await asyncio.gather(*tasks)
+            return len(tasks)
+
+        warm = sp.get("warmup_seconds", 1.0)
+        rate, secs, drain = sp["start_rate"], sp["measure_seconds"], sp["drain_seconds"]
+        async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+            await self.step_messages(rate / 2, warm, senders, size, 10)
+            await uploads(http, 1, 1)  # warm: the thumbnail pool, the route
+            del latencies[:]
+            phase("load")
+            res["without_uploads"] = await self.step_messages(rate, secs, senders, size, drain)
+            t0 = NOW()
+            fanout, n = await asyncio.gather(
+                self.step_messages(rate, secs, senders, size, drain),
+                uploads(http, sp["upload_rate"], secs),
+            )
+            took = (NOW() - t0) / 1e9
+        res["with_uploads"] = fanout
+        res["uploads"] = {
+            "offered_per_s": sp["upload_rate"],
+            "uploads": n,
+            "uploads_per_s": round(len(latencies) / took, 2) if took else 0.0,
+            "bytes": len(image),
+            "latency_ms": percentiles(latencies),
+            "failed": failed,
+        }
+        alone = res["without_uploads"]["latency_ms"]["p99"]
+        beside = fanout["latency_ms"]["p99"]
+        res["fanout_p99_ratio"] = round(beside / alone, 3) if alone else None
+        res["accounting"] = self.accounting()
+        return res
+
+
 async def amain(spec: dict[str, Any]) -> dict[str, Any]:
     nofile = raise_nofile()
     lg = LoadGen(spec)
@@ -1099,6 +1191,8 @@ async def amain(spec: dict[str, Any]) -> dict[str, Any]:
         res = await lg.scenario_join()
     elif sc == "conns":
         res = await lg.scenario_conns()
+    elif sc == "upload":
+        res = await lg.scenario_upload()
     else:
         raise SystemExit(f"unknown scenario {sc}")
     res["loadgen"] = {

@@ -56,17 +56,18 @@ SOURCE_ADDRS = [f"127.0.0.{i}" for i in range(2, 10)]
 JWT_SECRET = "roomchat-bench-secret-not-for-production-0123456789abcdef"
 
 SYSTEMS = ["roomchat", "ceiling", "picows", "wsnode", "pgjoin", "socketio", "socketionode"]
-SCENARIOS = ["fanout100", "fanout1000", "cross", "conns", "join", "persist"]
+SCENARIOS = ["fanout100", "fanout1000", "cross", "conns", "join", "persist", "upload"]
 # the ceiling and its picows and Node.js `ws` twins have no database and one instance
 CEILINGS = ("ceiling", "picows", "wsnode")
 CAN_RUN = {
     **{c: {"fanout100", "fanout1000", "conns", "join"} for c in CEILINGS},
     "pgjoin": {"join"},
-    "socketio": set(SCENARIOS),
-    "socketionode": set(SCENARIOS),
+    "socketio": set(SCENARIOS) - {"upload"},
+    "socketionode": set(SCENARIOS) - {"upload"},
     "roomchat": set(SCENARIOS),
 }
 WHY_NOT = {
+    **{(p, "upload"): "roomchat's own file uploads (issue 24)" for p in SYSTEMS if p != "roomchat"},
     **{(c, "cross"): "one process, no cross-instance transport" for c in CEILINGS},
     **{(c, "persist"): "no database" for c in CEILINGS},
     **{
@@ -107,6 +108,12 @@ def config(quick: bool) -> dict[str, Any]:
                     "senders_per_room": 4, "start_rate": 250 if quick else 200},
         "join": {"scenario": "join", "n_rooms": 10 if quick else 40, "room_size": 10,
                  "start_rate": 100 if quick else 50, "history": 50},
+        # fan-out in rooms of 100 at a fixed rate, alone and then beside 1 MiB image
+        # uploads (thumbnailed): uploads/s, their p99, and fan-out p50/p99 both ways
+        "upload": {"scenario": "upload", "n_rooms": 2 if quick else 4, "room_size": 100,
+                   "senders_per_room": 5, "start_rate": 40 if quick else 100,
+                   "upload_rate": 2 if quick else 4, "upload_concurrency": 4,
+                   "measure_seconds": 2.0 if quick else 15.0, "upload_bytes": 1024 * 1024},
         "conns": {"scenario": "conns", "connections": 1000 if quick else 19000, "room_size": 100,
                   "heartbeat_seconds": 2.0 if quick else 20.0,
                   "hold_seconds": 2.0 if quick else 25.0},
@@ -471,6 +478,9 @@ class Roomchat(System):
             "ROOMCHAT_INVITATION_RATE_LIMIT": "1000000/minute",
             "ROOMCHAT_LOG_LEVEL": "warning",
             "ROOMCHAT_SERVE_WEB_CLIENT": "false",
+            # the upload scenario: one user uploads as fast as the scenario asks
+            "ROOMCHAT_UPLOAD_RATE_LIMIT": "1000000/minute",
+            "ROOMCHAT_WORKSPACE_STORAGE_QUOTA_BYTES": str(1 << 40),
         }
         if kafka:
             env["ROOMCHAT_KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{self.kafka_port}"
@@ -784,6 +794,12 @@ def summarize(name: str, res: dict[str, Any]) -> str:
         return f"aborted: {res['aborted']} {res.get('connect', {}).get('failure_examples')}"
     acc = res.get("accounting", {})
     tail = f"lost={acc.get('lost')} dup={acc.get('duplicated')} errors={acc.get('errors')}"
+    if name == "upload":
+        up, alone, beside = res["uploads"], res["without_uploads"], res["with_uploads"]
+        return (f"{up['uploads_per_s']:.1f} uploads/s (1 MiB) p99={up['latency_ms']['p99']:.0f}ms; "
+                f"fan-out p50/p99 {alone['latency_ms']['p50']:.2f}/{alone['latency_ms']['p99']:.2f}"
+                f"ms alone, {beside['latency_ms']['p50']:.2f}/{beside['latency_ms']['p99']:.2f}ms "
+                f"while uploading (x{res['fanout_p99_ratio']:.2f}); {tail}")
     if name == "conns":
         rss = res["rss"]
         return (f"{res['connect']['open']} conns, {rss['per_conn_bytes'] / 1024:.1f} KiB/conn "

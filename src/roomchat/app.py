@@ -18,7 +18,13 @@ from starlette.websockets import WebSocket
 
 from roomchat import __version__
 from roomchat.api import documents
-from roomchat.api.middleware import BodyLimit, RequestId, SecurityHeaders, is_api_path
+from roomchat.api.middleware import (
+    MULTIPART_OVERHEAD,
+    BodyLimit,
+    RequestId,
+    SecurityHeaders,
+    is_api_path,
+)
 from roomchat.api.responses import (
     DATABASE_ERRORS,
     MethodIndex,
@@ -29,6 +35,7 @@ from roomchat.api.responses import (
 )
 from roomchat.api.routes import (
     api_keys,
+    attachments,
     auth,
     direct_chats,
     health,
@@ -105,8 +112,9 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         larger={users.AVATAR_PATH: max(settings.max_body_bytes, MAX_AVATAR_BYTES)},
+        upload_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, files_origin=settings.files_origin())
     app.add_middleware(RequestId)  # outermost: its id is on every line the request logs
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
@@ -125,6 +133,7 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         invitations,
         users,
         metrics,
+        attachments,
     )
     for module in routes:
         app.include_router(module.router)

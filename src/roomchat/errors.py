@@ -21,6 +21,7 @@ class Code(StrEnum):
     INTERNAL_ERROR = "internal_error"
     UNAVAILABLE = "unavailable"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    QUOTA_EXCEEDED = "quota_exceeded"
 
 
 HTTP_STATUS: dict[Code, int] = {
@@ -37,6 +38,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.INTERNAL_ERROR: 500,
     Code.UNAVAILABLE: 503,
     Code.METHOD_NOT_ALLOWED: 405,
+    Code.QUOTA_EXCEEDED: 413,
 }
 
 

@@ -80,6 +80,8 @@ class Instance:
             s.outbox.start()
         await s.sockets.start()
         s.webhook_dispatcher.start()
+        if s.attachments is not None:
+            s.attachments.start()
         log.info(
             "roomchat %s instance %s ready (bus: %s)",
             __version__,
@@ -104,6 +106,8 @@ class Instance:
         stop_metrics_server = self._stop_metrics_server
         if stop_metrics_server is not None:
             steps.append(("the metrics server", lambda: asyncio.to_thread(stop_metrics_server)))
+        if s.attachments is not None:
+            steps.append(("the attachment sweep", s.attachments.close))
         # Its leases handed back: another instance delivers those endpoints from now.
         steps.append(("the webhook dispatcher", s.webhook_dispatcher.close))
         # The writer first, then the outbox: what it stores last still reaches the bus

@@ -12,6 +12,7 @@ from typing import Any
 from roomchat.avatars import Avatars
 from roomchat.bus.base import Bus
 from roomchat.domain.api_keys import ApiKeyService
+from roomchat.domain.attachments import AttachmentService
 from roomchat.domain.direct_chats import DirectChats
 from roomchat.domain.messages import MessageService
 from roomchat.domain.ports import EventRecorder
@@ -65,6 +66,7 @@ class Services:
     activity: Activity
     threads: ThreadService
     avatars: Avatars  # profile pictures (api/routes/users.py)
+    attachments: AttachmentService | None = None  # files in messages (issue 24)
 
     def bus_health(self) -> dict[str, Any]:
         """The bus's report for /readyz, with the outbox's figures in it."""

@@ -10,6 +10,7 @@ import os
 import secrets
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -285,10 +286,85 @@ class Settings(BaseSettings):
         "are taken over after this",
     )
 
+    # --- Attachments: files and images in messages (docs/operations.md) ---
+    max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=0,
+        description="largest uploaded file; a larger one is refused (413) while it streams, "
+        "before anything is stored",
+    )
+    files_backend: str = Field(
+        default="local", description="where uploaded files are kept: local (files_dir) or s3"
+    )
+    files_dir: Path | None = Field(
+        default=None, description="local backend: the folder; default {data_dir}/files"
+    )
+    files_base_url: str | None = Field(
+        default=None,
+        description="local backend: the origin signed download URLs point at (a separate "
+        "origin is safer: docs/security.md); default public_base_url",
+    )
+    files_signing_secret: str | None = Field(
+        default=None,
+        description="key of the local backend's signed URLs (every instance the same); "
+        "default: derived from jwt_secret",
+    )
+    file_url_ttl_s: int = Field(
+        default=3600, ge=60, description="how long a signed file URL works after it is minted"
+    )
+    s3_bucket: str | None = Field(default=None, description="s3 backend: the bucket")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="s3 backend: an S3-compatible endpoint (MinIO...); default AWS"
+    )
+    s3_region: str = Field(default="us-east-1", description="s3 backend: the region")
+    s3_access_key_id: str | None = Field(default=None, description="s3 backend: access key id")
+    s3_secret_access_key: str | None = Field(
+        default=None, description="s3 backend: secret key (never logged)"
+    )
+    s3_prefix: str = Field(default="attachments/", description="s3 backend: key prefix")
+    workspace_storage_quota_bytes: int = Field(
+        default=10 * 1024**3,
+        description="bytes of files a workspace may keep; an upload past it: quota_exceeded",
+    )
+    upload_rate_limit: str = Field(
+        default="30/minute", description="uploads per user per instance (the limits notation)"
+    )
+    max_image_pixels: int = Field(
+        default=50_000_000,
+        description="an image with more pixels is refused (decompression bombs)",
+    )
+    attachment_unattached_ttl_s: float = Field(
+        default=24 * 3600.0, description="an upload never sent in a message is removed after"
+    )
+    attachment_orphan_grace_s: float = Field(
+        default=600.0,
+        description="a stored file no row names is removed by the sweep once this old",
+    )
+    attachment_sweep_interval_s: float = Field(
+        default=600.0,
+        description="how often the sweep removes unattached, deleted and orphan files",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'roomchat.db'}"
+
+    def files_origin(self) -> str | None:
+        """The origin attachments' URLs point at when it is not the server's own (the
+        web client's CSP lets its pages show images from there); None when it is."""
+        if self.files_backend == "s3":
+            # AWS itself: obstore's path-style URLs
+            base = self.s3_endpoint_url or f"https://s3.{self.s3_region}.amazonaws.com"
+        elif self.files_base_url:
+            base = self.files_base_url
+        else:
+            return None
+        parts = urlsplit(base)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
 
     def resolved_public_base_url(self) -> str:
         if self.public_base_url:

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from roomchat.avatars import Avatars
 from roomchat.bus.base import Bus
 from roomchat.domain.api_keys import ApiKeyService
+from roomchat.domain.attachments import AttachmentLimits, AttachmentService, FileStore
 from roomchat.domain.direct_chats import DirectChats
 from roomchat.domain.invitations import MAX_PENDING_PER_WORKSPACE, InvitationService
 from roomchat.domain.mentions import Mentions
@@ -31,6 +32,7 @@ from roomchat.domain.throttle import LoginThrottle
 from roomchat.domain.users import UserService
 from roomchat.domain.webhooks import RetryPolicy, WebhookService
 from roomchat.domain.workspaces import WorkspaceService
+from roomchat.files.local import LocalFileStore, UrlSigner
 from roomchat.metrics import Metrics, MetricsAccess
 from roomchat.outbox import Outbox, OutboxLimits
 from roomchat.realtime.activity import Activity
@@ -46,6 +48,7 @@ from roomchat.realtime.sessions import SocketSessions
 from roomchat.services import Services
 from roomchat.settings import Settings
 from roomchat.store import Store
+from roomchat.store.attachments import AttachmentRepo
 from roomchat.store.database import Timeouts
 from roomchat.store.recorder import Recorder
 from roomchat.webhooks.addresses import AddressPolicy
@@ -141,6 +144,8 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         limits=RoomLimits(settings.rooms_per_workspace, settings.rooms_per_creator),
     )
     mentions = Mentions(store, settings.instance_id)
+    attachments = _attachments(settings, store, rooms)
+    recorder.mint_urls_with(attachments.mint_message, attachments.fresh)
     messages = MessageService(
         store,
         rooms,
@@ -155,6 +160,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         mentions=mentions,
         cache_recent=True,
         commits_in_flight=settings.commits_in_flight,
+        attachments=attachments,
     )
     replay = Replay(
         store,
@@ -162,6 +168,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         settings.instance_id,
         max_bytes=settings.catch_up_max_bytes,
         catch_up=settings.catch_up_limit,
+        fresh=attachments.fresh,
     )
     # The joined rooms' channels: the hub fills them, presence reads and speaks through them.
     channels = Channels()
@@ -201,6 +208,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         fanout.on_event(presence.heard_event)
     dispatcher = _webhook_dispatcher(settings, store, addresses, meter)
     fanout.on_event(dispatcher.heard)  # an event heard: endpoints may have one to send
+    fanout.on_event(attachments.heard)  # a message or room deleted here: its files go
     changes = MessageChanges(rooms, recorder, messages.limits, mentions=mentions)
     reads = ReadState(store, rooms, workspaces)
     receipts = Receipts(
@@ -263,6 +271,52 @@ def build_services(settings: Settings, bus: Bus) -> Services:
         threads=threads,
         rest_sends=RateLimiter(settings.rest_send_limit, "sending too fast; slow down"),
         avatars=Avatars(settings.data_dir / "avatars"),
+        attachments=attachments,
+    )
+
+
+def _attachments(settings: Settings, store: Store, rooms: RoomService) -> AttachmentService:
+    """Files in messages (issue 24): the file store the settings name, and its rules."""
+    files: FileStore
+    temp = settings.resolved_files_dir() / "tmp"
+    if settings.files_backend == "s3":
+        if not settings.s3_bucket:
+            raise ValueError("ROOMCHAT_FILES_BACKEND=s3 needs ROOMCHAT_S3_BUCKET")
+        from roomchat.files.s3 import S3FileStore  # only instances that use S3 load it
+
+        files = S3FileStore(
+            settings.s3_bucket,
+            temp,
+            endpoint=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            prefix=settings.s3_prefix,
+        )
+    elif settings.files_backend == "local":
+        secret = settings.files_signing_secret or settings.resolved_jwt_secret()
+        files = LocalFileStore(
+            settings.resolved_files_dir(),
+            (settings.files_base_url or settings.resolved_public_base_url()),
+            UrlSigner(secret),
+        )
+    else:
+        raise ValueError(f"ROOMCHAT_FILES_BACKEND: local or s3, not {settings.files_backend!r}")
+    return AttachmentService(
+        AttachmentRepo(store.engine),
+        files,
+        rooms,
+        AttachmentLimits(
+            max_upload_bytes=settings.max_upload_bytes,
+            workspace_quota_bytes=settings.workspace_storage_quota_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            url_ttl_s=settings.file_url_ttl_s,
+            unattached_ttl_s=settings.attachment_unattached_ttl_s,
+            orphan_grace_s=settings.attachment_orphan_grace_s,
+            sweep_interval_s=settings.attachment_sweep_interval_s,
+        ),
+        RateLimiter(settings.upload_rate_limit, "uploading too fast; slow down"),
+        settings.instance_id,
     )
 
 

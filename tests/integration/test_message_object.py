@@ -58,6 +58,7 @@ MESSAGE_KEYS = [
     "thread",
     "mentions",
     "mentions_room",
+    "attachments",
 ]
 # Rich content as a client sends it: nested, every JSON type, keys not in sorted order.
 RICH: dict[str, Any] = {

@@ -225,6 +225,15 @@ async def test_every_route_answers_what_its_schema_says(
     rich = {"message_text": "see", "message_content": {"kind": "link", "n": [1, {"a": None}]}}
     sent = await call("POST", path, alice, 201, json=rich)
     assert sent["message_content"] == rich["message_content"]
+    # A file (issue 24): uploaded (multipart), sent, looked up, listed.
+    upload_path = f"/api/v1/room-chats/{rid}/attachments"
+    upload = await call("POST", upload_path, bob, 201, files={"file": ("a.txt", b"notes")})
+    with_file = {"message_text": "", "attachment_ids": [upload["id"]]}
+    assert (await call("POST", path, bob, 201, json=with_file))["attachments"][0]["id"] == (
+        upload["id"]
+    )
+    await call("GET", f"/api/v1/attachments/{upload['id']}", alice)
+    assert (await call("GET", upload_path, alice))["attachments"][0]["id"] == upload["id"]
     empty = await call("POST", path, bob, 201, json={"message_text": "x", "message_content": ""})
     assert empty["message_content"] == ""
     retry = {"message_text": "once", "client_msg_id": unique("c")}

@@ -47,6 +47,7 @@ def message(**changes: Any) -> dict[str, Any]:
         "thread": None,
         "mentions": [],
         "mentions_room": False,
+        "attachments": [],
     }
     return {**base, **changes}
 
@@ -94,6 +95,10 @@ def paths(violations: list[Any]) -> list[str]:
         },
         {"action": "typing_indicator", "payload": {"room_id": 1, "is_typing": True}},
         {"action": "mark_room_read", "payload": {"room_id": 1, "seq": 0}},
+        {
+            "action": "send_room_chat_message",
+            "payload": {"room_id": 1, "message_text": "", "attachment_ids": [7, 8]},
+        },
     ],
 )
 def test_a_good_client_frame_passes(frame: dict[str, Any]) -> None:

@@ -32,11 +32,20 @@ class BodyLimit:
     connection under a client still writing, and it would never see the 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
-        """``larger``: paths (exactly) whose bodies may be larger, and their own cap (an
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_bytes: int | None = None,
+        larger: dict[str, int] | None = None,
+    ) -> None:
+        """``upload_bytes``: the cap of a file upload's body instead (the largest file and
+        its multipart framing); the route bounds the file itself as it streams.
+        ``larger``: paths (exactly) whose bodies may be larger, and their own cap (an
         upload path that checks its own bound: api/routes/users.py's avatar)."""
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes
         self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,6 +53,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.larger.get(scope["path"], self.max_bytes)
+        if self.upload_bytes is not None and is_upload(scope):
+            limit = self.upload_bytes
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _send_413(send, limit)
@@ -60,6 +71,16 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+_UPLOAD = re.compile(r"/api/v1/room-chats/[0-9]+/attachments/?")
+# What a multipart body may add around its file: the boundaries and the part's headers.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def is_upload(scope: Scope) -> bool:
+    """A file upload (POST /api/v1/room-chats/{room_id}/attachments)."""
+    return scope.get("method") == "POST" and _UPLOAD.fullmatch(scope["path"]) is not None
 
 
 async def _send_413(send: Send, limit: int) -> None:
@@ -81,7 +102,7 @@ async def _send_413(send: Send, limit: int) -> None:
 # The web client is plain ES modules and one stylesheet, all from this origin; the
 # API answers JSON that no page should ever run or frame.
 _WEB_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{img}; "
     "connect-src 'self' {ws}; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
@@ -101,14 +122,18 @@ _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5
 class SecurityHeaders:
     """CSP, no sniffing, no referrer, no framing on every HTTP response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, files_origin: str | None = None) -> None:
+        """``files_origin``: where attachments' URLs point when it is not this origin
+        (a separate files origin, an S3 bucket): the web client's pages may show images
+        from there."""
         self.app = app
+        self.img = f" {files_origin}" if files_origin else ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = _policy(scope).encode()
+        csp = _policy(scope, self.img).encode()
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -130,7 +155,7 @@ def is_api_path(path: str) -> bool:
     return path.startswith("/api/") or path in _API_DOCUMENTS
 
 
-def _policy(scope: Scope) -> str:
+def _policy(scope: Scope, img: str = "") -> str:
     path: str = scope["path"]
     if is_api_path(path):
         return _API_CSP
@@ -139,7 +164,7 @@ def _policy(scope: Scope) -> str:
     # Browsers before CSP3 do not count ws(s) as 'self': name this host's sockets.
     host = Headers(scope=scope).get("host", "")
     ws = f"ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
-    return _WEB_CSP.format(ws=ws)
+    return _WEB_CSP.format(ws=ws, img=img)
 
 
 class RequestId:

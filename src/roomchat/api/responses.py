@@ -175,6 +175,7 @@ _MEANING = {
     Code.RATE_LIMITED: "too many requests: retry after retry_after_ms (Retry-After)",
     Code.UNAVAILABLE: "the database is unreachable or too slow: retry after "
     "retry_after_ms (Retry-After)",
+    Code.QUOTA_EXCEEDED: "the workspace's storage quota is used up",
 }
 
 

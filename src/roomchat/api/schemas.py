@@ -156,6 +156,27 @@ class Thread(BaseModel):
     participant_ids: list[Id] = Field(description="the first 10 who replied, in that order")
 
 
+class Attachment(BaseModel):
+    """A file uploaded to a room (issue 24). ``url`` and ``thumbnail_url`` are signed and
+    short-lived (file_url_ttl_s, default 1 h): minted afresh whenever served."""
+
+    id: Id
+    room_id: Id
+    filename: str = Field(description="as uploaded, made safe (no path, no control characters)")
+    content_type: str = Field(description="sniffed from the bytes, never the client's word")
+    size: int = Field(description="bytes")
+    width: int | None = Field(description="an image's, EXIF orientation applied; else null")
+    height: int | None
+    url: str | None = Field(description="a signed GET URL (no Authorization header needed)")
+    thumbnail_url: str | None = Field(description="a WebP thumbnail (images only), signed")
+    created_at: datetime
+
+
+class AttachmentPage(BaseModel):
+    attachments: list[Attachment] = Field(description="newest first")
+    has_more: bool
+
+
 class Message(BaseModel):
     """The one message object: every reply, page and event that shows a message."""
 
@@ -179,6 +200,9 @@ class Message(BaseModel):
     thread: Thread | None = Field(description="a top-level message's replies; null: none")
     mentions: list[Id] = Field(description="the room members the text names, in that order")
     mentions_room: bool = Field(description="the text mentions the whole room (@room)")
+    attachments: list[Attachment] = Field(
+        description="its files, in upload order (none once deleted)"
+    )
 
 
 class RoomListRow(Room):

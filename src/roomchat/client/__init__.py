@@ -70,9 +70,19 @@ from roomchat.client.events import (
     InvitationReceived,
     parse_event,
 )
-from roomchat.client.models import Content, JoinedRoom, Message, Reaction, Room, Thread, User
+from roomchat.client.models import (
+    Attachment,
+    Content,
+    JoinedRoom,
+    Message,
+    Reaction,
+    Room,
+    Thread,
+    User,
+)
 
 __all__ = [
+    "Attachment",
     "AuthenticationError",
     "Backoff",
     "BadFrame",

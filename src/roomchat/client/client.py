@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -24,7 +26,7 @@ from roomchat.client.errors import (
 from roomchat.client.events import Connected, Disconnected, Event, RoomAccessLost, parse_event
 from roomchat.client.fields import integers, objects
 from roomchat.client.inbox import Inbox
-from roomchat.client.models import Content, JoinedRoom, Message, Room, User
+from roomchat.client.models import Attachment, Content, JoinedRoom, Message, Room, User
 from roomchat.client.requests import ReplyHook, Requests
 from roomchat.client.rest import (
     EventPage,
@@ -246,12 +248,15 @@ class Client:
         content: Content = None,
         client_msg_id: str | None = None,
         thread_root_id: int | None = None,
+        attachment_ids: Sequence[int] = (),
     ) -> Message:
         """Send a message; the stored message. ``content``: a string or a JSON object
         (at most 16 KiB encoded), returned as sent. ``thread_root_id``: a reply in that
-        top-level message's thread. Sent again (same ``client_msg_id``) after a drop or
-        a rate limit until the reply comes, within ``send_timeout`` seconds: the server
-        stores it once whatever the number of tries."""
+        top-level message's thread. ``attachment_ids``: this user's uploads to the room
+        (``upload``), at most 10; with them ``text`` may be empty. Sent again (same
+        ``client_msg_id``) after a drop or a rate limit until the reply comes, within
+        ``send_timeout`` seconds: the server stores it once whatever the number of
+        tries."""
         payload: dict[str, Any] = {
             "room_id": room_id,
             "message_text": text,
@@ -259,6 +264,8 @@ class Client:
         }
         if thread_root_id is not None:
             payload["thread_root_id"] = thread_root_id
+        if attachment_ids:
+            payload["attachment_ids"] = list(attachment_ids)
         if content is not None:
             payload["message_content"] = dict(content) if isinstance(content, Mapping) else content
         pause = self._backoff()
@@ -343,6 +350,35 @@ class Client:
         """The direct conversation of this user and ``user_ids`` (1 to 8 other members
         of the workspace), made if there was none; ``join`` it like any room."""
         return await self._rest.open_direct_chat(self._token, workspace_id, user_ids)
+
+    async def upload(
+        self,
+        room_id: int,
+        source: str | os.PathLike[str] | bytes,
+        *,
+        filename: str | None = None,
+    ) -> Attachment:
+        """Upload a file (a path, streamed from disk, or bytes) to the room; attach it
+        with ``send(..., attachment_ids=[attachment.id])``. ``filename``: the name shown
+        (a path's own name by default)."""
+        if isinstance(source, bytes):
+            return await self._rest.upload(self._token, room_id, source, filename or "file")
+        path = Path(source)
+        file = await asyncio.to_thread(path.open, "rb")
+        try:
+            return await self._rest.upload(self._token, room_id, file, filename or path.name)
+        finally:
+            file.close()
+
+    async def attachment(self, attachment_id: int) -> Attachment:
+        """An attachment with fresh signed URLs (theirs expire after an hour)."""
+        return await self._rest.attachment(self._token, attachment_id)
+
+    async def room_attachments(
+        self, room_id: int, before_id: int | None = None, limit: int = 50
+    ) -> tuple[list[Attachment], bool]:
+        """The room's files, newest first, and whether older ones exist."""
+        return await self._rest.room_attachments(self._token, room_id, before_id, limit)
 
     async def room_list(self, workspace_id: int, kind: str | None = None) -> list[Room]:
         """The workspace's rooms and this user's direct conversations (``kind``: "room"

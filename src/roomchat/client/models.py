@@ -115,6 +115,38 @@ class Thread:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file uploaded to a room. ``url`` and ``thumbnail_url`` (images only) are signed
+    and short-lived (an hour by default): ``Client.attachment`` mints new ones."""
+
+    id: int
+    room_id: int
+    filename: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    url: str | None
+    thumbnail_url: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_data(cls, data: JSONObject) -> Attachment:
+        return cls(
+            id=integer(data, "id"),
+            room_id=integer(data, "room_id"),
+            filename=text(data, "filename"),
+            content_type=text(data, "content_type"),
+            size=integer(data, "size"),
+            width=optional_integer(data, "width"),
+            height=optional_integer(data, "height"),
+            url=optional_text(data, "url"),
+            thumbnail_url=optional_text(data, "thumbnail_url"),
+            created_at=timestamp(data, "created_at"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A message as the server last described it.
 
@@ -139,6 +171,7 @@ class Message:
     thread: Thread | None = None  # a top-level message with replies
     mentions: tuple[int, ...] = ()  # the members its text names
     mentions_room: bool = False  # it mentions the whole room (@room)
+    attachments: tuple[Attachment, ...] = ()  # its files
 
     @classmethod
     def from_data(cls, data: JSONObject) -> Message:
@@ -161,6 +194,7 @@ class Message:
             thread=thread_of(data.get("thread")),
             mentions=integers(data, "mentions") if data.get("mentions") is not None else (),
             mentions_room=bool(data.get("mentions_room", False)),
+            attachments=_attachments(data),
         )
 
     @property
@@ -174,6 +208,16 @@ class Message:
     def mentions_user(self, user_id: int) -> bool:
         """Whether it mentions ``user_id``, by name or through @room."""
         return self.mentions_room or user_id in self.mentions
+
+
+def _attachments(data: JSONObject) -> tuple[Attachment, ...]:
+    """``attachments`` (absent from an older server: none)."""
+    value = data.get("attachments")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(a, Mapping) for a in value):
+        raise MalformedData("attachments: expected a list of objects")
+    return tuple(Attachment.from_data(a) for a in value)
 
 
 def thread_of(value: Any) -> Thread | None:

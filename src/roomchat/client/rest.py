@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 try:
     import httpx
@@ -18,7 +18,7 @@ except ImportError as missing:  # the extra is not installed: say what to instal
 
 from roomchat.client.errors import AuthenticationError, RequestError
 from roomchat.client.fields import JSONObject, boolean, integer, obj, objects, text, timestamp
-from roomchat.client.models import Message, Room, User
+from roomchat.client.models import Attachment, Message, Room, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +253,40 @@ class Rest:
             headers={"Content-Type": "application/octet-stream"},
         )
         return User.from_data(data)
+
+    # -- files ------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        token: str,
+        room_id: int,
+        content: bytes | BinaryIO,
+        filename: str,
+        content_type: str = "application/octet-stream",
+    ) -> Attachment:
+        """Upload one file to the room (multipart, streamed from a file object); the
+        server sniffs its real type."""
+        files = {"file": (filename, content, content_type)}
+        data = await self.call(
+            "POST", f"/api/v1/room-chats/{room_id}/attachments", token, files=files
+        )
+        return Attachment.from_data(data)
+
+    async def attachment(self, token: str, attachment_id: int) -> Attachment:
+        return Attachment.from_data(
+            await self.call("GET", f"/api/v1/attachments/{attachment_id}", token)
+        )
+
+    async def room_attachments(
+        self, token: str, room_id: int, before_id: int | None = None, limit: int = 50
+    ) -> tuple[list[Attachment], bool]:
+        params: dict[str, int] = {"limit": limit}
+        if before_id is not None:
+            params["before_id"] = before_id
+        data = await self.call(
+            "GET", f"/api/v1/room-chats/{room_id}/attachments", token, params=params
+        )
+        return [Attachment.from_data(a) for a in data["attachments"]], bool(data["has_more"])
 
 
 def _error_of(status: int, body: Any) -> RequestError:

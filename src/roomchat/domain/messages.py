@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from roomchat import jsoncodec
+from roomchat.domain.attachments import AttachmentService, AttachmentsTaken
 from roomchat.domain.events import RoomEvent, message_data
 from roomchat.domain.mentions import Mentions
 from roomchat.domain.models import Content, MessagePage, Room, User
@@ -32,9 +33,12 @@ class MessageLimits:
     read_chunk: int = 100
 
 
-def check_message(limits: MessageLimits, message_text: str, message_content: Content) -> None:
-    """A message's text and content as sending and editing accept them."""
-    if not message_text.strip():
+def check_message(
+    limits: MessageLimits, message_text: str, message_content: Content, *, files: bool = False
+) -> None:
+    """A message's text and content as sending and editing accept them (``files``: the
+    message has attachments, and may have an empty text)."""
+    if not files and not message_text.strip():
         raise ChatError(Code.VALIDATION_ERROR, "message_text must not be empty")
     if len(message_text) > limits.max_text_chars:
         raise ChatError(
@@ -118,11 +122,13 @@ class MessageService:
         mentions: Mentions,
         cache_recent: bool = False,
         commits_in_flight: int = 1,
+        attachments: AttachmentService | None = None,
     ) -> None:
         """``cache_recent``: serve joins from each room's newest messages in memory
         (domain/recent.py), which only the room events keep exact: whoever sets it
         passes every event this instance hears to ``heard`` (``fanout.on_event``)."""
         self._metrics = metrics
+        self._attachments = attachments
         self._store = store
         self._rooms = rooms
         self._mentions = mentions
@@ -171,6 +177,8 @@ class MessageService:
             # that fails one by one, so only this reply gets the error).
             found = refusal(bad.state)
             raise found if found is not None else not_found("thread root") from None
+        except AttachmentsTaken:
+            raise ChatError(Code.CONFLICT, "an upload is already in another message") from None
         except ClientMsgIdTaken:
             # A concurrent send with the same client_msg_id (another connection or
             # instance) committed first. Redo one by one so only that send is a replay.
@@ -195,16 +203,24 @@ class MessageService:
         message_content: Content,
         client_msg_id: str | None,
         thread_root_id: int | None = None,
+        attachment_ids: Sequence[int] = (),
     ) -> SendResult:
         """Store and broadcast a message; ``message_content`` is kept as sent (``""``
         stays ``""``, an object comes back the same object). ``thread_root_id``: a reply
-        in that top-level message's thread (domain/threads.py says what it may name)."""
-        check_message(self.limits, message_text, message_content)
+        in that top-level message's thread (domain/threads.py says what it may name).
+        ``attachment_ids``: the sender's uploads to this room to attach (at most 10);
+        with them the text may be empty."""
+        check_message(self.limits, message_text, message_content, files=bool(attachment_ids))
         if client_msg_id is not None and not 1 <= len(client_msg_id) <= 64:
             raise ChatError(Code.VALIDATION_ERROR, "client_msg_id must be 1-64 characters")
         if client_msg_id is not None and "\x00" in client_msg_id:
             raise ChatError(Code.VALIDATION_ERROR, "text must not contain the NUL character")
         room = await self._rooms.require_room_member(user, room_id)
+        files: tuple[int, ...] = ()
+        if attachment_ids:
+            if self._attachments is None:
+                raise ChatError(Code.VALIDATION_ERROR, "this server takes no attachments")
+            files = await self._attachments.for_send(user, room_id, attachment_ids)
         mentioned = await self._mentions.resolve(user, room, message_text)
         if thread_root_id is not None:
             # Checked here so a bad root fails alone, not the group commit's batch; the
@@ -221,6 +237,7 @@ class MessageService:
                 client_msg_id,
                 thread_root_id,
                 mentioned,
+                files,
             )
         )
         if result.event is not None and mentioned.members:
@@ -250,10 +267,10 @@ class MessageService:
             cut = recent.cut(room_id, at_least)
             if cut is not None:
                 self._from_memory.inc()
-                return History(cut.room, cut.encoded, cut.seq, cut.has_more)
+                return self._fresh(History(cut.room, cut.encoded, cut.seq, cut.has_more))
         self._from_database.inc()
         if recent is None:
-            return (await self._read_latest(room_id))[0]
+            return self._fresh((await self._read_latest(room_id))[0])
         fill = recent.begin_fill(room_id)
         try:
             history, ids = await self._read_latest(room_id)
@@ -267,7 +284,15 @@ class MessageService:
             list(zip(ids, history.encoded, strict=True)),
             history.has_more,
         )
-        return history
+        return self._fresh(history)
+
+    def _fresh(self, history: History) -> History:
+        """The history with its attachments' URLs minted afresh (a message with none:
+        the same bytes)."""
+        if self._attachments is None:
+            return history
+        fresh = self._attachments.fresh
+        return dataclasses.replace(history, encoded=[fresh(m) for m in history.encoded])
 
     async def _read_latest(self, room_id: int) -> tuple[History, list[int]]:
         """``latest`` from the database, with the ids of the messages it holds."""
@@ -310,10 +335,19 @@ class MessageService:
             raise ChatError(Code.VALIDATION_ERROR, "give before_seq or after_seq, not both")
         await self.require_member(user, room_id)
         if after_seq is not None:
-            return await self._store.messages.after(room_id, after_seq, limit)
-        if before_seq is not None:
-            return await self._store.messages.before(room_id, before_seq, limit)
-        return await self._store.messages.latest(room_id, limit)
+            page = await self._store.messages.after(room_id, after_seq, limit)
+        elif before_seq is not None:
+            page = await self._store.messages.before(room_id, before_seq, limit)
+        else:
+            page = await self._store.messages.latest(room_id, limit)
+        return self.minted(page)
+
+    def minted(self, page: MessagePage) -> MessagePage:
+        """The page with its attachments' URLs minted."""
+        if self._attachments is None:
+            return page
+        mint = self._attachments.mint_message
+        return MessagePage([mint(m) for m in page.messages], page.has_more)
 
 
 def _room_of(item: NewMessage) -> int:

@@ -212,6 +212,41 @@ class Thread:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file uploaded to a room (domain/attachments.py). ``url`` and ``thumbnail_url``
+    are short-lived signed URLs, minted whenever the attachment is served (None until
+    then; ``thumbnail_url`` stays None for a file that is not an image)."""
+
+    id: int
+    room_id: int
+    user_id: int
+    filename: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    created_at: datetime
+    has_thumbnail: bool = False
+    message_id: int | None = None
+    url: str | None = None
+    thumbnail_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "room_id": self.room_id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "width": self.width,
+            "height": self.height,
+            "url": self.url,
+            "thumbnail_url": self.thumbnail_url,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: int
     room_id: int
@@ -228,6 +263,7 @@ class Message:
     thread: Thread | None = None  # a top-level message with replies: its thread
     mentions: tuple[int, ...] = ()  # the members its text names (domain/mentions.py)
     mentions_room: bool = False  # its text mentions the whole room (@room)
+    attachments: tuple[Attachment, ...] = ()  # its files (a tombstone keeps none)
 
     def to_dict(self) -> dict[str, Any]:
         """The one message object, wherever a message appears (the send reply,
@@ -254,6 +290,7 @@ class Message:
             "thread": None if self.thread is None else self.thread.to_dict(),
             "mentions": list(self.mentions),
             "mentions_room": self.mentions_room,
+            "attachments": [a.to_dict() for a in self.attachments] if self.attachments else [],
         }
 
     def mentions_user(self, user_id: int) -> bool:

@@ -219,13 +219,16 @@ class NewMessage:
     client_msg_id: str | None
     thread_root_id: int | None = None  # a reply to that top-level message of the room
     mentioned: Mentioned = NO_MENTIONS
+    # Uploads to attach (domain/attachments.py checked them); claimed in the send's
+    # transaction (store/messages.py), so a send with files takes the steps.
+    attachment_ids: tuple[int, ...] = ()
 
     @property
     def plain(self) -> bool:
         """A top-level message mentioning nobody: what the one-statement batch write
         stores (store/append_pg.py); a reply also changes its root and takes a second
         seq, and a mention writes its rows."""
-        return self.thread_root_id is None and not self.mentioned
+        return self.thread_root_id is None and not self.mentioned and not self.attachment_ids
 
     @property
     def idempotency_key(self) -> tuple[int, int, str] | None:

@@ -9,6 +9,7 @@ whatever its kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from roomchat.domain.events import RoomEvent
@@ -38,8 +39,12 @@ class Replay:
         max_bytes: int,
         page: int = 100,
         catch_up: int = 500,
+        fresh: Callable[[bytes], bytes] | None = None,
     ) -> None:
+        """``fresh``: re-mints the attachments' URLs in an event's data
+        (domain/attachments.py)."""
         self._store = store
+        self._fresh = fresh or _same
         self._rooms = rooms
         self._origin = origin
         self._max_bytes = max_bytes  # of a page's or a join's encoded events
@@ -73,7 +78,7 @@ class Replay:
                 if not events:
                     break  # the log ends early: only a log older than the counter would
                 for event in events:
-                    item = event_item(event.action, event.data)
+                    item = event_item(event.action, self._fresh(event.data))
                     budget -= len(item) + 1  # and its comma
                     if budget < 0 and items:
                         return History(room, items, cursor, has_more=True)
@@ -95,9 +100,13 @@ class Replay:
         items: list[bytes] = []
         budget = self._max_bytes
         for event in found[:limit]:
-            item = event_item(event.action, event.data)
+            item = event_item(event.action, self._fresh(event.data))
             budget -= len(item) + 1  # and its comma
             if budget < 0 and items:
                 return EventPage(items, has_more=True)
             items.append(item)
         return EventPage(items, has_more=len(found) > limit)
+
+
+def _same(data: bytes) -> bytes:
+    return data

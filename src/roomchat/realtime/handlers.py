@@ -197,6 +197,7 @@ class Handlers:
             p.message_content,
             p.client_msg_id,
             p.thread_root_id,
+            p.attachment_ids,
         )
         self._answer(conn, envelope, result.data, result)
         return None

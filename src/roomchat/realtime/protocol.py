@@ -48,6 +48,7 @@ class SendMessage(Payload):
     message_content: Content = None
     client_msg_id: StrictStr | None = None
     thread_root_id: Id | None = None  # a reply in that top-level message's thread
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=10)  # own uploads
 
 
 class ThreadRef(Payload):

@@ -16,6 +16,7 @@ from roomchat.domain.records import Appended as Appended
 from roomchat.domain.records import ChangeTarget as ChangeTarget
 from roomchat.domain.records import ClientMsgIdTaken as ClientMsgIdTaken
 from roomchat.domain.records import NewMessage as NewMessage
+from roomchat.store import attachments as attachment_rows
 from roomchat.store import mentions as mention_rows
 from roomchat.store import reactions
 from roomchat.store.database import reads_of
@@ -164,11 +165,13 @@ async def current(conn: AsyncConnection, message_id: int) -> Message:
 
 
 async def with_reactions(conn: AsyncConnection, found: list[Message]) -> list[Message]:
-    """The messages with their reactions summary (a tombstone has none)."""
+    """The messages with their reactions summary and their attachments (a tombstone has
+    neither)."""
     summary = await reactions.summaries(conn, [m.id for m in found if m.deleted_at is None])
-    return [
+    found = [
         dataclasses.replace(m, reactions=summary[m.id]) if m.id in summary else m for m in found
     ]
+    return await attachment_rows.with_attachments(conn, found)
 
 
 async def edit(
@@ -254,6 +257,13 @@ async def _append(conn: AsyncConnection, batch: Sequence[NewMessage]) -> list[Ap
             fresh, rows, returned.scalars().all(), thread_seqs, strict=True
         ):
             item = batch[i]
+            files = (
+                await attachment_rows.claim(
+                    conn, message_id, item.room_id, item.user.id, item.attachment_ids
+                )
+                if item.attachment_ids
+                else ()
+            )
             message = Message(
                 id=message_id,
                 room_id=item.room_id,
@@ -266,6 +276,7 @@ async def _append(conn: AsyncConnection, batch: Sequence[NewMessage]) -> list[Ap
                 thread_root_id=item.thread_root_id,
                 mentions=item.mentioned.user_ids,
                 mentions_room=item.mentioned.room,
+                attachments=files,
             )
             results[i] = Appended(message, created=True, thread_seq=thread_seq)
 
@@ -286,7 +297,8 @@ async def _existing(
         tuple_(messages.c.room_id, messages.c.user_id, messages.c.client_msg_id).in_(keys)
     )
     found = {}
-    for row in (await conn.execute(query)).all():
-        message = message_from(row)
+    rows = (await conn.execute(query)).all()
+    stored = await attachment_rows.with_attachments(conn, [message_from(row) for row in rows])
+    for row, message in zip(rows, stored, strict=True):
         found[(message.room_id, message.user.id, row.client_msg_id)] = message
     return found

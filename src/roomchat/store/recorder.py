@@ -17,9 +17,9 @@ statement (store/append_pg.py), elsewhere a round trip per step.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from roomchat import jsoncodec
 from roomchat.domain.events import (
@@ -55,14 +55,24 @@ class Outbox(Protocol):
 class Recorder:
     """``outbox``: None on one instance (no one else to tell)."""
 
-    __slots__ = ("_batches", "_origin", "_outbox", "_store")
+    __slots__ = ("_batches", "_fresh", "_mint", "_origin", "_outbox", "_store")
 
     def __init__(self, store: Store, outbox: Outbox | None, origin: str) -> None:
         self._store = store
         self._outbox = outbox
         self._origin = origin
+        # Attachments' signed URLs (domain/attachments.py): minted into a new message
+        # with files, and afresh into any change event that shows one.
+        self._mint: Callable[[Message], Message] = _same
+        self._fresh: Callable[[bytes], bytes] = _same
         postgres = store.engine.dialect.name == "postgresql"
         self._batches = BatchAppender(store.engine) if postgres else None
+
+    def mint_urls_with(
+        self, mint: Callable[[Message], Message], fresh: Callable[[bytes], bytes]
+    ) -> None:
+        self._mint = mint
+        self._fresh = fresh
 
     @property
     def origin(self) -> str:
@@ -78,7 +88,8 @@ class Recorder:
         async with self._store.transaction() as tx:
             (seq,) = await seqs.reserve_seqs(tx.conn, [room_id])
             action, data = await change(tx, seq)
-            event = RoomEvent.build(room_id, seq, action, jsoncodec.dumps(data), self._origin)
+            encoded = self._fresh(jsoncodec.dumps(data))
+            event = RoomEvent.build(room_id, seq, action, encoded, self._origin)
             await self._log(tx, [event])
         return event
 
@@ -92,9 +103,8 @@ class Recorder:
         events = []
         for (room_id, describe), seq in zip(changes, taken, strict=True):
             action, data = describe(seq)
-            events.append(
-                RoomEvent.build(room_id, seq, action, jsoncodec.dumps(data), self._origin)
-            )
+            encoded = self._fresh(jsoncodec.dumps(data))
+            events.append(RoomEvent.build(room_id, seq, action, encoded, self._origin))
         await self._log(own, events)
         return events
 
@@ -120,6 +130,8 @@ class Recorder:
             stored = await self._store.messages.append(tx, batch)
             for item, appended in zip(batch, stored, strict=True):
                 message = appended.message
+                if message.attachments:
+                    message = self._mint(message)
                 data = message_data(message)
                 event = None
                 extra: tuple[RoomEvent, ...] = ()
@@ -160,7 +172,7 @@ class Recorder:
             tx.conn, root_id, reply.room_id, reply.user.id, reply.seq, reply.created_at, named
         )
         root = await message_rows.current(tx.conn, root_id)
-        data = jsoncodec.dumps(thread_updated_data(seq, root))
+        data = self._fresh(jsoncodec.dumps(thread_updated_data(seq, root)))
         return RoomEvent.build(reply.room_id, seq, THREAD_UPDATED, data, self._origin)
 
     async def _messages_at_once(
@@ -228,6 +240,10 @@ class Recorder:
             results.append(dataclasses.replace(made[at], event=None) if at in seen else made[at])
             seen.add(at)
         return results
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _own(tx: RoomTransaction) -> Transaction:

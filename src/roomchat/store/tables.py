@@ -177,6 +177,31 @@ Index(
     sqlite_where=messages.c.thread_root_id.is_not(None),
 )
 
+# Files uploaded to rooms (issue 24, domain/attachments.py). ``storage_key`` names the
+# object in the file store (local disk or S3); ``thumbnail_key`` its thumbnail (images
+# only). ``message_id`` null: uploaded, not yet sent (removed after a day); set by the
+# send's transaction. A deleted message's rows go in its tombstone's transaction, their
+# objects with the next sweep (which also removes objects no row names).
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False),
+    Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("message_id", BigInteger, nullable=True, index=True),
+    Column("filename", String(1024), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("storage_key", String(256), nullable=False),
+    Column("thumbnail_key", String(256), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+Index("ix_attachments_room_id", attachments.c.room_id, attachments.c.id)
+Index("ix_attachments_workspace_id", attachments.c.workspace_id)
+
 # Every member a message mentions (named, or through @room), one row each, the author
 # never: what mention counts are counted from. ``active`` false: an edit took the mention
 # back or the message was deleted; the row stays so that a mention made again is not

@@ -113,7 +113,8 @@ export type ErrorCode =
   | "payload_too_large"
   | "internal_error"
   | "unavailable"
-  | "method_not_allowed";
+  | "method_not_allowed"
+  | "quota_exceeded";
 /**
  * The room's members online in it, sorted; null in rooms over PRESENCE_MAX_MEMBERS.
  *
@@ -190,6 +191,7 @@ export interface RoomchatWebSocketSchemas {
   Room?: Room;
   ReactionCount?: ReactionCount;
   Message?: Message;
+  Attachment?: Attachment;
   Thread?: Thread;
   Error?: Error;
   FieldError?: FieldError;
@@ -407,6 +409,12 @@ export interface Message {
    * The text mentions the whole room (`@room`), and its author may.
    */
   mentions_room: boolean;
+  /**
+   * Its files, in upload order; empty for a tombstone (issue 24).
+   *
+   * @maxItems 10
+   */
+  attachments: Attachment[];
 }
 /**
  * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
@@ -424,6 +432,34 @@ export interface Thread {
    * @maxItems 10
    */
   participant_ids: Id[];
+}
+/**
+ * A file uploaded to the room (`POST /api/v1/room-chats/{room_id}/attachments`).
+ * `url` and `thumbnail_url` are short-lived signed URLs (default 1 h), minted
+ * afresh whenever the message is served; `GET /api/v1/attachments/{id}` mints
+ * new ones. `width`, `height` and `thumbnail_url` are null for a non-image.
+ *
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "Attachment".
+ */
+export interface Attachment {
+  id: Id;
+  room_id: Id;
+  /**
+   * As uploaded, made safe (no path, no control or bidi characters).
+   */
+  filename: string;
+  /**
+   * Sniffed from the bytes, never the client's word.
+   */
+  content_type: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  url: string | null;
+  thumbnail_url: string | null;
+  created_at: Timestamp;
 }
 /**
  * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
@@ -461,7 +497,10 @@ export interface RoomRefPayload {
  */
 export interface SendRoomChatMessagePayload {
   room_id: Id;
-  message_text: MessageText;
+  /**
+   * Not blank, unless `attachment_ids` names files (then it may be empty); at most 4,000 characters.
+   */
+  message_text: string;
   message_content?: MessageContent;
   /**
    * Makes a retry safe (per user and room); the same id with other text is a conflict.
@@ -473,6 +512,15 @@ export interface SendRoomChatMessagePayload {
    *
    */
   thread_root_id?: null | Id;
+  /**
+   * Files to attach: the sender's own uploads to this room, not yet in a message
+   * (anyone else's or another room's: forbidden; already sent: conflict). With
+   * them `message_text` may be empty.
+   *
+   *
+   * @maxItems 10
+   */
+  attachment_ids?: Id[];
 }
 /**
  * `message_content` not given: the content stays; null clears it (`""` is kept as `""`).

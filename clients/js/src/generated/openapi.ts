@@ -869,6 +869,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/room-chats/{room_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Room Attachments
+         * @description The room's files (in messages, not deleted), newest first; ``before_id`` pages
+         *     back.
+         */
+        get: operations["room_attachments_api_v1_room_chats__room_id__attachments_get"];
+        put?: never;
+        /**
+         * Upload
+         * @description Upload one file (multipart/form-data, one part named ``file``) to the room, as a
+         *     member: streamed to storage, its type sniffed from its bytes, an image given a
+         *     thumbnail. Attach it with ``attachment_ids`` when sending; unsent, it is removed
+         *     after a day.
+         */
+        post: operations["upload_api_v1_room_chats__room_id__attachments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Attachment
+         * @description One attachment with freshly signed URLs, for its room's members (an unsent
+         *     upload: its uploader).
+         */
+        get: operations["get_attachment_api_v1_attachments__attachment_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -935,6 +984,82 @@ export interface components {
             status: "success";
             data: components["schemas"]["ApiKey"];
         };
+        /**
+         * Attachment
+         * @description A file uploaded to a room (issue 24). ``url`` and ``thumbnail_url`` are signed and
+         *     short-lived (file_url_ttl_s, default 1 h): minted afresh whenever served.
+         */
+        Attachment: {
+            /** Id */
+            id: number;
+            /** Room Id */
+            room_id: number;
+            /**
+             * Filename
+             * @description as uploaded, made safe (no path, no control characters)
+             */
+            filename: string;
+            /**
+             * Content Type
+             * @description sniffed from the bytes, never the client's word
+             */
+            content_type: string;
+            /**
+             * Size
+             * @description bytes
+             */
+            size: number;
+            /**
+             * Width
+             * @description an image's, EXIF orientation applied; else null
+             */
+            width: number | null;
+            /** Height */
+            height: number | null;
+            /**
+             * Url
+             * @description a signed GET URL (no Authorization header needed)
+             */
+            url: string | null;
+            /**
+             * Thumbnail Url
+             * @description a WebP thumbnail (images only), signed
+             */
+            thumbnail_url: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** AttachmentPage */
+        AttachmentPage: {
+            /**
+             * Attachments
+             * @description newest first
+             */
+            attachments: components["schemas"]["Attachment"][];
+            /** Has More */
+            has_more: boolean;
+        };
+        /** AttachmentPageResponse */
+        AttachmentPageResponse: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["AttachmentPage"];
+        };
+        /** AttachmentResponse */
+        AttachmentResponse: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "success";
+            data: components["schemas"]["Attachment"];
+        };
         /** AvatarResponse */
         AvatarResponse: {
             /**
@@ -958,7 +1083,7 @@ export interface components {
          * Code
          * @enum {string}
          */
-        Code: "unauthorized" | "forbidden" | "not_found" | "validation_error" | "wrong_passcode" | "rate_limited" | "unknown_action" | "bad_request" | "conflict" | "payload_too_large" | "internal_error" | "unavailable" | "method_not_allowed";
+        Code: "unauthorized" | "forbidden" | "not_found" | "validation_error" | "wrong_passcode" | "rate_limited" | "unknown_action" | "bad_request" | "conflict" | "payload_too_large" | "internal_error" | "unavailable" | "method_not_allowed" | "quota_exceeded";
         /** CreateRoom */
         CreateRoom: {
             /**
@@ -1442,6 +1567,11 @@ export interface components {
              * @description the text mentions the whole room (@room)
              */
             mentions_room: boolean;
+            /**
+             * Attachments
+             * @description its files, in upload order (none once deleted)
+             */
+            attachments: components["schemas"]["Attachment"][];
         };
         /** MessageDeletedData */
         MessageDeletedData: {
@@ -1625,7 +1755,7 @@ export interface components {
         PostMessage: {
             /**
              * Message Text
-             * @description not blank; at most max_message_text_chars (default 4000) characters
+             * @description not blank (may be empty with attachment_ids); at most max_message_text_chars (default 4000) characters
              * @example Deploy 142 finished
              */
             message_text: string;
@@ -1647,6 +1777,11 @@ export interface components {
              * @description a reply: the id of a top-level message of this room (not a reply, not deleted)
              */
             thread_root_id?: number | null;
+            /**
+             * Attachment Ids
+             * @description files to attach: the sender's own uploads to this room (POST .../attachments) not yet in a message; at most 10
+             */
+            attachment_ids?: number[];
         };
         /** Reaction */
         Reaction: {
@@ -6601,6 +6736,263 @@ export interface operations {
             };
             /** @description `payload_too_large`: the body is over max_body_bytes (default 1 MiB) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    room_attachments_api_v1_room_chats__room_id__attachments_get: {
+        parameters: {
+            query?: {
+                /** @description older than this id (default: the newest) */
+                before_id?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentPageResponse"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: you may not do that (not a member, not the owner, or an API key where a login session is needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: what the path names does not exist (or is not visible to you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    upload_api_v1_room_chats__room_id__attachments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentResponse"];
+                };
+            };
+            /** @description `bad_request`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: you may not do that (not a member, not the owner, or an API key where a login session is needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: what the path names does not exist (or is not visible to you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over max_body_bytes (default 1 MiB); `quota_exceeded`: the workspace's storage quota is used up */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `validation_error`: missing fields, wrong types, or values out of range (ids: 1 to 2^53-1) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limited`: too many requests: retry after retry_after_ms (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unavailable`: the database is unreachable or too slow: retry after retry_after_ms (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_attachment_api_v1_attachments__attachment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attachment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentResponse"];
+                };
+            };
+            /** @description `unauthorized`: no token, or an invalid, expired or revoked token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `forbidden`: you may not do that (not a member, not the owner, or an API key where a login session is needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: what the path names does not exist (or is not visible to you) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

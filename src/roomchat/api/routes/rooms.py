@@ -54,7 +54,8 @@ class UpdateRoom(BaseModel):
 class PostMessage(BaseModel):
     message_text: StrictStr = Field(
         examples=["Deploy 142 finished"],
-        description="not blank; at most max_message_text_chars (default 4000) characters",
+        description="not blank (may be empty with attachment_ids); at most "
+        "max_message_text_chars (default 4000) characters",
     )
     message_content: StrictStr | dict[str, Any] | None = Field(
         default=None,
@@ -74,6 +75,12 @@ class PostMessage(BaseModel):
         default=None,
         description="a reply: the id of a top-level message of this room (not a reply, "
         "not deleted)",
+    )
+    attachment_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=10,
+        description="files to attach: the sender's own uploads to this room "
+        "(POST .../attachments) not yet in a message; at most 10",
     )
 
 
@@ -226,6 +233,7 @@ async def post_message(room_id: IdPath, body: PostMessage, user: CurrentUser, sv
         body.message_content,
         body.client_msg_id,
         body.thread_root_id,
+        body.attachment_ids,
     )
     status = 201 if result.event is not None else 200
     return reply(ok_encoded(result.data, status), result, svc.fanout)
@@ -247,7 +255,7 @@ async def thread_messages(
     """A thread after ``after_seq``, oldest first: its root (when after it), then its
     replies (1-100 at a time). A reply's id: validation_error; none in this room:
     not_found."""
-    page = await svc.threads.page(user, room_id, root_id, after_seq, limit)
+    page = svc.messages.minted(await svc.threads.page(user, room_id, root_id, after_seq, limit))
     return ok({"messages": [m.to_dict() for m in page.messages], "has_more": page.has_more})
 
 
