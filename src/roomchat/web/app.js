@@ -33,6 +33,8 @@ import { onMessageListClick } from "/js/messageactions.js";
 import { wireSettings } from "/js/settings.js";
 import { wireAccount } from "/js/account.js";
 import { recheckReading } from "/js/readmark.js";
+import { wireUploads } from "/js/upload.js";
+import { wireFilesView } from "/js/files_view.js";
 
 /** The calls that go up the module graph. */
 function wireModules() {
@@ -63,6 +65,8 @@ function wire() {
   $("pending-list").addEventListener("click", onPendingListClick);
   $("copy-link-btn").addEventListener("click", copyJoinLink);
   wireAccount();
+  wireUploads(); // files (issue 24): attach button, drop, paste
+  wireFilesView();
   $("composer").addEventListener("submit", onComposerSubmit);
   $("composer-input").addEventListener("input", onComposerInput);
   $("composer-input").addEventListener("keydown", onComposerKeydown);

@@ -6,6 +6,7 @@ import { $ } from "/js/dom.js";
 import { chat } from "/js/client.js";
 import { currentRoom } from "/js/open_room_data.js";
 import { noteTyping, stopTyping } from "/js/typing.js";
+import { hasUploads, sendWithUploads } from "/js/upload.js";
 
 export function onComposerSubmit(ev) {
   ev.preventDefault();
@@ -13,10 +14,12 @@ export function onComposerSubmit(ev) {
   const text = input.value.trim();
   const room = currentRoom();
   const client = chat();
-  if (!text || !room || !client) return;
+  const withFiles = Boolean(room && client && hasUploads()); // issue 24: the text may be empty
+  if (withFiles ? !sendWithUploads(room.id, text) : (!text || !room || !client)) return;
   input.value = "";
   autosize();
   stopTyping();
+  if (withFiles) return; // sent with its files (upload.js)
   // Settled in the room's state (sent, or failed with a reason): nothing to do here.
   client.send(room.id, text).catch(() => {});
 }
