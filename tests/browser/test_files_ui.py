@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.test_room_events_ui import two_users_in_room
+from tests.browser.test_room_events_ui import delete, tombstones, two_users_in_room
 from tests.browser.test_web_client import bubbles
 
 pytestmark = pytest.mark.browser
@@ -96,6 +96,9 @@ def test_image_and_file_reach_the_other_user(new_page: Any) -> None:
     expect(upload_row(alice, "report.pdf")).to_contain_text("2.9 KB")
     # Files with no text: the message is sent all the same.
     send_files(alice, "")
+
+    # A message of files only is named by its files in the room list.
+    expect(bob.locator("#room-list .room-preview")).to_have_text("Alice: 📎 2 files")
 
     # Bob sees the image as a thumbnail, its box reserved before it loads, then loaded.
     thumb = file_message(bob, "holiday.png").locator("img.att-thumb")
@@ -195,6 +198,15 @@ def test_svg_downloads_instead_of_rendering(new_page: Any) -> None:
     expect(rows).to_have_count(1)
     expect(rows.locator("a.att-file .att-name")).to_have_text("drawing.svg")
     expect(rows.locator("img")).to_have_count(0)
+    bob.locator("#files-close").click()
+
+    # Deleted, the message keeps no file: gone from the timeline and from the Files view.
+    delete(alice, "an svg")
+    expect(tombstones(bob)).to_have_count(1)
+    expect(bob.locator("#message-list .attachments")).to_have_count(0)
+    expect(open_files(bob).locator("#files-list li")).to_have_count(0)
+    expect(bob.locator("#files-status")).to_have_text("No files in this room yet.")
+    assert bob.request.get(href).status == 404
 
 
 @pytest.mark.parametrize("server_env", [{"ROOMCHAT_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}])
@@ -237,7 +249,8 @@ def test_paste_drop_and_cancel(new_page: Any) -> None:
             const file = new File([new Uint8Array(bytes)], 'screenshot.png', {type: 'image/png'});
             const data = new DataTransfer();
             data.items.add(file);
-            const ev = new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true});
+            const init = {clipboardData: data, bubbles: true, cancelable: true};
+            const ev = new ClipboardEvent('paste', init);
             document.getElementById('composer-input').dispatchEvent(ev);
         }""",
         list(png(200, 100)),
@@ -248,8 +261,9 @@ def test_paste_drop_and_cancel(new_page: Any) -> None:
             const data = new DataTransfer();
             data.items.add(new File(['dropped text'], 'notes.txt', {type: 'text/plain'}));
             const area = document.getElementById('chat-inner');
+            const init = {dataTransfer: data, bubbles: true, cancelable: true};
             for (const type of ['dragenter', 'dragover', 'drop']) {
-                area.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));
+                area.dispatchEvent(new DragEvent(type, init));
             }
         }"""
     )

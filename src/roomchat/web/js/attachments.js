@@ -29,6 +29,14 @@ export function formatSize(bytes) {
   return `${(n / (1024 * 1024 * 1024)).toFixed(1)} GB`;
 }
 
+/** A message's files in a few words, for a preview of a message without text:
+ *  "📎 holiday.png", "📎 3 files"; "" without files. */
+export function attachmentSummary(message) {
+  const files = Array.isArray(message?.attachments) ? message.attachments : [];
+  if (!files.length) return "";
+  return files.length === 1 ? `📎 ${files[0].filename}` : `📎 ${files.length} files`;
+}
+
 /** An image the page can show inline (a thumbnail was made for it). */
 export function isImage(att) {
   return RASTER.has(att.content_type) && Boolean(att.thumbnail_url) && att.width > 0 && att.height > 0;

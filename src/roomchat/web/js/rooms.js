@@ -9,6 +9,7 @@ import { selectedWorkspace } from "/js/workspace_data.js";
 import { listedRooms, listedRoom, setListedRooms } from "/js/rooms_data.js";
 import { currentRoomId } from "/js/open_room_data.js";
 import { rememberPasscode } from "/js/passcode.js";
+import { attachmentSummary } from "/js/attachments.js";
 
 let openRoom = async () => {};
 
@@ -74,7 +75,7 @@ export function renderRoomStatus(roomId) {
   button.classList.toggle("unread", count > 0);
   const last = room.last_message;
   const preview = button.querySelector(".room-preview");
-  const text = last && !last.deleted_at ? (last.message_text ?? "") : "";
+  const text = last && !last.deleted_at ? (last.message_text || attachmentSummary(last)) : "";
   preview.textContent = text
     ? `${last.user_id === currentUser()?.id ? "You" : displayName(last.user, last.user_id)}: ${text}`
     : "";

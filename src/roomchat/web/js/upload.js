@@ -18,6 +18,7 @@ export const MAX_FILES_PER_MESSAGE = 10;
 let tray = null;
 let fileInput = null;
 let nextKey = 1;
+let lastSend = null; // {key: the room and files, clientMsgId} of the latest message with files
 // key -> {key, roomId, file, state: "uploading"|"done"|"failed", attachment, xhr, node, bar, status}
 const uploads = new Map();
 
@@ -121,8 +122,12 @@ export function sendWithUploads(roomId, text) {
   if (!client || !ids.length) return false;
   for (const u of mine) u.state = "sending";
   render();
+  // Sent again (after a lost reply) with the same files, it is the same message: the
+  // server answers with the one it stored instead of storing it twice.
+  const key = `${roomId}:${ids.join(",")}`;
+  if (!lastSend || lastSend.key !== key) lastSend = { key, clientMsgId: randomId() };
   client.request("send_room_chat_message", {
-    room_id: roomId, message_text: text, attachment_ids: ids, client_msg_id: crypto.randomUUID(),
+    room_id: roomId, message_text: text, attachment_ids: ids, client_msg_id: lastSend.clientMsgId,
   }).then(() => {
     for (const u of mine) uploads.delete(u.key);
     render();
@@ -132,6 +137,11 @@ export function sendWithUploads(roomId, text) {
     toast(`Not sent: ${err?.message || "refused"}`, { error: true, ms: 6000 });
   });
   return true;
+}
+
+function randomId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function dropOtherRooms(roomId) {
