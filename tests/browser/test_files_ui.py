@@ -152,7 +152,7 @@ def test_image_and_file_reach_the_other_user(new_page: Any) -> None:
     open_files(bob)
     rows = bob.locator("#files-list li.files-row")
     expect(rows).to_have_count(3)
-    expect(rows.locator(".files-meta .att-name")).to_have_text(
+    expect(rows.locator(".att-name")).to_have_text(
         ["second.png", "report.pdf", "holiday.png"]
     )
     wait_loaded(rows.nth(0).locator("img.att-thumb"))

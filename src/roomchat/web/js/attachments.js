@@ -126,9 +126,15 @@ export function fileChip(att) {
     class: "att-file", title: `Download ${att.filename}`, rel: "noopener noreferrer",
     dataset: { attachmentId: att.id },
   },
-  el("span", { class: "att-icon", "aria-hidden": "true", text: "📄" }),
+  el("span", { class: "att-icon", "aria-hidden": "true", text: extensionOf(att.filename) }),
   el("span", { class: "att-name", text: att.filename }),
   el("span", { class: "att-size", text: formatSize(att.size) }));
+}
+
+/** A file's extension for its chip's badge ("PDF", "SVG"), "FILE" when it has none. */
+function extensionOf(filename) {
+  const match = /\.([A-Za-z0-9]{1,5})$/.exec(filename || "");
+  return match ? match[1].toUpperCase() : "FILE";
 }
 
 /** One attachment as the timeline and the Files view show it. */

@@ -84,11 +84,17 @@ async function loadPage() {
   view.status.textContent = view.list.children.length ? "" : "No files in this room yet.";
 }
 
+/** An image: its thumbnail, its name, size and time; another file: its chip (name and
+ *  size, a download link) and its time. */
 function fileRow(att) {
-  const shown = isImage(att) ? imageThumbnail(att, { maxW: 160, maxH: 120 }) : fileChip(att);
+  const when = formatTime(att.created_at);
+  if (!isImage(att)) {
+    return el("li", { class: "files-row", dataset: { attachmentId: att.id } },
+      fileChip(att), el("span", { class: "muted small files-time", text: when }));
+  }
   return el("li", { class: "files-row", dataset: { attachmentId: att.id } },
-    shown,
+    imageThumbnail(att, { maxW: 160, maxH: 120 }),
     el("div", { class: "files-meta" },
       el("span", { class: "att-name", text: att.filename }),
-      el("span", { class: "muted small", text: `${formatSize(att.size)} · ${formatTime(att.created_at)}` })));
+      el("span", { class: "muted small", text: `${formatSize(att.size)} · ${when}` })));
 }

@@ -27,7 +27,7 @@ export function wireUploads() {
   const composer = $("composer");
   fileInput = el("input", { type: "file", multiple: true, id: "attach-input", class: "visually-hidden", tabindex: "-1", "aria-hidden": "true" });
   const button = el("button", {
-    type: "button", class: "icon-btn attach-btn", id: "attach-btn", title: "Attach files", "aria-label": "Attach files", text: "📎",
+    type: "button", class: "icon-btn attach-btn", id: "attach-btn", title: "Attach files", "aria-label": "Attach files", text: "+",
   });
   button.addEventListener("click", () => fileInput.click());
   fileInput.addEventListener("change", () => {
