@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from typing import Any
 
 import pytest
@@ -152,9 +153,7 @@ def test_image_and_file_reach_the_other_user(new_page: Any) -> None:
     open_files(bob)
     rows = bob.locator("#files-list li.files-row")
     expect(rows).to_have_count(3)
-    expect(rows.locator(".att-name")).to_have_text(
-        ["second.png", "report.pdf", "holiday.png"]
-    )
+    expect(rows.locator(".att-name")).to_have_text(["second.png", "report.pdf", "holiday.png"])
     wait_loaded(rows.nth(0).locator("img.att-thumb"))
 
 
@@ -237,6 +236,18 @@ def test_oversized_file_refused_with_a_clear_message(new_page: Any) -> None:
     rows = open_files(bob).locator("#files-list li.files-row")
     expect(rows).to_have_count(1)
     expect(rows.locator(".att-name").first).to_have_text("small.txt")
+
+    # Hours later by the page's clock, the link's signed URL has expired: a click asks for
+    # a new one first (GET /api/v1/attachments/{id}), then downloads the file with it (the
+    # same minute's URL may come back: the server rounds expiry up to the minute).
+    chip = rows.locator("a.att-file")
+    bob.clock.set_fixed_time(time.time() + 3 * 3600)
+    renewal = re.compile(r"/api/v1/attachments/\d+$")
+    with bob.expect_request(renewal), bob.expect_download() as info:
+        chip.click()
+    assert info.value.suggested_filename == "small.txt"
+    with open(info.value.path(), "rb") as fh:
+        assert fh.read() == b"hello " * 100
 
 
 def test_paste_drop_and_cancel(new_page: Any) -> None:

@@ -87,15 +87,44 @@ function signedImage(att, which, attrs) {
   return img;
 }
 
-/** A link to a signed URL: followed at once while fresh, renewed first when stale. */
+/** When a signed URL stops working (ms since the epoch): its own `exp` (the local
+ *  store), an S3 presigned URL's X-Amz-Date + X-Amz-Expires, else STALE_MS after the
+ *  page got it. */
+export function expiresAt(url, gotAt) {
+  try {
+    const params = new URL(url, location.href).searchParams;
+    const exp = Number(params.get("exp"));
+    if (Number.isFinite(exp) && exp > 0) return exp * 1000;
+    const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(params.get("X-Amz-Date") || "");
+    const ttl = Number(params.get("X-Amz-Expires"));
+    if (date && Number.isFinite(ttl)) {
+      const [, y, mo, d, h, mi, se] = date.map(Number);
+      return Date.UTC(y, mo - 1, d, h, mi, se) + ttl * 1000;
+    }
+  } catch {
+    // not a URL this page can read: the default below
+  }
+  return gotAt + STALE_MS;
+}
+
+/** A link to a signed URL: followed at once while it works (with the newest URL this
+ *  page holds), renewed first when it is about to expire. */
 function signedLink(att, attrs, ...children) {
   const link = el("a", { ...attrs, href: att.url }, ...children);
+  let renewedNow = false; // the click that follows a renewal goes through as it is
   link.addEventListener("click", async (ev) => {
-    const known = fresh.get(att.id);
-    if (!known || Date.now() - known.at < STALE_MS) return;
+    if (renewedNow) {
+      renewedNow = false;
+      return;
+    }
+    const known = fresh.get(att.id) ?? remember(att);
+    if (known.attachment.url && link.href !== known.attachment.url) link.href = known.attachment.url;
+    if (Date.now() < expiresAt(known.attachment.url, known.at) - 30_000) return;
     ev.preventDefault();
     const renewed = await renewAttachment(att.id);
-    if (renewed?.url) link.href = renewed.url;
+    if (!renewed?.url) return;
+    link.href = renewed.url;
+    renewedNow = true;
     link.click();
   });
   return link;
