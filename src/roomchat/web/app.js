@@ -39,6 +39,8 @@ import { wireThreadPanel, threadTimeline } from "/js/threadpanel.js";
 import { wireThreadList } from "/js/threadlist.js";
 import { wireDirects } from "/js/directs.js";
 import { attachMentionPicker } from "/js/mentionpicker.js";
+import { wireUploads } from "/js/upload.js";
+import { wireFilesView } from "/js/files_view.js";
 
 /** The calls that go up the module graph. */
 function wireModules() {
@@ -84,6 +86,8 @@ function wire() {
   attachMentionPicker($("composer-input"), { candidates: mentionCandidates });
   attachMentionPicker($("thread-input"), { candidates: mentionCandidates });
   watchNetwork(); // offline, online, back in front: js/heartbeat.js
+  wireUploads(); // files (issue 24): attach button, drop, paste
+  wireFilesView();
   $("composer").addEventListener("submit", onComposerSubmit);
   $("composer-input").addEventListener("input", onComposerInput);
   $("composer-input").addEventListener("keydown", onComposerKeydown);

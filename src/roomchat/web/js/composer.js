@@ -7,6 +7,7 @@ import { chat } from "/js/client.js";
 import { currentRoom } from "/js/open_room_data.js";
 import { noteTyping, stopTyping } from "/js/typing.js";
 import { composerTextFits, showComposerLength } from "/js/composerlimit.js";
+import { hasUploads, sendWithUploads } from "/js/upload.js";
 
 export function onComposerSubmit(ev) {
   ev.preventDefault();
@@ -14,11 +15,14 @@ export function onComposerSubmit(ev) {
   const text = input.value.trim();
   const room = currentRoom();
   const client = chat();
-  if (!text || !room || !client || !composerTextFits(text)) return;
+  if (!composerTextFits(text)) return; // too long: said so, the text stays
+  const withFiles = Boolean(room && client && hasUploads()); // issue 24: the text may be empty
+  if (withFiles ? !sendWithUploads(room.id, text) : (!text || !room || !client)) return;
   input.value = "";
   autosize();
   showComposerLength();
   stopTyping();
+  if (withFiles) return; // sent with its files (upload.js)
   // Settled in the room's state (sent, or failed with a reason): nothing to do here.
   client.send(room.id, text).catch(() => {});
 }

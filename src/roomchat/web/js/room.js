@@ -25,6 +25,8 @@ import { onlineKey } from "/js/presence.js";
 import { updateSeenBy } from "/js/seenby.js";
 import { roomTitle, roomPhrase } from "/js/people_data.js";
 import { closeThread, threadStateChanged } from "/js/threadpanel.js";
+import { resetUploads } from "/js/upload.js";
+import { closeFilesView } from "/js/files_view.js";
 
 let unfollow = () => {}; // removes the listener on the open room's handle
 let shownOnline = ""; // who was online when the members were last drawn
@@ -41,6 +43,8 @@ export function closeRoom() {
   // The SDK stops following it (leave_room_chat): nothing more of it comes here.
   if (room) chat()?.leave(room.id).catch(() => {});
   setOpenRoom(null);
+  resetUploads(); // files (issue 24) are per room
+  closeFilesView();
   resetHistory();
   clearMembers();
   currentTimeline()?.reset(null);
@@ -60,6 +64,8 @@ export async function openRoom(room) {
   }
   if (currentRoom()) closeRoom();
   setOpenRoom(room);
+  resetUploads(); // files (issue 24) are per room
+  closeFilesView();
   const gen = roomGeneration();
   resetHistory();
   clearMembers();

@@ -14,6 +14,7 @@ import { roomTitle } from "/js/people_data.js";
 import { loadPeople, knowsAll } from "/js/people.js";
 import { rememberPasscode } from "/js/passcode.js";
 import { updateTitle } from "/js/title.js";
+import { attachmentSummary } from "/js/attachments.js";
 
 let openRoom = async () => {};
 
@@ -107,7 +108,7 @@ export function renderRoomStatus(roomId) {
   button.querySelector(".room-name").textContent = roomTitle(room);
   const last = room.last_message;
   const preview = button.querySelector(".room-preview");
-  const text = last && !last.deleted_at ? (last.message_text ?? "") : "";
+  const text = last && !last.deleted_at ? (last.message_text || attachmentSummary(last)) : "";
   preview.textContent = text
     ? `${last.user_id === currentUser()?.id ? "You" : displayName(last.user, last.user_id)}: ${text}`
     : "";

@@ -10,6 +10,7 @@
 import { $, el, displayName, formatTime } from "/js/dom.js";
 import { mentionNodes, mentionsKey, mentionsMe } from "/js/mentions.js";
 import { renderMessageText } from "/js/format.js";
+import { renderAttachments } from "/js/attachments.js";
 
 /** The reactions offered on every message. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉"];
@@ -388,6 +389,7 @@ export class Timeline {
     if (entry.editor && !entry.editor.isConnected) parts.bubble.replaceWith(entry.editor);
     else if (!entry.editor && !parts.bubble.isConnected) node.querySelector(".line > .editor")?.replaceWith(parts.bubble);
 
+    renderAttachments(msg, node); // its files (issue 24), after the text
     parts.edited.hidden = deleted || !msg.edited_at;
     if (msg.edited_at) parts.edited.title = `Edited ${new Date(msg.edited_at).toLocaleString()}`;
 
