@@ -201,7 +201,9 @@ def build_services(settings: Settings, bus: Bus) -> Services:
     fanout.on_event(rooms.apply)
     # Joins are served from each room's newest messages in memory, kept exact by its events.
     fanout.on_event(messages.heard)
-    activity = Activity(hub, store.reads, settings.activity_interval_ms / 1000)
+    activity = Activity(
+        hub, store.reads, settings.activity_interval_ms / 1000, attachments.mint_message
+    )
     fanout.on_event(activity.heard)
     if settings.presence_enabled:
         fanout.on_internal(presence.heard)
@@ -210,14 +212,14 @@ def build_services(settings: Settings, bus: Bus) -> Services:
     fanout.on_event(dispatcher.heard)  # an event heard: endpoints may have one to send
     fanout.on_event(attachments.heard)  # a message or room deleted here: its files go
     changes = MessageChanges(rooms, recorder, messages.limits, mentions=mentions)
-    reads = ReadState(store, rooms, workspaces)
+    reads = ReadState(store, rooms, workspaces, attachments.mint_message)
     receipts = Receipts(
         fanout,
         settings.instance_id,
         reads.shares_receipts,
         settings.read_receipt_interval_ms / 1000,
     )
-    threads = ThreadService(store, rooms, workspaces)
+    threads = ThreadService(store, rooms, workspaces, attachments.mint_message)
     handlers = Handlers(
         rooms,
         messages,

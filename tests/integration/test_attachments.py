@@ -187,6 +187,47 @@ async def test_an_image_goes_to_the_room_with_a_thumbnail_and_fresh_urls(
             await conn.close()
 
 
+async def test_the_sidebar_and_followed_threads_show_files_with_working_urls(
+    files_server: ServerProcess, api: Api, scene: Scene
+) -> None:
+    """Not only history: the room list's last message, a following connection's
+    room_activity and a followed thread's root carry their files' URLs, minted."""
+    photo = png(20, 10)
+    b = await Ws.connect(files_server.ws_url, scene.bob)
+    try:
+        workspace_id = scene.room["workspace_id"]
+        assert (await b.request("subscribe_workspace", {"workspace_id": workspace_id}))[
+            "status"
+        ] == "success"
+        up = await upload(api, scene.alice, scene.rid, photo, "chart.png")
+        root = await post(api, scene.alice, scene.rid, message_text="", attachment_ids=[up["id"]])
+        activity = await b.wait_for(
+            lambda f: (
+                f.get("action") == "room_activity"
+                and (f["data"]["last_message"] or {}).get("id") == root["id"]
+            )
+        )
+        shown = activity["data"]["last_message"]["attachments"][0]
+        assert fetch(shown["url"]).content == photo
+        assert fetch(shown["thumbnail_url"]).status_code == 200
+
+        rooms = await api.call("GET", f"/api/v1/room-chats/workspace/{workspace_id}", scene.bob)
+        rows = rooms["rooms"] if isinstance(rooms, dict) else rooms
+        row = next(r for r in rows if r["id"] == scene.rid)
+        listed = row["last_message"]["attachments"][0]
+        assert listed["id"] == up["id"]
+        assert fetch(listed["url"]).content == photo
+
+        # bob replies, so he follows the thread; its root shows the file.
+        await post(api, scene.bob, scene.rid, message_text="nice", thread_root_id=root["id"])
+        followed = await api.call("GET", f"/api/v1/workspaces/{workspace_id}/threads", scene.bob)
+        entry = next(t for t in followed["threads"] if t["thread_root_id"] == root["id"])
+        assert fetch(entry["root"]["attachments"][0]["url"]).content == photo
+    finally:
+        await marker(b)
+        await b.close()
+
+
 async def test_markup_and_scripts_are_downloads_never_pages(api: Api, scene: Scene) -> None:
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
     html = b"<!doctype html><script>fetch('/api/v1/auth/me')</script>"

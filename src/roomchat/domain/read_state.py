@@ -6,6 +6,7 @@ its workspace for the workspace summary); another workspace's rooms are forbidde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +45,23 @@ class RoomListPage:
     next_cursor: str | None  # None: this is the last page
 
 
+def unminted(message: Message) -> Message:
+    return message
+
+
 class ReadState:
-    def __init__(self, store: Storage, rooms: RoomService, workspaces: WorkspaceService) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        rooms: RoomService,
+        workspaces: WorkspaceService,
+        mint: Callable[[Message], Message] = unminted,
+    ) -> None:
         self._store = store
         self._rooms = rooms
         self._workspaces = workspaces
+        # A last message's attachments get URLs minted afresh, as history's do.
+        self._mint = mint
 
     async def mark_read(self, user: User, room_id: int, seq: int) -> ReadPosition:
         """Read up to ``seq`` (clamped to the room's seq); never moves backwards."""
@@ -83,7 +96,10 @@ class ReadState:
         views = views[:limit]
         mine = [v.room.id for v in views if v.is_member]
         positions = await self._store.reads.positions(user.id, mine)
-        last = await self._store.reads.last_messages(mine)
+        last = {
+            room_id: self._mint(message)
+            for room_id, message in (await self._store.reads.last_messages(mine)).items()
+        }
         entries = [RoomListEntry(v, positions.get(v.room.id), last.get(v.room.id)) for v in views]
         next_cursor = cursor_after(workspace_id, views[-1].room.id) if more else None
         return RoomListPage(entries, next_cursor)

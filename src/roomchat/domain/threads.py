@@ -14,7 +14,10 @@ page, marking it read) works for a deleted root too: its replies stay.
 
 from __future__ import annotations
 
-from roomchat.domain.models import MessagePage, User
+import dataclasses
+from collections.abc import Callable
+
+from roomchat.domain.models import Message, MessagePage, User
 from roomchat.domain.ports import Storage
 from roomchat.domain.records import FollowedThread, RootState, ThreadPosition
 from roomchat.domain.rooms import RoomService
@@ -38,10 +41,18 @@ def refusal(state: RootState, *, reading: bool = False) -> ChatError | None:
 
 
 class ThreadService:
-    def __init__(self, store: Storage, rooms: RoomService, workspaces: WorkspaceService) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        rooms: RoomService,
+        workspaces: WorkspaceService,
+        mint: Callable[[Message], Message] = lambda message: message,
+    ) -> None:
         self._store = store
         self._rooms = rooms
         self._workspaces = workspaces
+        # A followed thread's root shows its attachments with URLs minted afresh.
+        self._mint = mint
 
     async def check_root(self, room_id: int, root_id: int, *, reading: bool = False) -> None:
         """Refuse a root that is not one (the caller checked the room's membership)."""
@@ -89,4 +100,5 @@ class ThreadService:
         if not 1 <= limit <= FOLLOWED_PAGE:
             raise ChatError(Code.VALIDATION_ERROR, f"limit must be 1-{FOLLOWED_PAGE}")
         await self._workspaces.require_member(user, workspace_id)
-        return await self._store.threads.followed(user.id, workspace_id, limit)
+        found, more = await self._store.threads.followed(user.id, workspace_id, limit)
+        return [dataclasses.replace(t, root=self._mint(t.root)) for t in found], more

@@ -25,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 
 from roomchat import frames, jsoncodec
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.kinds import ACTIVITY, MOVES_ACTIVITY
+from roomchat.domain.models import Message
 from roomchat.domain.ports import ReadRows
 from roomchat.realtime.hub import Hub
 
@@ -38,9 +40,16 @@ _MAX_REMEMBERED = 100_000  # rooms whose workspace, and whose highest seq, is ke
 
 
 class Activity:
-    def __init__(self, hub: Hub, reads: ReadRows, interval_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        reads: ReadRows,
+        interval_s: float = 0.25,
+        mint: Callable[[Message], Message] = lambda message: message,
+    ) -> None:
         self._hub = hub
         self._reads = reads
+        self._mint = mint  # the last message's attachment URLs, minted afresh
         self._interval = interval_s
         self._workspace_of: dict[int, int] = {}  # rooms never change workspace
         self._pending: dict[int, int] = {}  # room_id -> newest seq not yet flushed
@@ -103,7 +112,7 @@ class Activity:
         if not positions:
             return
         last = (await self._reads.last_messages([room_id])).get(room_id)
-        last_message = jsoncodec.dumps(last.state_dict()) if last is not None else None
+        last_message = jsoncodec.dumps(self._mint(last).state_dict()) if last is not None else None
         built: dict[int, bytes] = {}  # per user: their unread count is theirs
         for conn in followers:
             position = positions.get(conn.user.id)
