@@ -228,6 +228,39 @@ async def test_the_sidebar_and_followed_threads_show_files_with_working_urls(
         await b.close()
 
 
+async def test_a_message_with_files_may_be_edited_to_no_text_others_may_not(
+    files_server: ServerProcess, api: Api, scene: Scene
+) -> None:
+    a = await Ws.connect(files_server.ws_url, scene.alice)
+    try:
+        await a.join(scene.rid)
+        up = await upload(api, scene.alice, scene.rid, png(8, 8), "dot.png")
+        with_file = await post(
+            api, scene.alice, scene.rid, message_text="caption", attachment_ids=[up["id"]]
+        )
+        plain = await post(api, scene.alice, scene.rid, message_text="words")
+
+        def edit(message_id: int, text: str) -> Any:
+            body = {"room_id": scene.rid, "message_id": message_id, "message_text": text}
+            return a.request("edit_room_chat_message", body)
+
+        done = await edit(with_file["id"], "")
+        assert done["status"] == "success", done
+        assert done["data"]["message"]["message_text"] == ""
+        assert [x["id"] for x in done["data"]["message"]["attachments"]] == [up["id"]]
+
+        refused = await edit(plain["id"], "  ")
+        assert refused["status"] == "error"
+        assert refused["error"]["code"] == "validation_error"
+        page = await history(api, scene.alice, scene.rid)
+        assert next(m for m in page["messages"] if m["id"] == plain["id"])["message_text"] == (
+            "words"
+        )
+    finally:
+        await marker(a)
+        await a.close()
+
+
 async def test_markup_and_scripts_are_downloads_never_pages(api: Api, scene: Scene) -> None:
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
     html = b"<!doctype html><script>fetch('/api/v1/auth/me')</script>"

@@ -113,7 +113,8 @@ class MessageChanges:
         """The author's new text (and content, as sent, unless ``keep_content``: not
         given; null clears it). Its mentions are those of the new text: the members it
         mentions for the first time are told (``room_chat_mention``), once."""
-        check_message(self._limits, message_text, message_content)
+        # An empty text is checked below: a message with files may have none.
+        check_message(self._limits, message_text, message_content, files=True)
         room = await self._rooms.require_room_member(user, room_id)
         mentioned = await self._mentions.resolve(user, room, message_text)
         first_time: list[int] = []
@@ -124,6 +125,8 @@ class MessageChanges:
             if found.message.user.id != user.id:
                 raise forbidden("only its author may edit a message")
             old = found.message
+            if not message_text.strip() and not (await tx.messages.current(message_id)).attachments:
+                raise ChatError(Code.VALIDATION_ERROR, "message_text must not be empty")
             new_content = old.message_content if keep_content else message_content
             if old.message_text == message_text and same_content(old.message_content, new_content):
                 message = await tx.messages.current(message_id)

@@ -531,7 +531,10 @@ export interface SendRoomChatMessagePayload {
 export interface EditRoomChatMessagePayload {
   room_id: Id;
   message_id: Id;
-  message_text: MessageText;
+  /**
+   * Not blank, unless the message has attachments (then it may be empty; they stay); at most 4,000 characters.
+   */
+  message_text: string;
   message_content?: MessageContent;
 }
 /**
