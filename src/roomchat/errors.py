@@ -106,3 +106,14 @@ def unavailable(
     """Nothing the caller did: a part this server needs is unreachable or too slow for now.
     The request's outcome may be unknown (a send: try again with its client_msg_id)."""
     return ChatError(Code.UNAVAILABLE, message, retry_after_ms=UNAVAILABLE_RETRY_AFTER_MS)
+
+
+def file_too_large(limit: int) -> ChatError:
+    """payload_too_large for a file over ``limit`` bytes, saying the limit (a client shows
+    it, and may refuse before the next upload: ``details.max_upload_bytes``)."""
+    shown = f"{limit / 1048576:g} MiB" if limit >= 1048576 else f"{limit} bytes"
+    return ChatError(
+        Code.PAYLOAD_TOO_LARGE,
+        f"the file is over the upload limit of {shown}",
+        {"max_upload_bytes": limit},
+    )

@@ -214,9 +214,19 @@ def test_oversized_file_refused_with_a_clear_message(new_page: Any) -> None:
     attach(alice, "huge.bin", "application/octet-stream", b"\0" * (UPLOAD_LIMIT * 2))
     row = upload_row(alice, "huge.bin")
     expect(row.locator(".upload-status")).to_have_text(
-        re.compile(r"^Not uploaded: too large \(391 KB\)")
+        re.compile(r"^Not uploaded: too large \(391 KB\): over the limit of 195 KB")
     )
     expect(row.locator("button")).to_have_text("Remove")
+
+    # The limit is known now: the next big file is refused at once, nothing sent.
+    posts: list[str] = []
+    alice.on("request", lambda r: posts.append(r.url) if r.url.endswith("/attachments") else None)
+    attach(alice, "huge2.bin", "application/octet-stream", b"\0" * (UPLOAD_LIMIT + 1))
+    expect(upload_row(alice, "huge2.bin").locator(".upload-status")).to_have_text(
+        re.compile(r"^Not uploaded: too large \(195 KB\): over the limit of 195 KB")
+    )
+    assert posts == []
+    upload_row(alice, "huge2.bin").locator("button").click()
 
     # Nothing goes out while it is there: the user is told why.
     box = alice.locator("#composer-input")

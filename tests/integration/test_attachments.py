@@ -406,8 +406,11 @@ async def test_a_26_mib_body_is_refused_while_streaming(
     before_objects = stored_objects(files_dir(files_server))
     big = b"\x00" * (26 * MiB)
     rss = rss_bytes(pid)
-    # With a Content-Length: answered before the body is read.
-    await upload(api, scene.alice, scene.rid, big, "big.bin", expect=413)
+    # With a Content-Length: answered before the body is read, saying the limit.
+    err = await upload(api, scene.alice, scene.rid, big, "big.bin", expect=413)
+    assert err["code"] == "payload_too_large"
+    assert err["details"] == {"max_upload_bytes": 25 * MiB}
+    assert "25 MiB" in err["message"]
 
     # Without one (chunked): counted as it streams, refused at the limit.
     async def chunks() -> AsyncIterator[bytes]:

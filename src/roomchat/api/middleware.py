@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from roomchat import jsoncodec
-from roomchat.errors import ChatError, Code
+from roomchat.errors import ChatError, Code, file_too_large
 from roomchat.logs import request_id_of, request_id_var
 
 
@@ -57,7 +57,10 @@ class BodyLimit:
             limit = self.upload_bytes
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _send_413(send, limit)
+            if self.upload_bytes is not None and is_upload(scope):
+                await _send_413(send, file_too_large(limit - MULTIPART_OVERHEAD))
+            else:
+                await _send_413(send, _body_too_large(limit))
             return
         seen = 0
 
@@ -83,8 +86,11 @@ def is_upload(scope: Scope) -> bool:
     return scope.get("method") == "POST" and _UPLOAD.fullmatch(scope["path"]) is not None
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    err = ChatError(Code.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
+def _body_too_large(limit: int) -> ChatError:
+    return ChatError(Code.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
+
+
+async def _send_413(send: Send, err: ChatError) -> None:
     body = jsoncodec.dumps({"status": "error", "error": err.error_dict()})
     await send(
         {

@@ -32,7 +32,7 @@ from roomchat.domain import kinds
 from roomchat.domain.events import RoomEvent
 from roomchat.domain.models import Attachment, Message, Room, User
 from roomchat.domain.rate_limits import RateLimiter
-from roomchat.errors import ChatError, Code, forbidden, unavailable
+from roomchat.errors import ChatError, Code, file_too_large, forbidden, unavailable
 from roomchat.files.names import content_disposition, safe_filename
 from roomchat.files.sniff import RASTER_IMAGES, SNIFF_BYTES, sniff
 from roomchat.files.thumbs import THUMBNAIL_TYPE, BadImage, make_thumbnail
@@ -477,7 +477,7 @@ async def _spool(out: BinaryIO, chunks: AsyncIterator[bytes], limit: int) -> tup
     async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise ChatError(Code.PAYLOAD_TOO_LARGE, f"the file is larger than {limit} bytes")
+            raise file_too_large(limit)
         if len(head) < SNIFF_BYTES:
             head += chunk[: SNIFF_BYTES - len(head)]
         out.write(chunk)

@@ -152,11 +152,18 @@ function dropOtherRooms(roomId) {
   }
 }
 
+// The server's upload limit, once a refusal has told it (details.max_upload_bytes):
+// a later file over it is refused here, without sending megabytes to be refused.
+let maxUploadBytes = null;
+
 function start(roomId, file) {
   const u = {
     key: String(nextKey++), roomId, file, state: "uploading", attachment: null, xhr: null, error: "", loaded: 0,
   };
   uploads.set(u.key, u);
+  if (maxUploadBytes !== null && file.size > maxUploadBytes) {
+    return fail(u, refusal(413, { code: "payload_too_large" }, file));
+  }
   send(u, false);
 }
 
@@ -205,8 +212,11 @@ async function send(u, retried) {
 /** What the user reads when the server refuses a file. */
 function refusal(status, error, file) {
   const code = error?.code;
-  if (status === 413 || code === "payload_too_large") {
-    return `too large (${formatSize(file.size)}): over the server's upload limit`;
+  if (code === "payload_too_large" || (status === 413 && !code)) {
+    const limit = error?.details?.max_upload_bytes;
+    if (Number.isSafeInteger(limit) && limit > 0) maxUploadBytes = limit;
+    const over = maxUploadBytes === null ? "the server's upload limit" : `the limit of ${formatSize(maxUploadBytes)}`;
+    return `too large (${formatSize(file.size)}): over ${over}`;
   }
   if (code === "quota_exceeded") return "the workspace's storage is full";
   if (code === "rate_limited") return "too many uploads: try again in a minute";
