@@ -188,7 +188,7 @@ async def test_a_mention_in_a_reply_counts_follows_and_reads_with_its_thread(
     assert await counts(api, room.cy, room) == (0, 0)
 
 
-async def test_room_in_a_large_room_is_for_its_creator_and_the_owner(
+async def test_room_in_a_large_room_is_for_those_who_manage_it(
     server: ServerProcess, api: Api, room: Room
 ) -> None:
     crowd = [await api.register(f"c{n}") for n in range(49)]
@@ -219,6 +219,16 @@ async def test_room_in_a_large_room_is_for_its_creator_and_the_owner(
         by_owner = await owner.say(room.id, "@room from the owner")
         assert by_owner["mentions_room"] is True
         assert await counts(api, room.cy, room) == (2, 2)
+        # An admin manages the workspace's rooms, so may too.
+        await api.call(
+            "PATCH",
+            f"/api/v1/workspaces/{room.workspace_id}/members/{room.bob.id}",
+            room.owner,
+            json={"role": "admin"},
+        )
+        by_admin = await b.say(room.id, "@room from an admin")
+        assert by_admin["mentions_room"] is True
+        assert await counts(api, room.cy, room) == (3, 3)
     finally:
         await b.close()
         await owner.close()

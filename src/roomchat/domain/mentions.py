@@ -5,8 +5,9 @@ matched by its look-alike key (domain/names.py, ``username_skeleton``), so "@Bob
 "@ＢＯＢ" and "@b0b" all name bob, and a trailing "." or "-" ends a sentence rather
 than the name ("@bob."). A name that is not a room member's resolves to nothing.
 ``@room`` mentions every member; in a room of more than ``ROOM_MENTION_OPEN_UP_TO``
-members only the room's creator or the workspace's owner may (from anyone else the
-text stays and nobody is mentioned). The author is never mentioned to themselves.
+members only those who manage the room may: its creator, the workspace's owner, its
+admins and bots (domain/roles.py ``manages_room``; from anyone else the text stays and
+nobody is mentioned). The author is never mentioned to themselves.
 
 Resolving costs a read only when the text holds an "@": sending plain text (the hot
 path) is untouched. A mentioned member gets ``room_chat_mention`` {room_id, seq,
@@ -27,12 +28,12 @@ from roomchat.domain.models import Message, Room, User
 from roomchat.domain.names import username_skeleton
 from roomchat.domain.ports import Storage
 from roomchat.domain.records import NO_MENTIONS, Mentioned
-from roomchat.domain.roles import OWNER
+from roomchat.domain.roles import manages_room
 from roomchat.frames import broadcast, mention_data
 
 # Names of one message resolved at most (the first ones): bounds the read and the rows.
 MAX_NAMED = 50
-# Up to this many members anyone may mention the room; past it, its creator or the owner.
+# Up to this many members anyone may mention the room; past it, those who manage it.
 ROOM_MENTION_OPEN_UP_TO = 50
 ROOM_WORD = "room"
 
@@ -102,7 +103,8 @@ class Mentions:
     async def _may_mention_all(self, author: User, room: Room) -> bool:
         if author.id == room.created_by:
             return True
-        return await self._store.workspaces.role(room.workspace_id, author.id) == OWNER
+        role = await self._store.workspaces.role(room.workspace_id, author.id)
+        return manages_room(author.id, room.created_by, role)
 
     def signals(
         self, message: Message, data: bytes, user_ids: Iterable[int]
