@@ -1,7 +1,7 @@
 """The docs' screenshots, each a scene staged for it and checked before it is taken.
 
-`make screenshots` runs the browser tests with ROOMCHAT_SCREENSHOT_DIR=docs/screenshots
-and so writes every picture in the docs; without it nothing is written, but every scene
+`make screenshots` runs the browser tests with ROOMCHAT_SCREENSHOT_DIR set and so
+rewrites every picture in docs/screenshots; without it nothing is written, but every scene
 is still staged and checked, so a scene that no longer shows what its picture claims
 fails here, in every run (tests/unit/test_screenshots_current.py checks that every
 picture in docs/screenshots is written by a `shot(` call and every one the docs show
