@@ -12,12 +12,13 @@ STAMP_NODE := $(NODE_PEERS)/node_modules/.installed-bench
 SDK := clients/js
 STAMP_SDK := $(SDK)/node_modules/.installed
 
-.PHONY: run migrate test lint typecheck bench bench-quick cluster clean help
+.PHONY: run migrate test lint typecheck screenshots bench bench-quick cluster clean help
 
 help:
 	@echo "make run          serve on http://127.0.0.1:8000 (embedded SQLite under ./data)"
 	@echo "make test         install test dependencies and run the whole suite"
 	@echo "make lint         ruff + mypy + no import cycle in the web client"
+	@echo "make screenshots  remake every picture in docs/screenshots from the browser tests"
 	@echo "make bench        benchmarks beside the peers; writes docs/benchmarks.md"
 	@echo "make bench-quick  the same, small (under 3 minutes)"
 	@echo "make cluster      two instances + PostgreSQL + a Kafka-protocol broker (docs/operations.md)"
@@ -73,6 +74,26 @@ lint: $(STAMP_TEST) $(STAMP_SDK)
 	$(BIN)/lint-imports
 	node scripts/check-js-cycles.mjs
 	npm run lint --prefix $(SDK)
+
+# The docs' pictures, taken by the browser tests' shot() calls (every test file that has
+# one; tests/browser/test_screenshots.py holds the scenes staged for the docs). They are
+# taken into a scratch directory, then replace docs/screenshots as a whole, so a picture
+# no test takes any more goes and a failing run changes nothing. CI=true: no Chromium
+# fails instead of skipping. tests/unit/test_screenshots_current.py checks the result.
+SHOTS := docs/screenshots
+SHOTS_NEW := $(VENV)/screenshots.new
+SHOT_TESTS = ${shell grep -l '[^.a-z_]shot(' tests/browser/test_*.py}
+
+screenshots: $(STAMP_TEST)
+	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-screenshot-fonts.sh
+	rm -rf $(SHOTS_NEW)
+	CI=true ROOMCHAT_SCREENSHOT_DIR=$(SHOTS_NEW) $(BIN)/pytest -q $(PYTEST_ARGS) $(SHOT_TESTS)
+	rm -f $(SHOTS)/*.png
+	mkdir -p $(SHOTS)
+	mv $(SHOTS_NEW)/*.png $(SHOTS)/
+	rm -rf $(SHOTS_NEW)
+	$(BIN)/pytest -q tests/unit/test_screenshots_current.py
 
 bench: $(STAMP_BENCH) $(STAMP_NODE)
 	$(BIN)/python bench/run.py

@@ -101,9 +101,7 @@ def start_direct(page: Any, *names: str) -> None:
 # ---------------------------------------------------------------- threads
 
 
-def test_thread_replies_live_in_the_side_panel_never_in_the_timeline(
-    new_page: Any, screenshot_dir: Path | None
-) -> None:
+def test_thread_replies_live_in_the_side_panel_never_in_the_timeline(new_page: Any) -> None:
     alice, bob = two_users_in_room(new_page, "General")
     send(alice, "Lunch at noon?")
     expect(bubbles(bob, "Lunch at noon?")).to_have_count(1)
@@ -146,7 +144,6 @@ def test_thread_replies_live_in_the_side_panel_never_in_the_timeline(
     expect(mention).to_have_text("@alice")
     expect(summary(alice, "Lunch at noon?")).to_contain_text("2 replies")
     expect(summary(bob, "Lunch at noon?")).to_contain_text("2 replies")
-    shot(alice, screenshot_dir, "desktop-thread")
 
     # Replies have a message's actions: Alice edits hers and reacts to Bob's.
     mine = thread_message(alice, "I can do 12:30")
@@ -341,9 +338,7 @@ def test_mention_from_autocomplete_badge_highlight_and_read(
 # ---------------------------------------------------------------- direct messages
 
 
-def test_direct_message_from_the_picker_reaches_the_other_live(
-    new_page: Any, screenshot_dir: Path | None
-) -> None:
+def test_direct_message_from_the_picker_reaches_the_other_live(new_page: Any) -> None:
     alice, bob = two_users_in_room(new_page, "General")
     expect(alice.locator("#no-dms")).to_be_visible()
 
@@ -363,7 +358,6 @@ def test_direct_message_from_the_picker_reaches_the_other_live(
         "Alice: Psst, got a minute?"
     )
     expect(bob.locator("#room-list .room-name")).to_have_text(["General"])
-    shot(bob, screenshot_dir, "desktop-direct-message")
 
     # He reads it and answers; Alice gets the answer live.
     dm_button(bob, "Alice").click()

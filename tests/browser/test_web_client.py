@@ -1,8 +1,8 @@
 """The web client in a real browser against a real roomchat server.
 
 Each test starts its own server (tests/browser/conftest.py) and drives headless
-Chromium, one browser context per user. Set ROOMCHAT_SCREENSHOT_DIR=docs/screenshots
-to (re)write the screenshots used in the docs.
+Chromium, one browser context per user. Some take pictures for the docs with `shot()`:
+`make screenshots` runs them with ROOMCHAT_SCREENSHOT_DIR set (see test_screenshots.py).
 """
 
 from __future__ import annotations
@@ -279,7 +279,6 @@ def test_phone_layout_and_join_link(
     send(carol, "Thanks, I'm in")
     expect(bubbles(alice, "Thanks, I'm in")).to_have_count(1)
     expect(carol.locator("#message-list .msg.mine")).to_have_count(1)
-    shot(carol, screenshot_dir, "phone-chat")
 
     # Dave guesses: after 5 wrong passcodes the server refuses further tries.
     dave = new_page()
@@ -315,7 +314,6 @@ def test_phone_layout_and_join_link(
     alice_phone.goto("/")
     expect(alice_phone.locator("#me-name")).to_have_text("Alice")
     expect(alice_phone.locator("#room-list button")).to_have_count(2)
-    shot(alice_phone, screenshot_dir, "phone-rooms")
     open_room(alice_phone, "Secret")
     expect(bubbles(alice_phone, "Thanks, I'm in")).to_have_count(1)
     alice_phone.locator("#members-btn").click()
