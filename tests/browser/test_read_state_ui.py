@@ -238,3 +238,29 @@ def test_mark_unread_from_a_message_stays_until_the_room_is_read_again(new_page:
     expect(bubbles(bob, "three")).to_have_count(1)
     go_to(bob, "Random")
     expect(badge(bob, "General")).to_be_hidden()
+
+
+def test_seen_by_arriving_after_the_room_opens_keeps_the_newest_message_in_view(
+    new_page: Any,
+) -> None:
+    """The line is drawn once GET .../readers answers, after the room is shown at its
+    bottom: it must not push the newest message below the fold."""
+    alice, bob = two_users_in_room(new_page, "General")
+    texts = [f"message {n}: " + " ".join(["a long line that wraps"] * 8) for n in range(20)]
+    for text in texts:
+        send(alice, text)
+    expect(bubbles(bob, texts[-1])).to_have_count(1)
+    expect(message(alice, texts[-1]).locator(".seen-by")).to_have_text("Seen by Bob")
+
+    alice.reload()
+    seen = message(alice, texts[-1]).locator(".seen-by")
+    expect(seen).to_have_text("Seen by Bob")
+    in_view = seen.evaluate(
+        """(line) => {
+            let box = line.parentElement;
+            while (box && box.scrollHeight <= box.clientHeight) box = box.parentElement;
+            const view = box.getBoundingClientRect();
+            return line.getBoundingClientRect().bottom <= view.bottom + 1;
+        }"""
+    )
+    assert in_view, "the newest message's Seen by line is below the fold"

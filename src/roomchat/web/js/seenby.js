@@ -80,7 +80,15 @@ export function onRoomRead(data) {
   render();
 }
 
+/** Draw the line under the message, the view staying at the bottom if it was there: the
+ *  line arrives after the room is shown and must not push the newest message out. */
 function render() {
+  const timeline = currentTimeline();
+  if (timeline) timeline.keepingBottom(draw);
+  else draw();
+}
+
+function draw() {
   // People only: a bot "reads" what it is sent, which tells nobody anything.
   const people = [...seen.readers.values()].filter((u) => !isBot(member(u.id) || u));
   const names = people.map((u) => displayName(member(u.id) || u, u.id));
