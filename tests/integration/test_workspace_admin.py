@@ -308,6 +308,9 @@ async def test_pending_invitations_are_listed_cancelled_and_received_live(
 
         cancelled = await api.call("DELETE", f"/api/v1/invitations/{pending['id']}", team.admin)
         assert cancelled == {"invitation_id": pending["id"]}
+        # It leaves dave's list at once, on every connection of his.
+        gone = await dave_ws.wait_for(action("invitation_cancelled"))
+        assert gone["data"] == {"invitation_id": pending["id"], "workspace_id": ws_id}
         assert await api.call("GET", path, team.owner) == []
         assert await api.invitations(dave) == []
         error = await api.call("POST", f"/api/v1/invitations/{pending['id']}/accept", dave, 404)
@@ -326,8 +329,14 @@ async def test_pending_invitations_are_listed_cancelled_and_received_live(
         erin = await api.register("erin")
         await api.call("POST", members_path(ws_id), team.owner, 202, json={"user_id": erin.id})
         [mine] = await api.invitations(erin)
-        await api.call("DELETE", f"/api/v1/invitations/{mine['id']}", erin)
-        assert await api.invitations(erin) == []
+        erin_ws = await Ws.connect(server.ws_url, erin)
+        try:
+            await api.call("DELETE", f"/api/v1/invitations/{mine['id']}", erin)
+            assert await api.invitations(erin) == []
+            # Her own decline is no cancellation: nothing is sent (a ping proves it).
+            assert [f["action"] for f in await marker(erin_ws)] == []
+        finally:
+            await erin_ws.close()
     finally:
         await dave_ws.close()
         await follower.close()

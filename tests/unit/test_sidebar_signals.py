@@ -79,6 +79,7 @@ def test_workspace_and_user_signals_cross_the_bus_intact() -> None:
     for signal in (
         sidebar.member_joined(7, User(2, "bob", "Bob", None), "member", NOW, "a"),
         sidebar.invitation_received(2, invitation, "a"),
+        sidebar.invitation_cancelled(2, 99, 7, 1, "a"),
     ):
         again = decode(signal_headers(signal), signal.frame)
         assert again == signal

@@ -30,6 +30,7 @@ import type {
   ThreadUpdatedData,
   Timestamp,
   TypingData,
+  InvitationCancelledData,
   InvitationReceivedData,
   UserUpdatedData,
   WorkspaceMemberJoinedData,
@@ -66,6 +67,7 @@ export type {
   Timestamp,
   TypingData,
   User,
+  InvitationCancelledData,
   InvitationReceivedData,
   UserUpdatedData,
   WorkspaceMemberJoinedData,
@@ -110,7 +112,9 @@ export type Signal =
   // Someone's profile changed: show every message of `user_id` with this `user`.
   | { action: "user_updated"; data: UserUpdatedData }
   // An invitation to you, on every connection of yours.
-  | { action: "invitation_received"; data: InvitationReceivedData };
+  | { action: "invitation_received"; data: InvitationReceivedData }
+  // An invitation to you was cancelled: take it off the list.
+  | { action: "invitation_cancelled"; data: InvitationCancelledData };
 export type SignalAction = Signal["action"];
 
 /** A broadcast this version does not know (a newer server): passed on, never dropped. */

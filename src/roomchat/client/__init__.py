@@ -67,6 +67,7 @@ from roomchat.client.events import (
     WorkspaceMemberUpdated,
     WorkspaceUpdated,
     UserUpdated,
+    InvitationCancelled,
     InvitationReceived,
     parse_event,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "EventPage",
     "FollowedThread",
     "Frame",
+    "InvitationCancelled",
     "InvitationReceived",
     "JoinedRoom",
     "MemberJoined",

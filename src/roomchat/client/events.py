@@ -234,6 +234,14 @@ class UserUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class InvitationCancelled(Event):
+    """An invitation to you was cancelled by the workspace's owner or an admin."""
+
+    invitation_id: int
+    workspace_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class InvitationReceived(Event):
     """You were invited to a workspace (accept it by REST: /api/v1/invitations)."""
 
@@ -452,6 +460,10 @@ def _invited(d: JSONObject) -> Event:
     )
 
 
+def _uninvited(d: JSONObject) -> Event:
+    return InvitationCancelled(integer(d, "invitation_id"), integer(d, "workspace_id"))
+
+
 _PARSERS: dict[str, Callable[[JSONObject], Event]] = {
     "new_room_chat_message": _message,
     "room_chat_message_edited": _edited,
@@ -478,6 +490,7 @@ _PARSERS: dict[str, Callable[[JSONObject], Event]] = {
     "workspace_updated": _ws_updated,
     "user_updated": _user_updated,
     "invitation_received": _invited,
+    "invitation_cancelled": _uninvited,
 }
 
 # Signals that carry a seq which is not an event of their own (docs/protocol.md).

@@ -125,6 +125,8 @@ WORKSPACE_UPDATED = _kind("workspace_updated", SIGNAL)  # renamed
 USER_UPDATED = _kind("user_updated", SIGNAL)
 # To every connection of the invitee, on every instance (a user-addressed signal).
 INVITATION_RECEIVED = _kind("invitation_received", SIGNAL)
+# An owner or admin cancelled it: to every connection of the invitee, as the above.
+INVITATION_CANCELLED = _kind("invitation_cancelled", SIGNAL)
 
 KINDS: Mapping[str, Kind] = MappingProxyType(_KINDS)
 

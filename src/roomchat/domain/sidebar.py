@@ -33,6 +33,7 @@ from typing import Any
 from roomchat import frames, jsoncodec
 from roomchat.domain.events import RoomSignal
 from roomchat.domain.kinds import (
+    INVITATION_CANCELLED,
     INVITATION_RECEIVED,
     USER_UPDATED,
     WORKSPACE_MEMBER_JOINED,
@@ -173,6 +174,16 @@ def invitation_received(invitee_id: int, invitation: Invitation, origin: str) ->
     data = jsoncodec.dumps({"invitation": invitation.to_dict()})
     frame = frames.broadcast(INVITATION_RECEIVED, data)
     return RoomSignal(0, invitation.invited_by.id, origin, frame, to_user=invitee_id)
+
+
+def invitation_cancelled(
+    invitee_id: int, invitation_id: int, workspace_id: int, by: int, origin: str
+) -> RoomSignal:
+    """``invitation_cancelled`` {invitation_id, workspace_id}: to every connection of the
+    invitee, so the invitation leaves their list at once (accepting it now: not_found)."""
+    data = jsoncodec.dumps({"invitation_id": invitation_id, "workspace_id": workspace_id})
+    frame = frames.broadcast(INVITATION_CANCELLED, data)
+    return RoomSignal(0, by, origin, frame, to_user=invitee_id)
 
 
 def unfollowing(signal: RoomSignal) -> tuple[int, int] | None:

@@ -141,20 +141,28 @@ class WorkspaceService:
         )
         return await self.invitations.in_workspace(workspace_id, PENDING_SHOWN)
 
-    async def cancel_invitation(self, user: User, invitation_id: int) -> None:
+    async def cancel_invitation(self, user: User, invitation_id: int) -> Outcome[None]:
         """Cancel a pending invitation (the owner or an admin of its workspace); the
         invitee's own is declined the same way. The same not_found for none as for an
-        answered or expired one; forbidden (and nothing said of it) for anyone else."""
+        answered or expired one; forbidden (and nothing said of it) for anyone else.
+        A cancelled one leaves the invitee's lists at once (``invitation_cancelled``)."""
         workspace_id = await self.invitations.workspace_of(invitation_id)
         if workspace_id is None:
             raise not_found("invitation")
-        if await self.invitations.invitee_of(invitation_id) == user.id:
+        invitee_id = await self.invitations.invitee_of(invitation_id)
+        if invitee_id == user.id:
             await self.invitations.decline(user, invitation_id)
-            return
+            return Outcome(None)
         role = await self._store.workspaces.role(workspace_id, user.id)
         if role not in MEMBER_MANAGERS:
             raise forbidden("only the owner or an admin of its workspace can cancel it")
         await self.invitations.cancel(invitation_id, workspace_id)
+        if invitee_id is None:
+            return Outcome(None)
+        signal = sidebar.invitation_cancelled(
+            invitee_id, invitation_id, workspace_id, user.id, self._recorder.origin
+        )
+        return Outcome(None, signals=(signal,))
 
     async def leave(self, user: User, workspace_id: int) -> Outcome[None]:
         """Leave the workspace and its rooms; the owner hands the workspace on first.

@@ -289,6 +289,7 @@ export interface RoomchatWebSocketSchemas {
   WorkspaceUpdatedBroadcast?: WorkspaceUpdatedBroadcast;
   UserUpdatedBroadcast?: UserUpdatedBroadcast;
   InvitationReceivedBroadcast?: InvitationReceivedBroadcast;
+  InvitationCancelledBroadcast?: InvitationCancelledBroadcast;
   WorkspaceRoomData?: WorkspaceRoomData;
   WorkspaceRoomDeletedData?: WorkspaceRoomDeletedData;
   WorkspaceRole?: WorkspaceRole;
@@ -300,6 +301,7 @@ export interface RoomchatWebSocketSchemas {
   UserUpdatedData?: UserUpdatedData;
   Invitation?: Invitation;
   InvitationReceivedData?: InvitationReceivedData;
+  InvitationCancelledData?: InvitationCancelledData;
   RoomPresenceBroadcast?: RoomPresenceBroadcast;
 }
 /**
@@ -1568,6 +1570,25 @@ export interface Invitation {
   workspace_name: string;
   invited_by: User;
   created_at: Timestamp;
+}
+/**
+ * A signal (docs/protocol.md, "Invitations live").
+ *
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "InvitationCancelledBroadcast".
+ */
+export interface InvitationCancelledBroadcast {
+  action: "invitation_cancelled";
+  status: "success";
+  data: InvitationCancelledData;
+}
+/**
+ * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema
+ * via the `definition` "InvitationCancelledData".
+ */
+export interface InvitationCancelledData {
+  invitation_id: Id;
+  workspace_id: Id;
 }
 /**
  * This interface was referenced by `RoomchatWebSocketSchemas`'s JSON-Schema

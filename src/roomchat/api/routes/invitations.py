@@ -60,5 +60,6 @@ async def cancel(invitation_id: IdPath, user: CurrentUser, svc: Svc) -> JSON:
     """Cancel a pending invitation: the owner or an admin of its workspace (the invitee
     declines it this way too). forbidden for anyone else; not_found for an answered,
     expired or unknown one."""
-    await svc.workspaces.cancel_invitation(user, invitation_id)
-    return ok({"invitation_id": invitation_id})
+    cancelled = await svc.workspaces.cancel_invitation(user, invitation_id)
+    # The invitee's connections hear it (invitation_cancelled).
+    return reply(ok({"invitation_id": invitation_id}), cancelled, svc.fanout)
