@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.browser.test_conversations_ui import dm_button, start_direct
 from tests.browser.test_room_events_ui import act, enter_room, message, notices
 from tests.browser.test_web_client import (
     PHONE,
@@ -341,3 +342,34 @@ def test_a_refused_picture_says_why_and_changes_nothing(
     assert me(server, "bob")["avatar_url"] is None
     expect(bob.locator("#profile-avatar img")).to_have_count(0)
     expect(bob.locator("#me-avatar img")).to_have_count(0)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_direct_conversation_and_the_people_picker_follow_a_new_profile(
+    new_page: Any, server: ServerProcess, size: dict[str, int]
+) -> None:
+    alice, _bob = setup(new_page, size)
+    if size == PHONE:
+        alice.locator("#back-btn").click()
+    start_direct(alice, "Bob")
+    expect(alice.locator("#room-title")).to_have_text("Bob")
+
+    # Bob changes his profile from another client (the API): Alice's page follows.
+    token = api_login(server, "bob")
+    auth = {"Authorization": f"Bearer {token}"}
+    base = server.base_url
+    renamed = httpx.patch(f"{base}/api/v1/users/me", json={"display_name": "Robert"}, headers=auth)
+    renamed.raise_for_status()
+    reply = httpx.put(f"{base}/api/v1/users/me/avatar", content=png(), headers=auth)
+    reply.raise_for_status()
+    url = reply.json()["data"]["avatar_url"]
+
+    expect(alice.locator("#room-title")).to_have_text("Robert")
+    if size == PHONE:
+        alice.locator("#back-btn").click()
+    expect(dm_button(alice, "Robert")).to_have_count(1)
+    alice.locator("#new-dm-btn").click()
+    row = alice.locator("#dm-people li").filter(has_text="Robert")
+    expect(row.get_by_role("checkbox", name="Robert")).to_have_count(1)
+    expect_loaded_picture(row.locator("img"), url)
+    assert recorded(alice) == [], recorded(alice)

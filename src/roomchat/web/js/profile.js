@@ -16,6 +16,9 @@ import { refreshSeenBy } from "/js/seenby.js";
 import { renderTyping } from "/js/typing.js";
 import { refreshPicker } from "/js/directs.js";
 import { renderRooms } from "/js/rooms.js";
+import { listedRooms } from "/js/rooms_data.js";
+import { currentRoom } from "/js/open_room_data.js";
+import { roomTitle } from "/js/people_data.js";
 
 // The server's rules (domain/users.py clean_display_name, routes/users.py), said here
 // before anything is sent; the server's own message shows for what only it checks.
@@ -59,9 +62,9 @@ export function renderMe() {
   $("me-btn").setAttribute("aria-label", `Your profile: ${name}`);
 }
 
-/** Everything that draws users, drawn again from users_data.js (someone's profile
- *  changed, or the user's own). */
-export function refreshUserViews() {
+/** Everything that draws users, drawn again from users_data.js (the profile of
+ *  `userId` changed: someone's, or the user's own). */
+export function refreshUserViews(userId) {
   if (!currentUser()) return;
   renderMe();
   renderMembers();
@@ -70,7 +73,10 @@ export function refreshUserViews() {
   refreshSeenBy();
   renderTyping();
   refreshPicker();
-  renderRooms(); // a direct conversation is named by its people
+  // A direct conversation is named by its people: the list, and the open one's title.
+  const named = (room) => room?.kind === "direct" && (room.member_ids || []).includes(userId);
+  if (listedRooms().some(named)) renderRooms();
+  if (named(currentRoom())) $("room-title").textContent = roomTitle(currentRoom());
   if ($("account-dialog").open) renderProfile({ keepInput: true });
 }
 
@@ -81,7 +87,7 @@ export function applyUserUpdated(data) {
   userUpdated(user);
   const me = currentUser();
   if (me && me.id === user.id) setCurrentUser({ ...me, ...user });
-  refreshUserViews();
+  refreshUserViews(user.id);
 }
 
 /** The user's own profile as a reply of theirs gives it (the broadcast may come later). */
@@ -90,7 +96,7 @@ function applyMine(reply) {
   if (!me || reply?.id !== me.id) return;
   setCurrentUser({ ...me, ...reply });
   noteUsers([reply]);
-  refreshUserViews();
+  refreshUserViews(reply.id);
 }
 
 // ---- the profile section of the account dialog
