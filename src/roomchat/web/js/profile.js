@@ -8,7 +8,7 @@ import { $, toast, displayName } from "/js/dom.js";
 import { rest } from "/js/client.js";
 import { currentUser, setCurrentUser } from "/js/session_data.js";
 import { noteUsers, userUpdated } from "/js/users_data.js";
-import { avatar } from "/js/avatars.js";
+import { avatar, refreshAvatar } from "/js/avatars.js";
 import { renderMembers } from "/js/members.js";
 import { currentTimeline } from "/js/timeline.js";
 import { threadTimeline } from "/js/threadpanel.js";
@@ -51,6 +51,13 @@ function megabytes(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+/** Draw `user`'s avatar in `box` (the one there stays if it still shows them). */
+function drawAvatar(box, user, size) {
+  const old = box.firstElementChild;
+  if (old) refreshAvatar(old, user, { size, userId: user.id });
+  else box.append(avatar(user, { size, userId: user.id }));
+}
+
 /** The top bar's "me": the user's picture and name (a button to the account dialog). */
 export function renderMe() {
   const me = currentUser();
@@ -58,7 +65,7 @@ export function renderMe() {
   const name = displayName(me);
   $("me-name").textContent = name;
   $("me-name").title = `@${me.username}`;
-  $("me-avatar").replaceChildren(avatar(me, { userId: me.id }));
+  drawAvatar($("me-avatar"), me, "md");
   $("me-btn").setAttribute("aria-label", `Your profile: ${name}`);
 }
 
@@ -107,7 +114,7 @@ export function renderProfile({ keepInput = false } = {}) {
   const me = currentUser();
   if (!me) return;
   $("account-title").textContent = displayName(me);
-  $("profile-avatar").replaceChildren(avatar(me, { size: "lg", userId: me.id }));
+  drawAvatar($("profile-avatar"), me, "lg");
   $("profile-picture-btn").textContent = me.avatar_url ? "Change picture" : "Upload a picture";
   if (!keepInput) {
     $("profile-display-name").value = me.display_name || "";
