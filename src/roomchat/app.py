@@ -114,7 +114,11 @@ def create_app(settings: Settings | None = None, bus: Bus | None = None) -> Fast
         larger={users.AVATAR_PATH: max(settings.max_body_bytes, MAX_AVATAR_BYTES)},
         upload_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
     )
-    app.add_middleware(SecurityHeaders, files_origin=settings.files_origin())
+    app.add_middleware(
+        SecurityHeaders,
+        files_origin=settings.files_origin(),
+        avatars_base_url=settings.resolved_public_base_url(),
+    )
     app.add_middleware(RequestId)  # outermost: its id is on every line the request logs
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -38,6 +38,18 @@ async def test_the_web_client_has_a_strict_policy(api: Api, server: ServerProces
         assert response.headers["referrer-policy"] == "no-referrer"
 
 
+async def test_a_page_reached_by_another_name_shows_avatars(
+    api: Api, server: ServerProcess
+) -> None:
+    """avatar_url starts with the public base URL (here http://127.0.0.1:port): a page
+    opened as http://localhost:port may show it, and its own images still."""
+    response = await api.http.get("/", headers={"host": f"localhost:{server.port}"})
+    csp = response.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["img-src"].split() == ["'self'", "data:", f"http://127.0.0.1:{server.port}"]
+    assert directives["script-src"] == "'self'"  # nothing else loosened
+
+
 async def test_api_answers_forbid_everything(api: Api) -> None:
     for response in (
         await api.http.get("/api/v1/users/me"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -128,12 +129,16 @@ _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5
 class SecurityHeaders:
     """CSP, no sniffing, no referrer, no framing on every HTTP response."""
 
-    def __init__(self, app: ASGIApp, files_origin: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, files_origin: str | None = None, avatars_base_url: str | None = None
+    ) -> None:
         """``files_origin``: where attachments' URLs point when it is not this origin
         (a separate files origin, an S3 bucket): the web client's pages may show images
-        from there."""
+        from there. ``avatars_base_url``: the public base URL, which every ``avatar_url``
+        starts with: a page reached by another name (localhost for 127.0.0.1) shows them."""
         self.app = app
-        self.img = f" {files_origin}" if files_origin else ""
+        origins = [files_origin, _origin(avatars_base_url)]
+        self.img = "".join(f" {o}" for o in dict.fromkeys(o for o in origins if o))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,6 +159,16 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def _origin(url: str | None) -> str | None:
+    """scheme://host[:port] of an http(s) URL, or None (nothing else goes in a policy)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(parts.netloc):
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def is_api_path(path: str) -> bool:

@@ -1,12 +1,16 @@
-// The account dialog (the top bar's gear): the user's own settings. For now whether
+// The account dialog (the top bar's gear, or the user's name and picture beside it): the
+// user's own settings. Their profile (display name, picture: profile.js), and whether
 // others see their read receipts (PATCH /api/v1/users/me {share_read_receipts}).
 
 import { $, toast, displayName } from "/js/dom.js";
 import { rest } from "/js/client.js";
 import { currentUser, setCurrentUser } from "/js/session_data.js";
+import { wireProfile, renderProfile } from "/js/profile.js";
 
 export function wireAccount() {
   $("account-btn").addEventListener("click", openAccount);
+  $("me-btn").addEventListener("click", openAccount);
+  wireProfile();
   $("account-close").addEventListener("click", closeAccount);
   $("share-receipts").addEventListener("change", onShareChange);
 }
@@ -25,6 +29,7 @@ async function openAccount() {
   if (!me) return;
   $("account-title").textContent = displayName(me);
   $("account-username").textContent = `@${me.username}`;
+  renderProfile();
   const box = $("share-receipts");
   renderShare();
   box.disabled = true;
@@ -35,6 +40,7 @@ async function openAccount() {
     toast(`Could not load your settings: ${err.message}`, { error: true });
   }
   if (!currentUser()) return;
+  renderProfile({ keepInput: true });
   renderShare();
   box.disabled = false;
 }

@@ -9,6 +9,7 @@ import { selectedWorkspace } from "/js/workspace_data.js";
 import { otherPeople } from "/js/people_data.js";
 import { loadPeople } from "/js/people.js";
 import { loadRooms } from "/js/rooms.js";
+import { avatar } from "/js/avatars.js";
 import { openRoom } from "/js/room.js";
 
 const MAX_OTHERS = 8;
@@ -35,6 +36,11 @@ async function openPicker() {
   $("dm-filter").focus();
 }
 
+/** Someone's name or picture changed (users_data.js): the open picker shows it. */
+export function refreshPicker() {
+  if ($("dm-dialog").open) renderPeople();
+}
+
 export function closePicker() {
   const dialog = $("dm-dialog");
   if (dialog.open) dialog.close();
@@ -54,6 +60,7 @@ function renderPeople() {
     });
     return el("li", {}, el("label", { class: "check-row" },
       box,
+      avatar(u),
       el("span", { class: "names" },
         el("span", { text: displayName(u) }),
         u.username ? el("span", { class: "muted small", text: `@${u.username}` }) : null)));

@@ -18,6 +18,7 @@ import { followWorkspace, onRoomActivity, onReadUpdated, onMention } from "/js/u
 import { onRoomRead } from "/js/seenby.js";
 import { threadEvent, threadConnected } from "/js/threadpanel.js";
 import { threadsChanged } from "/js/threadlist.js";
+import { applyUserUpdated } from "/js/profile.js";
 
 /** Signals: not stored, no place in the room's order; typing and presence are in the
  *  room's state already (room.js draws it). */
@@ -29,6 +30,7 @@ const SIGNALS = {
   room_read_updated: onReadUpdated,
   room_chat_mention: onMention,
   room_chat_read: onRoomRead,
+  user_updated: applyUserUpdated, // someone's new name or picture, everywhere they show
   typing_indicator(data) {
     if (data.room_id === currentRoomId() && data.is_typing && !isMember(data.user_id)) refreshMembersSoon();
   },

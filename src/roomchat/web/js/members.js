@@ -4,13 +4,15 @@
 // closes the room: room.js), and the lookup of names for the typing line, the notices
 // and the reactions.
 
-import { $, el, toast, displayName, initials, colourFor } from "/js/dom.js";
+import { $, el, toast, displayName } from "/js/dom.js";
 import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
 import { currentRoom, canModerate } from "/js/open_room_data.js";
 import { confirmAction } from "/js/confirm.js";
 import { isOnline } from "/js/presence.js";
 import { currentTimeline } from "/js/timeline.js";
+import { avatar } from "/js/avatars.js";
+import { userById, usersClock, noteUsers, noteUserSeen } from "/js/users_data.js";
 
 let members = new Map(); // user_id -> user, for the open room
 let loaded = () => {}; // runs after every load: names may now be known (app.js registers)
@@ -20,9 +22,10 @@ export function onMembersLoaded(handler) {
   loaded = handler;
 }
 
-/** The open room's member with this id (undefined: not one, or not known yet). */
+/** The open room's member with this id, as newest known (users_data.js; undefined: not
+ *  one, or not known yet). */
 export function member(userId) {
-  return members.get(userId);
+  return members.has(userId) ? userById(userId) || members.get(userId) : undefined;
 }
 
 export function isMember(userId) {
@@ -31,7 +34,7 @@ export function isMember(userId) {
 
 /** The open room's members (as loaded), e.g. whom a mention can name. */
 export function roomMembers() {
-  return [...members.values()];
+  return [...members.keys()].map(member);
 }
 
 /** A new open room (or none): nobody known until its members load. */
@@ -54,6 +57,7 @@ export async function loadMembers() {
   if (!room) return false;
   const changes = [];
   loading.add(changes);
+  const asOf = usersClock();
   let rows;
   try {
     rows = await rest().listRoomMembers(room.id);
@@ -62,6 +66,7 @@ export async function loadMembers() {
   } finally {
     loading.delete(changes);
   }
+  noteUsers(rows.map((r) => r.user), { asOf }); // the newest names and pictures
   if (currentRoom()?.id !== room.id) return false;
   const fresh = new Map(rows.map((r) => [r.user_id, r.user || { id: r.user_id }]));
   for (const c of changes) {
@@ -93,7 +98,7 @@ export function refreshMembersSoon() {
 export function nameOf(userId) {
   const me = currentUser();
   if (userId === me?.id) return displayName(me);
-  const user = members.get(userId) || currentTimeline()?.userFor(userId);
+  const user = member(userId) || userById(userId) || currentTimeline()?.userFor(userId);
   return user && (user.display_name || user.username) ? displayName(user) : `user ${userId}`;
 }
 
@@ -101,7 +106,7 @@ export function renderMembers() {
   // Nobody removes anyone from a direct conversation.
   const moderator = canModerate() && currentRoom()?.kind !== "direct";
   const me = currentUser();
-  const users = [...members.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
+  const users = roomMembers().sort((a, b) => displayName(a).localeCompare(displayName(b)));
   $("members-count").textContent = users.length ? `(${users.length})` : "";
   $("member-list").replaceChildren(...users.map((u) => el("li", { dataset: { userId: u.id } },
     el("span", { class: "avatar-wrap" },
@@ -116,14 +121,6 @@ export function renderMembers() {
         "aria-label": `Remove ${displayName(u)} from the room`, onclick: () => removeMember(u),
       })
       : null)));
-}
-
-/** A round avatar with the user's initial. Its colour goes through the CSSOM: the page's
- *  Content-Security-Policy (style-src 'self') refuses a style attribute. */
-function avatar(user) {
-  const node = el("span", { class: "avatar", "aria-hidden": "true", text: initials(user) });
-  node.style.background = colourFor(user.id);
-  return node;
 }
 
 export function toggleMembers(force) {
@@ -156,6 +153,7 @@ async function removeMember(user) {
 
 export function memberJoined(data) {
   const user = data.user || { id: data.user_id };
+  noteUserSeen(data.user);
   const name = data.user_id === currentUser().id ? "You" : displayName(user, data.user_id);
   members.set(data.user_id, user);
   noteMembership(data.room_id, data.user_id, user);

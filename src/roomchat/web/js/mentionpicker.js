@@ -5,6 +5,7 @@
 
 import { el, displayName } from "/js/dom.js";
 import { nameKey } from "/js/mentions.js";
+import { avatar } from "/js/avatars.js";
 
 const MAX_SHOWN = 8;
 // The name being typed right before the caret, after an `@` that starts a name.
@@ -79,6 +80,9 @@ export function attachMentionPicker(input, { candidates }) {
         pick(index);
       },
     },
+    user === ROOM
+      ? el("span", { class: "avatar sm room-avatar", "aria-hidden": "true", dataset: { initial: "@" } })
+      : avatar(user, { size: "sm" }),
     el("span", { class: "mention-name", text: displayName(user) }),
     el("span", { class: "muted small", text: `@${user.username}` }))));
     menu.hidden = false;

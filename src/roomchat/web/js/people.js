@@ -3,6 +3,7 @@
 
 import { rest } from "/js/client.js";
 import { setPeople, person, peopleWorkspaceId } from "/js/people_data.js";
+import { usersClock, noteUsers } from "/js/users_data.js";
 
 let loading = null; // {wsId, promise}
 
@@ -11,8 +12,12 @@ export function loadPeople(wsId, { force = false } = {}) {
   if (wsId === null || wsId === undefined) return Promise.resolve();
   if (!force && peopleWorkspaceId() === wsId) return Promise.resolve();
   if (loading?.wsId === wsId) return loading.promise;
+  const asOf = usersClock();
   const promise = rest().listWorkspaceMembers(wsId)
-    .then((rows) => setPeople(wsId, rows))
+    .then((rows) => {
+      noteUsers(rows.map((r) => r.user), { asOf }); // the newest names and pictures
+      setPeople(wsId, rows);
+    })
     .catch(() => {}) // names fall back to "user N"; the next room list tries again
     .finally(() => {
       if (loading?.promise === promise) loading = null;

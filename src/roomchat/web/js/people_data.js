@@ -5,6 +5,7 @@
 
 import { displayName } from "/js/dom.js";
 import { currentUser } from "/js/session_data.js";
+import { userById } from "/js/users_data.js";
 
 let workspaceId = null;
 let people = new Map(); // user_id -> user
@@ -24,15 +25,17 @@ export function peopleWorkspaceId() {
   return workspaceId;
 }
 
-/** A member of the workspace (undefined: not one, or not loaded). */
+/** A member of the workspace, with their newest name and picture (users_data.js;
+ *  undefined: not one, or not loaded). */
 export function person(userId) {
-  return people.get(userId);
+  const row = people.get(userId);
+  return row && { ...row, ...userById(userId), role: row.role };
 }
 
 /** Everyone in the workspace but the user, by name. */
 export function otherPeople() {
   const me = currentUser()?.id;
-  return [...people.values()]
+  return [...people.keys()].map(person)
     .filter((u) => u.id !== me)
     .sort((a, b) => displayName(a).localeCompare(displayName(b)));
 }
@@ -44,7 +47,7 @@ export function roomTitle(room) {
   const me = currentUser()?.id;
   const others = (room.member_ids || []).filter((id) => id !== me);
   if (others.length === 0) return "Only you";
-  return others.map((id) => displayName(people.get(id), id)).join(", ");
+  return others.map((id) => displayName(person(id), id)).join(", ");
 }
 
 /** How a room is named in a sentence: "#General", or "your conversation with Bob". */

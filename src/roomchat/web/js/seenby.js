@@ -10,6 +10,8 @@ import { currentRoom } from "/js/open_room_data.js";
 import { member } from "/js/members.js";
 import { currentTimeline } from "/js/timeline.js";
 import { isBot } from "/js/bots.js";
+import { avatar } from "/js/avatars.js";
+import { userById } from "/js/users_data.js";
 
 const MAX_NAMES = 3;
 
@@ -70,6 +72,11 @@ async function fetchReaders() {
 }
 
 /** room_chat_read {room_id, user_id, last_read_seq}: another member's read position. */
+/** Someone's name or picture changed (users_data.js): draw the line again. */
+export function refreshSeenBy() {
+  if (seen.messageId !== null) render();
+}
+
 export function onRoomRead(data) {
   if (seen.messageId === null || data.room_id !== seen.roomId || data.user_id === currentUser()?.id) return;
   if (data.last_read_seq >= seen.seq) {
@@ -78,6 +85,11 @@ export function onRoomRead(data) {
     seen.readers.delete(data.user_id); // marked unread again
   }
   render();
+}
+
+/** A reader as newest known (users_data.js): a changed name or picture shows here too. */
+function newest(user) {
+  return member(user.id) || userById(user.id) || user;
 }
 
 /** Draw the line under the message, the view staying at the bottom if it was there: the
@@ -90,9 +102,9 @@ function render() {
 
 function draw() {
   // People only: a bot "reads" what it is sent, which tells nobody anything.
-  const people = [...seen.readers.values()].filter((u) => !isBot(member(u.id) || u));
-  const names = people.map((u) => displayName(member(u.id) || u, u.id));
-  names.sort((a, b) => a.localeCompare(b));
+  const people = [...seen.readers.values()].map(newest).filter((u) => !isBot(u));
+  people.sort((a, b) => displayName(a, a.id).localeCompare(displayName(b, b.id)));
+  const names = people.map((u) => displayName(u, u.id));
   seen.node.hidden = names.length === 0;
   if (!names.length) {
     seen.node.textContent = "";
@@ -103,6 +115,9 @@ function draw() {
   const list = others > 0
     ? `${shown.join(", ")} and ${others} other${others === 1 ? "" : "s"}`
     : shown.length > 1 ? `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}` : shown[0];
-  seen.node.textContent = `Seen by ${list}`;
+  // Their pictures first (no text of their own: the line reads "Seen by ...").
+  seen.node.replaceChildren(
+    el("span", { class: "seen-avatars" }, ...people.slice(0, MAX_NAMES).map((u) => avatar(u, { size: "sm", userId: u.id }))),
+    el("span", { text: `Seen by ${list}` }));
   seen.node.title = `Seen by ${names.join(", ")}`;
 }

@@ -3,7 +3,7 @@
 // session is a RoomchatClient (the SDK): it signs in, renews the token before it expires,
 // keeps the connection, and closes for good when the session is revoked.
 
-import { $, displayName } from "/js/dom.js";
+import { $ } from "/js/dom.js";
 import { RoomchatClient, webStorageOutbox } from "/sdk/index.js";
 import { chat, setChat, rest } from "/js/client.js";
 import { accessToken, storeToken, currentUser, setCurrentUser, clearSession } from "/js/session_data.js";
@@ -25,6 +25,8 @@ import { forgetPasscodes } from "/js/passcode.js";
 import { watchTimeline } from "/js/readmark.js";
 import { updateSeenBy } from "/js/seenby.js";
 import { closeAccount } from "/js/account.js";
+import { renderMe } from "/js/profile.js";
+import { clearUsers, noteUsers } from "/js/users_data.js";
 
 const KEY_JOIN = "roomchat.joinToken";
 // Messages not yet stored survive a reload here (the SDK keeps each user's apart).
@@ -150,6 +152,7 @@ export function signOut(message, { revoke = !message } = {}) {
   closePanel();
   closeAccount();
   clearPeople();
+  clearUsers();
   clearSession();
   clearWorkspaces();
   setListedRooms([]);
@@ -194,8 +197,8 @@ export async function enterApp(client) {
   client.connect().catch(() => {}); // a final close signs out (live.js)
   showScreen("app");
   setPane("list");
-  $("me-name").textContent = displayName(me);
-  $("me-name").title = `@${me.username}`;
+  noteUsers([me]);
+  renderMe(); // the top bar's name and picture
   showTimeline({ meId: me.id, nameOf, userOf: (id) => member(id) || person(id), onChange: onTimelineChange });
   await loadWorkspaces(savedWorkspaceId());
 

@@ -4,6 +4,7 @@
 // this module: app.js registers it) and the thread.
 
 import { $, el, toast, displayName } from "/js/dom.js";
+import { userById } from "/js/users_data.js";
 import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
 import { selectedWorkspace } from "/js/workspace_data.js";
@@ -66,7 +67,7 @@ function renderThreads(threads) {
   $("followed-threads").replaceChildren(...threads.map((t) => {
     const room = listedRoom(t.room_id);
     const root = t.root || {};
-    const author = root.user_id === me ? "You" : displayName(root.user, root.user_id);
+    const author = root.user_id === me ? "You" : displayName(userById(root.user_id) || root.user, root.user_id);
     const text = root.deleted_at ? "message deleted" : (root.message_text ?? "");
     const unread = Math.max(0, t.unread_replies || 0);
     return el("li", {},

@@ -11,6 +11,8 @@ import { $, el, displayName, formatTime } from "/js/dom.js";
 import { mentionNodes, mentionsKey, mentionsMe } from "/js/mentions.js";
 import { renderMessageText } from "/js/format.js";
 import { renderAttachments } from "/js/attachments.js";
+import { avatar, refreshAvatar } from "/js/avatars.js";
+import { userById, noteUserSeen } from "/js/users_data.js";
 
 /** The reactions offered on every message. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉"];
@@ -46,6 +48,11 @@ export function threadSummary(thread) {
   const n = thread?.reply_count ?? 0;
   const when = thread?.last_reply_at ? ` · last reply ${formatTime(thread.last_reply_at)}` : "";
   return `${n} ${n === 1 ? "reply" : "replies"}${when}`;
+}
+
+/** Who wrote `msg`, as newest known: a name or picture changed since shows on it too. */
+function authorOf(msg) {
+  return userById(msg.user_id) || msg.user || null;
 }
 
 export class Timeline {
@@ -174,6 +181,7 @@ export class Timeline {
 
   addMessage(source) {
     const msg = normalise(source);
+    noteUserSeen(msg.user);
     const entry = { kind: "msg", source, msg, node: null, parts: null, mine: this.mineFrom(msg), editor: null, actionsKey: "" };
     this.build(entry);
     this.insert(msg.seq, entry);
@@ -305,9 +313,11 @@ export class Timeline {
     return mine;
   }
 
-  /** Draw every message again (the names its mentions need are known now). */
+  /** Draw every message again (the names its mentions need are known now, or someone's
+   *  name or picture changed: users_data.js). */
   refreshAll() {
     for (const entry of this.items.values()) if (entry.kind === "msg") this.refresh(entry);
+    for (const p of this.pending.values()) this.paintAuthor(p.parts, p.author);
   }
 
   /** Show an inline editor (a form) in place of the message's bubble; null puts it back. */
@@ -325,8 +335,10 @@ export class Timeline {
     for (const entry of this.items.values()) if (entry.kind === "msg") this.refresh(entry);
   }
 
-  /** The first user object seen for `userId` in the loaded messages. */
+  /** The newest user known for `userId`, else the first seen in the loaded messages. */
   userFor(userId) {
+    const known = userById(userId);
+    if (known) return known;
     for (const entry of this.items.values()) {
       if (entry.kind === "msg" && entry.msg.user_id === userId && entry.msg.user) return entry.msg.user;
     }
@@ -339,6 +351,8 @@ export class Timeline {
     const msg = entry.msg;
     const parts = {
       bubble: el("div", { class: "bubble" }),
+      author: el("span", { class: "author" }),
+      avatar: avatar(authorOf(msg), { size: "sm", userId: msg.user_id }),
       edited: el("span", { class: "edited", text: "(edited)" }),
       actions: el("div", { class: "actions", role: "toolbar", "aria-label": "Message actions" }),
       reactions: el("div", { class: "reactions", "aria-label": "Reactions" }),
@@ -353,7 +367,8 @@ export class Timeline {
       dataset: { seq: msg.seq, userId: msg.user_id, messageId: msg.id },
     },
     el("div", { class: "meta" },
-      el("span", { class: "author", text: displayName(msg.user, msg.user_id) }),
+      parts.avatar,
+      parts.author,
       el("time", { datetime: msg.created_at, title: new Date(msg.created_at).toLocaleString(), text: formatTime(msg.created_at) })),
     el("div", { class: "line" }, parts.bubble, parts.edited, parts.actions),
     parts.reactions,
@@ -365,9 +380,18 @@ export class Timeline {
     this.keepingBottom(() => this.fill(entry));
   }
 
+  /** The author line's name and picture, as newest known. */
+  paintAuthor(parts, msg) {
+    const author = authorOf(msg);
+    const name = displayName(author, msg.user_id);
+    if (parts.author.textContent !== name) parts.author.textContent = name;
+    parts.avatar = refreshAvatar(parts.avatar, author, { size: "sm", userId: msg.user_id });
+  }
+
   /** Bring a message's node up to date with entry.msg (the node itself stays). */
   fill(entry) {
     const { msg, parts, node } = entry;
+    this.paintAuthor(parts, msg);
     const deleted = Boolean(msg.deleted_at);
     node.classList.toggle("deleted", deleted);
     node.classList.toggle("editing", Boolean(entry.editor));
@@ -490,11 +514,15 @@ export class Timeline {
       el("button", { type: "button", class: "link-btn", dataset: { act: "discard" }, text: "Discard" }));
     const bubble = el("div", { class: "bubble" });
     renderMessageText(item.message_text, bubble); // as it will show once stored
+    // The user's own: drawn as their messages are (paintAuthor), with their newest profile.
+    const author = { user_id: item.user?.id ?? this.meId, user: item.user };
+    const parts = { author: el("span", { class: "author" }), avatar: avatar(authorOf(author), { size: "sm", userId: author.user_id }) };
     const node = el("li", { class: "msg mine sending", dataset: { clientMsgId: item.client_msg_id } },
-      el("div", { class: "meta" }, el("span", { class: "author", text: displayName(item.user) })),
+      el("div", { class: "meta" }, parts.avatar, parts.author),
       bubble,
       state, actions);
-    return { item, node, state, actions };
+    this.paintAuthor(parts, author);
+    return { item, node, state, actions, parts, author };
   }
 
   /** Repaint `p` once it has been sending for STALLED_MS (if it still is). */

@@ -2,10 +2,11 @@
 // repeats it at most every 3 s), and showing who else is (room.state.typing: the SDK
 // forgets someone who stopped saying so, and whoever sent a message).
 
-import { $, displayName } from "/js/dom.js";
+import { $, el, displayName } from "/js/dom.js";
 import { isConnected } from "/js/client.js";
 import { openHandle } from "/js/open_room_data.js";
 import { member } from "/js/members.js";
+import { avatar } from "/js/avatars.js";
 
 const TYPING_IDLE_MS = 3000; // stop after this long without input
 
@@ -32,9 +33,10 @@ export function stopTyping() {
   if (handle && isConnected()) handle.typing(false).catch(() => {});
 }
 
-/** Who else is typing in the open room, by name. */
+/** Who else is typing in the open room, by name (and picture: member() is the newest). */
 export function renderTyping() {
-  const names = (openHandle()?.state.typing ?? []).map((id) => {
+  const ids = openHandle()?.state.typing ?? [];
+  const names = ids.map((id) => {
     const u = member(id);
     return u && (u.display_name || u.username) ? displayName(u) : "Someone";
   });
@@ -42,5 +44,6 @@ export function renderTyping() {
   if (names.length === 1) text = `${names[0]} is typing…`;
   else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
   else if (names.length > 2) text = `${names[0]}, ${names[1]} and ${names.length - 2} more are typing…`;
-  $("typing").textContent = text;
+  const faces = ids.slice(0, 2).map((id) => avatar(member(id) ?? null, { size: "sm", userId: id }));
+  $("typing").replaceChildren(...(text ? [...faces, el("span", { text })] : []));
 }
