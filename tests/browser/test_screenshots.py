@@ -125,6 +125,16 @@ class Team:
             )
         return int(ws["id"])
 
+    def picture(self, who: str, data: bytes) -> None:
+        """`who`'s profile picture (PUT /api/v1/users/me/avatar, the image's bytes)."""
+        reply = httpx.put(
+            f"{self.server.base_url}/api/v1/users/me/avatar",
+            headers={"Authorization": f"Bearer {self.people[who].token}"},
+            content=data,
+            timeout=10,
+        )
+        assert reply.status_code == 200, reply.text
+
     def accept(self, who: str) -> None:
         for invitation in self.api(who, "GET", "/api/v1/invitations"):
             self.api(who, "POST", f"/api/v1/invitations/{invitation['id']}/accept")
@@ -254,6 +264,17 @@ def chart_png(width: int = 1280, height: int = 720) -> bytes:
     return out.getvalue()
 
 
+def portrait_png(background: tuple[int, int, int], shirt: tuple[int, int, int]) -> bytes:
+    """A profile picture mock: a head and shoulders on a plain background."""
+    img = Image.new("RGB", (256, 256), background)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((40, 170, 216, 330), fill=shirt)
+    draw.ellipse((84, 52, 172, 150), fill=(241, 200, 170))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
 def pdf_bytes(size: int = 48_000) -> bytes:
     return b"%PDF-1.4\n" + b"%" * (size - 9)
 
@@ -270,6 +291,8 @@ def acme(server: ServerProcess) -> Iterator[Team]:
         team.person("alice", "Alice Martin")
         team.person("bob", "Bob Chen")
         team.person("carol", "Carol Diaz")
+        team.picture("bob", portrait_png((214, 228, 247), (52, 84, 209)))
+        team.picture("carol", portrait_png((232, 244, 234), (52, 168, 83)))
         team.workspace_id = team.workspace("alice", "Acme", invite=("bob", "carol"))
         team.accept("bob")
         team.accept("carol")
@@ -333,6 +356,7 @@ def expect_general(page: Any) -> None:
     """General's timeline as acme made it, its newest messages in view."""
     notes = message(page, NOTES.replace("**", ""))
     expect(notes.locator(".bubble strong")).to_have_text("2.4 release notes")
+    wait_loaded(notes.locator("img.avatar-img").first)  # Bob's picture
     expect(notes.locator(".bubble a")).to_have_attribute("href", "https://example.com/releases/2.4")
     fix = message(page, FIX.replace("`", "").replace("*", ""))
     expect(fix.locator(".edited")).to_be_visible()
@@ -462,6 +486,18 @@ def test_scene_desktop_invitations(new_page: Any, acme: Team, screenshot_dir: Pa
         expect(row.get_by_role("button", name="Decline")).to_be_visible()
     settle(dave)
     shot(dave, screenshot_dir, "desktop-invitations")
+
+
+def test_scene_desktop_profile(new_page: Any, acme: Team, screenshot_dir: Path | None) -> None:
+    """Bob's profile: his name and picture, as everyone sees them."""
+    bob = acme.open_as(new_page, "bob", room="General")
+    bob.locator("#me-btn").click()
+    expect(bob.locator("#account-dialog")).to_be_visible()
+    expect(bob.locator("#profile-display-name")).to_have_value("Bob Chen")
+    wait_loaded(bob.locator("#profile-avatar img"))
+    wait_loaded(bob.locator("#me-avatar img"))
+    settle(bob)
+    shot(bob, screenshot_dir, "desktop-profile")
 
 
 # ---------------------------------------------------------------- phone scenes
