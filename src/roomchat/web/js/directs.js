@@ -35,6 +35,11 @@ async function openPicker() {
   $("dm-filter").focus();
 }
 
+/** The workspace's people changed (someone joined or left): the open picker shows them. */
+export function refreshPicker() {
+  if ($("dm-dialog").open) renderPeople();
+}
+
 export function closePicker() {
   const dialog = $("dm-dialog");
   if (dialog.open) dialog.close();

@@ -20,6 +20,15 @@ const counted = new Map();
 
 let followed = { connection: null, workspaceId: null }; // what the current connection follows
 
+// What following again after a reconnect reads again (app.js registers sidebar_live.js's
+// resync: the workspaces, the invitations, the room list and the people).
+let followedAgain = () => loadRooms();
+
+/** handler(): run once the workspace is followed again after a reconnect. */
+export function onFollowedAgain(handler) {
+  followedAgain = handler;
+}
+
 /** Follow the selected workspace on the current connection (and stop following the one
  *  before). reload: read the room list again once following (after a reconnect). */
 export async function followWorkspace({ reload = false } = {}) {
@@ -42,7 +51,7 @@ export async function followWorkspace({ reload = false } = {}) {
     if (err.code !== "connection_lost") console.warn("roomchat: could not follow the workspace", err);
     return;
   }
-  if (reload && selectedWorkspace()?.id === wsId) loadRooms();
+  if (reload && selectedWorkspace()?.id === wsId) followedAgain();
 }
 
 /** Read the room list again soon (at most every 2 s): a room it lacks had activity. */
