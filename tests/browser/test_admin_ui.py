@@ -10,6 +10,7 @@ every control; an admin what an admin may do. Nothing waits by sleeping.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from tests.browser.test_web_client import (
     create_room,
     create_workspace,
     open_room,
+    shot,
     sign_up,
 )
 
@@ -82,7 +84,7 @@ def three_in_team(new_page: Any, server: ServerProcess, size: dict[str, int]) ->
 
 @pytest.mark.parametrize("size", SIZES)
 def test_owner_manages_members_and_others_see_it_live(
-    new_page: Any, server: ServerProcess, size: dict[str, int]
+    new_page: Any, server: ServerProcess, size: dict[str, int], screenshot_dir: Path | None
 ) -> None:
     alice, bob, carol = three_in_team(new_page, server, size)
 
@@ -112,6 +114,7 @@ def test_owner_manages_members_and_others_see_it_live(
     member_row(alice, "Bob").get_by_role("button", name="Make admin").click()
     expect(role_of(alice, "Bob")).to_have_text("admin")
     expect(member_row(alice, "Bob").get_by_role("button", name="Make member")).to_be_visible()
+    shot(alice, screenshot_dir, f"{'phone' if size == PHONE else 'desktop'}-workspace-settings")
     expect(bob.locator("#toast")).to_have_text("You are now an admin of Team")
     expect(bob.locator("#member-add")).to_be_visible()
     open_admin(bob)

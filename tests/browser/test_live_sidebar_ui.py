@@ -11,6 +11,7 @@ set on the page proves it was never reloaded.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP
 from tests.browser.test_read_state_ui import room_button
+from tests.browser.test_room_events_ui import SocketSwitch
 from tests.browser.test_ui_fixes import api
 from tests.browser.test_web_client import (
     PHONE,
@@ -166,3 +168,50 @@ def test_direct_conversation_and_new_member_show_live(new_page: Any, server: Ser
     dm = alice.locator("#dm-list button").filter(has_text="Bob")
     expect(dm).to_be_visible()
     assert_not_reloaded(alice)
+
+
+class Offline(SocketSwitch):
+    """SocketSwitch for a page with no room open (no banner): the top bar says it."""
+
+    def drop(self) -> None:
+        self.blocked = True
+        for ws in self.open:
+            ws.close(code=1013, reason="test: dropped")
+        self.open.clear()
+        expect(self.page.locator("#conn-state")).not_to_have_attribute(
+            "data-state", re.compile("^connected$")
+        )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_after_a_reconnect_what_was_missed_is_read_again(
+    new_page: Any, server: ServerProcess, size: dict[str, int]
+) -> None:
+    """The workspace signals are lost while offline: the reconnect reads the room list
+    and the workspaces again."""
+    alice = new_page()
+    bob = new_page(size)
+    switch = Offline(bob)
+    sign_up(alice, "alice", "Alice")
+    sign_up(bob, "bob", "Bob")
+    create_workspace(alice, "Team")
+    create_room(alice, "Lobby")
+    add_member(alice, "bob")
+    accept_invitation(bob, "Team")
+    expect(room_button(bob, "Lobby")).to_be_visible()
+    mark_page(bob)
+
+    switch.drop()
+    token = api_login(server, "alice")
+    ws = workspace_id(server, token, "Team")
+    api(server, "POST", "/api/v1/room-chats/", token, json={"workspace_id": ws, "name": "Missed"})
+    api(server, "PATCH", f"/api/v1/workspaces/{ws}", token, json={"name": "Crew"})
+    lobby = room_id(server, token, ws, "Lobby")
+    api(server, "DELETE", f"/api/v1/room-chats/{lobby}", token)
+    expect(room_button(bob, "Missed")).to_have_count(0)  # offline: nothing came
+
+    switch.restore()
+    expect(room_button(bob, "Missed")).to_be_visible()
+    expect(room_button(bob, "Lobby")).to_have_count(0)
+    expect(bob.locator("#workspace-select option:checked")).to_have_text("Crew")
+    assert_not_reloaded(bob)

@@ -41,7 +41,10 @@ export async function followWorkspace({ reload = false } = {}) {
     client.request("unsubscribe_workspace", { workspace_id: followed.workspaceId }).catch(() => {});
   }
   followed = { connection, workspaceId: wsId };
-  if (wsId === null) return;
+  if (wsId === null) {
+    if (reload) followedAgain(); // no workspace yet: an invitation may have come meanwhile
+    return;
+  }
   try {
     await client.request("subscribe_workspace", { workspace_id: wsId });
   } catch (err) {
