@@ -20,7 +20,7 @@ from tests.browser.conftest import DESKTOP
 from tests.browser.test_live_sidebar_ui import workspace_id
 from tests.browser.test_read_state_ui import room_button
 from tests.browser.test_room_events_ui import confirm
-from tests.browser.test_ui_fixes import api
+from tests.browser.test_ui_fixes import accept_all_invitations, api, register
 from tests.browser.test_web_client import (
     PHONE,
     ServerProcess,
@@ -210,3 +210,38 @@ def test_rename_conflict_and_refusals_are_told(new_page: Any, server: ServerProc
     expect(remove).to_have_count(0)
     expect(bob.locator("#admin-members button")).to_have_count(0)
     expect(bob.locator("#member-add")).to_be_hidden()
+
+
+MANY = {
+    "ROOMCHAT_REGISTER_LIMIT_PER_ADDRESS": "1000/hour",
+    "ROOMCHAT_INVITATION_RATE_LIMIT": "1000/hour",
+}
+
+
+@pytest.mark.parametrize("server_env", [MANY])
+@pytest.mark.parametrize("size", SIZES)
+def test_members_load_page_by_page(
+    new_page: Any, server: ServerProcess, size: dict[str, int]
+) -> None:
+    """More members than a page: the first 50 show, "Load more members" shows the rest."""
+    alice = new_page(size)
+    sign_up(alice, "alice", "Alice")
+    create_workspace(alice, "Team")
+    token = api_login(server, "alice")
+    ws = workspace_id(server, token, "Team")
+    for n in range(52):
+        name = f"user{n:02d}"
+        member_token = register(server, name, f"User {n:02d}")
+        api(server, "POST", f"/api/v1/workspaces/{ws}/members", token, json={"username": name})
+        accept_all_invitations(server, member_token)
+
+    open_admin(alice)
+    rows = alice.locator("#admin-members li")
+    expect(rows).to_have_count(50)
+    more = alice.locator("#admin-more")
+    expect(more).to_be_visible()
+    more.click()
+    expect(rows).to_have_count(53)
+    expect(more).to_be_hidden()
+    expect(member_row(alice, "User 51")).to_contain_text("@user51")
+    expect(role_of(alice, "User 51")).to_have_text("member")
