@@ -113,6 +113,7 @@ def test_owner_manages_members_and_others_see_it_live(
     # Bob made an admin: his page shows an admin's controls at once.
     member_row(alice, "Bob").get_by_role("button", name="Make admin").click()
     expect(role_of(alice, "Bob")).to_have_text("admin")
+    expect(alice.locator("#admin-status")).to_have_text("Bob is now an admin.")
     expect(member_row(alice, "Bob").get_by_role("button", name="Make member")).to_be_visible()
     shot(alice, screenshot_dir, f"{'phone' if size == PHONE else 'desktop'}-workspace-settings")
     expect(bob.locator("#toast")).to_have_text("You are now an admin of Team")
@@ -132,6 +133,7 @@ def test_owner_manages_members_and_others_see_it_live(
     member_row(alice, "Carol").get_by_role("button", name="Remove Carol").click()
     confirm(alice, "Remove Carol?")
     expect(member_row(alice, "Carol")).to_have_count(0)
+    expect(alice.locator("#admin-status")).to_have_text("Carol was removed.")
     text = "You were removed from the workspace Team by Alice."
     expect(carol.locator("#chat-notice")).to_have_text(text)
     expect(carol.locator("#chat-inner")).to_be_hidden()
@@ -143,6 +145,7 @@ def test_owner_manages_members_and_others_see_it_live(
     # answer finds it gone and her list loses it.
     alice.locator("#admin-invite-username").fill("carol")
     alice.locator("#admin-invite-submit").click()
+    expect(alice.locator("#admin-status")).to_contain_text('Invitation sent: if "carol"')
     pending = alice.locator("#admin-invitations li").filter(has_text="Carol")
     expect(pending).to_contain_text("invited by Alice")
     invitation = carol.locator("#invitation-list li").filter(has_text="Team")
@@ -175,6 +178,10 @@ def test_rename_conflict_and_refusals_are_told(new_page: Any, server: ServerProc
         "You already have a workspace with that name."
     )
     expect(alice.locator("#workspace-select option:checked")).to_have_text("Team")
+    alice.locator("#admin-invite-username").fill("not a name!")
+    alice.locator("#admin-invite-submit").click()
+    expect(alice.locator("#admin-error")).to_have_text('"not a name!" is not a valid username')
+    expect(alice.locator("#admin-status")).to_be_hidden()
 
     # Bob, an admin with the dialog open, is made a member again: his controls go at once.
     ws = workspace_id(server, token, "Team")

@@ -8,7 +8,7 @@
 // calls refreshAdmin); renaming the workspace here is shown in the switcher by
 // workspaces.js (applyWorkspaceUpdated, registered by app.js: wireAdmin).
 
-import { $, el, toast, displayName } from "/js/dom.js";
+import { $, el, displayName } from "/js/dom.js";
 import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
 import { selectedWorkspace } from "/js/workspace_data.js";
@@ -26,13 +26,13 @@ const state = {
 
 const hooks = {
   workspaceRenamed: () => {}, // (workspace): show the new name everywhere
-  inviteSent: async () => {}, // (username): the sidebar's invite, reused
+  invite: async () => false, // (username, report): the sidebar's invite; resolves to sent
 };
 
 /** workspaceRenamed(workspace): what a rename's reply does; invite(username): send one. */
 export function wireAdmin({ workspaceRenamed, invite }) {
   hooks.workspaceRenamed = workspaceRenamed;
-  hooks.inviteSent = invite;
+  hooks.invite = invite;
   $("workspace-settings-btn").addEventListener("click", openAdmin);
   $("admin-close").addEventListener("click", closeAdmin);
   $("admin-more").addEventListener("click", () => loadMembers({ more: true }));
@@ -205,8 +205,19 @@ function message(err) {
 }
 
 function showError(text) {
-  $("admin-error").textContent = text;
-  $("admin-error").hidden = !text;
+  showMessage(text);
+}
+
+/** One line at the top of the dialog (the page's toasts are behind it): what went wrong
+ *  (error), or what was done. */
+function showMessage(text, error = true) {
+  for (const id of ["admin-error", "admin-status"]) {
+    $(id).textContent = "";
+    $(id).hidden = true;
+  }
+  const node = $(error ? "admin-error" : "admin-status");
+  node.textContent = text;
+  node.hidden = !text;
 }
 
 /** Run one change; a refusal is shown in the dialog. Resolves to the reply or null. */
@@ -224,7 +235,7 @@ async function setRole(row, role) {
   const name = displayName(row.user, row.user_id);
   const done = await attempt(() => rest().setWorkspaceRole(state.wsId, row.user_id, { role }), `Could not change ${name}'s role`);
   if (!done) return;
-  toast(role === "admin" ? `${name} is now an admin` : `${name} is now a member`);
+  showMessage(role === "admin" ? `${name} is now an admin.` : `${name} is now a member.`, false);
   await loadMembers({ more: false });
 }
 
@@ -236,14 +247,14 @@ async function removeMember(row) {
   if (!ok || !isAdminOpen()) return;
   const done = await attempt(() => rest().removeWorkspaceMember(state.wsId, row.user_id), `Could not remove ${name}`);
   if (!done) return;
-  toast(`${name} was removed`);
+  showMessage(`${name} was removed.`, false);
   await loadMembers({ more: false });
 }
 
 async function cancelInvitation(inv) {
   const name = displayName(inv.user, inv.user_id);
   const done = await attempt(() => rest().cancelInvitation(inv.id), `Could not cancel the invitation of ${name}`);
-  if (done) toast(`The invitation of ${name} was cancelled`);
+  if (done) showMessage(`The invitation of ${name} was cancelled.`, false);
   await loadInvitations();
 }
 
@@ -262,7 +273,7 @@ async function onRename(ev) {
     return;
   }
   hooks.workspaceRenamed(updated);
-  toast(`The workspace is now called ${updated.name}`);
+  showMessage(`The workspace is now called ${updated.name}.`, false);
 }
 
 async function onInvite(ev) {
@@ -270,7 +281,8 @@ async function onInvite(ev) {
   const input = $("admin-invite-username");
   const username = input.value.trim();
   if (!username) return;
-  if (await hooks.inviteSent(username)) {
+  showMessage("");
+  if (await hooks.invite(username, showMessage)) {
     input.value = "";
     await loadInvitations();
   }

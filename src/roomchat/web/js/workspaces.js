@@ -123,20 +123,21 @@ export async function onMemberAdd(ev) {
 }
 
 /** Invite `username` to the selected workspace (the sidebar's form and the workspace
- *  settings'); resolves to whether it was sent. */
-export async function invite(username) {
+ *  settings'); resolves to whether it was sent. `report(text, error)` says how it went
+ *  (by default a toast). */
+export async function invite(username, report = (text, error) => toast(text, { error, ms: 5000 })) {
   const workspace = selectedWorkspace();
   if (!username || !workspace) return false;
   try {
     // The server answers the same whether or not the user exists (nobody can probe
     // for accounts), so the message cannot say more either.
     await rest().inviteToWorkspace(workspace.id, { username });
-    toast(`Invitation sent: if "${username}" has an account, they can accept it and join ${workspace.name}.`, { ms: 5000 });
+    report(`Invitation sent: if "${username}" has an account, they can accept it and join ${workspace.name}.`, false);
     return true;
   } catch (err) {
     const text = err.code === "validation_error" ? `"${username}" is not a valid username`
       : err.code === "forbidden" ? "Only the workspace's owner and admins can invite." : err.message;
-    toast(text, { error: true });
+    report(text, true);
     return false;
   }
 }
