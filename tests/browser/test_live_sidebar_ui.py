@@ -215,3 +215,31 @@ def test_after_a_reconnect_what_was_missed_is_read_again(
     expect(room_button(bob, "Lobby")).to_have_count(0)
     expect(bob.locator("#workspace-select option:checked")).to_have_text("Crew")
     assert_not_reloaded(bob)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_removed_while_offline_loses_the_workspace_on_reconnect(
+    new_page: Any, server: ServerProcess, size: dict[str, int]
+) -> None:
+    alice = new_page()
+    bob = new_page(size)
+    switch = Offline(bob)
+    sign_up(alice, "alice", "Alice")
+    sign_up(bob, "bob", "Bob")
+    create_workspace(alice, "Team")
+    create_room(alice, "Lobby")
+    add_member(alice, "bob")
+    accept_invitation(bob, "Team")
+    expect(room_button(bob, "Lobby")).to_be_visible()
+
+    switch.drop()
+    token = api_login(server, "alice")
+    ws = workspace_id(server, token, "Team")
+    bob_id = api(server, "GET", "/api/v1/users/me", api_login(server, "bob"))["id"]
+    api(server, "DELETE", f"/api/v1/workspaces/{ws}/members/{bob_id}", token)
+    expect(room_button(bob, "Lobby")).to_be_visible()  # offline: nothing came
+
+    switch.restore()
+    expect(bob.locator("#no-workspace")).to_be_visible()
+    expect(room_button(bob, "Lobby")).to_have_count(0)
+    expect(bob.locator("#workspace-select")).to_be_hidden()
