@@ -86,13 +86,8 @@ export function reloadInvitations() {
  *  device): its rooms close, it leaves the switcher, and `text` says why. */
 export async function workspaceLost(wsId, text) {
   const wasSelected = selectedWorkspace()?.id === wsId;
-  if (currentRoom()?.workspace_id === wsId) roomGone(text);
-  else if (wasSelected) {
-    closeRoom();
-    $("chat-notice").textContent = text;
-    $("chat-notice").hidden = false;
-    toast(text, { ms: 6000 });
-  }
+  // Closes its open room (if any), and says why where the room would show.
+  if (wasSelected || currentRoom()?.workspace_id === wsId) roomGone(text);
   if (wasSelected) {
     closePanel();
     deselectWorkspace();
