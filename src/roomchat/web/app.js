@@ -41,11 +41,18 @@ import { wireDirects } from "/js/directs.js";
 import { attachMentionPicker } from "/js/mentionpicker.js";
 import { wireUploads } from "/js/upload.js";
 import { wireFilesView } from "/js/files_view.js";
+// workspace admin and the live sidebar (issue 25)
+import { sidebarSignals, resync } from "/js/sidebar_live.js";
+import { wireAdmin } from "/js/admin.js";
+import { onFollowedAgain } from "/js/unread.js";
+import { applyWorkspaceUpdated, invite } from "/js/workspaces.js";
 
 /** The calls that go up the module graph. */
 function wireModules() {
   onUnauthorized(() => signOut("Your session has expired. Please sign in again."));
-  wireLive({ sessionEnded });
+  wireLive({ sessionEnded, signals: sidebarSignals });
+  onFollowedAgain(resync); // after a reconnect: what the lost workspace signals said
+  wireAdmin({ workspaceRenamed: applyWorkspaceUpdated, invite });
   wireRooms({ openRoom });
   wireSettings({ roomDeleted: applyRoomDeleted, roomGone });
   wireThreadList({ openRoom });

@@ -36,7 +36,8 @@ async function openPicker() {
   $("dm-filter").focus();
 }
 
-/** Someone's name or picture changed (users_data.js): the open picker shows it. */
+/** The workspace's people changed (someone joined or left), or someone's name or picture
+ *  (users_data.js): the open picker shows them. */
 export function refreshPicker() {
   if ($("dm-dialog").open) renderPeople();
 }

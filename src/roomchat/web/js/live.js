@@ -57,9 +57,13 @@ const handlers = {
 
 let listening = [];
 
-/** sessionEnded(reason): the client closed for good (session.js decides). */
-export function wireLive({ sessionEnded }) {
+/** sessionEnded(reason): the client closed for good (session.js decides); signals: more
+ *  signal handlers by action (the live sidebar's, sidebar_live.js). */
+export function wireLive({ sessionEnded, signals = {} }) {
   handlers.sessionEnded = sessionEnded;
+  for (const [action, handler] of Object.entries(signals)) {
+    if (!SIGNALS[action]) SIGNALS[action] = handler;
+  }
 }
 
 /** Follow a new client's events (and stop following the last one's). */

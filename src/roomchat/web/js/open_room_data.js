@@ -6,6 +6,7 @@
 
 import { currentUser } from "/js/session_data.js";
 import { workspaceById } from "/js/workspace_data.js";
+import { person, peopleWorkspaceId } from "/js/people_data.js";
 
 const KEY_ROOM = "roomchat.room";
 
@@ -59,11 +60,13 @@ export function isJoined() {
 }
 
 /** May the user moderate `room` (delete anyone's messages, remove members, change or
- *  delete the room)? Its creator and its workspace's owner may. */
+ *  delete the room)? Its creator, its workspace's owner and the workspace's admins may. */
 export function canModerate(subject = room) {
   const me = currentUser();
   if (!subject || !me) return false;
   if (subject.created_by === me.id) return true;
   const ws = workspaceById(subject.workspace_id);
-  return Boolean(ws) && ws.owner_id === me.id;
+  if (Boolean(ws) && ws.owner_id === me.id) return true;
+  // A workspace admin manages its rooms as the owner does.
+  return peopleWorkspaceId() === subject.workspace_id && person(me.id)?.role === "admin";
 }

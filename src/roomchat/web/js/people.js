@@ -11,7 +11,10 @@ let loading = null; // {wsId, promise}
 export function loadPeople(wsId, { force = false } = {}) {
   if (wsId === null || wsId === undefined) return Promise.resolve();
   if (!force && peopleWorkspaceId() === wsId) return Promise.resolve();
-  if (loading?.wsId === wsId) return loading.promise;
+  if (loading?.wsId === wsId) {
+    // A forced load reads what changed since the one under way started.
+    return force ? loading.promise.then(() => loadPeople(wsId, { force: true })) : loading.promise;
+  }
   const asOf = usersClock();
   const promise = rest().listWorkspaceMembers(wsId)
     .then((rows) => {

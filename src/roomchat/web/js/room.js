@@ -236,8 +236,10 @@ export function roomLost(error) {
   }
 }
 
-function renderRoomHeader() {
+/** The open room's title and subtitle (its workspace's name), as they are now. */
+export function renderRoomHeader() {
   const room = currentRoom();
+  if (!room) return;
   const direct = room.kind === "direct";
   $("room-title").textContent = roomTitle(room);
   const ws = workspaceById(room.workspace_id);

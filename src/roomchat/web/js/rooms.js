@@ -45,7 +45,8 @@ export async function loadRooms() {
     const direct = rooms.filter((r) => r.kind === "direct");
     if (!direct.every((r) => knowsAll(r.member_ids))) await loadPeople(wsId, { force: true });
   } catch (err) {
-    toast(`Could not load rooms: ${err.message}`, { error: true });
+    // A workspace no longer shown (the user was removed from it meanwhile) says nothing.
+    if (selectedWorkspace()?.id === wsId) toast(`Could not load rooms: ${err.message}`, { error: true });
     return;
   }
   if (selectedWorkspace()?.id !== wsId) return;

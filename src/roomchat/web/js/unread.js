@@ -20,6 +20,15 @@ const counted = new Map();
 
 let followed = { connection: null, workspaceId: null }; // what the current connection follows
 
+// What following again after a reconnect reads again (app.js registers sidebar_live.js's
+// resync: the workspaces, the invitations, the room list and the people).
+let followedAgain = () => loadRooms();
+
+/** handler(): run once the workspace is followed again after a reconnect. */
+export function onFollowedAgain(handler) {
+  followedAgain = handler;
+}
+
 /** Follow the selected workspace on the current connection (and stop following the one
  *  before). reload: read the room list again once following (after a reconnect). */
 export async function followWorkspace({ reload = false } = {}) {
@@ -32,7 +41,10 @@ export async function followWorkspace({ reload = false } = {}) {
     client.request("unsubscribe_workspace", { workspace_id: followed.workspaceId }).catch(() => {});
   }
   followed = { connection, workspaceId: wsId };
-  if (wsId === null) return;
+  if (wsId === null) {
+    if (reload) followedAgain(); // no workspace yet: an invitation may have come meanwhile
+    return;
+  }
   try {
     await client.request("subscribe_workspace", { workspace_id: wsId });
   } catch (err) {
@@ -40,9 +52,12 @@ export async function followWorkspace({ reload = false } = {}) {
       followed = { connection: null, workspaceId: null };
     }
     if (err.code !== "connection_lost") console.warn("roomchat: could not follow the workspace", err);
+    // Removed from it while offline: reading the workspaces again drops it (once per
+    // reconnect, so a refusal cannot loop).
+    if (reload && err.code === "forbidden" && selectedWorkspace()?.id === wsId) followedAgain();
     return;
   }
-  if (reload && selectedWorkspace()?.id === wsId) loadRooms();
+  if (reload && selectedWorkspace()?.id === wsId) followedAgain();
 }
 
 /** Read the room list again soon (at most every 2 s): a room it lacks had activity. */
