@@ -129,6 +129,12 @@ function invitationReceived(data) {
   toast(`${displayName(inv.invited_by)} invited you to ${inv.workspace_name}`, { ms: 5000 });
 }
 
+/** An invitation to me was cancelled: it leaves the list (the list is read again). */
+function invitationCancelled(data) {
+  if (!data.invitation_id) return;
+  reloadInvitations();
+}
+
 /** The signal handlers, by action (live.js's SIGNALS gets them: wireLive). */
 export const sidebarSignals = {
   workspace_room_created: roomCreated,
@@ -139,6 +145,7 @@ export const sidebarSignals = {
   workspace_member_updated: memberUpdated,
   workspace_updated: workspaceUpdated,
   invitation_received: invitationReceived,
+  invitation_cancelled: invitationCancelled,
 };
 
 /** Following the workspace again after a reconnect: what the lost signals would have
