@@ -28,6 +28,7 @@ from tests.browser.test_web_client import (
     accept_invitation,
     add_member,
     api_login,
+    bubbles,
     create_room,
     create_workspace,
     send,
@@ -354,10 +355,25 @@ def test_a_direct_conversation_and_the_people_picker_follow_a_new_profile(
     start_direct(alice, "Bob")
     expect(alice.locator("#room-title")).to_have_text("Bob")
 
-    # Bob changes his profile from another client (the API): Alice's page follows.
+    # Bob writes in it and changes his profile from another client (the API): Alice's
+    # page follows, the sidebar's "Bob: ..." preview too.
     token = api_login(server, "bob")
     auth = {"Authorization": f"Bearer {token}"}
     base = server.base_url
+    [workspace] = httpx.get(f"{base}/api/v1/workspaces/", headers=auth).json()["data"]
+    listed = httpx.get(
+        f"{base}/api/v1/room-chats/workspace/{workspace['id']}",
+        params={"kind": "direct"},
+        headers=auth,
+    ).json()["data"]
+    [direct] = listed["rooms"] if isinstance(listed, dict) else listed
+    said = httpx.post(
+        f"{base}/api/v1/room-chats/{direct['id']}/messages",
+        json={"message_text": "ping from bob"},
+        headers=auth,
+    )
+    assert said.status_code == 201, said.text
+    expect(bubbles(alice, "ping from bob")).to_have_count(1)
     renamed = httpx.patch(f"{base}/api/v1/users/me", json={"display_name": "Robert"}, headers=auth)
     renamed.raise_for_status()
     reply = httpx.put(f"{base}/api/v1/users/me/avatar", content=png(), headers=auth)
@@ -368,6 +384,8 @@ def test_a_direct_conversation_and_the_people_picker_follow_a_new_profile(
     if size == PHONE:
         alice.locator("#back-btn").click()
     expect(dm_button(alice, "Robert")).to_have_count(1)
+    preview = dm_button(alice, "Robert").locator(".room-preview")
+    expect(preview).to_have_text("Robert: ping from bob")
     alice.locator("#new-dm-btn").click()
     row = alice.locator("#dm-people li").filter(has_text="Robert")
     expect(row.get_by_role("checkbox", name="Robert")).to_have_count(1)

@@ -488,18 +488,6 @@ def test_scene_desktop_invitations(new_page: Any, acme: Team, screenshot_dir: Pa
     shot(dave, screenshot_dir, "desktop-invitations")
 
 
-def test_scene_desktop_profile(new_page: Any, acme: Team, screenshot_dir: Path | None) -> None:
-    """Bob's profile: his name and picture, as everyone sees them."""
-    bob = acme.open_as(new_page, "bob", room="General")
-    bob.locator("#me-btn").click()
-    expect(bob.locator("#account-dialog")).to_be_visible()
-    expect(bob.locator("#profile-display-name")).to_have_value("Bob Chen")
-    wait_loaded(bob.locator("#profile-avatar img"))
-    wait_loaded(bob.locator("#me-avatar img"))
-    settle(bob)
-    shot(bob, screenshot_dir, "desktop-profile")
-
-
 # ---------------------------------------------------------------- phone scenes
 
 

@@ -82,7 +82,9 @@ export function refreshUserViews(userId) {
   refreshPicker();
   // A direct conversation is named by its people: the list, and the open one's title.
   const named = (room) => room?.kind === "direct" && (room.member_ids || []).includes(userId);
-  if (listedRooms().some(named)) renderRooms();
+  // ...and a room's preview by its last message's author ("Bob: ...").
+  const previewed = (room) => room?.last_message?.user_id === userId;
+  if (listedRooms().some((room) => named(room) || previewed(room))) renderRooms();
   if (named(currentRoom())) $("room-title").textContent = roomTitle(currentRoom());
   if ($("account-dialog").open) renderProfile({ keepInput: true });
 }

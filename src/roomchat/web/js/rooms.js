@@ -7,6 +7,7 @@
 import { $, el, toast, displayName } from "/js/dom.js";
 import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
+import { userById } from "/js/users_data.js";
 import { selectedWorkspace } from "/js/workspace_data.js";
 import { listedRooms, listedRoom, setListedRooms } from "/js/rooms_data.js";
 import { currentRoomId } from "/js/open_room_data.js";
@@ -111,7 +112,7 @@ export function renderRoomStatus(roomId) {
   const preview = button.querySelector(".room-preview");
   const text = last && !last.deleted_at ? (last.message_text || attachmentSummary(last)) : "";
   preview.textContent = text
-    ? `${last.user_id === currentUser()?.id ? "You" : displayName(last.user, last.user_id)}: ${text}`
+    ? `${last.user_id === currentUser()?.id ? "You" : displayName(userById(last.user_id) || last.user, last.user_id)}: ${text}`
     : "";
   preview.hidden = !text;
   renderThreadsMark();
