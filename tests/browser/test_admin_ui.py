@@ -115,7 +115,11 @@ def test_owner_manages_members_and_others_see_it_live(
     expect(role_of(alice, "Bob")).to_have_text("admin")
     expect(alice.locator("#admin-status")).to_have_text("Bob is now an admin.")
     expect(member_row(alice, "Bob").get_by_role("button", name="Make member")).to_be_visible()
-    shot(alice, screenshot_dir, f"{'phone' if size == PHONE else 'desktop'}-workspace-settings")
+    shot(
+        alice,
+        screenshot_dir,
+        "phone-workspace-settings" if size == PHONE else "desktop-workspace-settings",
+    )
     expect(bob.locator("#toast")).to_have_text("You are now an admin of Team")
     expect(bob.locator("#member-add")).to_be_visible()
     open_admin(bob)

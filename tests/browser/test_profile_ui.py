@@ -193,7 +193,7 @@ def test_new_name_and_picture_show_live_everywhere(
     assert url is not None and url.startswith(server.base_url)
     expect_loaded_picture(preview, url)
     assert me(server, "bob")["avatar_url"] == url
-    shot(bob, screenshot_dir, f"{'phone' if size == PHONE else 'desktop'}-profile")
+    shot(bob, screenshot_dir, "phone-profile" if size == PHONE else "desktop-profile")
     close_profile(bob)
     # His own top bar: the new picture at once (and the name, where the bar shows it).
     expect_loaded_picture(bob.locator("#me-avatar img"), url)
@@ -209,7 +209,11 @@ def test_new_name_and_picture_show_live_everywhere(
     expect_loaded_picture(seen.locator("img"), url)
     show_members(alice)
     expect_loaded_picture(member_row(alice, "Robert Tables").locator("img"), url)
-    shot(alice, screenshot_dir, f"{'phone' if size == PHONE else 'desktop'}-avatars-members")
+    shot(
+        alice,
+        screenshot_dir,
+        "phone-avatars-members" if size == PHONE else "desktop-avatars-members",
+    )
     expect(member_names(alice)).to_have_text(["Alice (you)", "Robert Tables"])
     hide_members(alice)
 
@@ -218,7 +222,11 @@ def test_new_name_and_picture_show_live_everywhere(
     new = message(alice, "a new message from robert")
     expect(new.locator(".author")).to_have_text("Robert Tables")
     expect_loaded_picture(new.locator(".meta img"), url)
-    shot(alice, screenshot_dir, f"{'phone' if size == PHONE else 'desktop'}-avatars-timeline")
+    shot(
+        alice,
+        screenshot_dir,
+        "phone-avatars-timeline" if size == PHONE else "desktop-avatars-timeline",
+    )
 
     # The thread panel (his old message as its root), and the @ autocomplete.
     act(alice, "an old message from bob", "Reply in thread")

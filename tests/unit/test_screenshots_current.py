@@ -37,13 +37,27 @@ def shot_calls() -> list[tuple[str, int, ast.expr]]:
     return calls
 
 
+def plain_names(arg: ast.expr) -> list[str] | None:
+    """The names a shot's argument can take: a plain string, or a choice between two
+    (``"phone-x" if size == PHONE else "desktop-x"``); None for anything else."""
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return [arg.value]
+    if isinstance(arg, ast.IfExp):
+        body, orelse = plain_names(arg.body), plain_names(arg.orelse)
+        if body is not None and orelse is not None:
+            return body + orelse
+    return None
+
+
 def shot_names() -> list[str]:
     names = []
     for filename, line, arg in shot_calls():
-        assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
-            f"{filename}:{line}: a shot's name must be a plain string, so that it can be checked"
+        found = plain_names(arg)
+        assert found is not None, (
+            f"{filename}:{line}: a shot's name must be a plain string (or a choice of two), "
+            "so that it can be checked"
         )
-        names.append(arg.value)
+        names.extend(found)
     return names
 
 
