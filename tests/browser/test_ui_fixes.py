@@ -337,6 +337,22 @@ def test_backoff_is_capped_and_a_restarted_server_is_found_within_seconds(
     send(alice, "after the restart")
 
 
+def test_phone_room_header_shows_the_whole_room_name(new_page: Any) -> None:
+    """Beside Copy join link, Files, Members and the gear, a phone cut the room's name to
+    "Ge…": it has a line of its own, and the buttons stay in view."""
+    alice = new_page(PHONE)
+    sign_up(alice, "alice", "Alice")
+    create_workspace(alice, "Team")
+    create_room(alice, "Engineering")
+    title = alice.locator("#room-title")
+    expect(title).to_have_text("Engineering")
+    assert title.evaluate("t => t.scrollWidth <= t.clientWidth"), "the room's name is cut"
+    head = alice.locator(".chat-head")
+    assert head.evaluate("h => h.scrollWidth <= h.clientWidth"), "the header scrolls sideways"
+    for button in ("#copy-link-btn", "#members-btn", "#settings-btn"):
+        expect(alice.locator(button)).to_be_in_viewport(ratio=1)
+
+
 # ---------------------------------------------------------------- 6. the phone's action bar
 
 
