@@ -477,11 +477,19 @@ def test_scene_desktop_invitations(new_page: Any, acme: Team, screenshot_dir: Pa
     acme.workspace("carol", "Design Guild", invite=("dave",))
     dave = acme.open_as(new_page, "dave")
     expect(dave.locator("#no-workspace")).to_be_visible()
+    # No workspace: no rooms section (nor its Threads button), and the page says what to do.
+    expect(dave.locator("#rooms-section")).to_be_hidden()
+    expect(dave.locator("#empty-chat-hint")).to_have_text(
+        "Create a workspace, or accept an invitation, to start chatting."
+    )
     invitations = dave.locator("#invitation-list li")
     expect(invitations).to_have_count(2)
     for workspace, sender in (("Acme", "Alice Martin"), ("Design Guild", "Carol Diaz")):
         row = invitations.filter(has_text=workspace)
         expect(row).to_contain_text(f"from {sender}")
+        for line in (row.locator(".invitation-workspace"), row.get_by_text(f"from {sender}")):
+            # each on one line (they wrapped word by word beside the buttons)
+            assert line.evaluate("e => e.getClientRects().length === 1 && e.offsetHeight < 30")
         expect(row.get_by_role("button", name="Accept")).to_be_visible()
         expect(row.get_by_role("button", name="Decline")).to_be_visible()
     settle(dave)

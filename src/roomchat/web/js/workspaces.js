@@ -46,6 +46,10 @@ export async function selectWorkspace(id) {
   $("workspace-leave").open = false;
   $("workspace-leave-form").onsubmit = onWorkspaceLeave;
   $("room-create").hidden = !workspace;
+  $("rooms-section").hidden = !workspace; // no workspace, no rooms (nor threads) to show
+  $("empty-chat-hint").textContent = workspace
+    ? "Pick a room on the left, or create one."
+    : "Create a workspace, or accept an invitation, to start chatting.";
   renderWorkspaceControls();
   followWorkspace(); // live badges for its rooms
   await loadRooms();
