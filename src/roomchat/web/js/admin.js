@@ -12,7 +12,7 @@ import { $, el, displayName } from "/js/dom.js";
 import { rest } from "/js/client.js";
 import { currentUser } from "/js/session_data.js";
 import { selectedWorkspace } from "/js/workspace_data.js";
-import { person } from "/js/people_data.js";
+import { person, peopleWorkspaceId } from "/js/people_data.js";
 import { confirmAction } from "/js/confirm.js";
 
 const PAGE = 50;
@@ -46,7 +46,8 @@ export function myRole() {
   const me = currentUser();
   if (!ws || !me) return null;
   if (ws.owner_id === me.id) return "owner";
-  return person(me.id)?.role ?? "member";
+  // Another workspace's list (this one's still loading) says nothing of my role here.
+  return peopleWorkspaceId() === ws.id ? (person(me.id)?.role ?? "member") : "member";
 }
 
 function canManage() {
@@ -97,6 +98,17 @@ export function renderAdminTitle() {
 }
 
 async function loadMembers({ more }) {
+  // One page at a time: a second click (or a refresh) while one is read would add it twice.
+  if (state.loading) return;
+  state.loading = true;
+  try {
+    await readMembers({ more });
+  } finally {
+    state.loading = false;
+  }
+}
+
+async function readMembers({ more }) {
   const wsId = state.wsId;
   // The first page again holds at least as many rows as are shown now.
   const limit = more ? PAGE : Math.max(PAGE, state.members.length);

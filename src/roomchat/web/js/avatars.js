@@ -18,6 +18,16 @@ function keyOf(user, userId) {
 
 /** An avatar node for `user` ({id, display_name, username, avatar_url}; null when not
  *  known: `userId` then gives its colour). size: "sm" (20 px), "md" (28 px), "lg" (64 px). */
+/** Only an http(s) address becomes a picture (a javascript: or data: one never does). */
+function isWebUrl(url) {
+  if (typeof url !== "string" || !url) return false;
+  try {
+    return ["http:", "https:"].includes(new URL(url, location.href).protocol);
+  } catch {
+    return false;
+  }
+}
+
 export function avatar(user, { size = "md", userId = null } = {}) {
   const node = el("span", {
     class: size === "md" ? "avatar" : `avatar ${size}`,
@@ -25,7 +35,7 @@ export function avatar(user, { size = "md", userId = null } = {}) {
     dataset: { initial: initials(user), avatarKey: keyOf(user, userId) },
   });
   node.style.background = colourFor(user?.id ?? userId);
-  if (user?.avatar_url) {
+  if (isWebUrl(user?.avatar_url)) {
     const px = SIZES[size] ?? SIZES.md;
     const img = el("img", {
       class: "avatar-img", src: user.avatar_url, alt: "", "aria-hidden": "true",

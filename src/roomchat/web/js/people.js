@@ -4,6 +4,7 @@
 import { rest } from "/js/client.js";
 import { setPeople, person, peopleWorkspaceId } from "/js/people_data.js";
 import { usersClock, noteUsers } from "/js/users_data.js";
+import { selectedWorkspace } from "/js/workspace_data.js";
 
 let loading = null; // {wsId, promise}
 
@@ -19,6 +20,8 @@ export function loadPeople(wsId, { force = false } = {}) {
   const promise = rest().listWorkspaceMembers(wsId)
     .then((rows) => {
       noteUsers(rows.map((r) => r.user), { asOf }); // the newest names and pictures
+      // Another workspace was chosen meanwhile: its people are not these.
+      if (selectedWorkspace()?.id !== wsId) return;
       setPeople(wsId, rows);
     })
     .catch(() => {}) // names fall back to "user N"; the next room list tries again

@@ -47,7 +47,16 @@ export async function loadRooms() {
     if (!direct.every((r) => knowsAll(r.member_ids))) await loadPeople(wsId, { force: true });
   } catch (err) {
     // A workspace no longer shown (the user was removed from it meanwhile) says nothing.
-    if (selectedWorkspace()?.id === wsId) toast(`Could not load rooms: ${err.message}`, { error: true });
+    if (selectedWorkspace()?.id !== wsId) return;
+    if (err.code === "forbidden" || err.code === "not_found") {
+      // Removed while another workspace was shown: none of the last one's rooms stay
+      // listed under this one's name (following it is refused too: the workspaces are
+      // read again, unread.js).
+      setListedRooms([]);
+      renderRooms();
+      return;
+    }
+    toast(`Could not load rooms: ${err.message}`, { error: true });
     return;
   }
   if (selectedWorkspace()?.id !== wsId) return;

@@ -107,9 +107,19 @@ function memberLeft(data) {
 async function memberUpdated(data) {
   if (!shown(data)) return;
   const ws = selectedWorkspace();
-  if (data.user_id === currentUser()?.id && data.role !== person(data.user_id)?.role) {
+  const me = currentUser()?.id;
+  // My role before: the owner is the workspace's, anyone else's is in the member list.
+  const was = ws.owner_id === data.user_id ? "owner" : person(data.user_id)?.role;
+  if (data.user_id === me && data.role !== was) {
     if (data.role === "admin") toast(`You are now an admin of ${ws.name}`, { ms: 5000 });
+    else if (data.role === "owner") toast(`You now own ${ws.name}`, { ms: 5000 });
+    else if (was === "owner") toast(`You handed ${ws.name} on; you are a member now`, { ms: 5000 });
     else if (data.role === "member") toast(`You are no longer an admin of ${ws.name}`, { ms: 5000 });
+  }
+  // Handed on: the new owner is the workspace's at once, so the old owner's controls go
+  // before the member list is read again.
+  if (data.role === "owner" && ws.owner_id !== data.user_id) {
+    applyWorkspaceUpdated({ ...ws, owner_id: data.user_id });
   }
   await peopleChanged(data.workspace_id);
   // The workspace handed on: its owner changed too.

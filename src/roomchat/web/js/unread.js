@@ -52,9 +52,9 @@ export async function followWorkspace({ reload = false } = {}) {
       followed = { connection: null, workspaceId: null };
     }
     if (err.code !== "connection_lost") console.warn("roomchat: could not follow the workspace", err);
-    // Removed from it while offline: reading the workspaces again drops it (once per
-    // reconnect, so a refusal cannot loop).
-    if (reload && err.code === "forbidden" && selectedWorkspace()?.id === wsId) followedAgain();
+    // Removed from it (while offline, or while another workspace was shown): reading the
+    // workspaces again drops it from the switcher, so the refusal cannot repeat.
+    if (err.code === "forbidden" && selectedWorkspace()?.id === wsId) followedAgain();
     return;
   }
   if (reload && selectedWorkspace()?.id === wsId) followedAgain();

@@ -13,7 +13,7 @@ import { loadRooms } from "/js/rooms.js";
 import { closeRoom, roomGone, renderRoomHeader } from "/js/room.js";
 import { loadInvitations } from "/js/invitations.js";
 import { followWorkspace } from "/js/unread.js";
-import { person } from "/js/people_data.js";
+import { person, peopleWorkspaceId } from "/js/people_data.js";
 import { closePanel } from "/js/threadpanel.js";
 import { threadsChanged } from "/js/threadlist.js";
 
@@ -63,7 +63,8 @@ export async function selectWorkspace(id) {
 export function renderWorkspaceControls() {
   const workspace = selectedWorkspace();
   const owner = Boolean(workspace) && workspace.owner_id === currentUser().id;
-  const admin = Boolean(workspace) && !owner && person(currentUser().id)?.role === "admin";
+  const admin = Boolean(workspace) && !owner && peopleWorkspaceId() === workspace.id
+    && person(currentUser().id)?.role === "admin";
   $("member-add").hidden = !(owner || admin);
   $("workspace-leave").hidden = !workspace || owner;
   $("workspace-settings-btn").hidden = !workspace;
