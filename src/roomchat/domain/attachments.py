@@ -35,7 +35,7 @@ from roomchat.domain.rate_limits import RateLimiter
 from roomchat.errors import ChatError, Code, file_too_large, forbidden, unavailable
 from roomchat.files.names import content_disposition, safe_filename
 from roomchat.files.sniff import RASTER_IMAGES, SNIFF_BYTES, sniff
-from roomchat.files.thumbs import THUMBNAIL_TYPE, BadImage, make_thumbnail
+from roomchat.files.thumbs import THUMBNAIL_TYPE, BadImage, lower_priority, make_thumbnail
 
 log = logging.getLogger("roomchat.attachments")
 
@@ -162,7 +162,9 @@ class AttachmentService:
         self._clock = clock
         self._wall = wall or (lambda: clock().timestamp())
         # Thumbnails: at most two images decoded at once, never on the event loop.
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="thumbnails")
+        self._pool = ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="thumbnails", initializer=lower_priority
+        )
         self._task: asyncio.Task[None] | None = None
         self._purge: asyncio.Task[None] | None = None
         self._purge_again = False
