@@ -102,8 +102,11 @@ export class Http {
   async #once<T>(method: string, path: string, options: RequestOptions, token?: string): Promise<HttpReply<T>> {
     const headers: Record<string, string> = { Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
-    let body: string | Blob | undefined;
-    if (options.body instanceof Blob || options.body instanceof Uint8Array) {
+    let body: string | Blob | FormData | undefined;
+    if (options.body instanceof FormData) {
+      // A multipart upload (a file in a room): fetch writes its Content-Type and boundary.
+      body = options.body;
+    } else if (options.body instanceof Blob || options.body instanceof Uint8Array) {
       // An upload (a profile picture): its bytes as they are; the server reads what it is.
       headers["Content-Type"] = "application/octet-stream";
       body = options.body instanceof Blob ? options.body : new Blob([options.body.slice()]);

@@ -48,6 +48,9 @@ export const ENDPOINTS = {
   threadMessages: ["GET", "/api/v1/room-chats/{room_id}/threads/{root_id}"],
   followedThreads: ["GET", "/api/v1/workspaces/{workspace_id}/threads"],
   openDirectChat: ["POST", "/api/v1/direct-chats/"],
+  uploadAttachment: ["POST", "/api/v1/room-chats/{room_id}/attachments"],
+  listAttachments: ["GET", "/api/v1/room-chats/{room_id}/attachments"],
+  getAttachment: ["GET", "/api/v1/attachments/{attachment_id}"],
 
   listRoomMembers: ["GET", "/api/v1/room-users/room/{room_id}"],
   addRoomMember: ["POST", "/api/v1/room-users/room/{room_id}"],
@@ -262,6 +265,28 @@ export class RestApi {
   /** The one direct conversation of you and `user_ids` (made if there is none): join it as a room. */
   openDirectChat(body: RequestBody<"openDirectChat">): Promise<ResponseData<"openDirectChat">> {
     return this.#call("openDirectChat", {}, { body });
+  }
+
+  // -- files ---------------------------------------------------------------------------
+
+  /** Upload one file to a room (a member's): the attachment, to send with
+   * `attachment_ids`. Its type is read from its bytes by the server; `filename` is what
+   * others see (default: the Blob's own name when it is a File). Over the server's limit:
+   * `payload_too_large`, whose `details.max_upload_bytes` says the limit. */
+  uploadAttachment(roomId: number, file: Blob | Uint8Array, filename?: string): Promise<ResponseData<"uploadAttachment">> {
+    const blob = file instanceof Blob ? file : new Blob([file.slice()]);
+    const name = filename ?? (typeof File !== "undefined" && blob instanceof File ? blob.name : "file");
+    const form = new FormData();
+    form.append("file", blob, name);
+    return this.#call("uploadAttachment", { room_id: roomId }, { body: form });
+  }
+  /** A room's files, newest first (the "Files" view), with fresh URLs. */
+  listAttachments(roomId: number, query: QueryOf<"listAttachments"> = {}): Promise<ResponseData<"listAttachments">> {
+    return this.#call("listAttachments", { room_id: roomId }, { query: query as Query });
+  }
+  /** One attachment with freshly signed URLs (a page open past their expiry). */
+  getAttachment(attachmentId: number): Promise<ResponseData<"getAttachment">> {
+    return this.#call("getAttachment", { attachment_id: attachmentId }, {});
   }
 
   listRoomMembers(roomId: number): Promise<ResponseData<"listRoomMembers">> {

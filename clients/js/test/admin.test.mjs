@@ -65,6 +65,18 @@ describe("running a workspace", { timeout: 60_000 }, () => {
     const pictured = await owner.rest.setAvatar(PIXEL);
     assert.match(pictured.avatar_url, /\/api\/v1\/users\/\d+\/avatar\/[0-9a-f]{32}\.png$/);
 
+    // A file in a room: uploaded, listed, looked up again with fresh URLs.
+    const file = await owner.rest.uploadAttachment(room.id, PIXEL, "pixel.png");
+    assert.equal(file.content_type, "image/png");
+    assert.equal(file.filename, "pixel.png");
+    assert.deepEqual([file.width, file.height], [1, 1]);
+    await owner.rest.postMessage(room.id, { message_text: "", attachment_ids: [file.id] });
+    const files = await owner.rest.listAttachments(room.id, { limit: 10 }); // sent files only
+    assert.deepEqual(files.attachments.map((a) => a.id), [file.id]);
+    const again = await owner.rest.getAttachment(file.id);
+    assert.equal((await fetch(again.url)).status, 200);
+    await assert.rejects(cat.rest.getAttachment(file.id), (e) => e instanceof RoomchatError && e.code === "forbidden");
+
     const removed = signal("workspace_member_left");
     await owner.rest.removeWorkspaceMember(workspace.id, bob.user.id);
     assert.deepEqual((await removed).data, { workspace_id: workspace.id, user_id: bob.user.id, removed_by: owner.user.id });

@@ -66,7 +66,11 @@ export class Http {
         if (token)
             headers.Authorization = `Bearer ${token}`;
         let body;
-        if (options.body instanceof Blob || options.body instanceof Uint8Array) {
+        if (options.body instanceof FormData) {
+            // A multipart upload (a file in a room): fetch writes its Content-Type and boundary.
+            body = options.body;
+        }
+        else if (options.body instanceof Blob || options.body instanceof Uint8Array) {
             // An upload (a profile picture): its bytes as they are; the server reads what it is.
             headers["Content-Type"] = "application/octet-stream";
             body = options.body instanceof Blob ? options.body : new Blob([options.body.slice()]);
