@@ -202,7 +202,7 @@ def build_services(settings: Settings, bus: Bus) -> Services:
     # Joins are served from each room's newest messages in memory, kept exact by its events.
     fanout.on_event(messages.heard)
     activity = Activity(
-        hub, store.reads, settings.activity_interval_ms / 1000, attachments.mint_message
+        hub, store.reads, attachments.mint_message, settings.activity_interval_ms / 1000
     )
     fanout.on_event(activity.heard)
     if settings.presence_enabled:

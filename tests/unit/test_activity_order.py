@@ -63,7 +63,7 @@ async def test_late_and_replayed_events_never_send_an_older_seq(domain: Domain) 
         is_unavailable=is_unavailable,
     )
     hub.follow(sidebar, workspace_id)  # type: ignore[arg-type]
-    activity = Activity(hub, domain.store.reads, interval_s=0)
+    activity = Activity(hub, domain.store.reads, lambda message: message, interval_s=0)
     try:
         activity.heard(third)  # stored here: heard at once
         await sidebar.wait_for_activity(third.seq)
@@ -92,7 +92,7 @@ async def test_a_burst_heard_out_of_order_is_sent_in_seq_order(domain: Domain) -
         is_unavailable=is_unavailable,
     )
     hub.follow(sidebar, workspace_id)  # type: ignore[arg-type]
-    activity = Activity(hub, domain.store.reads, interval_s=0)
+    activity = Activity(hub, domain.store.reads, lambda message: message, interval_s=0)
     try:
         for event in (events[1], events[0], events[3], events[2], events[1]):
             activity.heard(event)

@@ -45,17 +45,13 @@ class RoomListPage:
     next_cursor: str | None  # None: this is the last page
 
 
-def unminted(message: Message) -> Message:
-    return message
-
-
 class ReadState:
     def __init__(
         self,
         store: Storage,
         rooms: RoomService,
         workspaces: WorkspaceService,
-        mint: Callable[[Message], Message] = unminted,
+        mint: Callable[[Message], Message],
     ) -> None:
         self._store = store
         self._rooms = rooms

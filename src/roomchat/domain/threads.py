@@ -46,7 +46,7 @@ class ThreadService:
         store: Storage,
         rooms: RoomService,
         workspaces: WorkspaceService,
-        mint: Callable[[Message], Message] = lambda message: message,
+        mint: Callable[[Message], Message],
     ) -> None:
         self._store = store
         self._rooms = rooms

@@ -44,8 +44,8 @@ class Activity:
         self,
         hub: Hub,
         reads: ReadRows,
+        mint: Callable[[Message], Message],
         interval_s: float = 0.25,
-        mint: Callable[[Message], Message] = lambda message: message,
     ) -> None:
         self._hub = hub
         self._reads = reads
