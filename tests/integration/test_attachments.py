@@ -228,6 +228,44 @@ async def test_the_sidebar_and_followed_threads_show_files_with_working_urls(
         await b.close()
 
 
+async def test_attachments_keep_the_order_the_sender_gave(
+    files_server: ServerProcess, api: Api, scene: Scene
+) -> None:
+    """Uploaded first, second, third; attached third, first, second: shown so everywhere."""
+    ups = [await upload(api, scene.alice, scene.rid, png(4, 4), f"{n}.png") for n in range(3)]
+    order = [ups[2]["id"], ups[0]["id"], ups[1]["id"]]
+    b = await Ws.connect(files_server.ws_url, scene.bob)
+    try:
+        await b.join(scene.rid)
+        sent = await post(api, scene.alice, scene.rid, message_text="", attachment_ids=order)
+        assert [x["id"] for x in sent["attachments"]] == order
+        heard = await b.wait_for(
+            lambda f: f.get("action") == "new_room_chat_message" and f["data"]["id"] == sent["id"]
+        )
+        assert [x["id"] for x in heard["data"]["attachments"]] == order
+        page = await history(api, scene.bob, scene.rid)
+        stored = next(m for m in page["messages"] if m["id"] == sent["id"])
+        assert [x["id"] for x in stored["attachments"]] == order
+        events = await api.call(
+            "GET", f"/api/v1/room-chats/{scene.rid}/events", scene.bob, params={"after_seq": 0}
+        )
+        logged = next(
+            e
+            for e in events["events"]
+            if e["action"] == "new_room_chat_message" and e["data"]["id"] == sent["id"]
+        )
+        assert [x["id"] for x in logged["data"]["attachments"]] == order
+        edited = await b.request(
+            "add_room_chat_reaction",
+            {"room_id": scene.rid, "message_id": sent["id"], "reaction": "👍"},
+        )
+        assert edited["status"] == "success", edited
+        assert [x["id"] for x in edited["data"]["message"]["attachments"]] == order
+    finally:
+        await marker(b)
+        await b.close()
+
+
 async def test_a_message_with_files_may_be_edited_to_no_text_others_may_not(
     files_server: ServerProcess, api: Api, scene: Scene
 ) -> None:

@@ -201,7 +201,7 @@ class Message(BaseModel):
     mentions: list[Id] = Field(description="the room members the text names, in that order")
     mentions_room: bool = Field(description="the text mentions the whole room (@room)")
     attachments: list[Attachment] = Field(
-        description="its files, in upload order (none once deleted)"
+        description="its files, in the order of the send's attachment_ids (none once deleted)"
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from roomchat.domain.attachments import AttachmentsTaken, StoredAttachment
@@ -177,7 +177,7 @@ async def claim(
     conn: AsyncConnection, message_id: int, room_id: int, user_id: int, ids: Sequence[int]
 ) -> tuple[Attachment, ...]:
     """Attach the uploads to a new message in its transaction (AttachmentsTaken when one
-    is no longer the sender's unsent upload in that room), in upload order (as every
+    is no longer the sender's unsent upload in that room), in the order given (as every
     read shows them)."""
     done = await conn.execute(
         update(attachments)
@@ -187,13 +187,18 @@ async def claim(
             attachments.c.user_id == user_id,
             attachments.c.message_id.is_(None),
         )
-        .values(message_id=message_id)
+        .values(
+            message_id=message_id,
+            position=case({aid: place for place, aid in enumerate(ids)}, value=attachments.c.id),
+        )
     )
     if done.rowcount != len(ids):
         raise AttachmentsTaken(f"{len(ids) - done.rowcount} uploads are no longer free")
     rows = (
         await conn.execute(
-            select(attachments).where(attachments.c.id.in_(list(ids))).order_by(attachments.c.id)
+            select(attachments)
+            .where(attachments.c.id.in_(list(ids)))
+            .order_by(attachments.c.position, attachments.c.id)
         )
     ).all()
     return tuple(_stored(r).attachment for r in rows)
@@ -206,7 +211,9 @@ async def with_attachments(conn: AsyncConnection, found: list[Message]) -> list[
         return found
     rows = (
         await conn.execute(
-            select(attachments).where(attachments.c.message_id.in_(ids)).order_by(attachments.c.id)
+            select(attachments)
+            .where(attachments.c.message_id.in_(ids))
+            .order_by(attachments.c.message_id, attachments.c.position, attachments.c.id)
         )
     ).all()
     if not rows:

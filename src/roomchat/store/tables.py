@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -190,6 +191,9 @@ attachments = Table(
     Column("room_id", BigId, ForeignKey("rooms.id"), nullable=False),
     Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
     Column("message_id", BigInteger, nullable=True, index=True),
+    # The place in the send's attachment_ids (NULL: attached before revision 0016, when
+    # a message's files were in upload order).
+    Column("position", SmallInteger, nullable=True),
     Column("filename", String(1024), nullable=False),
     Column("content_type", String(128), nullable=False),
     Column("size", BigInteger, nullable=False),

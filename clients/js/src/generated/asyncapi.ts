@@ -412,7 +412,7 @@ export interface Message {
    */
   mentions_room: boolean;
   /**
-   * Its files, in upload order; empty for a tombstone (issue 24).
+   * Its files, in the order of the send's attachment_ids; empty for a tombstone (issue 24).
    *
    * @maxItems 10
    */

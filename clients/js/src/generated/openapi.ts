@@ -1569,7 +1569,7 @@ export interface components {
             mentions_room: boolean;
             /**
              * Attachments
-             * @description its files, in upload order (none once deleted)
+             * @description its files, in the order of the send's attachment_ids (none once deleted)
              */
             attachments: components["schemas"]["Attachment"][];
         };
