@@ -169,6 +169,50 @@ def test_owner_manages_members_and_others_see_it_live(
     expect(bob.locator("#workspace-select option")).to_have_count(1)
 
 
+def test_owner_hands_the_workspace_on_after_a_warning(new_page: Any, server: ServerProcess) -> None:
+    alice, bob, carol = three_in_team(new_page, server, DESKTOP)
+    open_admin(alice)
+    hand_to_bob = member_row(alice, "Bob").get_by_role("button", name="Make Bob the owner")
+    expect(
+        member_row(alice, "Carol").get_by_role("button", name="Make Carol the owner")
+    ).to_be_visible()
+    expect(member_row(alice, "Alice").get_by_role("button")).to_have_count(0)
+
+    # Asked first, with what goes with it; cancelled, nothing changes.
+    hand_to_bob.click()
+    expect(alice.locator("#confirm-title")).to_have_text("Make Bob the owner?")
+    expect(alice.locator("#confirm-text")).to_contain_text("API keys are revoked")
+    alice.locator("#confirm-cancel").click()
+    expect(alice.locator("#confirm-dialog")).to_be_hidden()
+    expect(role_of(alice, "Bob")).to_have_text("member")
+    expect(role_of(alice, "Alice")).to_have_text("owner")
+
+    hand_to_bob.click()
+    confirm(alice, "Make Bob the owner?")
+    expect(alice.locator("#admin-status")).to_have_text("Bob is now the owner.")
+    expect(role_of(alice, "Bob")).to_have_text("owner")
+    expect(role_of(alice, "Alice")).to_have_text("member")
+    # Alice, a member now: the list read-only, no rename, no invitations.
+    expect(alice.locator("#admin-members button")).to_have_count(0)
+    expect(alice.locator("#admin-rename-form")).to_be_hidden()
+    expect(alice.locator("#admin-invitations-section")).to_be_hidden()
+    close_admin(alice)
+    expect(alice.locator("#member-add")).to_be_hidden()
+
+    # Bob is told at once and has the owner's controls, Alice's row included.
+    expect(bob.locator("#toast")).to_have_text("You now own Team")
+    open_admin(bob)
+    expect(role_of(bob, "Bob")).to_have_text("owner")
+    expect(bob.locator("#admin-rename-form")).to_be_visible()
+    expect(
+        member_row(bob, "Alice").get_by_role("button", name="Make Alice the owner")
+    ).to_be_visible()
+    # Carol, who stayed a member, sees the new owner when she looks.
+    open_admin(carol)
+    expect(role_of(carol, "Bob")).to_have_text("owner")
+    expect(carol.locator("#admin-members button")).to_have_count(0)
+
+
 def test_rename_conflict_and_refusals_are_told(new_page: Any, server: ServerProcess) -> None:
     alice, bob, _carol = three_in_team(new_page, server, PHONE)
     token = api_login(server, "alice")

@@ -52,7 +52,7 @@ function wireModules() {
   onUnauthorized(() => signOut("Your session has expired. Please sign in again."));
   wireLive({ sessionEnded, signals: sidebarSignals });
   onFollowedAgain(resync); // after a reconnect: what the lost workspace signals said
-  wireAdmin({ workspaceRenamed: applyWorkspaceUpdated, invite });
+  wireAdmin({ workspaceUpdated: applyWorkspaceUpdated, invite });
   wireRooms({ openRoom });
   wireSettings({ roomDeleted: applyRoomDeleted, roomGone });
   wireThreadList({ openRoom });

@@ -1,12 +1,12 @@
 // The "Workspace settings" dialog of the selected workspace: its members with their roles
 // and when they joined (page by page), and for those allowed: removing a member (the
 // owner: anyone but themselves; an admin: plain members), making a member an admin or
-// back (the owner), the pending invitations with their cancel, inviting by username (the
+// back (the owner), handing the workspace on (the owner), the pending invitations with their cancel, inviting by username (the
 // owner and admins) and renaming the workspace (the owner). Everyone else sees the member
 // list read-only. The server still decides: a refusal (`forbidden`) is shown as such.
 // What others change reaches this dialog through the workspace signals (sidebar_live.js
-// calls refreshAdmin); renaming the workspace here is shown in the switcher by
-// workspaces.js (applyWorkspaceUpdated, registered by app.js: wireAdmin).
+// calls refreshAdmin); renaming or handing on the workspace here is shown in the switcher
+// by workspaces.js (applyWorkspaceUpdated, registered by app.js: wireAdmin).
 
 import { $, el, displayName } from "/js/dom.js";
 import { rest } from "/js/client.js";
@@ -25,13 +25,14 @@ const state = {
 };
 
 const hooks = {
-  workspaceRenamed: () => {}, // (workspace): show the new name everywhere
+  workspaceUpdated: () => {}, // (workspace): show its new name or owner everywhere
   invite: async () => false, // (username, report): the sidebar's invite; resolves to sent
 };
 
-/** workspaceRenamed(workspace): what a rename's reply does; invite(username): send one. */
-export function wireAdmin({ workspaceRenamed, invite }) {
-  hooks.workspaceRenamed = workspaceRenamed;
+/** workspaceUpdated(workspace): what a rename's or a handover's reply does;
+ *  invite(username): send one. */
+export function wireAdmin({ workspaceUpdated, invite }) {
+  hooks.workspaceUpdated = workspaceUpdated;
   hooks.invite = invite;
   $("workspace-settings-btn").addEventListener("click", openAdmin);
   $("admin-close").addEventListener("click", closeAdmin);
@@ -168,13 +169,14 @@ function joinedText(iso) {
   return `joined ${d.toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" })}`;
 }
 
-/** What `role` (mine) may do to `row`: {remove, setRole}. */
+/** What `role` (mine) may do to `row`: {remove, setRole, handOn}. */
 function allowed(row, role) {
+  const none = { remove: false, setRole: false, handOn: false };
   const me = currentUser()?.id;
-  if (row.user_id === me || row.role === "owner" || row.role === "bot") return { remove: false, setRole: false };
-  if (role === "owner") return { remove: true, setRole: true };
-  if (role === "admin") return { remove: row.role === "member", setRole: false };
-  return { remove: false, setRole: false };
+  if (row.user_id === me || row.role === "owner" || row.role === "bot") return none;
+  if (role === "owner") return { remove: true, setRole: true, handOn: true };
+  if (role === "admin") return { ...none, remove: row.role === "member" };
+  return none;
 }
 
 function memberRow(row, role) {
@@ -191,6 +193,10 @@ function memberRow(row, role) {
         type: "button", class: "small-btn",
         text: row.role === "admin" ? "Make member" : "Make admin",
         onclick: () => setRole(row, row.role === "admin" ? "member" : "admin"),
+      }) : null,
+      may.handOn ? el("button", {
+        type: "button", class: "small-btn", text: "Make owner", "aria-label": `Make ${name} the owner`,
+        onclick: () => handOn(row),
       }) : null,
       may.remove ? el("button", {
         type: "button", class: "small-btn danger", text: "Remove", "aria-label": `Remove ${name}`,
@@ -251,6 +257,22 @@ async function setRole(row, role) {
   await loadMembers({ more: false });
 }
 
+/** The owner hands the workspace to `row` (and becomes a member): asked first, since only
+ *  the new owner can hand it back, and its API keys and webhooks go with the handover. */
+async function handOn(row) {
+  const ws = selectedWorkspace();
+  const name = displayName(row.user, row.user_id);
+  const ok = await confirmAction(`Make ${name} the owner?`,
+    `${name} becomes the owner of ${ws?.name ?? "the workspace"} and you a member; only ${name} can hand it back. `
+    + "Its API keys are revoked and its webhooks deleted: the new owner makes new ones.", "Make owner");
+  if (!ok || !isAdminOpen()) return;
+  const updated = await attempt(() => rest().transferWorkspace(state.wsId, { user_id: row.user_id }), `Could not hand the workspace to ${name}`);
+  if (!updated) return;
+  hooks.workspaceUpdated(updated);
+  showMessage(`${name} is now the owner.`, false);
+  await Promise.all([loadMembers({ more: false }), loadInvitations()]);
+}
+
 async function removeMember(row) {
   const ws = selectedWorkspace();
   const name = displayName(row.user, row.user_id);
@@ -284,7 +306,7 @@ async function onRename(ev) {
       : `Could not rename the workspace: ${message(err)}.`);
     return;
   }
-  hooks.workspaceRenamed(updated);
+  hooks.workspaceUpdated(updated);
   showMessage(`The workspace is now called ${updated.name}.`, false);
 }
 
