@@ -13,6 +13,8 @@ export interface OutboxEntry {
   message_content?: MessageContent;
   /** A reply in this thread. */
   thread_root_id?: number;
+  /** The uploads it attaches. */
+  attachment_ids?: number[];
   /** The sender (entries of another user found in a shared storage are left alone). */
   user_id: number;
   /** When it was queued (ms since the epoch). */

@@ -25,6 +25,10 @@ export interface SendOptions {
   clientMsgId?: string;
   /** A reply in the thread of this top-level message. */
   threadRootId?: number;
+  /** Files to attach: your own uploads to this room not yet in a message, at most 10
+   * (`rest.uploadAttachment`); the text may then be empty. Kept with the queued message,
+   * so a file message waits out a lost connection like any other. */
+  attachmentIds?: number[];
 }
 
 /** What a room needs of its client. */

@@ -45,6 +45,8 @@ export interface OptimisticMessage {
   message_content: MessageContent;
   /** A reply's thread (its root's id); null for a top-level message. */
   thread_root_id: number | null;
+  /** The uploads it attaches (their objects come with the stored message). */
+  attachment_ids: number[];
   client_msg_id: string;
   created_at: Timestamp;
   edited_at: null;
@@ -298,6 +300,7 @@ export class RoomModel {
       message_text: entry.message_text,
       message_content: entry.message_content ?? null,
       thread_root_id: entry.thread_root_id ?? null,
+      attachment_ids: entry.attachment_ids ?? [],
       client_msg_id: entry.client_msg_id,
       created_at: new Date(entry.queued_at).toISOString(),
       edited_at: null,

@@ -86,6 +86,7 @@ export class Sender {
     };
     if (options.content !== undefined) entry.message_content = options.content;
     if (options.threadRootId !== undefined) entry.thread_root_id = options.threadRootId;
+    if (options.attachmentIds?.length) entry.attachment_ids = [...options.attachmentIds];
     if (this.#outbox.get(entry.client_msg_id) !== undefined) {
       return Promise.reject(new RoomchatError("conflict", "that client_msg_id is already queued"));
     }
@@ -130,6 +131,7 @@ export class Sender {
         };
         if (entry.message_content !== undefined) payload.message_content = entry.message_content;
         if (entry.thread_root_id !== undefined) payload.thread_root_id = entry.thread_root_id;
+        if (entry.attachment_ids !== undefined) payload.attachment_ids = entry.attachment_ids;
         try {
           const timeoutMs = this.#options.requestTimeoutMs;
           const message = (await connection.request("send_room_chat_message", payload, { timeoutMs })) as Message;

@@ -125,4 +125,29 @@ describe("delivery", { timeout: 60_000 }, () => {
     await online.close();
     assert.equal(kept.has("outbox"), false, "the outbox is empty once sent");
   });
+
+  it("queues a message with files like any other, and sends it with them once", async () => {
+    const account = await register(server.baseUrl, "of");
+    const { room } = await workspaceWithRoom(account);
+    const first = await account.rest.uploadAttachment(room.id, new TextEncoder().encode("one"), "one.txt");
+    const second = await account.rest.uploadAttachment(room.id, new TextEncoder().encode("two"), "two.txt");
+    const client = clientFor(server, account, { wsUrl: proxy.wsUrl });
+    const handle = await client.join(room.id);
+    // Offline when sent: the message waits, showing the files it attaches.
+    proxy.refuse(true);
+    const dropped = waitFor(client, "state", (change) => change.state === "disconnected");
+    proxy.drop();
+    await dropped;
+    const sent = handle.send("", { attachmentIds: [second.id, first.id] });
+    const waiting = handle.state.messages.at(-1);
+    assert.equal(waiting.status, "pending");
+    assert.deepEqual(waiting.attachment_ids, [second.id, first.id]);
+    proxy.refuse(false);
+    client.reconnectNow();
+    const message = await sent;
+    assert.deepEqual(message.attachments.map((a) => a.filename), ["two.txt", "one.txt"]);
+    const history = await account.rest.listMessages(room.id, { limit: 100 });
+    assert.deepEqual(history.messages.map((m) => m.attachments.map((a) => a.id)), [[second.id, first.id]]);
+    await client.close();
+  });
 });

@@ -223,6 +223,7 @@ export class RoomModel {
             message_text: entry.message_text,
             message_content: entry.message_content ?? null,
             thread_root_id: entry.thread_root_id ?? null,
+            attachment_ids: entry.attachment_ids ?? [],
             client_msg_id: entry.client_msg_id,
             created_at: new Date(entry.queued_at).toISOString(),
             edited_at: null,
