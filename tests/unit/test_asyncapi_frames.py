@@ -325,6 +325,19 @@ def test_every_event_kind_has_a_broadcast_schema_and_nothing_else_is_broadcast()
     assert broadcast_actions == set(kinds.KINDS)
 
 
+@pytest.mark.parametrize(
+    ("operation", "durable"), [("sendRoomEvents", True), ("sendSignals", False)]
+)
+def test_the_room_events_and_the_signals_operations_split_the_kinds(
+    operation: str, durable: bool
+) -> None:
+    """The JavaScript SDK sequences exactly sendRoomEvents' actions (generated from it)."""
+    doc = contract()
+    listed = doc.document["operations"][operation]["messages"]
+    names = {doc.resolve(ref["$ref"])["name"] for ref in listed}
+    assert names == {k for k in kinds.KINDS if kinds.is_durable(k) is durable}
+
+
 def test_a_catch_up_lists_exactly_the_durable_kinds() -> None:
     items = contract().schema("RoomEventItem")["oneOf"]
     assert {item["properties"]["action"]["const"] for item in items} == set(kinds.DURABLE_KINDS)

@@ -1,5 +1,6 @@
 // src/generated/*.ts from the server's contract documents:
 //   asyncapi.ts  <- src/roomchat/contract/asyncapi.yaml (components.schemas, the WebSocket)
+//   actions.ts   <- the same document's sendRoomEvents and sendSignals operations
 //   openapi.ts   <- src/roomchat/contract/openapi.json  (every REST path)
 //
 //   node scripts/generate.mjs          write them
@@ -74,6 +75,36 @@ function openObjects(schema) {
   return copy;
 }
 
+/** The broadcast actions the AsyncAPI document sorts into durable room events (each on
+ * the room's seq) and signals, as two sets: the sequencer hands over exactly the first. */
+export async function actionSets() {
+  const document = parseYaml(await readFile(ASYNCAPI, "utf8"));
+  const names = (operation) => {
+    const messages = document?.operations?.[operation]?.messages;
+    if (!Array.isArray(messages) || !messages.length) throw new Error(`${ASYNCAPI}: no operations.${operation}.messages`);
+    const resolve = (ref) => {
+      const node = ref.replace(/^#\//, "").split("/").reduce((at, part) => at?.[part], document);
+      return typeof node?.$ref === "string" ? resolve(node.$ref) : node; // a reference to one
+    };
+    return messages.map(({ $ref }) => {
+      const name = resolve($ref)?.name;
+      if (typeof name !== "string") throw new Error(`${ASYNCAPI}: ${$ref} has no name`);
+      return name;
+    });
+  };
+  const set = (values) => `new Set<string>([\n${values.map((v) => `  ${JSON.stringify(v)},\n`).join("")}])`;
+  return [
+    banner(ASYNCAPI).trimEnd(),
+    "",
+    "/** Durable room events (operations.sendRoomEvents): each takes its room's next seq. */",
+    `export const ROOM_EVENT_ACTIONS: ReadonlySet<string> = ${set(names("sendRoomEvents"))};`,
+    "",
+    "/** Signals (operations.sendSignals): never sequenced, though some carry the room's seq. */",
+    `export const SIGNAL_ACTIONS: ReadonlySet<string> = ${set(names("sendSignals"))};`,
+    "",
+  ].join("\n");
+}
+
 /** The OpenAPI document's paths and schemas as TypeScript declarations. */
 export async function openapiTypes(path = OPENAPI) {
   const document = JSON.parse(await readFile(path, "utf8"));
@@ -84,6 +115,7 @@ export async function openapiTypes(path = OPENAPI) {
 export async function generated() {
   return {
     [join(OUTPUT, "asyncapi.ts")]: await asyncapiTypes(),
+    [join(OUTPUT, "actions.ts")]: await actionSets(),
     [join(OUTPUT, "openapi.ts")]: await openapiTypes(),
   };
 }

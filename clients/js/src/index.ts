@@ -20,5 +20,6 @@ export type { OutboxEntry, OutboxStatus, OutboxStorage } from "./outbox.js";
 export { Backoff, MAX_RETRY_WAIT_MS } from "./backoff.js";
 export type { BackoffOptions } from "./backoff.js";
 export { Sequencer, roomPosition } from "./sequencer.js";
+export { ROOM_EVENT_ACTIONS, SIGNAL_ACTIONS } from "./generated/actions.js";
 export type { ReplyHook, WebSocketConstructor, WebSocketLike } from "./socket.js";
 export type * from "./types.js";

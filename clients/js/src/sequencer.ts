@@ -3,17 +3,8 @@
 
 import { Backoff, sleep } from "./backoff.js";
 import { RoomchatError } from "./errors.js";
+import { ROOM_EVENT_ACTIONS } from "./generated/actions.js";
 import type { RoomEvent } from "./types.js";
-
-/** Signals that carry a `seq` (the room's, not one of their own): never sequenced. */
-const SIGNALS = new Set([
-  "typing_indicator",
-  "room_chat_read",
-  "room_read_updated",
-  "room_presence",
-  "room_activity",
-  "room_chat_mention",
-]);
 
 export interface EventPage {
   events: RoomEvent[];
@@ -33,9 +24,12 @@ export interface SequencerHooks {
   warn?(message: string, error: unknown): void;
 }
 
-/** The room's seq and durable-event nature of a frame, or null for a signal. */
+/** The room's seq and durable-event nature of a frame, or null for a signal. Only the
+ * document's room events are sequenced: several signals carry the room's seq too, and a
+ * kind this SDK does not know (a newer server's) is passed on as a signal; were it a room
+ * event, the gap it leaves is read from the event log, where it is in its place. */
 export function roomPosition(frame: { action?: unknown; data?: unknown }): { roomId: number; seq: number } | null {
-  if (typeof frame.action !== "string" || SIGNALS.has(frame.action)) return null;
+  if (typeof frame.action !== "string" || !ROOM_EVENT_ACTIONS.has(frame.action)) return null;
   const data = frame.data as { room_id?: unknown; seq?: unknown } | null | undefined;
   if (typeof data !== "object" || data === null) return null;
   if (!Number.isSafeInteger(data.room_id) || !Number.isSafeInteger(data.seq)) return null;

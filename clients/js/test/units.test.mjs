@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { Backoff, classifyClose, RoomchatClient, RoomchatError, Sequencer, TokenKeeper } from "../dist/index.js";
+import {
+  Backoff, classifyClose, ROOM_EVENT_ACTIONS, RoomchatClient, RoomchatError, Sequencer, SIGNAL_ACTIONS, TokenKeeper, roomPosition,
+} from "../dist/index.js";
 import { RoomModel } from "../dist/roomstate.js";
 
 describe("Backoff", () => {
@@ -96,10 +98,20 @@ describe("Sequencer", () => {
     sequencer.offer(event(11)); // again
     sequencer.offer(event(13)); // 12 is missing
     sequencer.offer({ action: "room_activity", data: { room_id: 7, seq: 99 } }); // a signal
+    sequencer.offer({ action: "room_something_new", data: { room_id: 7, seq: 98 } }); // unknown
     await done;
     assert.deepEqual(delivered, [11, 12, 13]);
     assert.deepEqual(asked, [11]);
     assert.equal(sequencer.position(7), 13);
+  });
+});
+
+describe("roomPosition", () => {
+  it("sequences the document's room events only, never a signal or an unknown action", () => {
+    const frame = (action) => ({ action, data: { room_id: 7, seq: 3 } });
+    assert.ok(ROOM_EVENT_ACTIONS.has("new_room_chat_message") && SIGNAL_ACTIONS.has("room_chat_mention"));
+    for (const action of ROOM_EVENT_ACTIONS) assert.deepEqual(roomPosition(frame(action)), { roomId: 7, seq: 3 });
+    for (const action of [...SIGNAL_ACTIONS, "room_something_new"]) assert.equal(roomPosition(frame(action)), null);
   });
 });
 

@@ -10,3 +10,4 @@ export { TokenKeeper, jwtExpiry } from "./tokens.js";
 export { memoryOutbox, webStorageOutbox } from "./outbox.js";
 export { Backoff, MAX_RETRY_WAIT_MS } from "./backoff.js";
 export { Sequencer, roomPosition } from "./sequencer.js";
+export { ROOM_EVENT_ACTIONS, SIGNAL_ACTIONS } from "./generated/actions.js";

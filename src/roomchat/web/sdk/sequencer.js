@@ -3,18 +3,13 @@
 // the mix of live broadcasts, catch-up replies and event-log pages they came by.
 import { Backoff, sleep } from "./backoff.js";
 import { RoomchatError } from "./errors.js";
-/** Signals that carry a `seq` (the room's, not one of their own): never sequenced. */
-const SIGNALS = new Set([
-    "typing_indicator",
-    "room_chat_read",
-    "room_read_updated",
-    "room_presence",
-    "room_activity",
-    "room_chat_mention",
-]);
-/** The room's seq and durable-event nature of a frame, or null for a signal. */
+import { ROOM_EVENT_ACTIONS } from "./generated/actions.js";
+/** The room's seq and durable-event nature of a frame, or null for a signal. Only the
+ * document's room events are sequenced: several signals carry the room's seq too, and a
+ * kind this SDK does not know (a newer server's) is passed on as a signal; were it a room
+ * event, the gap it leaves is read from the event log, where it is in its place. */
 export function roomPosition(frame) {
-    if (typeof frame.action !== "string" || SIGNALS.has(frame.action))
+    if (typeof frame.action !== "string" || !ROOM_EVENT_ACTIONS.has(frame.action))
         return null;
     const data = frame.data;
     if (typeof data !== "object" || data === null)
