@@ -266,6 +266,45 @@ async def test_attachments_keep_the_order_the_sender_gave(
         await b.close()
 
 
+async def test_a_message_with_files_sent_again_is_the_stored_one(
+    files_server: ServerProcess, api: Api, scene: Scene
+) -> None:
+    """A resend after a lost reply (same client_msg_id) is answered with the stored message,
+    its files in it, though they are no longer free uploads; other files are a conflict."""
+    first, second = [
+        await upload(api, scene.alice, scene.rid, png(4, 4), f"{n}.png") for n in (1, 2)
+    ]
+    body = {"message_text": "", "client_msg_id": "files-once", "attachment_ids": [first["id"]]}
+    path = f"/api/v1/room-chats/{scene.rid}/messages"
+    stored = await api.call("POST", path, scene.alice, 201, json=body)
+    again = await api.call("POST", path, scene.alice, 200, json=body)
+    assert again["id"] == stored["id"]
+    assert [x["id"] for x in again["attachments"]] == [first["id"]]
+    assert fetch(again["attachments"][0]["url"]).status_code == 200
+    a = await Ws.connect(files_server.ws_url, scene.alice)
+    try:
+        await a.join(scene.rid)
+        payload = {"room_id": scene.rid, **body}
+        by_socket = await a.request("send_room_chat_message", payload)
+        assert by_socket["status"] == "success", by_socket
+        assert by_socket["data"]["id"] == stored["id"]
+        other = await a.request(
+            "send_room_chat_message", {**payload, "attachment_ids": [second["id"]]}
+        )
+        assert other["status"] == "error"
+        assert other["error"]["code"] == "conflict"
+    finally:
+        await marker(a)
+        await a.close()
+    page = await history(api, scene.alice, scene.rid)
+    assert [m["id"] for m in page["messages"] if m["client_msg_id"] == "files-once"] == [
+        stored["id"]
+    ]
+    # The other upload was not taken: it can still be sent.
+    sent = await post(api, scene.alice, scene.rid, message_text="", attachment_ids=[second["id"]])
+    assert [x["id"] for x in sent["attachments"]] == [second["id"]]
+
+
 async def test_a_message_with_files_may_be_edited_to_no_text_others_may_not(
     files_server: ServerProcess, api: Api, scene: Scene
 ) -> None:

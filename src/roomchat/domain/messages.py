@@ -220,6 +220,16 @@ class MessageService:
         if attachment_ids:
             if self._attachments is None:
                 raise ChatError(Code.VALIDATION_ERROR, "this server takes no attachments")
+            # Sent again (its reply was lost): its uploads are in the stored message now,
+            # so it is answered with that message before they are checked as free.
+            if client_msg_id is not None:
+                key = NewMessage(room_id, user, message_text, message_content, client_msg_id)
+                stored = await self._store.messages.by_client_msg_id(key)
+                if stored is not None:
+                    sent = SendResult(stored, message_data(stored), None)
+                    return self._replay(
+                        sent, message_text, message_content, thread_root_id, attachment_ids
+                    )
             files = await self._attachments.for_send(user, room_id, attachment_ids)
         mentioned = await self._mentions.resolve(user, room, message_text)
         if thread_root_id is not None:
@@ -244,16 +254,33 @@ class MessageService:
             signals = self._mentions.signals(result.message, result.data, mentioned.members)
             return dataclasses.replace(result, signals=signals)
         if result.event is None:
-            stored = result.message
-            if (
-                stored.message_text != message_text
-                or not same_content(stored.message_content, message_content)
-                or stored.thread_root_id != thread_root_id
-            ):
-                raise ChatError(
-                    Code.CONFLICT, "client_msg_id was already used for a different message"
-                )
+            return self._replay(
+                result, message_text, message_content, thread_root_id, attachment_ids
+            )
         return result
+
+    def _replay(
+        self,
+        result: SendResult,
+        message_text: str,
+        message_content: Content,
+        thread_root_id: int | None,
+        attachment_ids: Sequence[int],
+    ) -> SendResult:
+        """A send repeating a stored client_msg_id: the stored message (its files' URLs
+        minted), or ``conflict`` if the send asked for a different one."""
+        stored = result.message
+        if (
+            stored.message_text != message_text
+            or not same_content(stored.message_content, message_content)
+            or stored.thread_root_id != thread_root_id
+            or [a.id for a in stored.attachments] != list(dict.fromkeys(attachment_ids))
+        ):
+            raise ChatError(Code.CONFLICT, "client_msg_id was already used for a different message")
+        if self._attachments is None or not stored.attachments:
+            return result
+        minted = self._attachments.mint_message(stored)
+        return dataclasses.replace(result, message=minted, data=message_data(minted))
 
     async def latest(self, room_id: int, at_least: int | None = None) -> History:
         """The room, its newest messages as they are now (at most ``history`` of them and
