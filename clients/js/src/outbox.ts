@@ -73,7 +73,10 @@ function isEntry(value: unknown): boolean {
     typeof entry.client_msg_id === "string" &&
     typeof entry.room_id === "number" &&
     typeof entry.message_text === "string" &&
-    typeof entry.user_id === "number"
+    typeof entry.user_id === "number" &&
+    // Files it attaches: dropping a damaged list would send the message without them.
+    (entry.attachment_ids === undefined ||
+      (Array.isArray(entry.attachment_ids) && entry.attachment_ids.every((id) => Number.isSafeInteger(id))))
   );
 }
 

@@ -24,12 +24,18 @@ export interface SequencerHooks {
   warn?(message: string, error: unknown): void;
 }
 
-/** The room's seq and durable-event nature of a frame, or null for a signal. Only the
- * document's room events are sequenced: several signals carry the room's seq too, and a
- * kind this SDK does not know (a newer server's) is passed on as a signal; were it a room
- * event, the gap it leaves is read from the event log, where it is in its place. */
+/** The room's seq and durable-event nature of a broadcast, or null for a signal. Only
+ * the document's room events are sequenced: several signals carry the room's seq too, and
+ * a kind this SDK does not know (a newer server's) is passed on as a signal; were it a
+ * room event, the gap it leaves is read from the event log, where it is in its place. */
 export function roomPosition(frame: { action?: unknown; data?: unknown }): { roomId: number; seq: number } | null {
   if (typeof frame.action !== "string" || !ROOM_EVENT_ACTIONS.has(frame.action)) return null;
+  return logPosition(frame);
+}
+
+/** The room and seq of an item of the event log (a catch-up's, or a page's): every one is
+ * a room event, whatever its action, so one this SDK does not know takes its place too. */
+function logPosition(frame: { data?: unknown }): { roomId: number; seq: number } | null {
   const data = frame.data as { room_id?: unknown; seq?: unknown } | null | undefined;
   if (typeof data !== "object" || data === null) return null;
   if (!Number.isSafeInteger(data.room_id) || !Number.isSafeInteger(data.seq)) return null;
@@ -110,7 +116,7 @@ export class Sequencer {
       this.#rooms.set(roomId, cursor);
     }
     for (const event of Array.isArray(data.events) ? data.events : []) {
-      const position = roomPosition(event as RoomEvent);
+      const position = logPosition(event as RoomEvent);
       if (position !== null && position.roomId === roomId) this.#offer(roomId, position.seq, event as RoomEvent);
     }
     if (data.has_more === true) {
@@ -181,7 +187,7 @@ export class Sequencer {
         if (closed.aborted || this.#rooms.get(cursor.roomId) !== cursor) return;
         let progress = false;
         for (const event of page.events) {
-          const position = roomPosition(event);
+          const position = logPosition(event);
           if (position === null || position.seq <= cursor.applied) continue;
           if (position.seq !== cursor.applied + 1) break; // the log has no gaps: a bug, retried
           cursor.newestSeen = Math.max(cursor.newestSeen, position.seq);

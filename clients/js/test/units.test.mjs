@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 
 import {
   Backoff, classifyClose, ROOM_EVENT_ACTIONS, RoomchatClient, RoomchatError, Sequencer, SIGNAL_ACTIONS, TokenKeeper, roomPosition,
+  webStorageOutbox,
 } from "../dist/index.js";
 import { RoomModel } from "../dist/roomstate.js";
 
@@ -103,6 +104,41 @@ describe("Sequencer", () => {
     assert.deepEqual(delivered, [11, 12, 13]);
     assert.deepEqual(asked, [11]);
     assert.equal(sequencer.position(7), 13);
+  });
+});
+
+describe("Sequencer and an action it does not know", () => {
+  it("passes it on as a signal live, and hands it over in its place from the log", async () => {
+    const newer = (seq) => ({ action: "room_something_new", data: { room_id: 7, seq } });
+    const known = (seq) => ({ action: "room_member_joined", data: { room_id: 7, seq, user_id: 1 } });
+    const delivered = [];
+    let repaired;
+    const done = new Promise((resolve) => (repaired = resolve));
+    const sequencer = new Sequencer({
+      deliver: (room, e) => delivered.push([e.action, e.data.seq]),
+      readPage: async () => ({ events: [newer(11), known(12)], has_more: false }),
+      lost: () => assert.fail("not lost"),
+      repaired: () => repaired(),
+    });
+    sequencer.follow(7, 10);
+    assert.equal(sequencer.offer(newer(11)), false); // live: not a room event of this SDK's
+    sequencer.offer(known(12)); // a gap at 11: read from the log
+    await done;
+    assert.deepEqual(delivered, [["room_something_new", 11], ["room_member_joined", 12]]);
+    // A catch-up that holds one: in its place too.
+    sequencer.caughtUp(7, 12, { events: [newer(13), known(14)], has_more: false, seq: 14 });
+    assert.deepEqual(delivered.slice(2), [["room_something_new", 13], ["room_member_joined", 14]]);
+    assert.equal(sequencer.position(7), 14);
+  });
+});
+
+describe("webStorageOutbox", () => {
+  it("loads a kept message with its files, and drops one whose file list is damaged", () => {
+    const entry = (id, extra) => ({ client_msg_id: id, room_id: 1, message_text: "", user_id: 2, queued_at: 0, status: "pending", ...extra });
+    const kept = [entry("a", { attachment_ids: [3, 4] }), entry("b"), entry("c", { attachment_ids: null }), entry("d", { attachment_ids: ["3"] })];
+    const storage = { getItem: () => JSON.stringify(kept), setItem: () => {}, removeItem: () => {} };
+    const loaded = webStorageOutbox(storage, "k").load();
+    assert.deepEqual(loaded.map((e) => [e.client_msg_id, e.attachment_ids]), [["a", [3, 4]], ["b", undefined]]);
   });
 });
 

@@ -38,7 +38,10 @@ function isEntry(value) {
         typeof entry.client_msg_id === "string" &&
         typeof entry.room_id === "number" &&
         typeof entry.message_text === "string" &&
-        typeof entry.user_id === "number");
+        typeof entry.user_id === "number" &&
+        // Files it attaches: dropping a damaged list would send the message without them.
+        (entry.attachment_ids === undefined ||
+            (Array.isArray(entry.attachment_ids) && entry.attachment_ids.every((id) => Number.isSafeInteger(id)))));
 }
 /** The queued messages of one user, in the order they were queued. */
 export class Outbox {

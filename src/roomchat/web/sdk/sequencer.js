@@ -4,13 +4,18 @@
 import { Backoff, sleep } from "./backoff.js";
 import { RoomchatError } from "./errors.js";
 import { ROOM_EVENT_ACTIONS } from "./generated/actions.js";
-/** The room's seq and durable-event nature of a frame, or null for a signal. Only the
- * document's room events are sequenced: several signals carry the room's seq too, and a
- * kind this SDK does not know (a newer server's) is passed on as a signal; were it a room
- * event, the gap it leaves is read from the event log, where it is in its place. */
+/** The room's seq and durable-event nature of a broadcast, or null for a signal. Only
+ * the document's room events are sequenced: several signals carry the room's seq too, and
+ * a kind this SDK does not know (a newer server's) is passed on as a signal; were it a
+ * room event, the gap it leaves is read from the event log, where it is in its place. */
 export function roomPosition(frame) {
     if (typeof frame.action !== "string" || !ROOM_EVENT_ACTIONS.has(frame.action))
         return null;
+    return logPosition(frame);
+}
+/** The room and seq of an item of the event log (a catch-up's, or a page's): every one is
+ * a room event, whatever its action, so one this SDK does not know takes its place too. */
+function logPosition(frame) {
     const data = frame.data;
     if (typeof data !== "object" || data === null)
         return null;
@@ -87,7 +92,7 @@ export class Sequencer {
             this.#rooms.set(roomId, cursor);
         }
         for (const event of Array.isArray(data.events) ? data.events : []) {
-            const position = roomPosition(event);
+            const position = logPosition(event);
             if (position !== null && position.roomId === roomId)
                 this.#offer(roomId, position.seq, event);
         }
@@ -162,7 +167,7 @@ export class Sequencer {
                     return;
                 let progress = false;
                 for (const event of page.events) {
-                    const position = roomPosition(event);
+                    const position = logPosition(event);
                     if (position === null || position.seq <= cursor.applied)
                         continue;
                     if (position.seq !== cursor.applied + 1)
