@@ -9,6 +9,9 @@ Two or three users, each in their own browser context, against a real server
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from typing import Any
 
 import pytest
@@ -238,6 +241,72 @@ def test_mark_unread_from_a_message_stays_until_the_room_is_read_again(new_page:
     expect(bubbles(bob, "three")).to_have_count(1)
     go_to(bob, "Random")
     expect(badge(bob, "General")).to_be_hidden()
+
+
+def test_a_message_arriving_while_marking_unread_does_not_read_the_room_again(
+    new_page: Any,
+) -> None:
+    """Marking unread takes a round trip; a message that comes into view meanwhile must
+    not send a mark_room_read after it (that would read everything again)."""
+    alice, bob = two_users_in_room(new_page, "General")
+    create_room(alice, "Random")
+    enter_room(bob, "Random")
+    go_to(alice, "General")
+    # Bob's socket goes through the test, which holds the reply to mark_room_unread.
+    held: list[Any] = []
+    hold = {"on": True}
+    marks: list[str] = []
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        unread_ids: set[Any] = set()
+
+        def to_server(text: str | bytes) -> None:
+            frame = json.loads(text)
+            if frame.get("action") in ("mark_room_read", "mark_room_unread"):
+                marks.append(frame["action"])
+            if frame.get("action") == "mark_room_unread":
+                unread_ids.add(frame.get("request_id"))
+            server.send(text)
+
+        def to_page(text: str | bytes) -> None:
+            frame = json.loads(text)
+            if hold["on"] and frame.get("request_id") in unread_ids:
+                held.append((ws, text))
+            else:
+                ws.send(text)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    bob.route_web_socket(re.compile(r".*/ws\?.*"), route)
+    bob.reload()
+    expect(bob.locator("#conn-state")).to_have_text("Connected")
+    go_to(bob, "General")
+    for text in ("one", "two", "three"):
+        send(alice, text)
+    expect(bubbles(bob, "three")).to_have_count(1)
+
+    act(bob, "two", "Mark unread")
+    deadline = time.monotonic() + 15
+    while "mark_room_unread" not in marks:  # the route handler runs while Playwright waits
+        assert time.monotonic() < deadline, "mark_room_unread was never sent"
+        bob.wait_for_timeout(20)
+    # The reply is held; a new message comes into Bob's view meanwhile. A mark read is
+    # due 500 ms after that at the latest: given a second to go wrong, nothing is sent.
+    send(alice, "four")
+    expect(bubbles(bob, "four")).to_have_count(1)
+    bob.wait_for_timeout(1000)
+    hold["on"] = False
+    for ws, text in held:
+        ws.send(text)
+    expect(bob.locator("#toast")).to_have_text("2 messages marked unread")
+    after = marks[marks.index("mark_room_unread") + 1 :]
+    assert "mark_room_read" not in after, marks
+    # The server kept all three unread ("two", "three", "four"), as a reload shows.
+    go_to(bob, "Random")
+    bob.reload()
+    expect(badge(bob, "General")).to_have_text("3")
 
 
 def test_seen_by_arriving_after_the_room_opens_keeps_the_newest_message_in_view(

@@ -48,7 +48,10 @@ export function myRole() {
   if (!ws || !me) return null;
   if (ws.owner_id === me.id) return "owner";
   // Another workspace's list (this one's still loading) says nothing of my role here.
-  return peopleWorkspaceId() === ws.id ? (person(me.id)?.role ?? "member") : "member";
+  const listed = peopleWorkspaceId() === ws.id ? (person(me.id)?.role ?? "member") : "member";
+  // The workspace says who owns it: a list read before I handed it on still says owner,
+  // and the handover made me a member.
+  return listed === "owner" ? "member" : listed;
 }
 
 function canManage() {

@@ -11,7 +11,7 @@ import { currentUser } from "/js/session_data.js";
 import { isJoined, openHandle } from "/js/open_room_data.js";
 import { confirmAction } from "/js/confirm.js";
 import { nameOf } from "/js/members.js";
-import { pauseReading } from "/js/readmark.js";
+import { pauseReading, resumeReading } from "/js/readmark.js";
 import { onReadUpdated } from "/js/unread.js";
 import { currentTimeline } from "/js/timeline.js";
 import { openThread } from "/js/threadpanel.js";
@@ -93,10 +93,14 @@ async function toggleReaction(timeline, entry, reaction) {
  *  message (mark_room_unread), and stays there while the room is open. */
 async function markUnreadFrom(timeline, entry) {
   const msg = entry.msg;
-  const done = await change((room) => room.markUnread(msg.seq));
-  if (!done) return;
-  const reply = done.ok;
+  // Paused first: a mark read due now would otherwise go after this one and undo it.
   pauseReading(msg.room_id);
+  const done = await change((room) => room.markUnread(msg.seq));
+  if (!done) {
+    resumeReading(msg.room_id);
+    return;
+  }
+  const reply = done.ok;
   onReadUpdated(reply);
   timeline.markUnread(reply.last_read_seq);
   toast(reply.unread_count === 1 ? "1 message marked unread" : `${reply.unread_count} messages marked unread`);

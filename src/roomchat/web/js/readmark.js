@@ -52,6 +52,13 @@ export function pauseReading(roomId) {
   reading.timer = 0;
 }
 
+/** Mark the open room read again as before (marking it unread failed). */
+export function resumeReading(roomId) {
+  if (reading.roomId !== roomId) return;
+  reading.paused = false;
+  schedule();
+}
+
 /** The timeline changed: watch its items (already watched ones are ignored). */
 export function watchTimeline() {
   if (reading.roomId === null) return;
